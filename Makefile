@@ -1,0 +1,39 @@
+# idnode: `make run` starts a node on SQLite with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export IDNODE_DATABASE_URL ?= sqlite+aiosqlite:///./var/idnode.db
+export IDNODE_ADMIN_TOKEN ?= demo-admin-token
+
+.PHONY: run test lint format install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/idnode migrate
+	$(BIN)/idnode demo
+	@echo "admin token:            $$IDNODE_ADMIN_TOKEN"
+	@echo "node:                   http://127.0.0.1:8000  (API docs: /docs)"
+	$(BIN)/idnode serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

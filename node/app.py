@@ -1,0 +1,62 @@
+"""The application factory: one FastAPI app, its resources owned by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from registry import Unavailable
+
+from . import admin, handle_api, human
+from .context import NodeContext
+from .errors import install_error_handlers, plain_dialect
+from .responses import json_response
+from .settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the node's app; storage and clients are opened in its lifespan and closed after."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = NodeContext.build(settings)
+        app.state.node = context
+        try:
+            yield
+        finally:
+            await context.close()
+
+    app = FastAPI(
+        title="idnode",
+        summary="A secondary node of the industrial-internet identifier resolution system",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    @app.get("/healthz", tags=["Operations"], summary="200 when the node can serve")
+    async def healthz() -> Response:
+        try:
+            await app.state.node.db.ping()
+        except Unavailable as exc:
+            return json_response({"status": "unavailable", "message": exc.message}, 503)
+        return json_response({"status": "ok", "nodeCode": settings.node_code})
+
+    app.include_router(handle_api.router)
+    app.include_router(admin.router)
+    # Last: it answers any other path as a handle.
+    app.include_router(human.router)
+    install_error_handlers(
+        app,
+        {
+            "/api/handles": handle_api.handle_dialect,
+            "/admin": plain_dialect,
+            "/": human.human_dialect,
+        },
+    )
+    return app

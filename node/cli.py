@@ -1,0 +1,205 @@
+"""The ``idnode`` command: every operator task, scriptable (``--json`` prints one JSON object)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from registry import NodeError, upgrade
+
+from .context import NodeContext
+from .settings import Settings, get_settings
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
+
+
+def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(text)
+
+
+async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaitable[Any]]) -> Any:
+    context = NodeContext.build(settings)
+    try:
+        return await work(context)
+    finally:
+        await context.close()
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> None:
+        await upgrade(context.db)
+
+    await _with_context(settings, work)
+    _emit(
+        args,
+        {"migrated": True, "database": _safe_url(settings.database_url)},
+        f"schema is up to date ({_safe_url(settings.database_url)})",
+    )
+
+
+async def cmd_enterprise_create(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> Any:
+        return await context.enterprises.create(args.name, args.prefix)
+
+    info, credential = await _with_context(settings, work)
+    result = {"id": info.id, "name": info.name, **credential.as_dict()}
+    _emit(
+        args,
+        result,
+        f"enterprise {info.id} {info.name!r}: prefix {credential.prefix}\n"
+        f"  username {credential.username}\n  password {credential.password}\n"
+        "  (the password is shown only now)",
+    )
+
+
+async def cmd_enterprise_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> Any:
+        return await context.enterprises.list()
+
+    infos = await _with_context(settings, work)
+    result = {"enterprises": [info.as_dict() for info in infos]}
+    lines = [
+        f"{i.id}\t{i.name}\t{','.join(i.prefixes)}\t{len(i.credentials)} credential(s)"
+        for i in infos
+    ]
+    _emit(args, result, "\n".join(lines) or "no enterprises yet")
+
+
+async def cmd_prefix_allocate(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> Any:
+        return await context.enterprises.allocate_prefix(args.enterprise, args.prefix)
+
+    prefix = await _with_context(settings, work)
+    _emit(args, {"enterprise": args.enterprise, "prefix": prefix}, f"allocated {prefix}")
+
+
+async def cmd_credential_issue(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> Any:
+        return await context.enterprises.issue_credential(args.prefix)
+
+    credential = await _with_context(settings, work)
+    _emit(
+        args,
+        credential.as_dict(),
+        f"username {credential.username}\npassword {credential.password}\n(the password is shown only now)",
+    )
+
+
+async def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(context: NodeContext) -> None:
+        await context.enterprises.revoke_credential(args.username)
+
+    await _with_context(settings, work)
+    _emit(args, {"revoked": args.username}, f"revoked {args.username}")
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from .demo import seed_demo
+
+    result = await _with_context(settings, seed_demo)
+    _emit(args, result, result["text"])
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "node.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        # uvloop and httptools when installed (uvicorn[standard]).
+        loop="auto",
+        http="auto",
+        proxy_headers=False,
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idnode", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(subparsers: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        command = subparsers.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("--json", action="store_true", help="print one JSON object")
+        command.set_defaults(handler=handler)
+        return command
+
+    add(sub, "migrate", cmd_migrate, "apply database migrations (Alembic) up to the newest")
+    serve = sub.add_parser("serve", help="run the node's HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=cmd_serve)
+    add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
+
+    admin = sub.add_parser("admin", help="manage enterprises, prefixes and credentials")
+    admin_sub = admin.add_subparsers(dest="area", required=True)
+    enterprise = admin_sub.add_parser("enterprise", help="enterprises").add_subparsers(
+        dest="action", required=True
+    )
+    create = add(
+        enterprise,
+        "create",
+        cmd_enterprise_create,
+        "create an enterprise with a prefix and a credential",
+    )
+    create.add_argument("--name", required=True)
+    create.add_argument("--prefix", help="e.g. 88.118.8; the next free prefix when omitted")
+    add(enterprise, "list", cmd_enterprise_list, "list enterprises, their prefixes and credentials")
+
+    prefix = admin_sub.add_parser("prefix", help="prefixes").add_subparsers(
+        dest="action", required=True
+    )
+    allocate = add(
+        prefix, "allocate", cmd_prefix_allocate, "allocate one more prefix to an enterprise"
+    )
+    allocate.add_argument("--enterprise", type=int, required=True)
+    allocate.add_argument("--prefix")
+
+    credential = admin_sub.add_parser("credential", help="credentials").add_subparsers(
+        dest="action", required=True
+    )
+    issue = add(credential, "issue", cmd_credential_issue, "issue another credential for a prefix")
+    issue.add_argument("--prefix", required=True)
+    revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
+    revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    handler = args.handler
+    try:
+        if asyncio.iscoroutinefunction(handler):
+            asyncio.run(handler(args, settings))
+        else:
+            handler(args, settings)
+    except NodeError as exc:
+        if getattr(args, "json", False):
+            print(
+                json.dumps({"error": type(exc).__name__, "message": exc.message}), file=sys.stderr
+            )
+        else:
+            print(f"idnode: {exc.message}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,38 @@
+"""The services one running node holds, built in the lifespan and reached from requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from registry import Database, EnterpriseService, Prefix, RecordService
+from resolver import Resolver
+
+from .settings import Settings
+
+__all__ = ["NodeContext", "get_context"]
+
+
+@dataclass
+class NodeContext:
+    settings: Settings
+    db: Database
+    records: RecordService
+    enterprises: EnterpriseService
+    resolver: Resolver
+
+    @classmethod
+    def build(cls, settings: Settings) -> NodeContext:
+        db = Database(settings.database_url)
+        records = RecordService(db)
+        enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
+        return cls(settings, db, records, enterprises, Resolver(records))
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def get_context(request: Request) -> NodeContext:
+    """The running node's services (a FastAPI dependency)."""
+    return request.app.state.node

@@ -1,0 +1,179 @@
+"""Handle REST API: ``/api/handles`` as Handle.Net servers and the hdl.handle.net proxy speak it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from registry import Handle as HandleId
+from registry import (
+    HandleNotFound,
+    InvalidInput,
+    InvalidValue,
+    Prefix,
+    Principal,
+    parse_values,
+)
+
+from ..auth import get_principal
+from ..bodies import read_json
+from ..context import NodeContext, get_context
+from ..responses import json_response
+from .codes import SUCCESS
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/handles", tags=["Handle REST API"])
+
+
+def _bool_param(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1", "yes", ""):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise InvalidInput(f"query parameter {name} must be true or false, got {raw!r}")
+
+
+def _index_params(request: Request, *, allow_various: bool = False) -> list[int] | str | None:
+    raw = request.query_params.getlist("index")
+    if not raw:
+        return None
+    if allow_various and "various" in raw:
+        return "various"
+    indexes = []
+    for item in raw:
+        if not item.isdigit() or not 1 <= int(item) <= 2**31 - 1:
+            raise InvalidValue(
+                f"index parameter must be an integer from 1 to 2147483647, got {item!r}"
+            )
+        indexes.append(int(item))
+    return indexes
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"query parameter {name} must be an integer, got {raw!r}") from None
+
+
+def _values_from_body(body: Any, handle: str | None) -> Any:
+    if isinstance(body, list):
+        return body
+    if not isinstance(body, dict):
+        raise InvalidInput("request body must be a JSON object with a 'values' list")
+    if "values" not in body:
+        raise InvalidInput("request body has no 'values' list")
+    named = body.get("handle")
+    if named is not None and handle is not None and HandleId.parse(named) != HandleId.parse(handle):
+        raise InvalidInput(f"body names handle {named!r} but the URL names {handle!r}")
+    return body["values"]
+
+
+@router.get("", summary="List the handles under a prefix")
+async def list_handles(
+    request: Request,
+    context: NodeContext = Depends(get_context),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    raw_prefix = request.query_params.get("prefix")
+    if not raw_prefix:
+        raise InvalidInput("query parameter prefix is required, e.g. ?prefix=88.118.8")
+    prefix = Prefix.parse(raw_prefix)
+    page = _int_param(request, "page")
+    page_size = _int_param(request, "pageSize")
+    total, handles = await context.records.page(principal, prefix, page, page_size)
+    body: dict[str, Any] = {
+        "responseCode": SUCCESS,
+        "prefix": str(prefix),
+        "totalCount": str(total),
+    }
+    if page is not None:
+        body["page"] = page
+    if page_size is not None:
+        body["pageSize"] = page_size
+    body["handles"] = handles
+    return json_response(body)
+
+
+@router.get("/{handle:path}", summary="Resolve a handle")
+async def get_handle(
+    handle: str,
+    request: Request,
+    context: NodeContext = Depends(get_context),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    parsed = HandleId.parse(handle)
+    record = await context.resolver.resolve(parsed)
+    if record is None:
+        raise HandleNotFound(f"handle {parsed} does not exist", handle=str(parsed))
+    if not principal.can_read_private(parsed):
+        record = record.public()
+    indexes = _index_params(request) or ()
+    types = request.query_params.getlist("type")
+    values = record.select(indexes, types)
+    if (indexes or types) and not values:
+        return json_response(
+            {
+                "responseCode": 200,
+                "handle": str(parsed),
+                "values": [],
+                "message": "no values match the index or type given",
+            }
+        )
+    return json_response(
+        {"responseCode": SUCCESS, "handle": str(parsed), "values": [v.to_json() for v in values]}
+    )
+
+
+@router.put("/{handle:path}", summary="Create or change a handle", status_code=201)
+async def put_handle(
+    handle: str,
+    request: Request,
+    context: NodeContext = Depends(get_context),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    limit = context.settings.max_body_bytes
+    if _bool_param(request, "mintNewSuffix", False):
+        prefix_text, _, stem = handle.partition("/")
+        prefix = Prefix.parse(prefix_text)
+        principal.require_owner(prefix, handle=handle)
+        if stem:
+            HandleId.check_suffix(stem)
+        values = parse_values(_values_from_body(await read_json(request, limit), None))
+        minted = await context.records.mint(principal, prefix, stem, values)
+        return json_response({"responseCode": SUCCESS, "handle": str(minted)}, 201)
+    parsed = HandleId.parse(handle)
+    principal.require_owner(parsed.prefix, handle=str(parsed))
+    overwrite = _bool_param(request, "overwrite", True)
+    indexes = _index_params(request, allow_various=True)
+    values = parse_values(
+        _values_from_body(await read_json(request, limit), handle), allow_empty=indexes is not None
+    )
+    created = await context.records.put(
+        principal, parsed, values, overwrite=overwrite, indexes=indexes
+    )
+    return json_response({"responseCode": SUCCESS, "handle": str(parsed)}, 201 if created else 200)
+
+
+@router.delete("/{handle:path}", summary="Delete a handle or some of its values")
+async def delete_handle(
+    handle: str,
+    request: Request,
+    context: NodeContext = Depends(get_context),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    parsed = HandleId.parse(handle)
+    indexes = _index_params(request)
+    await context.records.delete(principal, parsed, indexes)
+    return json_response({"responseCode": SUCCESS, "handle": str(parsed)})

@@ -1,0 +1,45 @@
+"""Human resolution: what a phone that scanned a QR code sees."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, Unavailable
+
+from ..context import NodeContext, get_context
+from ..errors import error_headers
+from .page import error_page, record_page
+
+__all__ = ["human_dialect", "router"]
+
+router = APIRouter(tags=["Human resolution"])
+
+
+@router.get("/{handle:path}", summary="Redirect to a handle's URL, or show its record as HTML")
+async def resolve_for_humans(
+    handle: str, request: Request, context: NodeContext = Depends(get_context)
+) -> Response:
+    parsed = Handle.parse(handle)
+    record = await context.resolver.resolve(parsed)
+    if record is None:
+        raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
+    record = record.public()
+    url = record.first_url()
+    if url is not None and "noredirect" not in request.query_params:
+        return RedirectResponse(url, status_code=302)
+    return HTMLResponse(record_page(record))
+
+
+def human_dialect(request: Request, exc: NodeError) -> Response:
+    """Errors as small HTML pages."""
+    if isinstance(exc, NotFound):
+        status, title = 404, "Identifier not found"
+    elif isinstance(exc, InvalidInput):
+        status, title = 400, "Not a valid identifier"
+    elif isinstance(exc, Unavailable):
+        status, title = 503, "Temporarily unavailable"
+    else:
+        status, title = 500, "Something went wrong"
+    return HTMLResponse(error_page(title, exc.message), status, error_headers(exc))

@@ -1,0 +1,34 @@
+"""Settings, from the environment (``IDNODE_*``) through pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; each field is ``IDNODE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="IDNODE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./var/idnode.db",
+        description="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    node_code: str = Field("88.118", description="this secondary node's code")
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token of the node administrator"
+    )
+    public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
+    token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,113 @@
+"""The storage engine: SQLite (embedded default) or PostgreSQL, chosen by one URL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from ._errors import Unavailable
+
+__all__ = ["Database"]
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: a committed transaction survives power loss, not just a crash of the process.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """WAL, durability, foreign keys; BEGIN IMMEDIATE for writers so they queue instead of failing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine and hands out read and write units of work."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if not self.is_sqlite:
+            engine_options.setdefault("pool_size", 10)
+            engine_options.setdefault("max_overflow", 10)
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine = create_async_engine(url, **engine_options)
+        if self.is_sqlite:
+            _prepare_sqlite(self.engine)
+            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            writer = self.engine
+        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(writer, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; storage outages become ``Unavailable``."""
+        with _outages_unavailable():
+            async with self._reader() as session:
+                yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with _outages_unavailable():
+            async with self._writer() as session, session.begin():
+                yield session
+
+    async def ping(self) -> None:
+        """Raise ``Unavailable`` unless storage answers a trivial query."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@contextmanager
+def _outages_unavailable() -> Iterator[None]:
+    """Translate a storage outage into ``Unavailable``; other database errors pass through."""
+    try:
+        yield
+    except (OSError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and not (exc.connection_invalidated or _is_outage(exc)):
+            raise
+        raise Unavailable(f"storage is unavailable: {type(exc).__name__}") from exc
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    """Connection-level failures (server gone, refused), as opposed to a bad statement."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    original = getattr(exc, "orig", None)
+    name = type(original).__name__ if original is not None else ""
+    return "Connection" in name or "CannotConnectNow" in name or "AdminShutdown" in name

@@ -1,0 +1,310 @@
+"""Enterprises, the prefixes allocated to them, and their credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cachebox import TTLCache
+from sqlalchemy.exc import IntegrityError
+
+from ._database import Database
+from ._errors import AlreadyExists, EntityNotFound, InvalidInput, Unauthenticated
+from ._grammar import Handle, Prefix
+from ._principal import Principal, Role
+from ._records import ADMIN_SUFFIX, RecordService, change_payload, decode_values, encode_values
+from ._repository import Credentials, Enterprises, Outbox, Records
+from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
+from ._values import HandleValue, Permissions, utc_timestamp
+
+__all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
+
+FIRST_CREDENTIAL_INDEX = 300
+_SECKEY_PERMISSIONS = Permissions(public_read=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    """A credential as issued: the only time its password is known."""
+
+    username: str
+    password: str
+    prefix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password, "prefix": self.prefix}
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseInfo:
+    id: int
+    name: str
+    prefixes: tuple[str, ...]
+    credentials: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefixes": list(self.prefixes),
+            "credentials": list(self.credentials),
+        }
+
+
+def parse_username(username: str) -> tuple[int, Handle]:
+    """Split a Handle identity ``index:prefix/suffix`` and normalise it."""
+    index, colon, handle = username.partition(":")
+    if not colon or not index.isdigit():
+        raise Unauthenticated(
+            f"username {username!r} is not of the form '<index>:<prefix>/<suffix>'"
+            " (in HTTP Basic, percent-encode it: 300%3A88.118.8%2FADMIN)"
+        )
+    try:
+        return int(index), Handle.parse(handle)
+    except InvalidInput as exc:
+        raise Unauthenticated(
+            f"username {username!r} names an invalid handle: {exc.message}"
+        ) from exc
+
+
+def _admin_handle(prefix: str) -> str:
+    return f"{prefix}/{ADMIN_SUFFIX}"
+
+
+class EnterpriseService:
+    """Allocates prefixes under the node's code, issues and checks credentials."""
+
+    def __init__(self, db: Database, records: RecordService, node_code: Prefix) -> None:
+        self.db = db
+        self.records = records
+        self.node_code = node_code
+        self._verified: TTLCache = TTLCache(10_000, 300)
+
+    async def create(
+        self, name: str, prefix: str | None = None, *, password: str | None = None
+    ) -> tuple[EnterpriseInfo, IssuedCredential]:
+        """Create an enterprise with one prefix (the next free one unless given) and a credential.
+
+        The credential's password is random unless ``password`` is given (the demo uses that).
+        """
+        name = name.strip()
+        if not name:
+            raise InvalidInput("enterprise name is empty")
+        now = datetime.now(UTC)
+        async with self.db.write() as session:
+            enterprise = await Enterprises(session).create(name, now)
+            allocated = await self._allocate(session, enterprise.id, prefix, now)
+            credential = await self._issue(session, enterprise.id, allocated, now, password)
+        await self.records.notify([_admin_handle(allocated), f"0.NA/{allocated}"])
+        return EnterpriseInfo(enterprise.id, name, (allocated,), (credential.username,)), credential
+
+    async def allocate_prefix(self, enterprise_id: int, prefix: str | None = None) -> str:
+        """Give an existing enterprise one more prefix."""
+        now = datetime.now(UTC)
+        async with self.db.write() as session:
+            if await Enterprises(session).get(enterprise_id) is None:
+                raise EntityNotFound(f"enterprise {enterprise_id} does not exist")
+            allocated = await self._allocate(session, enterprise_id, prefix, now)
+            await self._issue(session, enterprise_id, allocated, now)
+        await self.records.notify([_admin_handle(allocated), f"0.NA/{allocated}"])
+        return allocated
+
+    async def _allocate(
+        self, session, enterprise_id: int, prefix: str | None, now: datetime
+    ) -> str:
+        enterprises = Enterprises(session)
+        if prefix is None:
+            taken = await enterprises.prefixes_like(str(self.node_code))
+            depth = len(self.node_code.segments) + 1
+            numbers = [
+                int(p.split(".")[-1])
+                for p in taken
+                if p.count(".") + 1 == depth and p.split(".")[-1].isdigit()
+            ]
+            parsed = self.node_code.child(str(max(numbers, default=0) + 1))
+        else:
+            parsed = Prefix.parse(prefix)
+            if not parsed.is_within(self.node_code) or parsed == self.node_code:
+                raise InvalidInput(
+                    f"prefix {parsed} is not under this node's code {self.node_code}"
+                )
+            if await enterprises.prefix(str(parsed)) is not None:
+                raise AlreadyExists(f"prefix {parsed} is already allocated")
+        allocated = str(parsed)
+        try:
+            await enterprises.add_prefix(allocated, enterprise_id, now)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"prefix {allocated} is already allocated") from exc
+        stamp = utc_timestamp(now)
+        na_values = [
+            HandleValue(
+                100,
+                "HS_ADMIN",
+                "admin",
+                {"handle": f"0.NA/{self.node_code}", "index": 200, "permissions": "011111110011"},
+                timestamp=stamp,
+            ),
+        ]
+        records = Records(session)
+        na_text = encode_values(na_values)
+        await records.insert(f"0.NA/{allocated}", "0.NA", na_text, now, None)
+        await Outbox(session).append_many(
+            [
+                ("prefix.create", allocated, {"prefix": allocated, "enterprise_id": enterprise_id}),
+                (
+                    "handle.upsert",
+                    f"0.NA/{allocated}",
+                    change_payload(f"0.NA/{allocated}", na_text),
+                ),
+            ],
+            now,
+        )
+        return allocated
+
+    async def _issue(
+        self, session, enterprise_id: int, prefix: str, now: datetime, password: str | None = None
+    ) -> IssuedCredential:
+        """A new credential ``<index>:<prefix>/ADMIN``; its HS_SECKEY value marks the index in use."""
+        records = Records(session)
+        admin = _admin_handle(prefix)
+        row = await records.get(admin, for_update=True)
+        values = list(decode_values(row.values)) if row else []
+        stamp = utc_timestamp(now)
+        if not values:
+            values.append(
+                HandleValue(
+                    100,
+                    "HS_ADMIN",
+                    "admin",
+                    {
+                        "handle": admin,
+                        "index": FIRST_CREDENTIAL_INDEX,
+                        "permissions": "011111110011",
+                    },
+                    timestamp=stamp,
+                )
+            )
+        used = {v.index for v in values}
+        index = FIRST_CREDENTIAL_INDEX
+        while index in used:
+            index += 1
+        values.append(
+            HandleValue(
+                index,
+                "HS_SECKEY",
+                "string",
+                "held by the node, hashed",
+                timestamp=stamp,
+                permissions=_SECKEY_PERMISSIONS,
+            )
+        )
+        values.sort(key=lambda v: v.index)
+        text = encode_values(values)
+        if row is None:
+            await records.insert(admin, prefix, text, now, None)
+        else:
+            await records.update(admin, text, now, None)
+        password = password or new_secret()
+        username = f"{index}:{admin}"
+        await Credentials(session).add(enterprise_id, username, hash_secret(password), now)
+        return IssuedCredential(username, password, prefix)
+
+    async def issue_credential(self, prefix: str) -> IssuedCredential:
+        """Another credential for the enterprise that holds ``prefix``."""
+        parsed = str(Prefix.parse(prefix))
+        now = datetime.now(UTC)
+        async with self.db.write() as session:
+            row = await Enterprises(session).prefix(parsed)
+            if row is None or row.enterprise_id is None:
+                raise EntityNotFound(f"prefix {parsed} is not allocated")
+            issued = await self._issue(session, row.enterprise_id, parsed, now)
+        await self.records.notify([_admin_handle(parsed)])
+        return issued
+
+    async def revoke_credential(self, username: str) -> None:
+        """Revoke a credential and every token issued for it."""
+        index, handle = parse_username(username)
+        normalised = f"{index}:{handle}"
+        now = datetime.now(UTC)
+        async with self.db.write() as session:
+            credentials = Credentials(session)
+            row = await credentials.by_username(normalised)
+            if row is None or row.revoked_at is not None:
+                raise EntityNotFound(
+                    f"credential {normalised} does not exist or is revoked already"
+                )
+            await credentials.revoke(row.id, now)
+            records = Records(session)
+            admin = await records.get(str(handle), for_update=True)
+            if admin is not None:
+                kept = [v for v in decode_values(admin.values) if v.index != index]
+                await records.update(str(handle), encode_values(kept), now, None)
+        await self.records.notify([str(handle)])
+
+    async def holder_of(self, prefix: str) -> int | None:
+        """The id of the enterprise that holds ``prefix``, if it is allocated."""
+        async with self.db.read() as session:
+            row = await Enterprises(session).prefix(str(Prefix.parse(prefix)))
+        return None if row is None else row.enterprise_id
+
+    async def list(self) -> list[EnterpriseInfo]:
+        async with self.db.read() as session:
+            enterprises = Enterprises(session)
+            prefixes = await enterprises.all_prefixes()
+            result = []
+            for row in await enterprises.all():
+                creds = await Credentials(session).of_enterprise(row.id)
+                active = tuple(c.username for c in creds if c.revoked_at is None)
+                result.append(
+                    EnterpriseInfo(row.id, row.name, tuple(prefixes.get(row.id, ())), active)
+                )
+        return result
+
+    async def authenticate(self, username: str, password: str) -> Principal:
+        """Check a username and password; the principal carries the enterprise's prefixes."""
+        index, handle = parse_username(username)
+        normalised = f"{index}:{handle}"
+        async with self.db.read() as session:
+            row = await Credentials(session).by_username(normalised)
+            if (
+                row is None
+                or row.revoked_at is not None
+                or not await self._verify(password, row.secret_hash)
+            ):
+                raise Unauthenticated(f"unknown credential or wrong password for {normalised}")
+            prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+
+    async def _verify(self, password: str, secret_hash: str) -> bool:
+        # scrypt is slow on purpose; remember recent successes so HTTP Basic clients that send
+        # the password on every request do not pay for it each time. The key includes the
+        # stored hash, so a changed or revoked credential is never served from here.
+        key = hashlib.sha256(f"{secret_hash}\0{password}".encode()).digest()
+        if self._verified.get(key):
+            return True
+        ok = await asyncio.to_thread(verify_secret, password, secret_hash)
+        if ok:
+            self._verified[key] = True
+        return ok
+
+    async def issue_token(self, principal: Principal, lifetime: timedelta) -> tuple[str, datetime]:
+        """A bearer token for an authenticated enterprise credential."""
+        token = new_token()
+        expires = datetime.now(UTC) + lifetime
+        async with self.db.write() as session:
+            row = await Credentials(session).by_username(principal.username or "")
+            if row is None:
+                raise Unauthenticated("credential disappeared")
+            await Credentials(session).add_token(hash_token(token), row.id, expires)
+        return token, expires
+
+    async def principal_for_token(self, token: str) -> Principal:
+        now = datetime.now(UTC)
+        async with self.db.read() as session:
+            row = await Credentials(session).by_token(hash_token(token), now)
+            if row is None:
+                raise Unauthenticated("the bearer token is unknown, revoked or expired")
+            prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        return Principal(Role.ENTERPRISE, row.username, row.enterprise_id, frozenset(prefixes))

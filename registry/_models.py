@@ -1,0 +1,129 @@
+"""Storage models: the tables Alembic owns, as SQLAlchemy 2 declarative classes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "CredentialRow",
+    "EnterpriseRow",
+    "OutboxRow",
+    "PrefixRow",
+    "RecordRow",
+    "SyncStateRow",
+    "TemplateRow",
+    "TokenRow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+SequenceInt = BigInteger().with_variant(Integer(), "sqlite")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EnterpriseRow(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PrefixRow(Base):
+    __tablename__ = "prefixes"
+
+    prefix: Mapped[str] = mapped_column(String(255), primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CredentialRow(Base):
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(300), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credential_id: Mapped[int] = mapped_column(
+        ForeignKey("credentials.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RecordRow(Base):
+    __tablename__ = "records"
+
+    handle: Mapped[str] = mapped_column(String(255), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(255), index=True)
+    # The values as JSON text (orjson), so a read needs no per-value rows or decoding by the driver.
+    values: Mapped[str] = mapped_column(Text)
+    template_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TemplateRow(Base):
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("prefix", "version"),)
+
+    id: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class OutboxRow(Base):
+    """A change waiting to reach the top-level node; written in the same transaction as the change."""
+
+    __tablename__ = "outbox"
+
+    seq: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class SyncStateRow(Base):
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,258 @@
+"""Handle values: the typed entries of a record, validated on the way in."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ._errors import InvalidIdentifier, InvalidValue
+from ._grammar import Handle
+
+__all__ = [
+    "DEFAULT_TTL",
+    "FORMATS",
+    "MAX_INDEX",
+    "HandleValue",
+    "Permissions",
+    "Record",
+    "parse_value",
+    "parse_values",
+    "utc_timestamp",
+]
+
+MAX_INDEX = 2**31 - 1
+DEFAULT_TTL = 86400
+MAX_TYPE_LENGTH = 128
+FORMATS = frozenset({"string", "base64", "hex", "admin", "vlist", "site", "key"})
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*")
+_PERMISSION_BITS = re.compile(r"[01]{1,12}")
+# Types whose values hold secrets: not readable by the public unless asked otherwise.
+_PRIVATE_TYPES = frozenset({"HS_SECKEY"})
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """An ISO 8601 UTC timestamp with second precision, as Handle servers print them."""
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """Who may read and write a value (Handle's four permission bits)."""
+
+    admin_read: bool = True
+    admin_write: bool = True
+    public_read: bool = True
+    public_write: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Permissions:
+        """Parse the four-bit form ``"1110"`` (admin read, admin write, public read, public write)."""
+        if not isinstance(text, str) or not re.fullmatch(r"[01]{4}", text):
+            raise InvalidValue(
+                "permissions must be four bits '<adminRead><adminWrite><publicRead><publicWrite>',"
+                f" e.g. '1110'; got {text!r}"
+            )
+        return cls(*(bit == "1" for bit in text))
+
+    def __str__(self) -> str:
+        bits = (self.admin_read, self.admin_write, self.public_read, self.public_write)
+        return "".join("1" if bit else "0" for bit in bits)
+
+
+PUBLIC = Permissions()
+PRIVATE = Permissions(public_read=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HandleValue:
+    """One value of a record."""
+
+    index: int
+    type: str
+    format: str
+    value: Any
+    ttl: int = DEFAULT_TTL
+    timestamp: str | None = None
+    permissions: Permissions = PUBLIC
+
+    def to_json(self) -> dict[str, Any]:
+        """The Handle REST form: ``{index, type, data: {format, value}, ttl, timestamp}``."""
+        return {
+            "index": self.index,
+            "type": self.type,
+            "data": {"format": self.format, "value": self.value},
+            "ttl": self.ttl,
+            "timestamp": self.timestamp,
+        }
+
+    def to_storage(self) -> dict[str, Any]:
+        """The stored form, which also keeps the permissions."""
+        stored = self.to_json()
+        stored["permissions"] = str(self.permissions)
+        return stored
+
+    @classmethod
+    def from_storage(cls, stored: Mapping[str, Any]) -> HandleValue:
+        """Rebuild a value from its stored form (trusted: it was validated on the way in)."""
+        data = stored["data"]
+        return cls(
+            index=stored["index"],
+            type=stored["type"],
+            format=data["format"],
+            value=data["value"],
+            ttl=stored.get("ttl", DEFAULT_TTL),
+            timestamp=stored.get("timestamp"),
+            permissions=Permissions.parse(stored.get("permissions", "1110")),
+        )
+
+    def stamped(self, timestamp: str) -> HandleValue:
+        """The same value with the node's timestamp."""
+        return replace(self, timestamp=timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A handle and its values, ordered by index."""
+
+    handle: Handle
+    values: tuple[HandleValue, ...]
+
+    def public(self) -> Record:
+        """Only the values anonymous callers may read."""
+        return Record(self.handle, tuple(v for v in self.values if v.permissions.public_read))
+
+    def select(
+        self, indexes: Iterable[int] = (), types: Iterable[str] = ()
+    ) -> tuple[HandleValue, ...]:
+        """Values matching any of ``indexes`` or ``types``; all values when both are empty."""
+        indexes, types = set(indexes), set(types)
+        if not indexes and not types:
+            return self.values
+        return tuple(v for v in self.values if v.index in indexes or v.type in types)
+
+    def first_url(self) -> str | None:
+        """The data of the lowest-indexed public ``URL`` value, if any."""
+        for value in self.values:
+            if value.type == "URL" and value.permissions.public_read and value.format == "string":
+                return value.value
+        return None
+
+
+def _field(item: Mapping[str, Any], name: str, position: int) -> Any:
+    if name not in item:
+        raise InvalidValue(f"value #{position} has no {name!r}")
+    return item[name]
+
+
+def _parse_index(raw: Any, where: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        if isinstance(raw, str) and raw.isdigit():
+            raw = int(raw)
+        else:
+            raise InvalidValue(f"{where}: index must be an integer, got {raw!r}")
+    if not 1 <= raw <= MAX_INDEX:
+        raise InvalidValue(f"{where}: index {raw} is outside 1..{MAX_INDEX}")
+    return raw
+
+
+def _check_admin(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidValue(f"{where}: admin data must be an object with handle, index, permissions")
+    handle = value.get("handle")
+    try:
+        Handle.parse(handle)
+    except InvalidIdentifier as exc:
+        raise InvalidValue(f"{where}: admin handle is invalid: {exc.message}") from exc
+    index = _parse_index(value.get("index"), f"{where}: admin")
+    permissions = value.get("permissions", "011111110011")
+    if not isinstance(permissions, str) or not _PERMISSION_BITS.fullmatch(permissions):
+        raise InvalidValue(f"{where}: admin permissions must be up to 12 bits of 0/1")
+    return {"handle": str(Handle.parse(handle)), "index": index, "permissions": permissions}
+
+
+def _check_vlist(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise InvalidValue(f"{where}: vlist data must be a list of {{handle, index}}")
+    checked = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            raise InvalidValue(f"{where}: vlist entries must be objects with handle and index")
+        try:
+            handle = str(Handle.parse(entry.get("handle")))
+        except InvalidIdentifier as exc:
+            raise InvalidValue(f"{where}: vlist handle is invalid: {exc.message}") from exc
+        checked.append({"handle": handle, "index": _parse_index(entry.get("index"), where)})
+    return checked
+
+
+def _check_data(data: Any, where: str) -> tuple[str, Any]:
+    if isinstance(data, str):
+        return "string", data
+    if not isinstance(data, Mapping):
+        raise InvalidValue(f"{where}: data must be a string or an object with format and value")
+    fmt = data.get("format", "string")
+    if fmt not in FORMATS:
+        raise InvalidValue(f"{where}: unknown data format {fmt!r}; use one of {sorted(FORMATS)}")
+    if "value" not in data:
+        raise InvalidValue(f"{where}: data has no 'value'")
+    value = data["value"]
+    if fmt in ("string", "base64", "hex") and not isinstance(value, str):
+        raise InvalidValue(f"{where}: {fmt} data must be a string")
+    if fmt == "base64":
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidValue(f"{where}: data is not valid base64") from exc
+    elif fmt == "hex" and not _HEX.fullmatch(value):
+        raise InvalidValue(f"{where}: data is not valid hex (pairs of 0-9, a-f)")
+    elif fmt == "admin":
+        value = _check_admin(value, where)
+    elif fmt == "vlist":
+        value = _check_vlist(value, where)
+    elif fmt == "site" and not isinstance(value, Mapping | str):
+        raise InvalidValue(f"{where}: site data must be an object or a string")
+    elif fmt == "key" and not isinstance(value, Mapping | str):
+        raise InvalidValue(f"{where}: key data must be a string or a JWK object")
+    return fmt, value
+
+
+def parse_value(item: Any, position: int = 1) -> HandleValue:
+    """Validate one value as it arrives in a request body."""
+    if not isinstance(item, Mapping):
+        raise InvalidValue(f"value #{position} must be an object")
+    index = _parse_index(_field(item, "index", position), f"value #{position}")
+    where = f"value index {index}"
+    kind = _field(item, "type", position)
+    if not isinstance(kind, str) or not 1 <= len(kind) <= MAX_TYPE_LENGTH or not kind.isprintable():
+        raise InvalidValue(f"{where}: type must be 1-{MAX_TYPE_LENGTH} printable characters")
+    fmt, value = _check_data(_field(item, "data", position), where)
+    ttl = item.get("ttl", DEFAULT_TTL)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_INDEX:
+        raise InvalidValue(f"{where}: ttl must be a whole number of seconds from 0 to {MAX_INDEX}")
+    raw_permissions = item.get("permissions")
+    if raw_permissions is None:
+        permissions = PRIVATE if kind in _PRIVATE_TYPES else PUBLIC
+    else:
+        permissions = Permissions.parse(raw_permissions)
+    return HandleValue(index, kind, fmt, value, ttl, None, permissions)
+
+
+def parse_values(items: Any, *, allow_empty: bool = False) -> tuple[HandleValue, ...]:
+    """Validate a list of values: each value valid, indexes unique; sorted by index."""
+    if not isinstance(items, list):
+        raise InvalidValue("'values' must be a list of values")
+    if not items and not allow_empty:
+        raise InvalidValue("'values' is empty; a record needs at least one value")
+    values = [parse_value(item, position) for position, item in enumerate(items, start=1)]
+    seen: set[int] = set()
+    for value in values:
+        if value.index in seen:
+            raise InvalidValue(f"index {value.index} appears more than once")
+        seen.add(value.index)
+    return tuple(sorted(values, key=lambda v: v.index))

@@ -1,0 +1,133 @@
+"""Real servers on free loopback ports, for tests.
+
+``ThreadedServer`` runs uvicorn in a thread of the test process (port 0, waits for readiness);
+``NodeProcess`` runs ``python -m node serve`` as a separate process, for tests that kill or
+restart it or need several workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+__all__ = ["NodeProcess", "ThreadedServer", "free_port"]
+
+_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThreadedServer:
+    """``with ThreadedServer(app) as server: httpx.get(server.url + "/healthz")``."""
+
+    def __init__(self, app: Any, *, startup_timeout: float = 20.0) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.startup_timeout = startup_timeout
+        self.url = ""
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve())
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+class NodeProcess:
+    """``python -m node <args>`` in a child process; ``url`` once it listens."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        args: list[str] | None = None,
+        *,
+        port: int | None = None,
+        cwd: Path | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.args = args or [
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "info",
+        ]
+        self.env = {**os.environ, **env}
+        self.cwd = cwd
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> NodeProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "node", *self.args],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"node exited with {self.process.returncode} before it listened")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("node did not become healthy in time")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> NodeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
