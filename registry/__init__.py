@@ -27,7 +27,14 @@ from ._errors import (
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
-from ._records import ChangeListener, IndexSelection, RecordService, decode_values, encode_values
+from ._records import (
+    ChangeListener,
+    IndexSelection,
+    RecordService,
+    Sealer,
+    decode_values,
+    encode_values,
+)
 from ._schema import alembic_config, downgrade, upgrade
 from ._values import (
     DEFAULT_TTL,
@@ -75,6 +82,7 @@ __all__ = [
     "Record",
     "RecordService",
     "Role",
+    "Sealer",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",

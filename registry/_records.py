@@ -29,12 +29,16 @@ __all__ = [
     "ChangeListener",
     "IndexSelection",
     "RecordService",
+    "Sealer",
     "change_payload",
     "decode_values",
     "encode_values",
 ]
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
+# Called on every write path with the values about to be stored; returns what is stored
+# (the trust layer adds or refreshes signatures here, inside the write's transaction).
+Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
 IndexSelection = Collection[int] | Literal["various"] | None
 ADMIN_SUFFIX = "ADMIN"
 MAX_PAGE_SIZE = 10_000
@@ -63,10 +67,22 @@ class RecordService:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._listeners: list[ChangeListener] = []
+        self._sealers: list[Sealer] = []
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
         self._listeners.append(listener)
+
+    def add_sealer(self, sealer: Sealer) -> None:
+        """Pass the values of every write through ``sealer`` before they are stored."""
+        self._sealers.append(sealer)
+
+    def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
+        """The values to store for ``handle``: every write path calls this inside its transaction."""
+        sealed = list(values)
+        for sealer in self._sealers:
+            sealed = sealer(handle, sealed)
+        return sealed
 
     async def notify(self, handles: Sequence[str]) -> None:
         for listener in self._listeners:
@@ -110,7 +126,7 @@ class RecordService:
                 if row is None:
                     raise HandleNotFound(f"handle {key} does not exist", handle=key)
                 merged = self._merge(key, decode_values(row.values), values, indexes, overwrite)
-            text = encode_values(merged)
+            text = encode_values(self.seal(handle, merged))
             version = (
                 template_version if template_version is not None else (row and row.template_version)
             )
@@ -181,7 +197,7 @@ class RecordService:
                     raise ValuesNotFound(
                         f"handle {key} has no values at index {sorted(indexes)}", handle=key
                     )
-                text = encode_values(kept)
+                text = encode_values(self.seal(handle, kept))
                 await records.update(key, text, now, row.template_version)
                 await Outbox(session).append("handle.upsert", key, change_payload(key, text), now)
         await self.notify([key])
