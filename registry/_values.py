@@ -151,6 +151,9 @@ def _field(item: Mapping[str, Any], name: str, position: int) -> Any:
 
 
 def _parse_index(raw: Any, where: str) -> int:
+    # JSON parsers hand integers past 64 bits over as floats; judge them by size, not type.
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
         if isinstance(raw, str) and raw.isdigit():
             raw = int(raw)

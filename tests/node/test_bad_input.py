@@ -1,0 +1,274 @@
+"""Every bad request gets a 4xx that names the problem, and leaves nothing written."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from node import Settings, create_app
+
+from ..servers import ThreadedServer
+from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
+
+GOOD = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/good"}]}
+LIMIT = 4096
+
+
+@pytest.fixture
+def server(settings: Settings):
+    small = settings.model_copy(update={"max_body_bytes": LIMIT})
+    with ThreadedServer(create_app(small)) as server:
+        yield server
+
+
+@pytest.fixture
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(server) -> httpx.BasicAuth:
+    return basic_auth(create_enterprise(server.url, "Acme", "88.118.8"))
+
+
+def _values(*items: dict) -> dict:
+    return {"values": list(items)}
+
+
+def _assert_nothing_written(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    listing = client.get("/api/handles?prefix=88.118.8", auth=auth).json()
+    assert listing["handles"] == ["88.118.8/ADMIN"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code", "words"),
+    [
+        ("88..8/x", GOOD, 400, 102, "empty segment"),
+        ("88.118.8/", GOOD, 400, 102, "suffix is empty"),
+        ("88.118.8/a%00b", GOOD, 400, 102, "control character"),
+        ("88.118.8/" + "x" * 300, GOOD, 400, 102, "at most 255"),
+        ("88.118.8/x", {"nope": 1}, 400, 4, "no 'values'"),
+        ("88.118.8/x", [1, 2], 400, 202, "must be an object"),
+        ("88.118.8/x", "just a string", 400, 4, "JSON object"),
+        ("88.118.8/x", _values(), 400, 202, "is empty"),
+        (
+            "88.118.8/x",
+            _values({"index": 1, "type": "A", "data": "a"}, {"index": 1, "type": "B", "data": "b"}),
+            400,
+            202,
+            "appears more than once",
+        ),
+        (
+            "88.118.8/x",
+            _values({"index": 1, "type": "A", "data": {"format": "blob", "value": "a"}}),
+            400,
+            202,
+            "unknown data format",
+        ),
+        (
+            "88.118.8/x",
+            _values({"index": 1, "type": "A", "data": {"format": "base64", "value": "%%%"}}),
+            400,
+            202,
+            "not valid base64",
+        ),
+        (
+            "88.118.8/x",
+            _values({"index": 1, "type": "A", "data": {"format": "hex", "value": "0g"}}),
+            400,
+            202,
+            "not valid hex",
+        ),
+        (
+            "88.118.8/x",
+            _values({"index": 99999999999999999999, "type": "A", "data": "a"}),
+            400,
+            202,
+            "outside 1..2147483647",
+        ),
+        (
+            "88.118.8/x",
+            _values({"index": 1, "type": "A", "data": "a", "ttl": "soon"}),
+            400,
+            202,
+            "ttl",
+        ),
+        ("88.118.8/x", {"handle": "88.118.8/other", **GOOD}, 400, 4, "URL names"),
+    ],
+)
+def test_bad_writes_are_refused_by_name(
+    client: httpx.Client,
+    auth: httpx.BasicAuth,
+    path: str,
+    body: object,
+    status: int,
+    code: int,
+    words: str,
+) -> None:
+    response = client.put(f"/api/handles/{path}", json=body, auth=auth)
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert payload["responseCode"] == code
+    assert words in payload["message"]
+    assert "handle" in payload
+    _assert_nothing_written(client, auth)
+
+
+def test_body_that_is_not_json(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    response = client.put(
+        "/api/handles/88.118.8/x",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+        auth=auth,
+    )
+    assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
+    _assert_nothing_written(client, auth)
+
+
+def test_wrong_content_type(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    response = client.put(
+        "/api/handles/88.118.8/x",
+        content=b"values=1",
+        auth=auth,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415 and "must be JSON" in response.json()["message"]
+    _assert_nothing_written(client, auth)
+
+
+def test_body_over_the_size_limit(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    big = _values({"index": 1, "type": "DESC", "data": "x" * (LIMIT * 2)})
+    response = client.put("/api/handles/88.118.8/x", json=big, auth=auth)
+    assert response.status_code == 413 and "over the limit" in response.json()["message"]
+
+    def chunks():  # no Content-Length: the limit still holds while streaming
+        yield b'{"values": [{"index": 1, "type": "DESC", "data": "'
+        yield b"x" * (LIMIT * 2)
+        yield b'"}]}'
+
+    streamed = client.put(
+        "/api/handles/88.118.8/x",
+        content=chunks(),
+        auth=auth,
+        headers={"Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    _assert_nothing_written(client, auth)
+
+
+def test_a_bad_value_in_a_partial_update_changes_nothing(
+    client: httpx.Client, auth: httpx.BasicAuth
+) -> None:
+    client.put("/api/handles/88.118.8/keep", json=GOOD, auth=auth)
+    before = client.get("/api/handles/88.118.8/keep").json()
+    bad = _values(
+        {"index": 2, "type": "A", "data": "ok"},
+        {"index": 3, "type": "B", "data": {"format": "hex", "value": "zz"}},
+    )
+    response = client.put("/api/handles/88.118.8/keep?index=2&index=3", json=bad, auth=auth)
+    assert response.status_code == 400
+    assert client.get("/api/handles/88.118.8/keep").json() == before
+
+
+def test_values_outside_the_index_parameters(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    client.put("/api/handles/88.118.8/keep", json=GOOD, auth=auth)
+    response = client.put(
+        "/api/handles/88.118.8/keep?index=2",
+        json=_values({"index": 5, "type": "A", "data": "a"}),
+        auth=auth,
+    )
+    assert (
+        response.status_code == 400
+        and "not among the index parameters" in response.json()["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("overwrite=maybe", "overwrite must be true or false"),
+        ("index=abc", "index parameter"),
+        ("index=0", "index parameter"),
+    ],
+)
+def test_bad_query_parameters(
+    client: httpx.Client, auth: httpx.BasicAuth, query: str, words: str
+) -> None:
+    response = client.put(f"/api/handles/88.118.8/x?{query}", json=GOOD, auth=auth)
+    assert response.status_code == 400 and words in response.json()["message"]
+    _assert_nothing_written(client, auth)
+
+
+def test_writes_outside_your_prefix_are_forbidden(
+    client: httpx.Client, server, auth: httpx.BasicAuth
+) -> None:
+    create_enterprise(server.url, "Other", "88.118.9")
+    response = client.put("/api/handles/88.118.9/x", json=GOOD, auth=auth)
+    assert response.status_code == 403 and response.json()["responseCode"] == 400
+    assert "may not write under prefix 88.118.9" in response.json()["message"]
+    assert client.delete("/api/handles/88.118.9/ADMIN", auth=auth).status_code == 403
+    assert client.get("/api/handles/88.118.9/x").status_code == 404
+
+
+def test_the_credentials_handle_is_managed_by_the_node(
+    client: httpx.Client, auth: httpx.BasicAuth
+) -> None:
+    response = client.put("/api/handles/88.118.8/ADMIN", json=GOOD, auth=auth)
+    assert response.status_code == 403 and "managed by the node" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({}, "authentication is required"),
+        ({"Authorization": "Basic !!!"}, "not valid base64"),
+        ({"Authorization": "Basic anVzdGF1c2Vy"}, "no ':'"),
+        ({"Authorization": "Digest abc"}, "unsupported authorization scheme"),
+        ({"Authorization": "Bearer not-a-token"}, "unknown, revoked or expired"),
+    ],
+)
+def test_missing_or_malformed_credentials(
+    client: httpx.Client, auth, headers: dict, words: str
+) -> None:
+    response = client.put("/api/handles/88.118.8/x", json=GOOD, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["responseCode"] == 402 and words in response.json()["message"]
+    assert "WWW-Authenticate" in response.headers
+    _assert_nothing_written(client, auth)
+
+
+def test_wrong_password(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    wrong = httpx.BasicAuth("300%3A88.118.8%2FADMIN", "wrong")
+    response = client.put("/api/handles/88.118.8/x", json=GOOD, auth=wrong)
+    assert response.status_code == 401 and "wrong password" in response.json()["message"]
+    _assert_nothing_written(client, auth)
+
+
+def test_admin_api_needs_the_admin_token(client: httpx.Client, auth: httpx.BasicAuth) -> None:
+    assert client.get("/admin/enterprises").status_code == 401
+    assert (
+        client.get("/admin/enterprises", headers={"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )
+    forbidden = client.get("/admin/enterprises", auth=auth)
+    assert forbidden.status_code == 403 and "administrator" in forbidden.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({}, 400, "name"),
+        ({"name": ""}, 400, "name"),
+        ({"name": "X", "prefix": "99.1"}, 400, "not under this node's code"),
+        ({"name": "X", "prefix": "88.118.8"}, 409, "already allocated"),
+        ({"name": "X", "prefix": "88.118..1"}, 400, "empty segment"),
+    ],
+)
+def test_admin_api_bad_input(
+    client: httpx.Client, auth, body: dict, status: int, words: str
+) -> None:
+    response = client.post("/admin/enterprises", json=body, headers=ADMIN_HEADERS)
+    assert response.status_code == status, response.text
+    assert words in response.json()["message"]
+    assert len(client.get("/admin/enterprises", headers=ADMIN_HEADERS).json()) == 1

@@ -1,0 +1,119 @@
+"""The ``idnode`` command as an operator scripts it: real processes, ``--json`` output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def idnode(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IDNODE_DATABASE_URL": database_url, "IDNODE_NODE_CODE": "88.118"}
+    result = subprocess.run(
+        [sys.executable, "-m", "node", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def migrated(database_url: str) -> str:
+    result = idnode(database_url, "migrate", "--json")
+    assert json.loads(result.stdout)["migrated"] is True
+    return database_url
+
+
+def test_enterprise_lifecycle_through_the_cli(migrated: str) -> None:
+    first = json.loads(
+        idnode(migrated, "admin", "enterprise", "create", "--name", "Acme", "--json").stdout
+    )
+    assert first["prefix"] == "88.118.1"
+    assert first["username"] == "300:88.118.1/ADMIN" and len(first["password"]) >= 16
+
+    chosen = json.loads(
+        idnode(
+            migrated,
+            "admin",
+            "enterprise",
+            "create",
+            "--name",
+            "Beta",
+            "--prefix",
+            "88.118.8",
+            "--json",
+        ).stdout
+    )
+    assert chosen["prefix"] == "88.118.8"
+    nxt = json.loads(
+        idnode(migrated, "admin", "enterprise", "create", "--name", "Gamma", "--json").stdout
+    )
+    assert nxt["prefix"] == "88.118.9"
+
+    extra = json.loads(
+        idnode(
+            migrated, "admin", "prefix", "allocate", "--enterprise", str(first["id"]), "--json"
+        ).stdout
+    )
+    assert extra["prefix"] == "88.118.10"
+
+    issued = json.loads(
+        idnode(migrated, "admin", "credential", "issue", "--prefix", "88.118.1", "--json").stdout
+    )
+    assert issued["username"] == "301:88.118.1/ADMIN"
+
+    listing = json.loads(idnode(migrated, "admin", "enterprise", "list", "--json").stdout)[
+        "enterprises"
+    ]
+    acme = next(e for e in listing if e["name"] == "Acme")
+    assert acme["prefixes"] == ["88.118.1", "88.118.10"]
+    assert set(acme["credentials"]) >= {"300:88.118.1/ADMIN", "301:88.118.1/ADMIN"}
+
+    revoked = json.loads(
+        idnode(
+            migrated, "admin", "credential", "revoke", "--username", "301:88.118.1/ADMIN", "--json"
+        ).stdout
+    )
+    assert revoked == {"revoked": "301:88.118.1/ADMIN"}
+    listing = json.loads(idnode(migrated, "admin", "enterprise", "list", "--json").stdout)[
+        "enterprises"
+    ]
+    assert (
+        "301:88.118.1/ADMIN" not in next(e for e in listing if e["name"] == "Acme")["credentials"]
+    )
+
+
+def test_cli_errors_are_clear_and_exit_nonzero(migrated: str) -> None:
+    idnode(migrated, "admin", "enterprise", "create", "--name", "Acme", "--prefix", "88.118.8")
+    clash = idnode(
+        migrated,
+        "admin",
+        "enterprise",
+        "create",
+        "--name",
+        "Again",
+        "--prefix",
+        "88.118.8",
+        "--json",
+        check=False,
+    )
+    assert clash.returncode == 1
+    assert "already allocated" in json.loads(clash.stderr)["message"]
+    outside = idnode(
+        migrated, "admin", "enterprise", "create", "--name", "X", "--prefix", "77.1", check=False
+    )
+    assert outside.returncode == 1 and "not under this node's code" in outside.stderr
+    unknown = idnode(
+        migrated, "admin", "credential", "revoke", "--username", "399:88.118.8/ADMIN", check=False
+    )
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr
+
+
+def test_demo_is_idempotent(migrated: str) -> None:
+    first = json.loads(idnode(migrated, "demo", "--json").stdout)
+    second = json.loads(idnode(migrated, "demo", "--json").stdout)
+    assert first == second
+    assert "88.118.8/JXDY2106023" in first["handles"]
