@@ -187,12 +187,6 @@ class Credentials:
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def usernames_like(self, pattern_suffix: str) -> list[str]:
-        statement = select(CredentialRow.username).where(
-            CredentialRow.username.endswith(pattern_suffix, autoescape=True)
-        )
-        return list((await self.session.execute(statement)).scalars())
-
     async def revoke(self, credential_id: int, now: datetime) -> None:
         await self.session.execute(
             update(CredentialRow).where(CredentialRow.id == credential_id).values(revoked_at=now)

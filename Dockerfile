@@ -1,0 +1,14 @@
+# idnode in a container: SQLite under /data by default, or PostgreSQL via IDNODE_DATABASE_URL.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY registry ./registry
+COPY resolver ./resolver
+COPY node ./node
+COPY migrations ./migrations
+COPY loadtests ./loadtests
+RUN pip install --no-cache-dir .
+ENV IDNODE_DATABASE_URL=sqlite+aiosqlite:////data/idnode.db
+VOLUME /data
+EXPOSE 8000
+CMD ["sh", "-c", "idnode migrate && exec idnode serve --host 0.0.0.0 --port 8000"]
