@@ -72,10 +72,12 @@ class BulkRecords:
         if not rows:
             return set()
         dialect = sqlite if self.session.bind.dialect.name == "sqlite" else postgresql
+        table = RecordRow.__table__
+        # Core, not the ORM's bulk path: the rows go straight to insertmanyvalues.
         statement = (
-            dialect.insert(RecordRow)
-            .on_conflict_do_nothing(index_elements=[RecordRow.handle])
-            .returning(RecordRow.handle)
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.handle])
+            .returning(table.c.handle)
         )
         result = await self.session.execute(statement, list(rows))
         return set(result.scalars())

@@ -368,3 +368,66 @@ def test_one_enterprise_cannot_touch_another_prefix(
     assert "may not write under prefix 88.118.8" in batch["data"][0]["msg"]
     mine = client.get("/identityv2/data/detail?handle=88.118.8/Mine", headers=auth).json()
     assert mine["data"]["value"][-1]["data"]["value"] == "Motor"
+
+
+def test_template_crud(client: httpx.Client, auth: dict) -> None:
+    one = client.get("/snms/api/v5/template?prefix=88.118.8&version=1.0", headers=auth).json()
+    assert one["status"] == 1 and one["data"]["items"][0]["idIndex"] == 2000
+    assert {k: one["data"][k] for k in ("industryCategory", "industrySubclass", "type")} == {
+        "industryCategory": "C",
+        "industrySubclass": "3812",
+        "type": 1,
+    }
+    twice = client.post("/snms/api/v5/template", json=TEMPLATE, headers=auth)
+    assert twice.status_code == 409 and twice.json()["status"] == -2
+
+    changed = {**TEMPLATE, "description": "changed"}
+    assert client.put("/snms/api/v5/template", json=changed, headers=auth).json()["status"] == 1
+    listed = client.get("/snms/api/v5/template?prefix=88.118.8", headers=auth).json()["data"]
+    assert [t["description"] for t in listed] == ["changed"]
+    unknown = client.put("/snms/api/v5/template", json={**TEMPLATE, "version": "7"}, headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["status"] == -2
+
+    bad = client.post(
+        "/snms/api/v5/template",
+        json={**TEMPLATE, "version": "2.0", "items": [{**TEMPLATE["items"][0], "idIndex": 5}]},
+        headers=auth,
+    )
+    assert (
+        bad.status_code == 400 and "idIndex must be an integer from 2000" in bad.json()["message"]
+    )
+
+    client.post("/identityv2/data", json=item("88.118.8/InUse"), headers=auth)
+    busy = client.delete("/snms/api/v5/template?prefix=88.118.8&version=1.0", headers=auth)
+    assert busy.status_code == 409 and "in use" in busy.json()["message"]
+    client.delete("/identityv2/data?handle=88.118.8/InUse", headers=auth)
+    gone = client.delete("/snms/api/v5/template?prefix=88.118.8&version=1.0", headers=auth)
+    assert gone.json()["status"] == 1
+    missing = client.get("/snms/api/v5/template?prefix=88.118.8&version=1.0", headers=auth)
+    assert missing.status_code == 404 and missing.json()["status"] == -2
+
+
+def test_bad_bodies_are_named(client: httpx.Client, auth: dict) -> None:
+    not_json = client.post(
+        "/identityv2/data", content=b"x", headers={**auth, "Content-Type": "text/plain"}
+    )
+    assert not_json.status_code == 415 and not_json.json()["status"] == -2
+    broken = client.post(
+        "/identityv2/data",
+        content=b"{",
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+    no_values = client.post("/identityv2/data", json={"handle": "88.118.8/Z"}, headers=auth)
+    assert "has no 'value' list" in no_values.json()["message"]
+    not_a_list = client.post("/identityv2/data/batchCreate", json={"x": 1}, headers=auth)
+    assert not_a_list.status_code == 400 and "JSON array" in not_a_list.json()["message"]
+    bad_auth = client.post(
+        "/identityv2/data",
+        json=item("88.118.8/Z", more=[{"index": 1, "type": "URL", "data": "u", "auth": "7"}]),
+        headers=auth,
+    )
+    assert (
+        bad_auth.status_code == 400
+        and "permissions must be four bits" in bad_auth.json()["message"]
+    )
