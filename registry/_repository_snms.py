@@ -6,13 +6,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._models import RecordRow, TemplateRow
 
 __all__ = ["BulkRecords", "Templates"]
+
+_STAGING = "records_staging"
+_COPY_COLUMNS = ("handle", "prefix", "values", "template_version", "created_at", "updated_at")
+_QUOTED = ", ".join(f'"{name}"' for name in _COPY_COLUMNS)
+# Temporary and emptied at every commit: each connection stages its own batches.
+_STAGING_DDL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (LIKE records INCLUDING DEFAULTS)"
+    " ON COMMIT DELETE ROWS"
+)
+_STAGED_INSERT = (
+    f"INSERT INTO records ({_QUOTED}) SELECT {_QUOTED} FROM {_STAGING}"
+    " ON CONFLICT (handle) DO NOTHING RETURNING handle"
+)
 
 
 class Templates:
@@ -71,16 +84,31 @@ class BulkRecords:
         """Insert the rows whose handle is free (``ON CONFLICT DO NOTHING``); the handles inserted."""
         if not rows:
             return set()
-        dialect = sqlite if self.session.bind.dialect.name == "sqlite" else postgresql
+        if self.session.bind.dialect.name == "postgresql":
+            return await self._copy_new(rows)
         table = RecordRow.__table__
         # Core, not the ORM's bulk path: the rows go straight to insertmanyvalues.
         statement = (
-            dialect.insert(table)
+            sqlite.insert(table)
             .on_conflict_do_nothing(index_elements=[table.c.handle])
             .returning(table.c.handle)
         )
         result = await self.session.execute(statement, list(rows))
         return set(result.scalars())
+
+    async def _copy_new(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """PostgreSQL: binary COPY into a session-local staging table, then one INSERT … SELECT."""
+        # Through SQLAlchemy first: that opens the transaction the raw driver calls then join.
+        await self.session.execute(text(_STAGING_DDL))
+        connection = await self.session.connection()
+        pg = (await connection.get_raw_connection()).driver_connection
+        await pg.copy_records_to_table(
+            _STAGING,
+            records=[tuple(row[name] for name in _COPY_COLUMNS) for row in rows],
+            columns=_COPY_COLUMNS,
+        )
+        inserted = await pg.fetch(_STAGED_INSERT)
+        return {record[0] for record in inserted}
 
     async def lock_existing(self, handles: Sequence[str]) -> dict[str, str | None]:
         """The template version of each handle that exists, its row locked until commit."""
