@@ -69,11 +69,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's worker processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
+
+
 def _rss_kib(pid: int, field: str = "VmRSS") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+    """Resident memory of the node: the process and its workers, summed."""
+    total = 0
+    for member in _tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                total += int(line.split()[1])
+    return total
 
 
 class RssSampler(threading.Thread):
@@ -121,7 +133,7 @@ def database(backend: str) -> Iterator[str]:
 
 
 @contextmanager
-def node(url: str) -> Iterator[tuple[str, int]]:
+def node(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
     """``python -m node serve`` on a free port of 127.0.0.1; (base URL, pid)."""
     env = {**os.environ, "IDNODE_DATABASE_URL": url, "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN}
     subprocess.run(
@@ -129,7 +141,7 @@ def node(url: str) -> Iterator[tuple[str, int]]:
     )
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "node", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -231,7 +243,7 @@ async def drive(
 
 
 def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    with database(backend) as url, node(url) as (base, pid):
+    with database(backend) as url, node(url, args.workers) as (base, pid):
         headers = setup(base)
         baseline = asyncio.run(
             drive(base, headers, "/identityv2/data", args.baseline_count, 1, args.clients, 60)
@@ -250,7 +262,7 @@ def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         sampler.stop()
-        peak = _rss_kib(pid, "VmHWM")
+        peak = max(_rss_kib(pid, "VmHWM"), *sampler.samples)
     samples = sampler.samples or [0]
     third = max(1, len(samples) // 3)
     return {
@@ -273,6 +285,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200_000, help="identifiers to register")
     parser.add_argument("--batch", type=int, default=2000, help="items per batchCreate")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=1, help="node worker processes")
     parser.add_argument("--baseline-count", type=int, default=2000, help="single-item creates")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop the run after this")
     parser.add_argument("--json", action="store_true", help="print one JSON object per backend")

@@ -45,6 +45,7 @@ MAX_ITEMS = 500
 MAX_STRING_LENGTH = 65535
 TEMPLATE_TYPES = (1, 2)  # 1 active carrier, 2 other
 ITEM_STATES = (0, 1)  # 0 disabled, 1 enabled
+_GOOD_VERSIONS: set[str] = set()
 INDUSTRY_FIELDS = ("industryCategory", "industrySpecific", "industryTrade", "industrySubclass")
 
 
@@ -69,6 +70,9 @@ def _integer(raw: Any, where: str, low: int, high: int) -> int:
 
 def check_version(raw: Any) -> str:
     """A template version: 1-64 printable characters without spaces."""
+    # A batch names the same version thousands of times.
+    if isinstance(raw, str) and raw in _GOOD_VERSIONS:
+        return raw
     if (
         not isinstance(raw, str)
         or not 1 <= len(raw) <= MAX_VERSION_LENGTH
@@ -79,6 +83,8 @@ def check_version(raw: Any) -> str:
             f"template version must be 1-{MAX_VERSION_LENGTH} printable characters without spaces,"
             f" got {raw!r}"
         )
+    if len(_GOOD_VERSIONS) < 1024:
+        _GOOD_VERSIONS.add(raw)
     return raw
 
 

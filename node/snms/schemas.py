@@ -29,10 +29,12 @@ __all__ = [
 
 def _snms_value(raw: Any, position: int) -> Any:
     """An SNMS value ``{index, type, auth, data}`` in the Handle form (``auth`` = permissions)."""
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise InvalidValue(f"value #{position} must be an object")
-    item = {key: raw[key] for key in ("index", "type", "data", "ttl") if key in raw}
     auth = raw.get("auth")
+    if auth is None and "permissions" not in raw:
+        return raw
+    item = {key: raw[key] for key in ("index", "type", "data", "ttl") if key in raw}
     if auth not in (None, ""):
         item["permissions"] = auth
     return item
