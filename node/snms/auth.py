@@ -10,7 +10,7 @@ from registry import Principal, Role, Unauthenticated
 from ..auth import get_principal
 from ..context import NodeContext, get_context
 
-__all__ = ["require_login", "snms_principal"]
+__all__ = ["require_login", "snms_principal", "snms_user"]
 
 
 async def snms_principal(
@@ -27,3 +27,9 @@ def require_login(principal: Principal) -> None:
     """Raise ``Unauthenticated`` (SNMS status -1) for an anonymous caller."""
     if principal.role is Role.ANONYMOUS:
         raise Unauthenticated("not logged in: get a token from POST /identity/token")
+
+
+async def snms_user(principal: Principal = Depends(snms_principal)) -> Principal:
+    """The caller, who must be logged in: status -1 comes before any check of the request."""
+    require_login(principal)
+    return principal

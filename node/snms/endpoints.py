@@ -14,7 +14,7 @@ from registry import Handle, InvalidInput, NodeError, Principal
 
 from ..bodies import read_json
 from ..context import NodeContext, get_context
-from .auth import require_login, snms_principal
+from .auth import snms_user
 from .envelope import envelope
 from .schemas import (
     batch_items,
@@ -76,7 +76,7 @@ async def param_or_body(request: Request, context: NodeContext, name: str) -> An
 async def detail(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     handle = Handle.parse(await param_or_body(request, context, "handle"))
     record, version = await context.batches.read(principal, handle)
@@ -92,7 +92,7 @@ def _raise_single(results: Sequence[NodeError | None]) -> None:
 async def create(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     draft = parse_draft(await read_json(request, context.settings.max_body_bytes))
     principal.require_owner(draft.handle.prefix, handle=str(draft.handle))
@@ -104,7 +104,7 @@ async def create(
 async def update(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     draft = parse_draft(await read_json(request, context.settings.max_body_bytes))
     principal.require_owner(draft.handle.prefix, handle=str(draft.handle))
@@ -116,7 +116,7 @@ async def update(
 async def delete(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     handle = Handle.parse(await param_or_body(request, context, "handle"))
     principal.require_owner(handle.prefix, handle=str(handle))
@@ -141,7 +141,6 @@ async def _batch(
     parse: Any,
     write: Any,
 ) -> Response:
-    require_login(principal)
     raw_items = batch_items(await read_json(request, context.settings.max_batch_body_bytes))
     results: list[NodeError | None] = [None] * len(raw_items)
     parsed: list[Any] = []
@@ -161,7 +160,7 @@ async def _batch(
 async def batch_create(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     return await _batch(request, context, principal, parse_draft, context.batches.create_many)
 
@@ -170,7 +169,7 @@ async def batch_create(
 async def batch_update(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     return await _batch(request, context, principal, parse_draft, context.batches.update_many)
 
@@ -179,6 +178,6 @@ async def batch_update(
 async def batch_delete(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     return await _batch(request, context, principal, parse_handle_item, context.batches.delete_many)

@@ -10,7 +10,7 @@ from registry import Principal
 
 from ..bodies import read_json
 from ..context import NodeContext, get_context
-from .auth import snms_principal
+from .auth import snms_user
 from .endpoints import param_or_body
 from .envelope import envelope
 
@@ -24,7 +24,7 @@ router = APIRouter(tags=["SNMS API"])
 async def get_template(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     prefix = await param_or_body(request, context, "prefix")
     version = request.query_params.get("version")
@@ -38,7 +38,7 @@ async def get_template(
 async def create_template(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     body = await read_json(request, context.settings.max_body_bytes)
     return envelope((await context.templates.create(principal, body)).to_json())
@@ -48,7 +48,7 @@ async def create_template(
 async def update_template(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     body = await read_json(request, context.settings.max_body_bytes)
     return envelope((await context.templates.update(principal, body)).to_json())
@@ -58,7 +58,7 @@ async def update_template(
 async def delete_template(
     request: Request,
     context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(snms_principal),
+    principal: Principal = Depends(snms_user),
 ) -> Response:
     prefix = await param_or_body(request, context, "prefix")
     version = await param_or_body(request, context, "version")

@@ -142,6 +142,8 @@ def test_not_logged_in(client: httpx.Client) -> None:
         ("POST", "/identityv2/data/batchCreate"),
         ("GET", "/identityv2/data/detail?handle=88.118.8/X"),
         ("GET", "/snms/api/v5/template?prefix=88.118.8"),
+        ("POST", "/identityv2/data"),
+        ("DELETE", "/snms/api/v5/template?prefix=bad..prefix"),
     ):
         response = client.request(method, path, json=[item("88.118.8/X")])
         assert response.status_code == 401, path
