@@ -161,7 +161,7 @@ class Template:
     prefix: str
     version: str
     description: str
-    industry: tuple[str, str, str, str]
+    industry: tuple[str, ...]  # industryCategory, industrySpecific, industryTrade, industrySubclass
     type: int
     items: tuple[TemplateItem, ...]
 
@@ -186,7 +186,7 @@ class Template:
                 if key in seen:
                     raise InvalidInput(f"template items share the {label} {key!r}")
                 seen.add(key)
-        return cls(prefix, version, description, industry, kind, items)  # type: ignore[arg-type]
+        return cls(prefix, version, description, industry, kind, items)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
