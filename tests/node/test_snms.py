@@ -433,3 +433,14 @@ def test_bad_bodies_are_named(client: httpx.Client, auth: dict) -> None:
         bad_auth.status_code == 400
         and "permissions must be four bits" in bad_auth.json()["message"]
     )
+
+
+def test_an_update_without_a_version_keeps_the_record_template(
+    client: httpx.Client, auth: dict
+) -> None:
+    client.post("/identityv2/data", json=item("88.118.8/K1"), headers=auth)
+    unversioned = {"handle": "88.118.8/K1", "value": [{"index": 1, "type": "URL", "data": "u"}]}
+    refused = client.put("/identityv2/data", json=unversioned, headers=auth)
+    assert refused.status_code == 400 and "'productName' (index 2000" in refused.json()["message"]
+    kept = client.get("/identityv2/data/detail?handle=88.118.8/K1", headers=auth).json()["data"]
+    assert kept["templateVersion"] == "1.0" and kept["value"][-1]["data"]["value"] == "Motor"
