@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 
 export IDNODE_DATABASE_URL ?= sqlite+aiosqlite:///./var/idnode.db
 export IDNODE_ADMIN_TOKEN ?= demo-admin-token
+export IDNODE_CREDENTIAL_KEY ?= demo-credential-key
 
 .PHONY: run test lint format install clean
 

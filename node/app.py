@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from registry import Unavailable
 
-from . import admin, handle_api, human
+from . import admin, handle_api, human, snms
 from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .responses import json_response
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(handle_api.router)
     app.include_router(admin.router)
+    app.include_router(snms.router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
     install_error_handlers(
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         {
             "/api/handles": handle_api.handle_dialect,
             "/admin": plain_dialect,
+            "/identity": snms.snms_dialect,
+            "/identityv2": snms.snms_dialect,
+            "/snms": snms.snms_dialect,
             "/": human.human_dialect,
         },
     )

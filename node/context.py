@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from registry import Database, EnterpriseService, Prefix, RecordService
+from registry import (
+    BatchService,
+    CipherKey,
+    Database,
+    EnterpriseService,
+    Prefix,
+    RecordService,
+    TemplateService,
+)
 from resolver import Resolver
 
 from .settings import Settings
@@ -21,6 +29,15 @@ class NodeContext:
     records: RecordService
     enterprises: EnterpriseService
     resolver: Resolver
+    templates: TemplateService = field(init=False)
+    batches: BatchService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = TemplateService(self.db)
+        self.batches = BatchService(self.db, self.records, self.templates)
+        key = self.settings.credential_key
+        if key is not None and self.enterprises.cipher_key is None:
+            self.enterprises.cipher_key = CipherKey(key.get_secret_value())
 
     @classmethod
     def build(cls, settings: Settings) -> NodeContext:

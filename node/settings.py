@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
+    credential_key: SecretStr | None = Field(
+        None, description="node secret sealing SNMS cipher-login verifiers; unset: no cipher login"
+    )
+    max_batch_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
+    )
 
 
 @lru_cache

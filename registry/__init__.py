@@ -3,6 +3,8 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
+from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+from ._cipher import CipherKey, cipher_password
 from ._database import Database
 from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
 from ._errors import (
@@ -36,6 +38,14 @@ from ._records import (
     encode_values,
 )
 from ._schema import alembic_config, downgrade, upgrade
+from ._templates import (
+    TEMPLATE_INDEX,
+    Template,
+    TemplateItem,
+    TemplateService,
+    apply_template,
+    check_version,
+)
 from ._values import (
     DEFAULT_TTL,
     FORMATS,
@@ -53,11 +63,15 @@ __all__ = [
     "ANONYMOUS",
     "DEFAULT_TTL",
     "FORMATS",
+    "MAX_BATCH_ITEMS",
     "MAX_HANDLE_LENGTH",
     "MAX_INDEX",
+    "TEMPLATE_INDEX",
     "AlreadyExists",
     "Base",
+    "BatchService",
     "ChangeListener",
+    "CipherKey",
     "Conflict",
     "Database",
     "EnterpriseInfo",
@@ -80,15 +94,22 @@ __all__ = [
     "Prefix",
     "Principal",
     "Record",
+    "RecordDraft",
     "RecordService",
     "Role",
     "Sealer",
+    "Template",
+    "TemplateItem",
+    "TemplateService",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
     "alembic_config",
+    "apply_template",
+    "check_version",
+    "cipher_password",
     "decode_values",
     "downgrade",
     "encode_values",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from cachebox import TTLCache
 from sqlalchemy.exc import IntegrityError
 
+from ._cipher import CipherKey
 from ._database import Database
 from ._errors import AlreadyExists, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
@@ -76,10 +77,17 @@ def _admin_handle(prefix: str) -> str:
 class EnterpriseService:
     """Allocates prefixes under the node's code, issues and checks credentials."""
 
-    def __init__(self, db: Database, records: RecordService, node_code: Prefix) -> None:
+    def __init__(
+        self,
+        db: Database,
+        records: RecordService,
+        node_code: Prefix,
+        cipher_key: CipherKey | None = None,
+    ) -> None:
         self.db = db
         self.records = records
         self.node_code = node_code
+        self.cipher_key = cipher_key
         self._verified: TTLCache = TTLCache(10_000, 300)
 
     async def create(
@@ -208,7 +216,10 @@ class EnterpriseService:
             await records.update(admin, text, now, None)
         password = password or new_secret()
         username = f"{index}:{admin}"
-        await Credentials(session).add(enterprise_id, username, hash_secret(password), now)
+        verifier = self.cipher_key.seal(username, password) if self.cipher_key else None
+        await Credentials(session).add(
+            enterprise_id, username, hash_secret(password), now, verifier
+        )
         return IssuedCredential(username, password, prefix)
 
     async def issue_credential(self, prefix: str) -> IssuedCredential:
@@ -274,6 +285,29 @@ class EnterpriseService:
                 or not await self._verify(password, row.secret_hash)
             ):
                 raise Unauthenticated(f"unknown credential or wrong password for {normalised}")
+            prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+
+    async def authenticate_cipher(self, username: str, cipher: str) -> Principal:
+        """Check an SNMS cipher login (``sha256(sha256(password) + day)``) for a credential."""
+        index, handle = parse_username(username)
+        normalised = f"{index}:{handle}"
+        if self.cipher_key is None:
+            raise Unauthenticated(
+                "cipher login is not enabled on this node (the operator sets IDNODE_CREDENTIAL_KEY)"
+            )
+        async with self.db.read() as session:
+            row = await Credentials(session).by_username(normalised)
+            if (
+                row is None
+                or row.revoked_at is not None
+                or not self.cipher_key.check(normalised, row.cipher_verifier, cipher)
+            ):
+                raise Unauthenticated(
+                    f"unknown credential, wrong cipher password, or no cipher verifier for"
+                    f" {normalised} (credentials issued before the credential key was set"
+                    " need a new credential)"
+                )
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
         return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
 

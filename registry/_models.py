@@ -73,6 +73,8 @@ class CredentialRow(Base):
     username: Mapped[str] = mapped_column(String(300), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # sha256(password) sealed under the node's credential key, for the SNMS cipher login.
+    cipher_verifier: Mapped[str | None] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 

@@ -166,11 +166,17 @@ class Credentials:
         self.session = session
 
     async def add(
-        self, enterprise_id: int, username: str, secret_hash: str, now: datetime
+        self,
+        enterprise_id: int,
+        username: str,
+        secret_hash: str,
+        now: datetime,
+        cipher_verifier: str | None = None,
     ) -> CredentialRow:
         row = CredentialRow(
             enterprise_id=enterprise_id, username=username, secret_hash=secret_hash, created_at=now
         )
+        row.cipher_verifier = cipher_verifier
         self.session.add(row)
         await self.session.flush()
         return row

@@ -45,7 +45,10 @@ async def db(migrated_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def settings(migrated_url: str) -> Settings:
     return Settings(
-        database_url=migrated_url, node_code="88.118", admin_token=SecretStr(ADMIN_TOKEN)
+        database_url=migrated_url,
+        node_code="88.118",
+        admin_token=SecretStr(ADMIN_TOKEN),
+        credential_key=SecretStr("test-credential-key"),
     )
 
 

@@ -1,0 +1,63 @@
+"""The SNMS envelope ``{status, message, data}`` and the one table that maps errors into it.
+
+Status 1 ok, -1 not logged in, -2 business error, -3 forbidden, -4 internal. The HTTP status
+travels with the error's kind (401, 403, 400/404/409/413/415, 500/503) so proxies and monitoring
+see failures; SNMS clients read ``status``, which is always present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from registry import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NodeError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+)
+
+from ..errors import error_headers, lookup
+from ..responses import json_response
+
+__all__ = ["OK", "SNMS_CODES", "envelope", "snms_dialect"]
+
+OK = 1
+NOT_LOGGED_IN = -1
+BUSINESS_ERROR = -2
+FORBIDDEN = -3
+INTERNAL = -4
+
+# error class → (SNMS status, HTTP status)
+SNMS_CODES: dict[type[NodeError], tuple[int, int]] = {
+    Unauthenticated: (NOT_LOGGED_IN, 401),
+    Forbidden: (FORBIDDEN, 403),
+    PayloadTooLarge: (BUSINESS_ERROR, 413),
+    UnsupportedMediaType: (BUSINESS_ERROR, 415),
+    InvalidInput: (BUSINESS_ERROR, 400),
+    NotFound: (BUSINESS_ERROR, 404),
+    AlreadyExists: (BUSINESS_ERROR, 409),
+    Conflict: (BUSINESS_ERROR, 409),
+    Unavailable: (INTERNAL, 503),
+    NodeError: (INTERNAL, 500),
+}
+
+
+def envelope(data: Any = None, message: str = "success", status: int = OK) -> Response:
+    """A successful SNMS response."""
+    return json_response({"status": status, "message": message, "data": data})
+
+
+def snms_dialect(request: Request, exc: NodeError) -> Response:
+    """``{"status": <-1..-4>, "message": ..., "data": null}``."""
+    status, http_status = lookup(SNMS_CODES, exc)
+    body = {"status": status, "message": exc.message, "data": None}
+    return json_response(body, http_status, error_headers(exc))

@@ -1,0 +1,73 @@
+"""The SNMS cipher login: ``sha256(sha256(password) + "yyyy-MM-dd")``, checked without the password.
+
+The node keeps only an scrypt hash of each password, which cannot give back ``sha256(password)``.
+So when a credential is issued, its verifier ``sha256(password)`` is sealed with AES-GCM under the
+node's credential key (never stored in the clear, bound to the username) and opened only to check
+a cipher login. Without a credential key the node stores no verifier and refuses cipher logins.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = ["CHINA_TIME", "CipherKey", "cipher_days", "cipher_password"]
+
+# CAICT nodes compute the day in China Standard Time.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+_SCHEME = "aesgcm1"
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cipher_password(password: str, day: date) -> str:
+    """What an SNMS client sends as the password of ``/identity/token/v1`` on ``day``."""
+    return _sha256_hex(_sha256_hex(password) + day.isoformat())
+
+
+def cipher_days(now: datetime | None = None) -> tuple[date, ...]:
+    """The days a cipher password may name: today in China, and its neighbours for clock skew."""
+    today = (now or datetime.now(UTC)).astimezone(CHINA_TIME).date()
+    return (today, today - timedelta(days=1), today + timedelta(days=1))
+
+
+class CipherKey:
+    """Seals and opens cipher-login verifiers with a key only the node holds."""
+
+    def __init__(self, secret: str) -> None:
+        self._aead = AESGCM(hashlib.sha256(b"idnode cipher verifier\0" + secret.encode()).digest())
+
+    def seal(self, username: str, password: str) -> str:
+        """The stored form of ``sha256(password)``, bound to ``username``."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, _sha256_hex(password).encode(), username.encode())
+        return f"{_SCHEME}${base64.b64encode(nonce + sealed).decode()}"
+
+    def check(
+        self, username: str, stored: str | None, given: str, now: datetime | None = None
+    ) -> bool:
+        """True when ``given`` is the cipher password of ``username`` for a day in ``cipher_days``."""
+        if not stored:
+            return False
+        scheme, _, blob = stored.partition("$")
+        if scheme != _SCHEME:
+            return False
+        try:
+            raw = base64.b64decode(blob, validate=True)
+            verifier = self._aead.decrypt(raw[:12], raw[12:], username.encode()).decode()
+        except (InvalidTag, ValueError):
+            return False
+        given = given.strip().lower()
+        matches = [
+            hmac.compare_digest(_sha256_hex(verifier + day.isoformat()), given)
+            for day in cipher_days(now)
+        ]
+        return any(matches)

@@ -1,0 +1,133 @@
+"""Batches on SQLite and PostgreSQL: sealed, with an outbox row per item, announced after commit."""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import select
+
+from registry import (
+    ADMIN,
+    BatchService,
+    Database,
+    Handle,
+    HandleAlreadyExists,
+    HandleNotFound,
+    HandleValue,
+    InvalidValue,
+    Principal,
+    RecordDraft,
+    RecordService,
+    Role,
+    TemplateService,
+)
+from registry._models import OutboxRow, RecordRow
+
+URL = HandleValue(1, "URL", "string", "https://example.com")
+
+
+def _service(db: Database) -> tuple[BatchService, RecordService, list]:
+    records = RecordService(db)
+    announced: list = []
+
+    async def listener(handles):
+        announced.append(list(handles))
+
+    records.add_listener(listener)
+    records.add_sealer(
+        lambda handle, values: [
+            *values,
+            HandleValue(400, "HS_SIGNATURE", "string", f"sig:{handle}"),
+        ]
+    )
+    return BatchService(db, records, TemplateService(db)), records, announced
+
+
+async def _outbox(db: Database) -> list[tuple[str, str, dict]]:
+    async with db.read() as session:
+        rows = (await session.execute(select(OutboxRow).order_by(OutboxRow.seq))).scalars()
+        return [(row.kind, row.subject, orjson.loads(row.payload)) for row in rows]
+
+
+async def test_create_many_seals_writes_the_outbox_and_announces(db: Database) -> None:
+    batches, records, announced = _service(db)
+    drafts = [RecordDraft(Handle.parse(f"88.118.8/N{n}"), (URL,)) for n in range(3)]
+    first = await batches.create_many(ADMIN, drafts[:1])
+    assert first == [None]
+    results = await batches.create_many(ADMIN, drafts)
+    assert results[1:] == [None, None]
+    assert isinstance(results[0], HandleAlreadyExists)
+    assert announced == [["88.118.8/N0"], ["88.118.8/N1", "88.118.8/N2"]]
+
+    record = await records.get(Handle.parse("88.118.8/N2"))
+    assert [v.type for v in record.values] == ["URL", "HS_SIGNATURE"]
+    assert record.values[0].timestamp is not None
+    outbox = await _outbox(db)
+    assert [(kind, subject) for kind, subject, _ in outbox] == [
+        ("handle.upsert", "88.118.8/N0"),
+        ("handle.upsert", "88.118.8/N1"),
+        ("handle.upsert", "88.118.8/N2"),
+    ]
+    assert outbox[2][2]["values"][1]["data"]["value"] == "sig:88.118.8/N2"
+
+
+async def test_update_and_delete_many_report_missing_handles(db: Database) -> None:
+    batches, records, announced = _service(db)
+    await batches.create_many(ADMIN, [RecordDraft(Handle.parse("88.118.8/U"), (URL,))])
+    new = HandleValue(2, "EMAIL", "string", "a@example.com")
+    results = await batches.update_many(
+        ADMIN,
+        [
+            RecordDraft(Handle.parse("88.118.8/U"), (new,)),
+            RecordDraft(Handle.parse("88.118.8/V"), (new,)),
+        ],
+    )
+    assert results[0] is None and isinstance(results[1], HandleNotFound)
+    assert [v.index for v in (await records.get(Handle.parse("88.118.8/U"))).values] == [2, 400]
+
+    deleted = await batches.delete_many(
+        ADMIN, [Handle.parse("88.118.8/U"), Handle.parse("88.118.8/V")]
+    )
+    assert deleted[0] is None and isinstance(deleted[1], HandleNotFound)
+    assert await records.get(Handle.parse("88.118.8/U")) is None
+    assert announced[-1] == ["88.118.8/U"]
+    kinds = [(kind, subject) for kind, subject, _ in await _outbox(db)]
+    assert kinds[-2:] == [("handle.upsert", "88.118.8/U"), ("handle.delete", "88.118.8/U")]
+
+
+async def test_a_failing_item_leaves_no_row_and_no_outbox_entry(db: Database) -> None:
+    batches, records, _ = _service(db)
+
+    def refuse_one(handle: Handle, values: list) -> list:
+        if handle.suffix == "BAD":
+            raise InvalidValue("cannot seal this one", handle=str(handle))
+        return values
+
+    records.add_sealer(refuse_one)
+    results = await batches.create_many(
+        ADMIN,
+        [
+            RecordDraft(Handle.parse("88.118.8/BAD"), (URL,)),
+            RecordDraft(Handle.parse("88.118.8/OK"), (URL,)),
+        ],
+    )
+    assert results[0].message == "cannot seal this one" and results[1] is None
+    async with db.read() as session:
+        handles = set((await session.execute(select(RecordRow.handle))).scalars())
+    assert "88.118.8/BAD" not in handles and "88.118.8/OK" in handles
+    assert [subject for _, subject, _ in await _outbox(db)] == ["88.118.8/OK"]
+
+
+async def test_prefix_of_an_item_is_checked_per_item(db: Database) -> None:
+    batches, _, _ = _service(db)
+    acme = Principal(Role.ENTERPRISE, "300:88.118.8/ADMIN", 1, frozenset({"88.118.8"}))
+    results = await batches.create_many(
+        acme,
+        [
+            RecordDraft(Handle.parse("88.118.9/X"), (URL,)),
+            RecordDraft(Handle.parse("88.118.8/ADMIN"), (URL,)),
+            RecordDraft(Handle.parse("88.118.8/X"), (URL,)),
+        ],
+    )
+    assert "may not write under prefix 88.118.9" in results[0].message
+    assert "credentials" in results[1].message
+    assert results[2] is None
