@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
+    keys_dir: str = Field("./var/keys", description="directory of the node's signing keys (PEM)")
+    key_passphrase: SecretStr | None = Field(
+        None, description="passphrase that encrypts the private keys (PKCS#8)"
+    )
+    sign_records: bool = Field(True, description="sign every write when the node has a key")
+    signature_lifetime_seconds: int = Field(
+        365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
+    )
+    trust_root_file: str | None = Field(
+        None, description="the root certificate (JWS) that idnode verify trusts"
+    )
+    trust_max_chain: int = Field(4, ge=1, description="most certificates a verified chain may hold")
 
 
 @lru_cache

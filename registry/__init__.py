@@ -3,7 +3,10 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
+from ._authority import RootAuthority
+from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._database import Database
+from ._encoding import digest_value, digest_values, value_body
 from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
 from ._errors import (
     AlreadyExists,
@@ -25,6 +28,8 @@ from ._errors import (
     ValuesNotFound,
 )
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
+from ._jose import ALGORITHMS, check_algorithm
+from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import (
@@ -36,6 +41,7 @@ from ._records import (
     encode_values,
 )
 from ._schema import alembic_config, downgrade, upgrade
+from ._signer import RecordSigner
 from ._values import (
     DEFAULT_TTL,
     FORMATS,
@@ -47,23 +53,29 @@ from ._values import (
     parse_values,
     utc_timestamp,
 )
+from ._verify import DEFAULT_MAX_CHAIN, Fetch, Problem, Verdict, verify_record
 
 __all__ = [
     "ADMIN",
+    "ALGORITHMS",
     "ANONYMOUS",
+    "DEFAULT_MAX_CHAIN",
     "DEFAULT_TTL",
     "FORMATS",
     "MAX_HANDLE_LENGTH",
     "MAX_INDEX",
     "AlreadyExists",
     "Base",
+    "Certificate",
     "ChangeListener",
     "Conflict",
     "Database",
     "EnterpriseInfo",
     "EnterpriseService",
     "EntityNotFound",
+    "Fetch",
     "Forbidden",
+    "Grant",
     "Handle",
     "HandleAlreadyExists",
     "HandleNotFound",
@@ -73,28 +85,42 @@ __all__ = [
     "InvalidInput",
     "InvalidValue",
     "IssuedCredential",
+    "KeyInfo",
+    "KeyStore",
     "NodeError",
     "NotFound",
     "PayloadTooLarge",
     "Permissions",
     "Prefix",
     "Principal",
+    "Problem",
     "Record",
     "RecordService",
+    "RecordSigner",
     "Role",
+    "RootAuthority",
     "Sealer",
+    "SigningKey",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "Verdict",
     "alembic_config",
+    "check_algorithm",
     "decode_values",
+    "digest_value",
+    "digest_values",
     "downgrade",
     "encode_values",
+    "issue_certificate",
+    "key_handle",
     "parse_username",
     "parse_value",
     "parse_values",
     "upgrade",
     "utc_timestamp",
+    "value_body",
+    "verify_record",
 ]

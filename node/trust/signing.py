@@ -1,0 +1,132 @@
+"""The node's signer, built from its key store, and the records that publish keys and certificates."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from registry import (
+    ADMIN,
+    Certificate,
+    Grant,
+    Handle,
+    HandleNotFound,
+    HandleValue,
+    InvalidInput,
+    KeyStore,
+    Permissions,
+    Prefix,
+    RecordSigner,
+    issue_certificate,
+    key_handle,
+)
+
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..context import NodeContext
+
+__all__ = [
+    "build_signer",
+    "certify_enterprise",
+    "install_certificate",
+    "key_store",
+    "publish_keys",
+    "put_merged",
+]
+
+FIRST_CERT_INDEX = 400
+ENTERPRISE_LIFETIME = 365 * 86400
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The node's key store as the settings describe it."""
+    passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
+    return KeyStore(settings.keys_dir, passphrase)
+
+
+def build_signer(settings: Settings) -> RecordSigner | None:
+    """The sealer that signs every write, or None when signing is off or there is no key yet."""
+    if not settings.sign_records:
+        return None
+    store = key_store(settings)
+    active = store.active()
+    if active is None:
+        return None
+    known = [store.load(info.kid) for info in store.list() if not info.active]
+    return RecordSigner(
+        settings.node_code, active, known, lifetime_seconds=settings.signature_lifetime_seconds
+    )
+
+
+def _key_values(store: KeyStore) -> list[HandleValue]:
+    values = []
+    certificates = []
+    for info in store.list():
+        jwk = store.load(info.kid).public_jwk()
+        values.append(HandleValue(info.index, "HS_PUBKEY", "key", jwk, permissions=Permissions()))
+        if info.certificate:
+            certificates.append(info.certificate)
+    for offset, certificate in enumerate(certificates):
+        values.append(HandleValue(FIRST_CERT_INDEX + offset, "HS_CERT", "string", certificate))
+    return values
+
+
+async def publish_keys(context: NodeContext) -> list[HandleValue]:
+    """Write the node's public keys (HS_PUBKEY 300+) and certificates (HS_CERT 400+) to ``0.NA/<code>``."""
+    values = _key_values(key_store(context.settings))
+    if not values:
+        raise InvalidInput("the node has no keys yet; run: idnode keys generate")
+    handle = Handle.parse(key_handle(context.settings.node_code))
+    await put_merged(context, handle, values)
+    return values
+
+
+async def put_merged(context: NodeContext, handle: Handle, values: list[HandleValue]) -> None:
+    """Add or replace ``values`` in ``handle``'s record, creating it when it does not exist."""
+    try:
+        await context.records.put(ADMIN, handle, values, indexes="various")
+    except HandleNotFound:
+        await context.records.put(ADMIN, handle, values)
+
+
+def install_certificate(settings: Settings, token: str) -> str:
+    """Store a certificate the top-level node issued for one of our keys; returns that key's id."""
+    cert = Certificate.parse(token.strip())
+    store = key_store(settings)
+    for info in store.list():
+        if store.load(info.kid).public_jwk().get("kid") == cert.public_jwk.get("kid"):
+            store.set_certificate(info.kid, cert.token)
+            return info.kid
+    raise InvalidInput("the certificate's publicKey is none of this node's keys")
+
+
+def certify_enterprise(
+    settings: Settings,
+    prefix: str,
+    jwk: dict[str, Any],
+    *,
+    key_index: int = 300,
+    lifetime_seconds: int = ENTERPRISE_LIFETIME,
+    now: int | None = None,
+) -> str:
+    """An enterprise certificate: ``handlesUnderThisPrefix`` on its prefix, signed by the node's key."""
+    node_prefix = Prefix.parse(settings.node_code)
+    enterprise = Prefix.parse(prefix)
+    if not enterprise.is_within(node_prefix) or enterprise == node_prefix:
+        raise InvalidInput(f"prefix {enterprise} is not under this node's code {node_prefix}")
+    store = key_store(settings)
+    active = store.active()
+    if active is None:
+        raise InvalidInput("the node has no keys yet; run: idnode keys generate")
+    handle = key_handle(enterprise)
+    return issue_certificate(
+        active.key,
+        active.alg,
+        f"{active.info.index}:{key_handle(node_prefix)}",
+        f"{key_index}:{handle}",
+        jwk,
+        [Grant(handle, "handlesUnderThisPrefix")],
+        lifetime_seconds=lifetime_seconds,
+        now=int(time.time()) if now is None else now,
+    )
