@@ -28,7 +28,7 @@ from ._errors import (
     ValuesNotFound,
 )
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
-from ._jose import ALGORITHMS, check_algorithm
+from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
@@ -109,6 +109,7 @@ __all__ = [
     "Verdict",
     "alembic_config",
     "check_algorithm",
+    "check_public_jwk",
     "decode_values",
     "digest_value",
     "digest_values",

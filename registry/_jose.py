@@ -17,6 +17,7 @@ __all__ = [
     "BadSignature",
     "Key",
     "check_algorithm",
+    "check_public_jwk",
     "generate_key",
     "import_jwk",
     "import_pem",
@@ -76,6 +77,18 @@ def import_jwk(jwk: Any) -> Key:
         return _KEY_TYPES[jwk["kty"]].import_key(dict(jwk))
     except (JoseError, TypeError, ValueError) as exc:
         raise InvalidValue(f"publicKey is not a valid JWK: {exc}") from exc
+
+
+def check_public_jwk(jwk: Any) -> dict[str, Any]:
+    """``jwk`` if it is a valid public JWK; ``InvalidValue`` naming the problem otherwise."""
+    if isinstance(jwk, Mapping):
+        private = sorted(set(jwk) & {"d", "p", "q", "dp", "dq", "qi", "k"})
+        if private:
+            raise InvalidValue(
+                f"publicKey must be a public JWK; it holds private members {private}"
+            )
+    import_jwk(jwk)
+    return dict(jwk)
 
 
 def public_jwk(key: Key, alg: str) -> dict[str, Any]:

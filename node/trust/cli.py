@@ -8,15 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry import ALGORITHMS, Handle, HandleValue, InvalidInput, RootAuthority, key_handle
+from registry import ALGORITHMS, InvalidInput, RootAuthority, key_handle
 
 from ..settings import Settings
 from .signing import (
-    certify_enterprise,
     install_certificate,
     key_store,
+    publish_enterprise_certificate,
     publish_keys,
-    put_merged,
 )
 from .verify import load_root, verify_handle
 
@@ -102,20 +101,14 @@ async def cmd_keys_certify_enterprise(args: argparse.Namespace, settings: Settin
         jwk = json.loads(Path(args.jwk).read_text())
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read a JWK from {args.jwk}: {exc}") from exc
-    cert = certify_enterprise(
-        settings, args.prefix, jwk, key_index=args.index, lifetime_seconds=args.days * 86400
-    )
-    handle = Handle.parse(key_handle(args.prefix.upper()))
-    values = [
-        HandleValue(args.index, "HS_PUBKEY", "key", jwk),
-        HandleValue(400, "HS_CERT", "string", cert),
-    ]
 
-    async def work(context: Any) -> None:
-        await put_merged(context, handle, values)
+    async def work(context: Any) -> tuple[str, str]:
+        return await publish_enterprise_certificate(
+            context, args.prefix, jwk, key_index=args.index, lifetime_seconds=args.days * 86400
+        )
 
-    await _in_context(settings, work)
-    _emit(args, {"handle": str(handle), "certificate": cert}, cert)
+    handle, cert = await _in_context(settings, work)
+    _emit(args, {"handle": handle, "certificate": cert}, cert)
 
 
 async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:

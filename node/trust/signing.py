@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from registry import (
     ADMIN,
     Certificate,
+    EntityNotFound,
     Grant,
     Handle,
     HandleNotFound,
@@ -17,6 +18,7 @@ from registry import (
     Permissions,
     Prefix,
     RecordSigner,
+    check_public_jwk,
     issue_certificate,
     key_handle,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "certify_enterprise",
     "install_certificate",
     "key_store",
+    "publish_enterprise_certificate",
     "publish_keys",
     "put_merged",
 ]
@@ -111,6 +114,7 @@ def certify_enterprise(
     now: int | None = None,
 ) -> str:
     """An enterprise certificate: ``handlesUnderThisPrefix`` on its prefix, signed by the node's key."""
+    jwk = check_public_jwk(jwk)
     node_prefix = Prefix.parse(settings.node_code)
     enterprise = Prefix.parse(prefix)
     if not enterprise.is_within(node_prefix) or enterprise == node_prefix:
@@ -130,3 +134,27 @@ def certify_enterprise(
         lifetime_seconds=lifetime_seconds,
         now=int(time.time()) if now is None else now,
     )
+
+
+async def publish_enterprise_certificate(
+    context: NodeContext,
+    prefix: str,
+    jwk: dict[str, Any],
+    *,
+    key_index: int = 300,
+    lifetime_seconds: int = ENTERPRISE_LIFETIME,
+) -> tuple[str, str]:
+    """Certify an enterprise's key and publish it at ``0.NA/<prefix>``; (handle, certificate)."""
+    parsed = str(Prefix.parse(prefix))
+    if await context.enterprises.holder_of(parsed) is None:
+        raise EntityNotFound(f"prefix {parsed} is not allocated to an enterprise on this node")
+    cert = certify_enterprise(
+        context.settings, parsed, jwk, key_index=key_index, lifetime_seconds=lifetime_seconds
+    )
+    handle = Handle.parse(key_handle(parsed))
+    values = [
+        HandleValue(key_index, "HS_PUBKEY", "key", check_public_jwk(jwk)),
+        HandleValue(FIRST_CERT_INDEX, "HS_CERT", "string", cert),
+    ]
+    await put_merged(context, handle, values)
+    return str(handle), cert

@@ -19,7 +19,7 @@ from node.trust import certify_enterprise, publish_keys, verify_handle
 from registry import Handle, HandleValue, KeyStore, RecordSigner, RootAuthority
 
 from ..servers import ThreadedServer
-from .helpers import basic_auth, create_enterprise
+from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 HANDLE = "88.118.8/JXDY2106023"
 
@@ -200,3 +200,40 @@ def test_root_init_and_certify_publish_a_chain_that_verifies_locally(
     verified = _cli(keyed, "verify", "0.NA/88.118", "--root", init["root"])
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "chain 300:0.NA/88.118 → 300:0.NA/88" in verified.stdout
+
+
+def test_admin_api_lists_keys_and_certifies_enterprise_keys(
+    trusted_node: ThreadedServer, tmp_path: Path
+):
+    url = trusted_node.url
+    assert httpx.get(f"{url}/admin/trust/keys").status_code == 401
+    keys = httpx.get(f"{url}/admin/trust/keys", headers=ADMIN_HEADERS).json()["keys"]
+    assert [(k["alg"], k["index"], k["active"], k["certified"]) for k in keys] == [
+        ("ES256", 300, True, True)
+    ]
+    create_enterprise(url, "Acme", "88.118.8")
+    store = KeyStore(tmp_path / "acme")
+    store.generate()
+    active = store.active()
+    assert active is not None
+    jwk = active.public_jwk()
+
+    def certify(body: dict) -> httpx.Response:
+        return httpx.post(
+            f"{url}/admin/trust/enterprise-certificates", json=body, headers=ADMIN_HEADERS
+        )
+
+    created = certify({"prefix": "88.118.8", "publicKey": jwk})
+    assert created.status_code == 201, created.text
+    assert created.json()["handle"] == "0.NA/88.118.8"
+    published = httpx.get(f"{url}/api/handles/0.NA/88.118.8").json()["values"]
+    assert {v["type"] for v in published} >= {"HS_ADMIN", "HS_PUBKEY", "HS_CERT", "HS_SIGNATURE"}
+
+    unallocated = certify({"prefix": "88.118.77", "publicKey": jwk})
+    assert unallocated.status_code == 404 and "not allocated" in unallocated.text
+    outside = certify({"prefix": "88.119.8", "publicKey": jwk})
+    assert outside.status_code in (400, 404)
+    not_a_key = certify({"prefix": "88.118.8", "publicKey": {"kty": "EC", "crv": "P-256"}})
+    assert not_a_key.status_code == 400 and "JWK" in not_a_key.text
+    private = certify({"prefix": "88.118.8", "publicKey": {**jwk, "d": jwk["x"]}})
+    assert private.status_code == 400 and "private members" in private.text
