@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     signature_lifetime_seconds: int = Field(
         365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
     )
+    key_recheck_seconds: float = Field(
+        1.0, ge=0, description="how often a running node looks for a rotated key"
+    )
     trust_root_file: str | None = Field(
         None, description="the root certificate (JWS) that idnode verify trusts"
     )

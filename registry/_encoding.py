@@ -56,6 +56,11 @@ def data_bytes(value: HandleValue) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
+_HEADER = struct.Struct(">BIBI")
+_LENGTH = struct.Struct(">I")
+_NO_REFERENCES = b"\x00\x00\x00\x00"
+
+
 def value_body(value: HandleValue) -> bytes:
     """``Encoder.encodeHandleValue(value)`` without its index and timestamp."""
     permissions = value.permissions
@@ -65,12 +70,15 @@ def value_body(value: HandleValue) -> bytes:
         | (_PUBLIC_READ if permissions.public_read else 0)
         | (_PUBLIC_WRITE if permissions.public_write else 0)
     )
+    kind = value.type.encode()
+    data = value.value.encode() if value.format == "string" else data_bytes(value)
     return b"".join(
         (
-            struct.pack(">BIB", _TTL_RELATIVE, value.ttl, mask),
-            _sized(value.type.encode()),
-            _sized(data_bytes(value)),
-            struct.pack(">I", 0),
+            _HEADER.pack(_TTL_RELATIVE, value.ttl, mask, len(kind)),
+            kind,
+            _LENGTH.pack(len(data)),
+            data,
+            _NO_REFERENCES,
         )
     )
 

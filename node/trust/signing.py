@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry import (
@@ -14,6 +15,7 @@ from registry import (
     HandleNotFound,
     HandleValue,
     InvalidInput,
+    InvalidValue,
     KeyStore,
     Permissions,
     Prefix,
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from ..context import NodeContext
 
 __all__ = [
+    "KeyWatchingSigner",
     "build_signer",
     "certify_enterprise",
     "install_certificate",
@@ -48,18 +51,68 @@ def key_store(settings: Settings) -> KeyStore:
     return KeyStore(settings.keys_dir, passphrase)
 
 
-def build_signer(settings: Settings) -> RecordSigner | None:
-    """The sealer that signs every write, or None when signing is off or there is no key yet."""
+class KeyWatchingSigner:
+    """The node's sealer: signs with the active key, and picks up ``idnode keys rotate`` (or a
+    first ``keys generate``) without a restart by re-reading the key index when it changes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = key_store(settings)
+        self._index = Path(settings.keys_dir) / "keys.json"
+        self._stamp: float | None = None
+        self._checked = float("-inf")
+        self._signer: RecordSigner | None = None
+        self._reload()
+
+    def _reload(self) -> None:
+        try:
+            stamp = self._index.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._stamp:
+            return
+        active = self.store.active()
+        known = [self.store.load(info.kid) for info in self.store.list() if not info.active]
+        self._signer = (
+            None
+            if active is None
+            else RecordSigner(
+                self.settings.node_code,
+                active,
+                known,
+                lifetime_seconds=self.settings.signature_lifetime_seconds,
+            )
+        )
+        self._stamp = stamp
+
+    @property
+    def signer(self) -> RecordSigner | None:
+        """The signer in use now (None until the node has a key)."""
+        now = time.monotonic()
+        if now - self._checked >= self.settings.key_recheck_seconds:
+            self._checked = now
+            self._reload()
+        return self._signer
+
+    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]:
+        signer = self.signer
+        if signer is not None:
+            return signer(handle, values)
+        signed = [v.index for v in values if v.type == "HS_SIGNATURE"]
+        if signed:
+            raise InvalidValue(
+                f"value index {signed[0]} (HS_SIGNATURE) cannot be verified: this node has no"
+                " signing key yet (idnode keys generate)",
+                handle=str(handle),
+            )
+        return values
+
+
+def build_signer(settings: Settings) -> KeyWatchingSigner | None:
+    """The sealer that signs every write once the node has a key; None when signing is off."""
     if not settings.sign_records:
         return None
-    store = key_store(settings)
-    active = store.active()
-    if active is None:
-        return None
-    known = [store.load(info.kid) for info in store.list() if not info.active]
-    return RecordSigner(
-        settings.node_code, active, known, lifetime_seconds=settings.signature_lifetime_seconds
-    )
+    return KeyWatchingSigner(settings)
 
 
 def _key_values(store: KeyStore) -> list[HandleValue]:

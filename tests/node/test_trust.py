@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -237,3 +238,36 @@ def test_admin_api_lists_keys_and_certifies_enterprise_keys(
     assert not_a_key.status_code == 400 and "JWK" in not_a_key.text
     private = certify({"prefix": "88.118.8", "publicKey": {**jwk, "d": jwk["x"]}})
     assert private.status_code == 400 and "private members" in private.text
+
+
+async def test_a_running_node_signs_with_a_key_generated_or_rotated_after_it_started(
+    settings: Settings, tmp_path: Path, root: RootAuthority
+):
+    keyed = settings.model_copy(
+        update={"keys_dir": str(tmp_path / "keys"), "key_recheck_seconds": 0.0}
+    )
+    with ThreadedServer(create_app(keyed)) as server:
+        credential = create_enterprise(server.url, "Acme", "88.118.8")
+
+        def issuer_of(handle: str) -> str | None:
+            _put(server.url, credential, handle, [{"index": 1, "type": "URL", "data": "https://a"}])
+            values = httpx.get(f"{server.url}/api/handles/{handle}").json()["values"]
+            token = next((v["data"]["value"] for v in values if v["type"] == "HS_SIGNATURE"), None)
+            if token is None:
+                return None
+            payload = token.split(".")[1]
+            return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iss"]
+
+        assert issuer_of("88.118.8/BEFORE") is None
+        unverifiable = _put(
+            server.url,
+            credential,
+            "88.118.8/PRESIGNED",
+            [{"index": 400, "type": "HS_SIGNATURE", "data": "a.b.c"}],
+        )
+        assert unverifiable.status_code == 400 and "no signing key" in unverifiable.text
+        store = KeyStore(keyed.keys_dir)
+        store.generate()
+        assert issuer_of("88.118.8/FIRST") == "300:0.NA/88.118"
+        store.rotate("Ed25519")
+        assert issuer_of("88.118.8/ROTATED") == "301:0.NA/88.118"

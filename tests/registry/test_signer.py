@@ -77,6 +77,7 @@ async def test_an_enterprise_pre_signed_record_is_verified_and_kept(
         ("other-enterprise", "foreign-enterprise-key"),
         ("no-cert", "HS_CERT value in the same record"),
         ("foreign-issuer", "not issued by a key of this node"),
+        ("garbage", "not a compact JWS"),
     ],
 )
 async def test_a_bad_enterprise_signature_is_refused_and_nothing_is_written(
@@ -92,6 +93,8 @@ async def test_a_bad_enterprise_signature_is_refused_and_nothing_is_written(
         ]
     elif spoil == "no-cert":
         values = [v for v in values if v.type != "HS_CERT"]
+    elif spoil == "garbage":
+        values = [*_values(), HandleValue(400, "HS_SIGNATURE", "string", "a.b.c")]
     elif spoil == "foreign-issuer":
         stranger = World(tmp_path / "stranger")
         _, stranger_cert = stranger.enterprise(tmp_path / "stranger", "88.118.8")
