@@ -174,8 +174,12 @@ async def test_an_enterprise_may_submit_values_signed_with_its_certified_key(
     assert httpx.get(f"{trusted_node.url}/api/handles/88.118.8/X2").status_code == 404
 
 
-def test_keys_commands_generate_list_and_rotate(settings: Settings, tmp_path: Path):
-    keyed = settings.model_copy(update={"keys_dir": str(tmp_path / "keys")})
+def test_keys_commands_generate_list_and_rotate(tmp_path: Path):
+    # Key commands touch no storage, so this runs once rather than per database backend.
+    keyed = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        keys_dir=str(tmp_path / "keys"),
+    )
     first = json.loads(_cli(keyed, "keys", "generate", "--json").stdout)
     assert first["alg"] == "ES256" and first["index"] == 300 and first["active"]
     rotated = json.loads(_cli(keyed, "keys", "rotate", "--alg", "EdDSA", "--json").stdout)
