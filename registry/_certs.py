@@ -134,6 +134,11 @@ class Certificate:
             raise InvalidValue("certificate publicKey must be a JWK object")
         if not isinstance(claims["perms"], list):
             raise InvalidValue("certificate perms must be a list")
+        for name in ("exp", "nbf"):
+            if name in claims and (
+                isinstance(claims[name], bool) or not isinstance(claims[name], int)
+            ):
+                raise InvalidValue(f"certificate {name} must be a number of seconds since 1970")
         return cls(
             token=token,
             kid=header.get("kid"),

@@ -123,7 +123,9 @@ class RecordSigner:
             if problems:
                 raise TrustFailure(problems[0].code, problems[0].message)
             present = {v.index for v in values}
-            digests = claims["digests"].get("digests") or []
+            digests = claims["digests"].get("digests")
+            if not isinstance(digests, list) or not all(isinstance(e, dict) for e in digests):
+                raise TrustFailure("bad-signature", "its digests claim is not a list of objects")
             missing = [e.get("index") for e in digests if e.get("index") not in present]
             if missing:
                 raise TrustFailure(

@@ -170,7 +170,10 @@ def check_digests(
     good: list[int] = []
     bad: list[int] = []
     problems: list[Problem] = []
-    for entry in digests.get("digests") or []:
+    entries = digests.get("digests")
+    if not isinstance(entries, list):
+        return [], [], [Problem("bad-signature", f"signature {signature_index} has no digest list")]
+    for entry in entries:
         value = by_index.get(entry.get("index")) if isinstance(entry, Mapping) else None
         if value is None:
             continue  # a reader may see only some of the values

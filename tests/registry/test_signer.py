@@ -132,3 +132,24 @@ async def test_enterprise_prefix_and_credential_records_are_signed_too(db: Datab
         assert record is not None
         assert any(v.type == "HS_SIGNATURE" for v in record.values), name
     await enterprises.revoke_credential(credential.username)
+
+
+@pytest.mark.parametrize(
+    "digests",
+    [5, {"alg": "SHA-256", "digests": 5}, {"alg": "SHA-256", "digests": [7]}, {"alg": "MD5"}],
+)
+async def test_malformed_claims_from_a_certified_enterprise_key_are_a_clear_400(
+    records: RecordService, world: World, tmp_path: Path, digests: object
+):
+    import time
+
+    from registry._jose import sign_jws
+
+    enterprise, cert = world.enterprise(tmp_path, "88.118.8")
+    key = enterprise.active
+    now = int(time.time())
+    claims = {"iss": enterprise.issuer, "sub": HANDLE, "iat": now, "nbf": now, "exp": now + 60}
+    token = sign_jws(key.key, key.alg, key.kid, {**claims, "digests": digests})
+    values = [*_values(), cert, HandleValue(400, "HS_SIGNATURE", "string", token)]
+    with pytest.raises(InvalidValue, match="bad-signature"):
+        await records.put(ADMIN, Handle.parse(HANDLE), values)
