@@ -56,6 +56,7 @@ class Grant:
 
     @classmethod
     def parse(cls, raw: Any) -> Grant:
+        """A grant from its JSON form ``{"handle", "perm"}``."""
         if not isinstance(raw, Mapping) or not isinstance(raw.get("handle"), str):
             raise InvalidValue("each perm must be an object with 'handle' and 'perm'")
         if raw.get("perm") not in PERMS:
@@ -63,6 +64,7 @@ class Grant:
         return cls(raw["handle"], raw["perm"])
 
     def as_dict(self) -> dict[str, str]:
+        """The JSON form of the grant."""
         return {"handle": self.handle, "perm": self.perm}
 
     def covers_handle(self, handle: str) -> bool:
@@ -106,6 +108,7 @@ class Grant:
 
 
 def grants_cover(grants: Iterable[Grant], handle: str) -> bool:
+    """Does any of ``grants`` let its key sign values of ``handle``?"""
     return any(grant.covers_handle(handle) for grant in grants)
 
 

@@ -31,6 +31,7 @@ class KeyInfo:
     certificate: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """Public facts about the key (never the certificate text or private key)."""
         return {
             "kid": self.kid,
             "alg": self.alg,
@@ -50,10 +51,12 @@ class SigningKey:
 
     @property
     def kid(self) -> str:
+        """The key id: the RFC 7638 thumbprint of its public JWK."""
         return self.info.kid
 
     @property
     def alg(self) -> str:
+        """The JWS algorithm the key signs with."""
         return self.info.alg
 
     def public_jwk(self) -> dict[str, Any]:

@@ -49,10 +49,13 @@ class TrustFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One reason a record is not trusted: a stable code and a message naming the value."""
+
     code: str
     message: str
 
     def as_dict(self) -> dict[str, str]:
+        """The JSON form of the problem."""
         return {"code": self.code, "message": self.message}
 
 
@@ -67,6 +70,7 @@ class Verdict:
     problems: tuple[Problem, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON form ``idnode verify --json`` prints."""
         return {
             "handle": self.handle,
             "trusted": self.trusted,
@@ -77,6 +81,7 @@ class Verdict:
 
     @property
     def codes(self) -> set[str]:
+        """The codes of all problems found."""
         return {problem.code for problem in self.problems}
 
 

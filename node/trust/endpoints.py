@@ -19,6 +19,8 @@ router = APIRouter(
 
 
 class EnterpriseCertificateCreate(BaseModel):
+    """A request to certify an enterprise's public key."""
+
     prefix: str = Field(description="the enterprise's prefix, e.g. 88.118.8")
     publicKey: dict[str, Any] = Field(description="the enterprise's public key as a JWK")
     index: int = Field(300, ge=1, description="the HS_PUBKEY index of the key at 0.NA/<prefix>")
@@ -27,6 +29,7 @@ class EnterpriseCertificateCreate(BaseModel):
 
 @router.get("/keys", summary="The node's signing keys (public information only)")
 async def list_keys(context: NodeContext = Depends(get_context)) -> dict:
+    """Ids, algorithms, indexes and certification state of the node's keys."""
     return {"keys": [info.as_dict() for info in key_store(context.settings).list()]}
 
 
@@ -38,6 +41,7 @@ async def list_keys(context: NodeContext = Depends(get_context)) -> dict:
 async def certify_enterprise_key(
     body: EnterpriseCertificateCreate, context: NodeContext = Depends(get_context)
 ) -> dict:
+    """Issue a ``handlesUnderThisPrefix`` certificate and publish it at ``0.NA/<prefix>``."""
     handle, certificate = await publish_enterprise_certificate(
         context,
         body.prefix,
