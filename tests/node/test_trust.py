@@ -275,3 +275,15 @@ async def test_a_running_node_signs_with_a_key_generated_or_rotated_after_it_sta
         assert issuer_of("88.118.8/FIRST") == "300:0.NA/88.118"
         store.rotate("Ed25519")
         assert issuer_of("88.118.8/ROTATED") == "301:0.NA/88.118"
+
+
+def test_verify_names_an_unreachable_node_and_exits_1(tmp_path: Path, root: RootAuthority):
+    from ..servers import free_port
+
+    unused = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    root_file = tmp_path / "root.jws"
+    root_file.write_text(root.root_certificate())
+    url = f"http://127.0.0.1:{free_port()}"
+    result = _cli(unused, "verify", HANDLE, "--url", url, "--root", str(root_file))
+    assert result.returncode == 1
+    assert f"cannot reach {url}" in result.stderr
