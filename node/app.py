@@ -15,6 +15,7 @@ from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .responses import json_response
 from .settings import Settings, get_settings
+from .trust.endpoints import router as trust_router
 
 __all__ = ["create_app"]
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(handle_api.router)
     app.include_router(admin.router)
     app.include_router(snms.router)
+    app.include_router(trust_router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
     install_error_handlers(

@@ -13,6 +13,7 @@ from registry import NodeError, upgrade
 
 from .context import NodeContext
 from .settings import Settings, get_settings
+from .trust.cli import add_trust_commands
 
 __all__ = ["main"]
 
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--prefix", required=True)
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
+    add_trust_commands(sub, add)
     return parser
 
 
@@ -191,9 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = args.handler
     try:
         if asyncio.iscoroutinefunction(handler):
-            asyncio.run(handler(args, settings))
+            code = asyncio.run(handler(args, settings))
         else:
-            handler(args, settings)
+            code = handler(args, settings)
     except NodeError as exc:
         if getattr(args, "json", False):
             print(
@@ -202,4 +204,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"idnode: {exc.message}", file=sys.stderr)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0

@@ -18,6 +18,7 @@ from registry import (
 from resolver import Resolver
 
 from .settings import Settings
+from .trust import build_signer
 
 __all__ = ["NodeContext", "get_context"]
 
@@ -43,6 +44,9 @@ class NodeContext:
     def build(cls, settings: Settings) -> NodeContext:
         db = Database(settings.database_url)
         records = RecordService(db)
+        signer = build_signer(settings)
+        if signer is not None:
+            records.add_sealer(signer)
         enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
         return cls(settings, db, records, enterprises, Resolver(records))
 

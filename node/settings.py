@@ -32,6 +32,21 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
     )
+    keys_dir: str = Field("./var/keys", description="directory of the node's signing keys (PEM)")
+    key_passphrase: SecretStr | None = Field(
+        None, description="passphrase that encrypts the private keys (PKCS#8)"
+    )
+    sign_records: bool = Field(True, description="sign every write when the node has a key")
+    signature_lifetime_seconds: int = Field(
+        365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
+    )
+    key_recheck_seconds: float = Field(
+        1.0, ge=0, description="how often a running node looks for a rotated key"
+    )
+    trust_root_file: str | None = Field(
+        None, description="the root certificate (JWS) that idnode verify trusts"
+    )
+    trust_max_chain: int = Field(4, ge=1, description="most certificates a verified chain may hold")
 
 
 @lru_cache

@@ -3,9 +3,12 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
+from ._authority import RootAuthority
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
 from ._database import Database
+from ._encoding import digest_value, digest_values, value_body
 from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
 from ._errors import (
     AlreadyExists,
@@ -27,6 +30,8 @@ from ._errors import (
     ValuesNotFound,
 )
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
+from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
+from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import (
@@ -38,6 +43,7 @@ from ._records import (
     encode_values,
 )
 from ._schema import alembic_config, downgrade, upgrade
+from ._signer import RecordSigner
 from ._templates import (
     TEMPLATE_INDEX,
     Template,
@@ -57,10 +63,13 @@ from ._values import (
     parse_values,
     utc_timestamp,
 )
+from ._verify import DEFAULT_MAX_CHAIN, Fetch, Problem, Verdict, verify_record
 
 __all__ = [
     "ADMIN",
+    "ALGORITHMS",
     "ANONYMOUS",
+    "DEFAULT_MAX_CHAIN",
     "DEFAULT_TTL",
     "FORMATS",
     "MAX_BATCH_ITEMS",
@@ -70,6 +79,7 @@ __all__ = [
     "AlreadyExists",
     "Base",
     "BatchService",
+    "Certificate",
     "ChangeListener",
     "CipherKey",
     "Conflict",
@@ -77,7 +87,9 @@ __all__ = [
     "EnterpriseInfo",
     "EnterpriseService",
     "EntityNotFound",
+    "Fetch",
     "Forbidden",
+    "Grant",
     "Handle",
     "HandleAlreadyExists",
     "HandleNotFound",
@@ -87,17 +99,23 @@ __all__ = [
     "InvalidInput",
     "InvalidValue",
     "IssuedCredential",
+    "KeyInfo",
+    "KeyStore",
     "NodeError",
     "NotFound",
     "PayloadTooLarge",
     "Permissions",
     "Prefix",
     "Principal",
+    "Problem",
     "Record",
     "RecordDraft",
     "RecordService",
+    "RecordSigner",
     "Role",
+    "RootAuthority",
     "Sealer",
+    "SigningKey",
     "Template",
     "TemplateItem",
     "TemplateService",
@@ -106,16 +124,25 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "Verdict",
     "alembic_config",
     "apply_template",
+    "check_algorithm",
+    "check_public_jwk",
     "check_version",
     "cipher_password",
     "decode_values",
+    "digest_value",
+    "digest_values",
     "downgrade",
     "encode_values",
+    "issue_certificate",
+    "key_handle",
     "parse_username",
     "parse_value",
     "parse_values",
     "upgrade",
     "utc_timestamp",
+    "value_body",
+    "verify_record",
 ]

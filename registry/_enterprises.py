@@ -156,7 +156,7 @@ class EnterpriseService:
             ),
         ]
         records = Records(session)
-        na_text = encode_values(na_values)
+        na_text = encode_values(self.records.seal(Handle.parse(f"0.NA/{allocated}"), na_values))
         await records.insert(f"0.NA/{allocated}", "0.NA", na_text, now, None)
         await Outbox(session).append_many(
             [
@@ -209,7 +209,7 @@ class EnterpriseService:
             )
         )
         values.sort(key=lambda v: v.index)
-        text = encode_values(values)
+        text = encode_values(self.records.seal(Handle.parse(admin), values))
         if row is None:
             await records.insert(admin, prefix, text, now, None)
         else:
@@ -251,7 +251,9 @@ class EnterpriseService:
             admin = await records.get(str(handle), for_update=True)
             if admin is not None:
                 kept = [v for v in decode_values(admin.values) if v.index != index]
-                await records.update(str(handle), encode_values(kept), now, None)
+                await records.update(
+                    str(handle), encode_values(self.records.seal(handle, kept)), now, None
+                )
         await self.records.notify([str(handle)])
 
     async def holder_of(self, prefix: str) -> int | None:

@@ -1,0 +1,96 @@
+"""Handle.Net's binary encoding of a value, and the SHA-256 digests signatures carry.
+
+A signature's digest of a value covers Handle's ``Encoder.encodeHandleValue`` output after
+its first eight bytes (index and timestamp): ttlType (1 byte), ttl (4), permissions (1),
+type and data (each a 4-byte length and the bytes), references (a 4-byte count, then for
+each a length-prefixed handle and a 4-byte index). All integers are big-endian.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from collections.abc import Iterable
+
+import orjson
+
+from ._values import HandleValue
+
+__all__ = ["DIGEST_ALG", "data_bytes", "digest_value", "digest_values", "value_body"]
+
+DIGEST_ALG = "SHA-256"
+# Handle's per-value permission bits (Encoder.PERM_ADMIN_READ ... PERM_PUBLIC_WRITE).
+_ADMIN_READ, _ADMIN_WRITE, _PUBLIC_READ, _PUBLIC_WRITE = 0x8, 0x4, 0x2, 0x1
+_TTL_RELATIVE = 0
+
+
+def _sized(raw: bytes) -> bytes:
+    return struct.pack(">I", len(raw)) + raw
+
+
+def data_bytes(value: HandleValue) -> bytes:
+    """The bytes Handle stores as a value's data, for each of our data formats."""
+    fmt, data = value.format, value.value
+    if fmt == "base64":
+        return base64.b64decode(data)
+    if fmt == "hex":
+        return bytes.fromhex(data)
+    if fmt == "admin":
+        # Encoder.encodeAdminRecord: 2-byte permission mask, admin handle, admin index.
+        mask = int(data["permissions"], 2)
+        return (
+            struct.pack(">H", mask)
+            + _sized(data["handle"].encode())
+            + struct.pack(">I", data["index"])
+        )
+    if fmt == "vlist":
+        # Encoder.encodeValueReferenceList: a count, then (handle, index) pairs.
+        parts = [struct.pack(">I", len(data))]
+        for entry in data:
+            parts.append(_sized(entry["handle"].encode()) + struct.pack(">I", entry["index"]))
+        return b"".join(parts)
+    if isinstance(data, str):
+        return data.encode()
+    # site and key objects have no Handle binary form here: their canonical JSON stands in.
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+_HEADER = struct.Struct(">BIBI")
+_LENGTH = struct.Struct(">I")
+_NO_REFERENCES = b"\x00\x00\x00\x00"
+
+
+def value_body(value: HandleValue) -> bytes:
+    """``Encoder.encodeHandleValue(value)`` without its index and timestamp."""
+    permissions = value.permissions
+    mask = (
+        (_ADMIN_READ if permissions.admin_read else 0)
+        | (_ADMIN_WRITE if permissions.admin_write else 0)
+        | (_PUBLIC_READ if permissions.public_read else 0)
+        | (_PUBLIC_WRITE if permissions.public_write else 0)
+    )
+    kind = value.type.encode()
+    data = value.value.encode() if value.format == "string" else data_bytes(value)
+    return b"".join(
+        (
+            _HEADER.pack(_TTL_RELATIVE, value.ttl, mask, len(kind)),
+            kind,
+            _LENGTH.pack(len(data)),
+            data,
+            _NO_REFERENCES,
+        )
+    )
+
+
+def digest_value(value: HandleValue) -> str:
+    """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
+    return base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
+
+
+def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:
+    """The ``digests`` claim of a signature over ``values``."""
+    return {
+        "alg": DIGEST_ALG,
+        "digests": [{"index": v.index, "digest": digest_value(v)} for v in values],
+    }

@@ -1,0 +1,132 @@
+"""JWS and JWK through joserfc: the only module that touches the JOSE library."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from ._errors import InvalidValue
+
+__all__ = [
+    "ALGORITHMS",
+    "BadSignature",
+    "Key",
+    "check_algorithm",
+    "check_public_jwk",
+    "generate_key",
+    "import_jwk",
+    "import_pem",
+    "public_jwk",
+    "read_jws",
+    "sign_jws",
+    "verify_jws",
+]
+
+Key = ECKey | OKPKey | RSAKey
+# "Ed25519" is RFC 9864's fully specified name for EdDSA over Ed25519 (joserfc deprecates "EdDSA").
+ALGORITHMS = ("ES256", "Ed25519", "RS256")
+_ALIASES = {"EDDSA": "Ed25519", "ED25519": "Ed25519", "ES256": "ES256", "RS256": "RS256"}
+_KEY_TYPES: dict[str, type[Key]] = {"EC": ECKey, "OKP": OKPKey, "RSA": RSAKey}
+
+
+class BadSignature(Exception):
+    """A JWS that does not verify with the key it was checked against."""
+
+
+def check_algorithm(name: str) -> str:
+    """The canonical name of a supported signing algorithm (``EdDSA`` means Ed25519)."""
+    canonical = _ALIASES.get(name.upper()) if isinstance(name, str) else None
+    if canonical is None:
+        raise InvalidValue(f"unsupported signing algorithm {name!r}; use one of {list(ALGORITHMS)}")
+    return canonical
+
+
+def generate_key(alg: str) -> Key:
+    """A new private key for ``alg``."""
+    alg = check_algorithm(alg)
+    if alg == "ES256":
+        return ECKey.generate_key("P-256")
+    if alg == "Ed25519":
+        return OKPKey.generate_key("Ed25519")
+    return RSAKey.generate_key(2048)
+
+
+def import_pem(pem: bytes, password: str | None) -> Key:
+    """Load a PKCS#8 PEM private key (encrypted when ``password`` is given)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    private = load_pem_private_key(pem, password.encode() if password else None)
+    for key_type in (ECKey, OKPKey, RSAKey):
+        try:
+            return key_type.import_key(private)
+        except (JoseError, TypeError, ValueError):
+            continue
+    raise InvalidValue("the PEM file holds a key of an unsupported type")
+
+
+def import_jwk(jwk: Any) -> Key:
+    """A public key from its JWK object; ``InvalidValue`` when it is not one."""
+    if not isinstance(jwk, Mapping) or jwk.get("kty") not in _KEY_TYPES:
+        raise InvalidValue("publicKey must be a JWK object with kty EC, OKP or RSA")
+    try:
+        return _KEY_TYPES[jwk["kty"]].import_key(dict(jwk))
+    except (JoseError, TypeError, ValueError) as exc:
+        raise InvalidValue(f"publicKey is not a valid JWK: {exc}") from exc
+
+
+def check_public_jwk(jwk: Any) -> dict[str, Any]:
+    """``jwk`` if it is a valid public JWK; ``InvalidValue`` naming the problem otherwise."""
+    if isinstance(jwk, Mapping):
+        private = sorted(set(jwk) & {"d", "p", "q", "dp", "dq", "qi", "k"})
+        if private:
+            raise InvalidValue(
+                f"publicKey must be a public JWK; it holds private members {private}"
+            )
+    import_jwk(jwk)
+    return dict(jwk)
+
+
+def public_jwk(key: Key, alg: str) -> dict[str, Any]:
+    """The public half of ``key`` as a JWK with its ``kid`` (RFC 7638 thumbprint) and ``alg``."""
+    jwk = key.as_dict(private=False)
+    jwk.pop("kid", None)
+    return {**jwk, "kid": key.thumbprint(), "alg": alg}
+
+
+def sign_jws(key: Key, alg: str, kid: str, claims: Mapping[str, Any]) -> str:
+    """A compact JWS of ``claims`` signed with ``key``."""
+    header = {"alg": alg, "kid": kid}
+    return jws.serialize_compact(header, orjson.dumps(claims), key, algorithms=[alg])
+
+
+def read_jws(token: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a compact JWS, NOT verified; ``InvalidValue`` when malformed."""
+    if not isinstance(token, str):
+        raise InvalidValue("a JWS must be a string in compact serialisation")
+    try:
+        obj = jws.extract_compact(token.encode())
+        claims = orjson.loads(obj.payload)
+    except (JoseError, ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidValue(f"not a compact JWS with JSON claims: {exc}") from exc
+    if not isinstance(claims, dict):
+        raise InvalidValue("JWS claims must be a JSON object")
+    return dict(obj.headers()), claims
+
+
+def verify_jws(token: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims of ``token`` once its signature verifies with ``jwk``; else ``BadSignature``."""
+    header, _ = read_jws(token)
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise BadSignature(f"JWS algorithm {alg!r} is not accepted")
+    key = import_jwk(jwk)
+    try:
+        obj = jws.deserialize_compact(token, key, algorithms=[alg])
+    except (JoseError, ValueError) as exc:
+        raise BadSignature(str(exc) or type(exc).__name__) from exc
+    return orjson.loads(obj.payload)

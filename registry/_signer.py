@@ -1,0 +1,158 @@
+"""Signing every write: the sealer that adds or refreshes the node's HS_SIGNATURE value.
+
+Values an enterprise signed with its own certified key (an HS_SIGNATURE whose ``iss`` is not
+the node, with the enterprise's HS_CERT in the same record) are verified before they are
+accepted and kept as they are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from ._certs import Certificate, Grant, key_handle, split_key_id
+from ._encoding import digest_values
+from ._errors import InvalidValue
+from ._grammar import Handle, Prefix
+from ._jose import read_jws, sign_jws
+from ._keys import SigningKey
+from ._values import HandleValue, Permissions, utc_timestamp
+from ._verify import (
+    CERT_TYPE,
+    SIGNATURE_TYPE,
+    TrustFailure,
+    check_certificate,
+    check_digests,
+    check_signature,
+)
+
+__all__ = ["DEFAULT_SIGNATURE_LIFETIME", "FIRST_SIGNATURE_INDEX", "RecordSigner"]
+
+FIRST_SIGNATURE_INDEX = 400
+DEFAULT_SIGNATURE_LIFETIME = 365 * 86400
+_SIGNATURE_PERMISSIONS = Permissions()
+
+
+class RecordSigner:
+    """A ``Sealer``: signs the values of every write with the node's active key."""
+
+    def __init__(
+        self,
+        node_code: Prefix | str,
+        active: SigningKey,
+        known: Sequence[SigningKey] = (),
+        *,
+        lifetime_seconds: int = DEFAULT_SIGNATURE_LIFETIME,
+    ) -> None:
+        self.node_handle = key_handle(node_code)
+        self.active = active
+        self.issuer = f"{active.info.index}:{self.node_handle}"
+        self.lifetime = lifetime_seconds
+        # Every key the node ever had may have certified an enterprise key.
+        self._node_keys = {key.kid: key for key in (*known, active)}
+        self._node_grants = (Grant(self.node_handle, "derivedPrefixes"),)
+
+    def _is_own(self, value: HandleValue) -> bool:
+        try:
+            _, claims = read_jws(value.value)
+        except InvalidValue:
+            return False
+        issuer = claims.get("iss")
+        if not isinstance(issuer, str) or ":" not in issuer:
+            return False
+        return issuer.partition(":")[2] == self.node_handle
+
+    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]:
+        key = str(handle)
+        own = [v for v in values if v.type == SIGNATURE_TYPE and self._is_own(v)]
+        foreign = [v for v in values if v.type == SIGNATURE_TYPE and v not in own]
+        now = int(time.time())
+        for signature in foreign:
+            self._accept(key, signature, values, now)
+        signed = [v for v in values if v.type != SIGNATURE_TYPE]
+        index = own[0].index if own else self._free_index(values)
+        claims = {
+            "iss": self.issuer,
+            "sub": key,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime,
+            "digests": digest_values(signed),
+        }
+        token = sign_jws(self.active.key, self.active.alg, self.active.kid, claims)
+        stamp = next((v.timestamp for v in values if v.timestamp), None) or utc_timestamp()
+        signature = HandleValue(
+            index,
+            SIGNATURE_TYPE,
+            "string",
+            token,
+            timestamp=stamp,
+            permissions=_SIGNATURE_PERMISSIONS,
+        )
+        kept = [v for v in values if v not in own]
+        return sorted([*kept, signature], key=lambda v: v.index)
+
+    @staticmethod
+    def _free_index(values: Sequence[HandleValue]) -> int:
+        taken = {v.index for v in values}
+        index = FIRST_SIGNATURE_INDEX
+        while index in taken:
+            index += 1
+        return index
+
+    def _accept(
+        self, handle: str, signature: HandleValue, values: list[HandleValue], now: int
+    ) -> None:
+        where = f"value index {signature.index} (HS_SIGNATURE)"
+        try:
+            _, unverified = read_jws(signature.value)
+            issuer = unverified.get("iss")
+            if not isinstance(issuer, str):
+                raise InvalidValue(f"{where} has no 'iss' claim")
+            split_key_id(issuer)
+            cert = self._certificate_for(issuer, values)
+            node_key = self._node_keys.get(cert.kid or "")
+            if node_key is None:
+                raise TrustFailure(
+                    "bad-certificate",
+                    f"the certificate of {issuer} was not issued by a key of this node",
+                )
+            check_certificate(cert, node_key.public_jwk(), self._node_grants, now)
+            claims = check_signature(handle, signature, cert.public_jwk, cert.perms, now)
+            _, _, problems = check_digests(claims, values, signature.index)
+            if problems:
+                raise TrustFailure(problems[0].code, problems[0].message)
+            present = {v.index for v in values}
+            digests = claims["digests"].get("digests")
+            if not isinstance(digests, list) or not all(isinstance(e, dict) for e in digests):
+                raise TrustFailure("bad-signature", "its digests claim is not a list of objects")
+            missing = [e.get("index") for e in digests if e.get("index") not in present]
+            if missing:
+                raise TrustFailure(
+                    "tampered-value", f"it signs values at index {missing} the record does not have"
+                )
+        except TrustFailure as exc:
+            raise InvalidValue(
+                f"{where}: the enterprise signature is not accepted ({exc.code}): {exc.message}",
+                handle=handle,
+            ) from exc
+        except InvalidValue as exc:
+            raise InvalidValue(
+                f"{where}: the enterprise signature is not accepted: {exc.message}", handle=handle
+            ) from exc
+
+    @staticmethod
+    def _certificate_for(issuer: str, values: Sequence[HandleValue]) -> Certificate:
+        for value in values:
+            if value.type != CERT_TYPE or not isinstance(value.value, str):
+                continue
+            try:
+                cert = Certificate.parse(value.value)
+            except InvalidValue:
+                continue
+            if cert.sub == issuer:
+                return cert
+        raise InvalidValue(
+            f"a value signed by {issuer} must come with that key's HS_CERT value in the same"
+            " record (issued by this node: idnode keys certify-enterprise)"
+        )
