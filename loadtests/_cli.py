@@ -1,0 +1,232 @@
+"""``python -m loadtests run|seed``: the open-loop driver and the bulk seeder from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from tqdm import tqdm
+
+from ._bulk import MAX_BATCH, bulk_create, snms_token
+from ._driver import run_open_loop
+from ._keys import seeded_suffix
+from ._report import build_report, write_report
+from ._scenarios import READS, SCENARIOS, WRITES, Plan, build_scenario
+from ._setup import Credential, SetupError, ensure_credential, put_handles
+
+__all__ = ["main"]
+
+# Keys a run creates for itself when no seeded key space is named (--keyspace).
+_DEFAULT_KEYS = {"resolve-hot": 1, "resolve-zipf": 1000, "mixed": 1000}
+_MAX_COLD_KEYS = 2000
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(f"LOADTEST_{name}") or None
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default=_env("TARGET") or "http://127.0.0.1:8000",
+        help="the node's base URL (env LOADTEST_TARGET)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=_env("ADMIN_TOKEN") or os.environ.get("IDNODE_ADMIN_TOKEN"),
+        help="creates a load-test enterprise when no credential is given (env LOADTEST_ADMIN_TOKEN or IDNODE_ADMIN_TOKEN)",
+    )
+    parser.add_argument(
+        "--username",
+        default=_env("USERNAME"),
+        help="e.g. 300:88.118.8/ADMIN (env LOADTEST_USERNAME)",
+    )
+    parser.add_argument("--password", default=_env("PASSWORD"), help="(env LOADTEST_PASSWORD)")
+    parser.add_argument(
+        "--prefix",
+        default=_env("PREFIX"),
+        help="the prefix to load or read (env LOADTEST_PREFIX); a new one when omitted",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m loadtests``."""
+    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one scenario at a fixed rate and write its report")
+    run.add_argument("--scenario", required=True, choices=list(SCENARIOS))
+    run.add_argument("--rate", type=float, required=True, help="requests per second (offered)")
+    run.add_argument("--duration", type=float, required=True, help="seconds")
+    run.add_argument("--out", type=Path, default=Path("loadtest-results"), help="report directory")
+    run.add_argument("--connections", type=int, default=100, help="most open connections")
+    run.add_argument(
+        "--keyspace",
+        type=int,
+        help="read the N identifiers LT000000000… a seed created under --prefix (no setup)",
+    )
+    run.add_argument(
+        "--keys", type=int, help="identifiers to create for this run when no --keyspace"
+    )
+    run.add_argument("--batch-size", type=int, default=100, help="items per batch-register request")
+    run.add_argument(
+        "--register-share", type=float, default=0.05, help="mixed: share that registers"
+    )
+    run.add_argument(
+        "--zipf-s", type=float, default=1.0, help="Zipf exponent for resolve-zipf/mixed"
+    )
+    run.add_argument("--seed", type=int, default=7, help="random seed (key order, mix)")
+    run.add_argument("--fail-on-errors", action="store_true", help="exit 1 if any request failed")
+    _add_target(run)
+
+    seed = sub.add_parser("seed", help="bulk-load identifiers through SNMS batchCreate")
+    seed.add_argument("--count", type=int, required=True, help="identifiers to create")
+    seed.add_argument("--start", type=int, default=0, help="first index (LT000000000 is 0)")
+    seed.add_argument(
+        "--batch-size", type=int, default=MAX_BATCH, help=f"items per batch (≤ {MAX_BATCH})"
+    )
+    seed.add_argument("--clients", type=int, default=4, help="concurrent batch loops")
+    seed.add_argument("--template-version", help="register against this template version")
+    _add_target(seed)
+    return parser
+
+
+def _client(args: argparse.Namespace, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(base_url=args.target, timeout=args.timeout, limits=limits)
+
+
+async def _credential(client: httpx.AsyncClient, args: argparse.Namespace) -> Credential:
+    return await ensure_credential(
+        client,
+        admin_token=args.admin_token,
+        username=args.username,
+        password=args.password,
+        prefix=args.prefix,
+        name="idnode load test",
+    )
+
+
+async def _prepare(
+    client: httpx.AsyncClient, args: argparse.Namespace, plan: Plan, notes: list[str]
+) -> tuple[Credential | None, str | None]:
+    name = plan.scenario
+    credential = None
+    if name == "recursive" and not (args.prefix and args.keyspace):
+        raise SetupError(
+            "recursive resolves another node's identifiers: give --prefix (served elsewhere) and "
+            "--keyspace (seeded there with `python -m loadtests seed --target OTHER`)"
+        )
+    needs_keys = name in READS and not args.keyspace
+    if name in WRITES or needs_keys or (name == "not-found" and not args.prefix):
+        credential = await _credential(client, args)
+        plan.prefix = credential.prefix
+    else:
+        plan.prefix = args.prefix
+    if args.keyspace:
+        plan.keyspace = args.keyspace
+    elif name in READS:
+        requests = round(args.rate * args.duration)
+        keys = args.keys or _DEFAULT_KEYS.get(name) or min(requests, _MAX_COLD_KEYS)
+        if name == "resolve-cold" and keys < requests:
+            notes.append(
+                f"resolve-cold visited {keys} identifiers for {requests} requests, so repeats may "
+                "hit the cache: seed more and pass --keyspace"
+            )
+        assert credential is not None
+        print(
+            f"creating {keys} identifier(s) under {plan.prefix} through Handle REST …",
+            file=sys.stderr,
+        )
+        await put_handles(client, credential, (seeded_suffix(i) for i in range(keys)))
+        plan.keyspace = keys
+    token = (
+        await snms_token(client, credential) if name == "batch-register" and credential else None
+    )
+    return credential, token
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    plan = Plan(
+        scenario=args.scenario,
+        batch_size=args.batch_size,
+        register_share=args.register_share,
+        zipf_s=args.zipf_s,
+        seed=args.seed,
+    )
+    notes: list[str] = []
+    async with _client(args, args.connections) as client:
+        credential, token = await _prepare(client, args, plan, notes)
+        scenario = build_scenario(plan, credential, token)
+        result = await run_open_loop(
+            lambda i: scenario(client, i),
+            rate=args.rate,
+            duration=args.duration,
+            progress=not args.no_progress,
+            label=plan.scenario,
+        )
+    report = build_report(
+        result,
+        scenario=plan.scenario,
+        target=args.target,
+        prefix=plan.prefix,
+        keyspace=plan.keyspace,
+        items_per_request=scenario.items_per_request,
+        connections=args.connections,
+        notes=notes,
+    )
+    json_path, html_path = write_report(report, args.out)
+    print(
+        f"{plan.scenario}: offered {report['offered_rate']}/s, achieved {report['achieved_rate']}/s, "
+        f"p50 {report['p50']} ms, p99 {report['p99']} ms, p99.9 {report['p99.9']} ms, "
+        f"max {report['max']} ms, errors {report['error_count']}\n"
+        f"report: {json_path}  {html_path}"
+    )
+    return 1 if args.fail_on_errors and report["error_count"] else 0
+
+
+async def cmd_seed(args: argparse.Namespace) -> int:
+    async with _client(args, args.clients) as client:
+        credential = await _credential(client, args)
+        with tqdm(total=args.count, unit="id", desc="seed", disable=args.no_progress) as bar:
+            result = await bulk_create(
+                client,
+                credential,
+                count=args.count,
+                start=args.start,
+                batch_size=args.batch_size,
+                clients=args.clients,
+                template_version=args.template_version,
+                on_batch=bar.update,
+            )
+    latency = result.batch_latency.summary()
+    print(
+        f"seeded {credential.prefix}: {result.created} created, {result.existed} already there, "
+        f"{sum(result.failed.values())} failed in {result.elapsed:.1f} s "
+        f"({result.per_second:.0f} identifiers/s; batch p50 {latency['p50']} ms, p99 {latency['p99']} ms)\n"
+        f"run against them with: --prefix {credential.prefix} --keyspace {args.start + args.count}"
+    )
+    for reason, count in result.failed.most_common(5):
+        print(f"  {count} failed: {reason}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m loadtests``."""
+    args = build_parser().parse_args(argv)
+    command = cmd_run if args.command == "run" else cmd_seed
+    try:
+        return asyncio.run(command(args))
+    except SetupError as exc:
+        print(f"loadtests: {exc}", file=sys.stderr)
+        return 2
+    except httpx.TransportError as exc:
+        print(f"loadtests: cannot reach {args.target}: {exc}", file=sys.stderr)
+        return 2
