@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--clients", type=int, default=4, help="concurrent batch loops")
     seed.add_argument("--template-version", help="register against this template version")
     _add_target(seed)
+
+    smoke = sub.add_parser("smoke", help="start a node on SQLite, run each tool briefly, stop it")
+    smoke.add_argument("--out", type=Path, default=Path("var/loadtest"), help="report directory")
+    smoke.add_argument("--rate", type=float, default=50, help="requests per second per scenario")
+    smoke.add_argument("--duration", type=float, default=3, help="seconds per scenario")
+    smoke.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="repeatable")
+    smoke.add_argument("--no-locust", action="store_true", help="skip the Locust run")
+    smoke.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
@@ -221,6 +229,17 @@ async def cmd_seed(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m loadtests``."""
     args = build_parser().parse_args(argv)
+    if args.command == "smoke":
+        from ._smoke import SMOKE_SCENARIOS, run_smoke
+
+        return run_smoke(
+            args.out,
+            rate=args.rate,
+            duration=args.duration,
+            scenarios=args.scenario or SMOKE_SCENARIOS,
+            locust=not args.no_locust,
+            progress=not args.no_progress,
+        )
     command = cmd_run if args.command == "run" else cmd_seed
     try:
         return asyncio.run(command(args))
