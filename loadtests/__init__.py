@@ -5,10 +5,13 @@ rather than timing things their own way. ``locustfile.py`` is separate: Locust i
 """
 
 from ._bulk import MAX_BATCH, BulkResult, batch_items, bulk_create, snms_token
+from ._compare import COMPARED, ratio_table, ratios
 from ._driver import Outcome, RunResult, run_open_loop
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
 from ._latency import PERCENTILES, LatencyRecorder, Timeline
+from ._process import RssSampler, peak_rss_bytes, rss_bytes
 from ._report import build_report, write_report
+from ._runner import RunSpec, client_for, credential_for, run_scenario
 from ._scenarios import SCENARIOS, Plan, Scenario, build_scenario
 from ._setup import (
     Credential,
@@ -20,6 +23,7 @@ from ._setup import (
 )
 
 __all__ = [
+    "COMPARED",
     "MAX_BATCH",
     "PERCENTILES",
     "SCENARIOS",
@@ -29,7 +33,9 @@ __all__ = [
     "LatencyRecorder",
     "Outcome",
     "Plan",
+    "RssSampler",
     "RunResult",
+    "RunSpec",
     "Scenario",
     "SetupError",
     "Timeline",
@@ -39,12 +45,19 @@ __all__ = [
     "build_report",
     "build_scenario",
     "bulk_create",
+    "client_for",
+    "credential_for",
     "ensure_credential",
     "missing_suffix",
     "new_suffix",
+    "peak_rss_bytes",
     "put_handles",
+    "ratio_table",
+    "ratios",
     "record_values",
+    "rss_bytes",
     "run_open_loop",
+    "run_scenario",
     "seeded_suffix",
     "snms_token",
     "write_report",

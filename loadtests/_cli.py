@@ -1,4 +1,4 @@
-"""``python -m loadtests run|seed``: the open-loop driver and the bulk seeder from the shell."""
+"""``python -m loadtests run|seed|smoke``: the open-loop driver, the bulk seeder, the smoke."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
-from ._bulk import MAX_BATCH, bulk_create, snms_token
-from ._driver import run_open_loop
-from ._keys import seeded_suffix
-from ._report import build_report, write_report
-from ._scenarios import READS, SCENARIOS, WRITES, Plan, build_scenario
-from ._setup import Credential, SetupError, ensure_credential, put_handles
+from ._bulk import MAX_BATCH, bulk_create
+from ._report import write_report
+from ._runner import RunSpec, client_for, credential_for, run_scenario
+from ._scenarios import SCENARIOS
+from ._setup import SetupError
 
 __all__ = ["main"]
-
-# Keys a run creates for itself when no seeded key space is named (--keyspace).
-_DEFAULT_KEYS = {"resolve-hot": 1, "resolve-zipf": 1000, "mixed": 1000}
-_MAX_COLD_KEYS = 2000
 
 
 def _env(name: str) -> str | None:
@@ -106,103 +101,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _client(args: argparse.Namespace, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=args.target, timeout=args.timeout, limits=limits)
-
-
-async def _credential(client: httpx.AsyncClient, args: argparse.Namespace) -> Credential:
-    return await ensure_credential(
-        client,
+def _spec(args: argparse.Namespace) -> RunSpec:
+    return RunSpec(
+        scenario=args.scenario,
+        rate=args.rate,
+        duration=args.duration,
+        target=args.target,
         admin_token=args.admin_token,
         username=args.username,
         password=args.password,
         prefix=args.prefix,
-        name="idnode load test",
-    )
-
-
-async def _prepare(
-    client: httpx.AsyncClient, args: argparse.Namespace, plan: Plan, notes: list[str]
-) -> tuple[Credential | None, str | None]:
-    name = plan.scenario
-    credential = None
-    if name == "recursive" and not (args.prefix and args.keyspace):
-        raise SetupError(
-            "recursive resolves another node's identifiers: give --prefix (served elsewhere) and "
-            "--keyspace (seeded there with `python -m loadtests seed --target OTHER`)"
-        )
-    needs_keys = name in READS and not args.keyspace
-    if name in WRITES or needs_keys or (name == "not-found" and not args.prefix):
-        credential = await _credential(client, args)
-        plan.prefix = credential.prefix
-    else:
-        plan.prefix = args.prefix
-    if args.keyspace:
-        plan.keyspace = args.keyspace
-    elif name in READS:
-        requests = round(args.rate * args.duration)
-        keys = args.keys or _DEFAULT_KEYS.get(name) or min(requests, _MAX_COLD_KEYS)
-        if name == "resolve-cold" and keys < requests:
-            notes.append(
-                f"resolve-cold visited {keys} identifiers for {requests} requests, so repeats may "
-                "hit the cache: seed more and pass --keyspace"
-            )
-        assert credential is not None
-        print(
-            f"creating {keys} identifier(s) under {plan.prefix} through Handle REST …",
-            file=sys.stderr,
-        )
-        await put_handles(client, credential, (seeded_suffix(i) for i in range(keys)))
-        plan.keyspace = keys
-    token = (
-        await snms_token(client, credential) if name == "batch-register" and credential else None
-    )
-    return credential, token
-
-
-async def cmd_run(args: argparse.Namespace) -> int:
-    plan = Plan(
-        scenario=args.scenario,
+        keyspace=args.keyspace,
+        keys=args.keys,
         batch_size=args.batch_size,
         register_share=args.register_share,
         zipf_s=args.zipf_s,
         seed=args.seed,
-    )
-    notes: list[str] = []
-    async with _client(args, args.connections) as client:
-        credential, token = await _prepare(client, args, plan, notes)
-        scenario = build_scenario(plan, credential, token)
-        result = await run_open_loop(
-            lambda i: scenario(client, i),
-            rate=args.rate,
-            duration=args.duration,
-            progress=not args.no_progress,
-            label=plan.scenario,
-        )
-    report = build_report(
-        result,
-        scenario=plan.scenario,
-        target=args.target,
-        prefix=plan.prefix,
-        keyspace=plan.keyspace,
-        items_per_request=scenario.items_per_request,
         connections=args.connections,
-        notes=notes,
+        timeout=args.timeout,
+        progress=not args.no_progress,
     )
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    report = await run_scenario(_spec(args))
     json_path, html_path = write_report(report, args.out)
     print(
-        f"{plan.scenario}: offered {report['offered_rate']}/s, achieved {report['achieved_rate']}/s, "
-        f"p50 {report['p50']} ms, p99 {report['p99']} ms, p99.9 {report['p99.9']} ms, "
-        f"max {report['max']} ms, errors {report['error_count']}\n"
+        f"{report['scenario']}: offered {report['offered_rate']}/s, "
+        f"achieved {report['achieved_rate']}/s, p50 {report['p50']} ms, p99 {report['p99']} ms, "
+        f"p99.9 {report['p99.9']} ms, max {report['max']} ms, errors {report['error_count']}\n"
         f"report: {json_path}  {html_path}"
     )
     return 1 if args.fail_on_errors and report["error_count"] else 0
 
 
 async def cmd_seed(args: argparse.Namespace) -> int:
-    async with _client(args, args.clients) as client:
-        credential = await _credential(client, args)
+    async with client_for(args.target, connections=args.clients, timeout=args.timeout) as client:
+        credential = await credential_for(client, args)
         with tqdm(total=args.count, unit="id", desc="seed", disable=args.no_progress) as bar:
             result = await bulk_create(
                 client,

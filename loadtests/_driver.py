@@ -49,6 +49,7 @@ class RunResult:
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
     service: LatencyRecorder = field(default_factory=LatencyRecorder)
     timeline: list[IntervalRow] = field(default_factory=list)
+    lag: LatencyRecorder = field(default_factory=LatencyRecorder)
     elapsed: float = 0.0
     max_lag: float = 0.0
     started_at: float = 0.0
@@ -109,7 +110,9 @@ async def run_open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         # How late the generator itself is: if this grows, the driver is the bottleneck.
-        result.max_lag = max(result.max_lag, loop.time() - due)
+        lag = loop.time() - due
+        result.max_lag = max(result.max_lag, lag)
+        result.lag.record(max(lag, 0.0))
         task = asyncio.create_task(one(i, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)

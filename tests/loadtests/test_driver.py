@@ -9,7 +9,15 @@ from pathlib import Path
 
 import httpx
 
-from loadtests import Credential, Outcome, Plan, build_scenario, run_open_loop
+from loadtests import (
+    Credential,
+    Outcome,
+    Plan,
+    RunSpec,
+    build_scenario,
+    run_open_loop,
+    run_scenario,
+)
 
 from ..conftest import ADMIN_TOKEN
 from ..node.helpers import create_enterprise
@@ -121,3 +129,19 @@ async def test_failing_calls_become_errors_not_crashes() -> None:
     assert result.succeeded == 5
     assert dict(result.errors) == {"connect": 5}
     assert result.latency.count == 10
+
+
+async def test_run_scenario_is_the_cli_without_argv(node_server: ThreadedServer) -> None:
+    report = await run_scenario(
+        RunSpec(
+            scenario="not-found",
+            rate=20,
+            duration=1,
+            target=node_server.url,
+            admin_token=ADMIN_TOKEN,
+            progress=False,
+        )
+    )
+    assert report["succeeded"] == report["requests"] == 20
+    assert report["errors"] == {}
+    assert set(report["generator_lag"]) == {"p50", "p99", "max"}
