@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+import orjson
 
 from ._keys import seeded_suffix
 from ._latency import LatencyRecorder
@@ -81,7 +82,10 @@ async def bulk_create(
     """
     if not 1 <= batch_size <= MAX_BATCH:
         raise SetupError(f"batch size must be 1…{MAX_BATCH}, got {batch_size}")
-    headers = {"Authorization": f"Bearer {await snms_token(client, credential)}"}
+    headers = {
+        "Authorization": f"Bearer {await snms_token(client, credential)}",
+        "Content-Type": "application/json",
+    }
     starts = iter(range(start, start + count, batch_size))
     result = BulkResult()
 
@@ -90,8 +94,11 @@ async def bulk_create(
             last = min(first + batch_size, start + count)
             items = batch_items(credential.prefix, first, last, template_version)
             began = time.perf_counter()
+            # orjson: encoding 2,000 items must not make the client the bottleneck.
             response = await client.post(
-                "/identityv2/data/batchCreate", json={"data": items}, headers=headers
+                "/identityv2/data/batchCreate",
+                content=orjson.dumps({"data": items}),
+                headers=headers,
             )
             result.batch_latency.record(time.perf_counter() - began)
             body = response.json() if response.status_code == 200 else {}

@@ -22,18 +22,28 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]
 
 
+def _nines(curve: list[list[float]]) -> tuple[list[float], list[float]]:
+    # x = 1/(1-p): equal room for each "nine", as HdrHistogram's own plots draw it. The 100 %
+    # point (the max) has no place on that axis; the table shows it.
+    points = [(p, v) for p, v in curve if p < 100.0]
+    return [1 / (1 - p / 100) for p, _ in points], [v for _, v in points]
+
+
 def _percentile_plot(report: dict[str, Any]) -> str:
     figure = Figure(figsize=(8, 3.6))
     axes = figure.add_subplot()
-    curve = report["percentile_curve"]
-    # x = 1/(1-p): equal room for each "nine", as HdrHistogram's own plots draw it.
-    xs = [1 / (1 - min(p, 99.9999) / 100) for p, _ in curve]
-    axes.plot(xs, [v for _, v in curve], color="tab:blue", label="response time (from due time)")
+    xs, ys = _nines(report["percentile_curve"])
+    axes.step(xs, ys, where="post", color="tab:blue", label="response time (from due time)")
+    sx, sy = _nines(report.get("service_curve", []))
+    if sx:
+        axes.step(sx, sy, where="post", color="tab:grey", label="service time (from send)")
     axes.set_xscale("log")
-    ticks = [1 / (1 - p / 100) for p in _PERCENTILE_TICKS]
-    axes.xaxis.set_major_locator(FixedLocator(ticks))
-    axes.xaxis.set_major_formatter(FixedFormatter([f"{p:g}%" for p in _PERCENTILE_TICKS]))
+    top = max(xs + sx, default=10.0)
+    ticks = [t for t in _PERCENTILE_TICKS if 1 / (1 - t / 100) <= top * 1.01]
+    axes.xaxis.set_major_locator(FixedLocator([1 / (1 - t / 100) for t in ticks]))
+    axes.xaxis.set_major_formatter(FixedFormatter([f"{t:g}%" for t in ticks]))
     axes.xaxis.set_minor_locator(FixedLocator([]))
+    axes.set_xlim(1, top)
     axes.set_xlabel("percentile")
     axes.set_ylabel("latency (ms)")
     axes.set_title("Latency by percentile")
@@ -47,8 +57,10 @@ def _throughput_plot(report: dict[str, Any]) -> str:
     axes = figure.add_subplot()
     rows = report["timeline"]
     seconds = [row["t"] for row in rows]
-    axes.plot(seconds, [row["completed"] for row in rows], label="completed/s", color="tab:green")
-    axes.plot(seconds, [row["errors"] for row in rows], label="errors/s", color="tab:red")
+    axes.plot(
+        seconds, [row["completed"] for row in rows], "o-", label="completed/s", color="tab:green"
+    )
+    axes.plot(seconds, [row["errors"] for row in rows], "o-", label="errors/s", color="tab:red")
     axes.axhline(report["offered_rate"], linestyle="--", color="grey", label="offered rate")
     axes.set_xlabel("seconds into the run")
     axes.set_ylabel("requests per second")
@@ -64,7 +76,7 @@ def _latency_plot(report: dict[str, Any]) -> str:
     rows = report["timeline"]
     seconds = [row["t"] for row in rows]
     for key, color in (("p50", "tab:blue"), ("p99", "tab:orange"), ("max", "tab:red")):
-        axes.plot(seconds, [row[key] for row in rows], label=key, color=color)
+        axes.plot(seconds, [row[key] for row in rows], "o-", label=key, color=color)
     axes.set_xlabel("seconds into the run")
     axes.set_ylabel("latency (ms)")
     axes.set_title("Latency over time (per second of completion)")

@@ -54,6 +54,7 @@ def build_report(
         "notes": notes,
         "timeline": [row.as_dict() for row in result.timeline],
         "percentile_curve": [[round(p, 4), round(v, 3)] for p, v in result.latency.curve()],
+        "service_curve": [[round(p, 4), round(v, 3)] for p, v in result.service.curve()],
         "hdr_histogram": result.latency.encode(),
     }
 
