@@ -7,6 +7,7 @@ rather than timing things their own way. ``locustfile.py`` is separate: Locust i
 from ._bulk import MAX_BATCH, BulkResult, batch_items, bulk_create, snms_token
 from ._compare import COMPARED, ratio_table, ratios
 from ._driver import Outcome, RunResult, run_open_loop
+from ._http import Http, Reply, error_kind
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
 from ._latency import PERCENTILES, LatencyRecorder, Timeline
 from ._process import RssSampler, peak_rss_bytes, rss_bytes
@@ -30,9 +31,11 @@ __all__ = [
     "BulkResult",
     "ColdOrder",
     "Credential",
+    "Http",
     "LatencyRecorder",
     "Outcome",
     "Plan",
+    "Reply",
     "RssSampler",
     "RunResult",
     "RunSpec",
@@ -48,6 +51,7 @@ __all__ = [
     "client_for",
     "credential_for",
     "ensure_credential",
+    "error_kind",
     "missing_suffix",
     "new_suffix",
     "peak_rss_bytes",

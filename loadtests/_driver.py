@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import httpx
 from tqdm import tqdm
 
+from ._http import error_kind
 from ._latency import IntervalRow, LatencyRecorder, Timeline
 
 __all__ = ["Outcome", "RunResult", "run_open_loop"]
@@ -55,16 +55,6 @@ class RunResult:
     started_at: float = 0.0
 
 
-def _error_kind(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return "connect"
-    if isinstance(exc, httpx.TransportError):
-        return f"transport:{type(exc).__name__}"
-    return f"client:{type(exc).__name__}"
-
-
 async def run_open_loop(
     call: Call,
     *,
@@ -88,7 +78,7 @@ async def run_open_loop(
         try:
             outcome = await call(i)
         except Exception as exc:  # any failure of one request is data, not a crash of the run
-            outcome = Outcome(False, _error_kind(exc), 0)
+            outcome = Outcome(False, error_kind(exc), 0)
         done = loop.time()
         result.latency.record(done - due)
         result.service.record(done - sent)

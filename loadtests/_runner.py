@@ -10,6 +10,7 @@ import httpx
 
 from ._bulk import snms_token
 from ._driver import run_open_loop
+from ._http import Http
 from ._keys import seeded_suffix
 from ._report import build_report
 from ._scenarios import READS, WRITES, Plan, build_scenario
@@ -111,13 +112,12 @@ async def run_scenario(spec: RunSpec) -> dict[str, Any]:
         seed=spec.seed,
     )
     notes: list[str] = []
-    async with client_for(
-        spec.target, connections=spec.connections, timeout=spec.timeout
-    ) as client:
+    async with client_for(spec.target, timeout=max(spec.timeout, 30.0)) as client:
         credential, token = await _prepare(client, spec, plan, notes)
-        scenario = build_scenario(plan, credential, token)
+    scenario = build_scenario(plan, credential, token)
+    async with Http(spec.target, connections=spec.connections, timeout=spec.timeout) as http:
         result = await run_open_loop(
-            lambda i: scenario(client, i),
+            lambda i: scenario(http, i),
             rate=spec.rate,
             duration=spec.duration,
             progress=spec.progress,

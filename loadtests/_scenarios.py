@@ -7,11 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-import httpx
-
 from ._driver import Outcome
+from ._http import Http, Reply
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
-from ._setup import Credential, basic_auth, record_values
+from ._setup import Credential, basic_header, record_values
 
 __all__ = ["READS", "SCENARIOS", "WRITES", "Plan", "Scenario", "build_scenario"]
 
@@ -24,6 +23,7 @@ SCENARIOS: dict[str, str] = {
     "batch-register": "create --batch-size identifiers per request through SNMS batchCreate",
     "mixed": "resolve-zipf with --register-share of requests registering (default 5 %)",
     "recursive": "resolve identifiers of another node's prefix through this node",
+    "healthz": "GET /healthz: what the HTTP server alone costs, the baseline for ratios",
 }
 
 # Scenarios that read identifiers, and those that write.
@@ -49,10 +49,10 @@ def _handle_path(prefix: str, suffix: str) -> str:
     return "/api/handles/" + quote(f"{prefix}/{suffix}", safe="/")
 
 
-def _status(response: httpx.Response, expected: int, items: int = 1) -> Outcome:
-    if response.status_code == expected:
+def _status(reply: Reply, expected: int, items: int = 1) -> Outcome:
+    if reply.status == expected:
         return Outcome(True, items=items)
-    return Outcome(False, f"http-{response.status_code}", 0)
+    return Outcome(False, f"http-{reply.status}", 0)
 
 
 class Scenario:
@@ -63,7 +63,7 @@ class Scenario:
             raise ValueError(f"unknown scenario {plan.scenario!r}; one of {', '.join(SCENARIOS)}")
         self.plan = plan
         self.credential = credential
-        self.auth = basic_auth(credential) if credential else None
+        self.auth = basic_header(credential) if credential else {}
         self.token = token
         self.rng = random.Random(plan.seed)
         self.zipf = ZipfKeys(plan.keyspace, plan.zipf_s, self.rng)
@@ -74,7 +74,7 @@ class Scenario:
         """Identifiers each request carries (the batch size for batch-register)."""
         return self.plan.batch_size if self.plan.scenario == "batch-register" else 1
 
-    async def __call__(self, client: httpx.AsyncClient, i: int) -> Outcome:
+    async def __call__(self, client: Http, i: int) -> Outcome:
         """Send request number i of the run and judge its answer."""
         name = self.plan.scenario
         if name == "mixed":
@@ -94,15 +94,17 @@ class Scenario:
             return _status(response, 404)
         if name == "register":
             return await self._register(client, i)
+        if name == "healthz":
+            return _status(await client.get("/healthz"), 200)
         return await self._batch(client, i)
 
-    async def _resolve(self, client: httpx.AsyncClient, suffix: str) -> Outcome:
+    async def _resolve(self, client: Http, suffix: str) -> Outcome:
         response = await client.get(_handle_path(self.plan.prefix, suffix))
-        if response.status_code == 200 and b'"responseCode":1' not in response.content:
+        if response.status == 200 and b'"responseCode":1' not in response.body:
             return Outcome(False, "bad-body", 0)
         return _status(response, 200)
 
-    async def _register(self, client: httpx.AsyncClient, i: int) -> Outcome:
+    async def _register(self, client: Http, i: int) -> Outcome:
         assert self.credential is not None
         suffix = new_suffix(self.plan.run_id, i)
         handle = f"{self.credential.prefix}/{suffix}"
@@ -110,11 +112,11 @@ class Scenario:
             _handle_path(self.credential.prefix, suffix),
             params={"overwrite": "false"},
             json={"values": record_values(handle)},
-            auth=self.auth,
+            headers=self.auth,
         )
         return _status(response, 201)
 
-    async def _batch(self, client: httpx.AsyncClient, i: int) -> Outcome:
+    async def _batch(self, client: Http, i: int) -> Outcome:
         assert self.credential is not None
         size = self.plan.batch_size
         items = []
@@ -126,8 +128,8 @@ class Scenario:
             json={"data": items},
             headers={"Authorization": f"Bearer {self.token}"},
         )
-        if response.status_code != 200:
-            return Outcome(False, f"http-{response.status_code}", 0)
+        if response.status != 200:
+            return Outcome(False, f"http-{response.status}", 0)
         body = response.json()
         if body.get("status") != 1:
             return Outcome(False, f"snms-status-{body.get('status')}", 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -13,6 +14,7 @@ __all__ = [
     "Credential",
     "SetupError",
     "basic_auth",
+    "basic_header",
     "ensure_credential",
     "put_handles",
     "record_values",
@@ -35,6 +37,12 @@ class Credential:
 def basic_auth(credential: Credential) -> httpx.BasicAuth:
     """HTTP Basic as Handle REST clients send it: the identity percent-encoded."""
     return httpx.BasicAuth(quote(credential.username, safe=""), credential.password)
+
+
+def basic_header(credential: Credential) -> dict[str, str]:
+    """The same Basic credentials as a ready ``Authorization`` header."""
+    raw = f"{quote(credential.username, safe='')}:{credential.password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
 
 
 def _prefix_of(username: str) -> str:

@@ -11,6 +11,7 @@ import httpx
 
 from loadtests import (
     Credential,
+    Http,
     Outcome,
     Plan,
     RunSpec,
@@ -20,7 +21,7 @@ from loadtests import (
 )
 
 from ..conftest import ADMIN_TOKEN
-from ..node.helpers import create_enterprise
+from ..node.helpers import basic_auth, create_enterprise
 from ..servers import ThreadedServer
 
 REPORT_KEYS = {
@@ -105,14 +106,16 @@ async def test_library_run_registers_through_handle_rest(node_server: ThreadedSe
     credential = create_enterprise(node_server.url, "Writer")
     plan = Plan(scenario="register", prefix=credential["prefix"], run_id="t1")
     scenario = build_scenario(plan, Credential(**credential))
-    async with httpx.AsyncClient(base_url=node_server.url, timeout=10) as client:
+    async with Http(node_server.url) as http:
         result = await run_open_loop(
-            lambda i: scenario(client, i), rate=20, duration=1, progress=False
+            lambda i: scenario(http, i), rate=20, duration=1, progress=False
         )
-        assert result.succeeded == 20 and not result.errors
-        listed = await client.get(
-            "/api/handles", params={"prefix": credential["prefix"]}, auth=scenario.auth
-        )
+    assert result.succeeded == 20 and not result.errors
+    listed = httpx.get(
+        f"{node_server.url}/api/handles",
+        params={"prefix": credential["prefix"]},
+        auth=basic_auth(credential),
+    )
     assert listed.status_code == 200, listed.text
     created = [h for h in listed.json()["handles"] if "/LTN-t1-" in h]
     assert len(created) == 20
