@@ -106,6 +106,12 @@ def render_html(report: dict[str, Any]) -> str:
         ),
         ("generator max lag (ms)", report["generator_max_lag_ms"]),
     ]
+    host = report.get("host")
+    if host:
+        overview.append(
+            ("machine", f"{host['cpus']} CPUs, load average {host['load_average_before']} before, "
+             f"{host['load_average_after']} after")
+        )  # fmt: skip
     latency = "".join(
         f"<tr><th>{k}</th><td>{report[k]}</td><td>{report['service_time'][k]}</td></tr>"
         for k in _SUMMARY_KEYS

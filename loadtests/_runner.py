@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +114,7 @@ async def run_scenario(spec: RunSpec) -> dict[str, Any]:
         seed=spec.seed,
     )
     notes: list[str] = []
+    load_before = _load_average()
     async with client_for(spec.target, timeout=max(spec.timeout, 30.0)) as client:
         credential, token = await _prepare(client, spec, plan, notes)
     scenario = build_scenario(plan, credential, token)
@@ -131,5 +134,19 @@ async def run_scenario(spec: RunSpec) -> dict[str, Any]:
         keyspace=plan.keyspace,
         items_per_request=scenario.items_per_request,
         connections=spec.connections,
+        host={
+            "cpus": os.cpu_count(),
+            "load_average_before": load_before,
+            "load_average_after": _load_average(),
+            "python": platform.python_version(),
+        },
         notes=notes,
     )
+
+
+def _load_average() -> list[float] | None:
+    # A busy machine explains a bad run: the report says how busy it was.
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None

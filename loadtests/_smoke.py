@@ -21,9 +21,12 @@ from pathlib import Path
 
 import httpx
 
+from ._compare import ratios
+
 __all__ = ["SMOKE_SCENARIOS", "run_smoke", "started_node"]
 
 SMOKE_SCENARIOS = [
+    "healthz",
     "resolve-hot",
     "resolve-zipf",
     "resolve-cold",
@@ -113,6 +116,7 @@ def run_smoke(
     token = secrets.token_urlsafe(16)
     failed: list[str] = []
     lines: list[str] = []
+    baseline: dict | None = None
     with (
         tempfile.TemporaryDirectory(prefix="idnode-loadtest-") as tmp,
         started_node(Path(tmp), token) as url,
@@ -131,9 +135,14 @@ def run_smoke(
             if main(args) != 0:
                 failed.append(name)
             report = json.loads((out / f"{name}.json").read_text())
+            if name == "healthz":
+                baseline = report
+            # Same run, same machine: the ratio to the bare HTTP server is the figure to quote.
+            versus = ratios(baseline, report, ("p50", "p99")) if baseline else {}
             lines.append(
                 f"{name:15} achieved {report['achieved_rate']:>7}/s  p50 {report['p50']:>8} ms  "
                 f"p99 {report['p99']:>8} ms  max {report['max']:>8} ms  errors {report['error_count']}"
+                + (f"  (p50 ×{versus['p50']}, p99 ×{versus['p99']} of healthz)" if versus else "")
             )
         if snms:
             count = 2000
