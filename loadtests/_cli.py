@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     run.add_argument("--rate", type=float, required=True, help="requests per second (offered)")
     run.add_argument("--duration", type=float, required=True, help="seconds")
+    run.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds at the same rate before measuring"
+    )
     run.add_argument("--out", type=Path, default=Path("loadtest-results"), help="report directory")
     run.add_argument("--connections", type=int, default=100, help="most open connections")
     run.add_argument(
@@ -117,6 +120,7 @@ def _spec(args: argparse.Namespace) -> RunSpec:
         register_share=args.register_share,
         zipf_s=args.zipf_s,
         seed=args.seed,
+        warmup=args.warmup,
         connections=args.connections,
         timeout=args.timeout,
         progress=not args.no_progress,

@@ -52,6 +52,8 @@ class RunResult:
     lag: LatencyRecorder = field(default_factory=LatencyRecorder)
     elapsed: float = 0.0
     max_lag: float = 0.0
+    warmup: float = 0.0
+    warmup_errors: int = 0
     started_at: float = 0.0
 
 
@@ -62,16 +64,25 @@ async def run_open_loop(
     duration: float,
     progress: bool = True,
     label: str = "requests",
+    warmup: float = 0.0,
 ) -> RunResult:
-    """Call ``call(i)`` for i = 0, 1, … at ``rate`` per second for ``duration`` seconds."""
-    if rate <= 0 or duration <= 0:
-        raise ValueError("rate and duration must be positive")
+    """Call ``call(i)`` for i = 0, 1, … at ``rate`` per second for ``duration`` seconds.
+
+    The first ``warmup`` seconds run at the same rate but are not measured (connections opened,
+    caches filled); request numbers carry on across the boundary.
+    """
+    if rate <= 0 or duration <= 0 or warmup < 0:
+        raise ValueError("rate and duration must be positive, warmup not negative")
     loop = asyncio.get_running_loop()
+    warm = round(rate * warmup)
     total = max(1, round(rate * duration))
-    result = RunResult(rate=rate, duration=duration, scheduled=total, started_at=time.time())
+    result = RunResult(
+        rate=rate, duration=duration, scheduled=total, started_at=time.time(), warmup=warmup
+    )
     timeline = Timeline()
-    bar = tqdm(total=total, unit="req", desc=label, disable=not progress, leave=True)
+    bar = tqdm(total=warm + total, unit="req", desc=label, disable=not progress, leave=True)
     start = loop.time() + 0.05
+    measured_from = start + warm / rate
 
     async def one(i: int, due: float) -> None:
         sent = loop.time()
@@ -80,9 +91,13 @@ async def run_open_loop(
         except Exception as exc:  # any failure of one request is data, not a crash of the run
             outcome = Outcome(False, error_kind(exc), 0)
         done = loop.time()
+        if i < warm:
+            result.warmup_errors += not outcome.ok
+            bar.update(1)
+            return
         result.latency.record(done - due)
         result.service.record(done - sent)
-        timeline.record(done - start, done - due, outcome.ok)
+        timeline.record(done - measured_from, done - due, outcome.ok)
         result.completed += 1
         if outcome.ok:
             result.succeeded += 1
@@ -94,7 +109,7 @@ async def run_open_loop(
             bar.set_postfix(errors=sum(result.errors.values()), refresh=False)
 
     tasks: set[asyncio.Task[None]] = set()
-    for i in range(total):
+    for i in range(warm + total):
         due = start + i / rate
         delay = due - loop.time()
         if delay > 0:
@@ -102,13 +117,14 @@ async def run_open_loop(
         # How late the generator itself is: if this grows, the driver is the bottleneck.
         lag = loop.time() - due
         result.max_lag = max(result.max_lag, lag)
-        result.lag.record(max(lag, 0.0))
+        if i >= warm:
+            result.lag.record(max(lag, 0.0))
         task = asyncio.create_task(one(i, due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     while tasks:
         await asyncio.gather(*tasks)
     bar.close()
-    result.elapsed = max(loop.time() - start, duration)
+    result.elapsed = max(loop.time() - measured_from, duration)
     result.timeline = timeline.finish()
     return result

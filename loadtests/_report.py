@@ -35,6 +35,8 @@ def build_report(
         "target": target,
         "started_at": dt.datetime.fromtimestamp(result.started_at, dt.UTC).isoformat(),
         "duration_s": result.duration,
+        "warmup_s": result.warmup,
+        "warmup_errors": result.warmup_errors,
         "elapsed_s": round(result.elapsed, 3),
         "offered_rate": result.rate,
         "achieved_rate": round(result.completed / result.elapsed, 2) if result.elapsed else 0.0,

@@ -43,6 +43,7 @@ class RunSpec:
     register_share: float = 0.05
     zipf_s: float = 1.0
     seed: int = 7
+    warmup: float = 0.0
     connections: int = 100
     timeout: float = 10.0
     progress: bool = True
@@ -123,6 +124,7 @@ async def run_scenario(spec: RunSpec) -> dict[str, Any]:
             lambda i: scenario(http, i),
             rate=spec.rate,
             duration=spec.duration,
+            warmup=spec.warmup,
             progress=spec.progress,
             label=spec.label or plan.scenario,
         )

@@ -148,3 +148,17 @@ async def test_run_scenario_is_the_cli_without_argv(node_server: ThreadedServer)
     assert report["succeeded"] == report["requests"] == 20
     assert report["errors"] == {}
     assert set(report["generator_lag"]) == {"p50", "p99", "max"}
+
+
+async def test_warmup_requests_run_but_are_not_measured() -> None:
+    seen: list[int] = []
+
+    async def call(i: int) -> Outcome:
+        seen.append(i)
+        return Outcome(i >= 5, "early")
+
+    result = await run_open_loop(call, rate=50, duration=0.2, warmup=0.1, progress=False)
+    assert sorted(seen) == list(range(15))
+    assert result.scheduled == result.completed == result.succeeded == 10
+    assert result.warmup_errors == 5
+    assert result.latency.count == 10 and not result.errors
