@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--out", type=Path, default=Path("var/loadtest"), help="report directory")
     smoke.add_argument("--rate", type=float, default=50, help="requests per second per scenario")
     smoke.add_argument("--duration", type=float, default=3, help="seconds per scenario")
+    smoke.add_argument("--warmup", type=float, default=1, help="unmeasured seconds per scenario")
     smoke.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="repeatable")
     smoke.add_argument("--no-locust", action="store_true", help="skip the Locust run")
     smoke.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -175,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out,
             rate=args.rate,
             duration=args.duration,
+            warmup=args.warmup,
             scenarios=args.scenario or SMOKE_SCENARIOS,
             locust=not args.no_locust,
             progress=not args.no_progress,

@@ -106,6 +106,7 @@ def run_smoke(
     *,
     rate: float = 50,
     duration: float = 3,
+    warmup: float = 1,
     scenarios: Sequence[str] = SMOKE_SCENARIOS,
     locust: bool = True,
     progress: bool = True,
@@ -131,6 +132,7 @@ def run_smoke(
                 lines.append(f"{name:15} skipped: this node does not serve SNMS batchCreate")
                 continue
             args = ["run", "--scenario", name, "--rate", str(rate), "--duration", str(duration),
+                    "--warmup", str(warmup),
                     "--out", str(out), "--keys", "100", "--batch-size", "20", *common]  # fmt: skip
             if main(args) != 0:
                 failed.append(name)
