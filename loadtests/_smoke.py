@@ -151,10 +151,16 @@ def run_smoke(
             seeded = ["seed", "--count", str(count), "--prefix", _SEED_PREFIX, *common[:4]]
             if main([*seeded, "--no-progress"]) != 0:
                 failed.append("seed")
+                lines.append("seed            FAILED (see above)")
             elif main(["run", "--scenario", "resolve-cold", "--rate", str(rate), "--duration",
                        str(duration), "--out", str(out / "seeded"), "--prefix", _SEED_PREFIX,
                        "--keyspace", str(count), *common]) != 0:  # fmt: skip
                 failed.append("resolve-cold on seeded data")
+            else:
+                lines.append(
+                    f"seed            ok: {count} identifiers through batchCreate, then "
+                    f"resolve-cold over them ({out / 'seeded'})"
+                )
         else:
             lines.append("seed            skipped: this node does not serve SNMS batchCreate")
         if not locust:
