@@ -10,7 +10,7 @@ from ._driver import Outcome, RunResult, run_open_loop
 from ._http import Http, Reply, error_kind
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
 from ._latency import PERCENTILES, LatencyRecorder, Timeline
-from ._process import RssSampler, peak_rss_bytes, rss_bytes
+from ._process import RssSampler, peak_rss_bytes, process_tree, rss_bytes
 from ._report import build_report, write_report
 from ._runner import RunSpec, client_for, credential_for, run_scenario
 from ._scenarios import SCENARIOS, Plan, Scenario, build_scenario
@@ -22,6 +22,7 @@ from ._setup import (
     put_handles,
     record_values,
 )
+from ._smoke import NodeHandle, started_node
 
 __all__ = [
     "COMPARED",
@@ -33,6 +34,7 @@ __all__ = [
     "Credential",
     "Http",
     "LatencyRecorder",
+    "NodeHandle",
     "Outcome",
     "Plan",
     "Reply",
@@ -55,6 +57,7 @@ __all__ = [
     "missing_suffix",
     "new_suffix",
     "peak_rss_bytes",
+    "process_tree",
     "put_handles",
     "ratio_table",
     "ratios",
@@ -64,5 +67,6 @@ __all__ = [
     "run_scenario",
     "seeded_suffix",
     "snms_token",
+    "started_node",
     "write_report",
 ]

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-__all__ = ["RssSampler", "peak_rss_bytes", "rss_bytes"]
+__all__ = ["RssSampler", "peak_rss_bytes", "process_tree", "rss_bytes"]
 
 
 def _status_field(pid: int, name: str) -> int | None:
@@ -25,24 +25,45 @@ def rss_bytes(pid: int) -> int | None:
     return _status_field(pid, "VmRSS")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's worker processes), where /proc shows them."""
+    found = [pid]
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += process_tree(int(child))
+    return found
+
+
 def peak_rss_bytes(pid: int) -> int | None:
     """The most resident memory the process has had (VmHWM), or None."""
     return _status_field(pid, "VmHWM")
 
 
 class RssSampler:
-    """``async with RssSampler(pid) as rss: …`` samples RSS every ``interval`` seconds."""
+    """``async with RssSampler(pid) as rss: …`` samples RSS (of pid and its children) periodically."""
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
+    def __init__(self, pid: int, interval: float = 0.5, *, children: bool = True) -> None:
         self.pid = pid
         self.interval = interval
+        self.children = children
         self.samples: list[tuple[float, int]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _sample(self) -> None:
         start = time.monotonic()
         while True:
-            value = rss_bytes(self.pid)
+            pids = process_tree(self.pid) if self.children else [self.pid]
+            # A worker that exits between listing and reading counts as nothing.
+            sizes = [size for size in map(rss_bytes, pids) if size is not None]
+            value = sum(sizes) if sizes else None
             if value is not None:
                 self.samples.append((round(time.monotonic() - start, 3), value))
             await asyncio.sleep(self.interval)

@@ -17,13 +17,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from ._compare import ratios
 
-__all__ = ["SMOKE_SCENARIOS", "run_smoke", "started_node"]
+__all__ = ["SMOKE_SCENARIOS", "NodeHandle", "run_smoke", "started_node"]
 
 SMOKE_SCENARIOS = [
     "healthz",
@@ -44,12 +45,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class NodeHandle:
+    """A node the kit started: its base URL and process id (for ``RssSampler``)."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def started_node(workdir: Path, admin_token: str, *, timeout: float = 30.0) -> Iterator[str]:
-    """A node (``python -m node serve``) on a fresh SQLite file; yields its base URL."""
+def started_node(
+    workdir: Path,
+    admin_token: str,
+    *,
+    database_url: str | None = None,
+    workers: int = 1,
+    timeout: float = 30.0,
+) -> Iterator[NodeHandle]:
+    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default."""
     env = {
         **os.environ,
-        "IDNODE_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
+        "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
         "IDNODE_ADMIN_TOKEN": admin_token,
     }
     subprocess.run(
@@ -59,7 +75,7 @@ def started_node(workdir: Path, admin_token: str, *, timeout: float = 30.0) -> I
     log = (workdir / "node.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "node", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+         "--workers", str(workers), "--log-level", "warning"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -74,7 +90,7 @@ def started_node(workdir: Path, admin_token: str, *, timeout: float = 30.0) -> I
             if time.monotonic() > deadline:
                 raise RuntimeError("the node did not become healthy in time")
             time.sleep(0.1)
-        yield url
+        yield NodeHandle(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -120,8 +136,9 @@ def run_smoke(
     baseline: dict | None = None
     with (
         tempfile.TemporaryDirectory(prefix="idnode-loadtest-") as tmp,
-        started_node(Path(tmp), token) as url,
+        started_node(Path(tmp), token) as node,
     ):
+        url = node.url
         print(f"node on {url} (SQLite in {tmp})", file=sys.stderr)
         snms = _serves_snms(url)
         common = ["--target", url, "--admin-token", token, "--fail-on-errors"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from loadtests import RssSampler, peak_rss_bytes, ratio_table, ratios, rss_bytes
+from loadtests import RssSampler, peak_rss_bytes, process_tree, ratio_table, ratios, rss_bytes
 
 
 def test_ratios_divide_candidate_by_baseline() -> None:
@@ -20,6 +20,7 @@ async def test_rss_sampler_reads_this_process() -> None:
     pid = os.getpid()
     assert (rss_bytes(pid) or 0) > 0
     assert (peak_rss_bytes(pid) or 0) >= (rss_bytes(pid) or 0)
+    assert process_tree(pid)[0] == pid
     async with RssSampler(pid, interval=0.01) as sampler:
         while len(sampler.samples) < 3:
             await asyncio.sleep(0.01)
