@@ -13,7 +13,7 @@ Locust is closed-loop (each user waits for its answer); for latency you can quot
 from __future__ import annotations
 
 import asyncio
-import base64
+import logging
 import random
 import uuid
 from typing import Any
@@ -27,6 +27,7 @@ from loadtests import (
     ColdOrder,
     Credential,
     ZipfKeys,
+    basic_header,
     ensure_credential,
     missing_suffix,
     new_suffix,
@@ -37,6 +38,8 @@ from loadtests import (
 )
 
 _RESOLVE = "/api/handles/[handle]"
+# Setup requests go through httpx, whose INFO line per request would bury Locust's own output.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @events.init_command_line_parser.add_listener
@@ -118,10 +121,7 @@ class _IdnodeUser(FastHttpUser):
         self.cold = ColdOrder(_Data.keyspace, self.rng.randrange(1 << 30))
         self.step = 0
         self.user_id = uuid.uuid4().hex[:6]
-        self.auth_header = {}
-        if _Data.credential is not None:
-            raw = f"{quote(_Data.credential.username, safe='')}:{_Data.credential.password}"
-            self.auth_header = {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+        self.auth_header = basic_header(_Data.credential) if _Data.credential else {}
 
     def _next(self) -> int:
         self.step += 1
