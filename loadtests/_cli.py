@@ -137,6 +137,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
         f"p99.9 {report['p99.9']} ms, max {report['max']} ms, errors {report['error_count']}\n"
         f"report: {json_path}  {html_path}"
     )
+    if report["interrupted"]:
+        return 130
     return 1 if args.fail_on_errors and report["error_count"] else 0
 
 
@@ -184,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = cmd_run if args.command == "run" else cmd_seed
     try:
         return asyncio.run(command(args))
+    except KeyboardInterrupt:
+        print("loadtests: interrupted (a run's report covers what completed)", file=sys.stderr)
+        return 130
     except SetupError as exc:
         print(f"loadtests: {exc}", file=sys.stderr)
         return 2

@@ -54,6 +54,7 @@ class RunResult:
     max_lag: float = 0.0
     warmup: float = 0.0
     warmup_errors: int = 0
+    interrupted: bool = False
     started_at: float = 0.0
 
 
@@ -109,22 +110,31 @@ async def run_open_loop(
             bar.set_postfix(errors=sum(result.errors.values()), refresh=False)
 
     tasks: set[asyncio.Task[None]] = set()
-    for i in range(warm + total):
-        due = start + i / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # How late the generator itself is: if this grows, the driver is the bottleneck.
-        lag = loop.time() - due
-        result.max_lag = max(result.max_lag, lag)
-        if i >= warm:
-            result.lag.record(max(lag, 0.0))
-        task = asyncio.create_task(one(i, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    while tasks:
-        await asyncio.gather(*tasks)
+    try:
+        for i in range(warm + total):
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # How late the generator itself is: if this grows, the driver is the bottleneck.
+            lag = loop.time() - due
+            result.max_lag = max(result.max_lag, lag)
+            if i >= warm:
+                result.lag.record(max(lag, 0.0))
+            task = asyncio.create_task(one(i, due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        while tasks:
+            await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        # Ctrl-C: keep what was measured so the caller can still write a report.
+        result.interrupted = True
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        result.scheduled = result.completed
     bar.close()
-    result.elapsed = max(loop.time() - measured_from, duration)
+    elapsed = loop.time() - measured_from
+    result.elapsed = elapsed if result.interrupted else max(elapsed, duration)
     result.timeline = timeline.finish()
     return result

@@ -28,6 +28,8 @@ def build_report(
             f"the load generator itself ran late (p99 {lag['p99']} ms, max {lag['max']} ms behind "
             "its schedule); latencies include that delay: lower --rate or run several drivers"
         )
+    if result.interrupted:
+        notes.append(f"interrupted after {result.elapsed:.1f} s: figures cover what completed")
     if result.errors:
         notes.append(f"{sum(result.errors.values())} request(s) failed; see errors")
     return {
@@ -37,6 +39,7 @@ def build_report(
         "duration_s": result.duration,
         "warmup_s": result.warmup,
         "warmup_errors": result.warmup_errors,
+        "interrupted": result.interrupted,
         "elapsed_s": round(result.elapsed, 3),
         "offered_rate": result.rate,
         "achieved_rate": round(result.completed / result.elapsed, 2) if result.elapsed else 0.0,

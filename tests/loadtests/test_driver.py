@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -162,3 +163,20 @@ async def test_warmup_requests_run_but_are_not_measured() -> None:
     assert result.scheduled == result.completed == result.succeeded == 10
     assert result.warmup_errors == 5
     assert result.latency.count == 10 and not result.errors
+
+
+async def test_a_cancelled_run_returns_what_it_measured() -> None:
+    calls: list[int] = []
+
+    async def call(i: int) -> Outcome:
+        calls.append(i)
+        return Outcome(True)
+
+    run = asyncio.create_task(run_open_loop(call, rate=200, duration=600, progress=False))
+    while len(calls) < 5:
+        await asyncio.sleep(0.01)
+    run.cancel()
+    result = await run
+    assert result.interrupted
+    assert result.scheduled == result.completed == result.succeeded >= 5
+    assert result.latency.count == result.completed
