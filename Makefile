@@ -38,3 +38,15 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Load testing: `make loadtest` starts a throwaway node on SQLite, runs each load-test tool for a
+# few seconds against it (reports in var/loadtest/) and stops it. Locust is an extra of its own.
+.PHONY: loadtest
+LOADTEST_STAMP := $(VENV)/.installed-loadtest
+
+$(LOADTEST_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,locust]'
+	touch $(LOADTEST_STAMP)
+
+loadtest: $(STAMP) $(LOADTEST_STAMP)
+	$(BIN)/python -m loadtests smoke --out var/loadtest

@@ -1,0 +1,193 @@
+"""``python -m loadtests smoke``: start a throwaway node on SQLite, run each tool briefly, stop it.
+
+What ``make loadtest`` runs. The node is a child process on a free loopback port with its own
+database in a temporary directory; it is stopped however the smoke ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ._compare import ratios
+
+__all__ = ["SMOKE_SCENARIOS", "NodeHandle", "run_smoke", "started_node"]
+
+SMOKE_SCENARIOS = [
+    "healthz",
+    "resolve-hot",
+    "resolve-zipf",
+    "resolve-cold",
+    "not-found",
+    "register",
+    "mixed",
+    "batch-register",
+]
+_SEED_PREFIX = "88.118.990"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class NodeHandle:
+    """A node the kit started: its base URL and process id (for ``RssSampler``)."""
+
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def started_node(
+    workdir: Path,
+    admin_token: str,
+    *,
+    database_url: str | None = None,
+    workers: int = 1,
+    timeout: float = 30.0,
+) -> Iterator[NodeHandle]:
+    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default."""
+    env = {
+        **os.environ,
+        "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
+        "IDNODE_ADMIN_TOKEN": admin_token,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True
+    )
+    port = _free_port()
+    log = (workdir / "node.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "node", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the node exited with {process.returncode}; see {log.name}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the node did not become healthy in time")
+            time.sleep(0.1)
+        yield NodeHandle(url, process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+def _serves_snms(url: str) -> bool:
+    response = httpx.post(f"{url}/identity/token", json={"username": "", "password": ""})
+    return response.status_code not in (404, 405)
+
+
+def _locust(url: str, admin_token: str, out: Path, seconds: int) -> int:
+    locustfile = Path(__file__).with_name("locustfile.py")
+    command = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-H", url,
+        "-u", "10", "-r", "10", "-t", f"{seconds}s", "--csv", str(out / "locust"),
+        "--html", str(out / "locust.html"), "--admin-token", admin_token, "--keys", "100",
+        "--only-summary", "--exit-code-on-error", "1", "Mixed",
+    ]  # fmt: skip
+    return subprocess.run(command, timeout=seconds + 120).returncode
+
+
+def run_smoke(
+    out: Path,
+    *,
+    rate: float = 50,
+    duration: float = 3,
+    warmup: float = 1,
+    scenarios: Sequence[str] = SMOKE_SCENARIOS,
+    locust: bool = True,
+    progress: bool = True,
+) -> int:
+    """Run the smoke; 0 when every tool ran and no request failed."""
+    from ._cli import main
+
+    token = secrets.token_urlsafe(16)
+    failed: list[str] = []
+    lines: list[str] = []
+    baseline: dict | None = None
+    with (
+        tempfile.TemporaryDirectory(prefix="idnode-loadtest-") as tmp,
+        started_node(Path(tmp), token) as node,
+    ):
+        url = node.url
+        print(f"node on {url} (SQLite in {tmp})", file=sys.stderr)
+        snms = _serves_snms(url)
+        common = ["--target", url, "--admin-token", token, "--fail-on-errors"]
+        if not progress:
+            common.append("--no-progress")
+        for name in scenarios:
+            if name == "batch-register" and not snms:
+                lines.append(f"{name:15} skipped: this node does not serve SNMS batchCreate")
+                continue
+            args = ["run", "--scenario", name, "--rate", str(rate), "--duration", str(duration),
+                    "--warmup", str(warmup),
+                    "--out", str(out), "--keys", "100", "--batch-size", "20", *common]  # fmt: skip
+            if main(args) != 0:
+                failed.append(name)
+            report = json.loads((out / f"{name}.json").read_text())
+            if name == "healthz":
+                baseline = report
+            # Same run, same machine: the ratio to the bare HTTP server is the figure to quote.
+            versus = ratios(baseline, report, ("p50", "p99")) if baseline else {}
+            lines.append(
+                f"{name:15} achieved {report['achieved_rate']:>7}/s  p50 {report['p50']:>8} ms  "
+                f"p99 {report['p99']:>8} ms  max {report['max']:>8} ms  errors {report['error_count']}"
+                + (f"  (p50 ×{versus['p50']}, p99 ×{versus['p99']} of healthz)" if versus else "")
+            )
+        if snms:
+            count = 2000
+            seeded = ["seed", "--count", str(count), "--prefix", _SEED_PREFIX, *common[:4]]
+            if main([*seeded, "--no-progress"]) != 0:
+                failed.append("seed")
+                lines.append("seed            FAILED (see above)")
+            elif main(["run", "--scenario", "resolve-cold", "--rate", str(rate), "--duration",
+                       str(duration), "--out", str(out / "seeded"), "--prefix", _SEED_PREFIX,
+                       "--keyspace", str(count), *common]) != 0:  # fmt: skip
+                failed.append("resolve-cold on seeded data")
+            else:
+                lines.append(
+                    f"seed            ok: {count} identifiers through batchCreate, then "
+                    f"resolve-cold over them ({out / 'seeded'})"
+                )
+        else:
+            lines.append("seed            skipped: this node does not serve SNMS batchCreate")
+        if not locust:
+            lines.append("locust          skipped (--no-locust)")
+        elif importlib.util.find_spec("locust") is None:
+            lines.append("locust          skipped: not installed (pip install -e '.[locust]')")
+        elif _locust(url, token, out, max(3, int(duration))) != 0:
+            failed.append("locust Mixed")
+        else:
+            lines.append(f"locust Mixed    ok: {out / 'locust.html'}, {out / 'locust_stats.csv'}")
+    print("\n".join(["", "load-test smoke:", *lines]))
+    print(f"FAILED: {', '.join(failed)}" if failed else f"all passed; reports in {out}")
+    return 1 if failed else 0
