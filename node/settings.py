@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
+    toplevel_url: str | None = Field(
+        None, description="base URL of the top-level node; sync is off when unset"
+    )
+    toplevel_bootstrap_token: SecretStr | None = Field(
+        None, description="credential for onboarding at the top-level node (and its own setting)"
+    )
+    sync_batch_size: int = Field(500, ge=1, le=10_000, description="outbox rows per sync batch")
+    sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
+    sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
+    stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
 
 
 @lru_cache

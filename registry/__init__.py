@@ -36,6 +36,7 @@ from ._records import (
     encode_values,
 )
 from ._schema import alembic_config, downgrade, upgrade
+from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._values import (
     DEFAULT_TTL,
     FORMATS,
@@ -75,6 +76,7 @@ __all__ = [
     "IssuedCredential",
     "NodeError",
     "NotFound",
+    "OutboxBatch",
     "PayloadTooLarge",
     "Permissions",
     "Prefix",
@@ -83,6 +85,8 @@ __all__ = [
     "RecordService",
     "Role",
     "Sealer",
+    "SyncLease",
+    "SyncStore",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
