@@ -43,6 +43,7 @@ class SyncWorker:
         backoff_base_seconds: float = 0.2,
         backoff_max_seconds: float = 30.0,
         stats_interval_seconds: float = 60.0,
+        linger_seconds: float = 0.05,
         public_key: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self.store = store
@@ -55,6 +56,7 @@ class SyncWorker:
         self.backoff_base = backoff_base_seconds
         self.backoff_max = backoff_max_seconds
         self.stats_interval = stats_interval_seconds
+        self.linger = linger_seconds
         self.public_key = public_key or (lambda: stored_public_jwk(store))
         self.stats_sources: list[StatsSource] = []
         self.leading = False
@@ -133,9 +135,11 @@ class SyncWorker:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or until a change; then linger briefly so changes travel together."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+            await asyncio.sleep(self.linger)
 
     async def ship_once(self) -> bool:
         """Send the next batch and drop it from the outbox once acknowledged; False when idle."""
