@@ -258,3 +258,38 @@ def test_sync_status_command(node: NodeProcess, node_env: dict[str, str]) -> Non
     status = json.loads(result.stdout)
     assert status["enabled"] is True and status["toplevelUrl"] == node_env["IDNODE_TOPLEVEL_URL"]
     assert {"pendingRows", "lagSeconds", "lastAckedSeq", "lastError"} <= status.keys()
+
+
+async def test_two_instances_on_one_database_ship_each_change_once(
+    node_env: dict[str, str], tmp_path: Path, toplevel_port: int
+) -> None:
+    env = {**node_env, "IDNODE_STATS_INTERVAL_SECONDS": "0.5", "IDNODE_SYNC_BATCH_SIZE": "25"}
+    suffixes = [f"D{i:04d}" for i in range(400)]
+    with (
+        TopLevel(tmp_path / "toplevel.db", toplevel_port) as toplevel,
+        NodeProcess(env) as first,
+        NodeProcess(env) as second,
+    ):
+        credential = create_enterprise(first.url, "Acme", "88.118.8")
+        await asyncio.gather(
+            register(first.url, credential, suffixes[::2]),
+            register(second.url, credential, suffixes[1::2]),
+        )
+        wait_until_synced(first)
+        # Exactly one of the two processes holds the shipper lease.
+        assert sync_status(first)["shipperHere"] != sync_status(second)["shipperHere"]
+        changes = journal(toplevel.url)
+
+        # Registrations: the records under 88.118.8, its ADMIN handle (the credentials) included.
+        deadline = time.monotonic() + 60
+        while True:
+            stats = httpx.get(f"{toplevel.url}/nodes/88.118").json()["statistics"]
+            if stats is not None and stats["registrations"] == len(suffixes) + 1:
+                break
+            assert time.monotonic() < deadline, f"no statistics report arrived: {stats}"
+            time.sleep(0.2)
+        assert stats["prefixes"] == 1 and stats["outboxPending"] == 0
+
+    subjects = Counter(c["subject"] for c in changes)
+    assert all(subjects[f"88.118.8/{s}"] == 1 for s in suffixes)
+    assert len(changes) == len(suffixes) + 2
