@@ -119,7 +119,7 @@ class SyncWorker:
                 shipped = await self.ship_once()
             except NodeError as exc:
                 self.failures += 1
-                delay = self._backoff()
+                delay = self.backoff_delay(self.failures)
                 logger.warning("sync: %s; retrying in %.1fs", exc.message, delay)
                 with contextlib.suppress(NodeError):
                     await self.store.record_error(exc.message)
@@ -129,8 +129,9 @@ class SyncWorker:
             if not shipped:
                 await self._sleep(self.idle_seconds)
 
-    def _backoff(self) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(self.failures, 30))
+    def backoff_delay(self, failures: int) -> float:
+        """How long to wait after ``failures`` failures in a row: doubling, capped, jittered."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 30))
         # Full jitter: many nodes retrying against one top-level node do not synchronise.
         return self._rng.uniform(ceiling / 2, ceiling)
 

@@ -186,7 +186,7 @@ async def show_faults(request: Request) -> Response:
 
 @router.put("/faults", tags=["Fault switches"])
 async def set_faults(body: FaultsIn, request: Request) -> Response:
-    """Switch latency, the error rate, or refuse connections for some seconds."""
+    """Switch latency, the error or lost-answer rate, or refuse connections for some seconds."""
     faults: Faults = request.app.state.faults
     if body.refuseConnectionsSeconds is not None and faults.refuse is None:
         raise Conflict("refusing connections needs the top-level run as `idnode toplevel`")
@@ -194,6 +194,8 @@ async def set_faults(body: FaultsIn, request: Request) -> Response:
         faults.latency_ms = body.latencyMs
     if body.errorRate is not None:
         faults.error_rate = body.errorRate
+    if body.lostAnswerRate is not None:
+        faults.lost_answer_rate = body.lostAnswerRate
     if body.refuseConnectionsSeconds is not None and faults.refuse is not None:
         await faults.refuse(body.refuseConnectionsSeconds)
     return json_response(faults.as_dict())

@@ -1,4 +1,4 @@
-"""Fault switches for tests: added latency, an error rate, refusing connections for a while."""
+"""Fault switches for tests: latency, an error rate, lost answers, refusing connections."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Faults:
 
     latency_ms: int = 0
     error_rate: float = 0.0
+    lost_answer_rate: float = 0.0
     refuse: Callable[[float], Awaitable[None]] | None = None
     refusing: bool = False
     rng: random.Random = field(default_factory=random.Random)
@@ -30,13 +31,14 @@ class Faults:
         return {
             "latencyMs": self.latency_ms,
             "errorRate": self.error_rate,
+            "lostAnswerRate": self.lost_answer_rate,
             "refusingConnections": self.refusing,
             "canRefuseConnections": self.refuse is not None,
         }
 
 
 class FaultMiddleware:
-    """Pure ASGI: delay every request, and fail a share of them with 503, as switched."""
+    """Pure ASGI: delay requests; fail a share before or after the work is done, as switched."""
 
     def __init__(self, app: Any, faults: Faults) -> None:
         self.app = app
@@ -50,19 +52,29 @@ class FaultMiddleware:
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.error_rate and faults.rng.random() < faults.error_rate:
-            body = orjson.dumps(
-                {"error": "Unavailable", "message": "injected fault (error rate switch)"}
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _unavailable(send, "injected fault (error rate switch)")
+            return
+        if faults.lost_answer_rate and faults.rng.random() < faults.lost_answer_rate:
+            # The work is done and committed, but the caller never hears so.
+            async def swallow(message: Any) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            await _unavailable(send, "injected fault (lost answer switch): the work was done")
             return
         await self.app(scope, receive, send)
+
+
+async def _unavailable(send: Any, message: str) -> None:
+    body = orjson.dumps({"error": "Unavailable", "message": message})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -54,4 +54,5 @@ class FaultsIn(BaseModel):
 
     latencyMs: int | None = Field(None, ge=0, le=60_000)
     errorRate: float | None = Field(None, ge=0, le=1)
+    lostAnswerRate: float | None = Field(None, ge=0, le=1)
     refuseConnectionsSeconds: float | None = Field(None, gt=0, le=600)

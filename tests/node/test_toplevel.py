@@ -194,6 +194,7 @@ def test_fault_switches(toplevel: httpx.Client) -> None:
     assert toplevel.put("/faults", json={"errorRate": 0, "latencyMs": 50}).json() == {
         "latencyMs": 50,
         "errorRate": 0,
+        "lostAnswerRate": 0.0,
         "refusingConnections": False,
         "canRefuseConnections": False,
     }
