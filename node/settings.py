@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
     sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
     stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
+    sync_flush_seconds: float = Field(
+        5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
+    )
 
 
 @lru_cache

@@ -40,4 +40,4 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
 async def stop_sync(app: FastAPI) -> None:
     worker = getattr(app.state, "sync", None)
     if worker is not None:
-        await worker.stop()
+        await worker.stop(app.state.node.settings.sync_flush_seconds)

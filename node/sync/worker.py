@@ -61,6 +61,7 @@ class SyncWorker:
         self.stats_sources: list[StatsSource] = []
         self.leading = False
         self.failures = 0
+        self._stopping = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random()
@@ -71,7 +72,15 @@ class SyncWorker:
             asyncio.create_task(self._report_forever(), name="idnode-sync-stats"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, flush_seconds: float = 5.0) -> None:
+        """Ship what is left for up to ``flush_seconds`` (if this process ships), then stop.
+
+        Whatever is still unshipped stays in the outbox for the next shipper: nothing is lost.
+        """
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks[:1], timeout=flush_seconds)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -94,7 +103,7 @@ class SyncWorker:
         }
 
     async def _ship_forever(self) -> None:
-        while True:
+        while not self._stopping:
             lease = await self._try_lead()
             if lease is None:
                 await self._sleep(self.idle_seconds * 5)
@@ -119,6 +128,8 @@ class SyncWorker:
                 shipped = await self.ship_once()
             except NodeError as exc:
                 self.failures += 1
+                if self._stopping:
+                    return
                 delay = self.backoff_delay(self.failures)
                 logger.warning("sync: %s; retrying in %.1fs", exc.message, delay)
                 with contextlib.suppress(NodeError):
@@ -127,6 +138,8 @@ class SyncWorker:
                 continue
             self.failures = 0
             if not shipped:
+                if self._stopping:
+                    return
                 await self._sleep(self.idle_seconds)
 
     def backoff_delay(self, failures: int) -> float:

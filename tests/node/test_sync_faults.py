@@ -104,3 +104,28 @@ async def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
         await worker.client.close()
         await db.dispose()
         await asyncio.sleep(0)
+
+
+def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> None:
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 500}).raise_for_status()
+    wired = settings.model_copy(
+        update={
+            "toplevel_url": toplevel_url,
+            "toplevel_bootstrap_token": SecretStr(BOOTSTRAP),
+            "sync_batch_size": 5,
+            "sync_flush_seconds": 60,
+        }
+    )
+    handles = [f"88.118.8/S{i}" for i in range(40)]
+    with ThreadedServer(create_app(wired)) as node:
+        credential = create_enterprise(node.url, "Acme", "88.118.8")
+        with httpx.Client(base_url=node.url, auth=basic_auth(credential), timeout=30) as client:
+            for handle in handles:
+                body = {"values": [{"index": 1, "type": "URL", "data": "https://e.com/"}]}
+                assert client.put(f"/api/handles/{handle}", json=body).status_code == 201
+        pending = httpx.get(f"{node.url}/admin/sync", headers=ADMIN_HEADERS).json()["pendingRows"]
+        assert pending > 0
+    # The server has stopped: its lifespan kept shipping until the outbox was empty.
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 0}).raise_for_status()
+    subjects = {c["subject"] for c in journal(toplevel_url)}
+    assert set(handles) <= subjects and len(journal(toplevel_url)) == len(handles) + 2
