@@ -166,12 +166,14 @@ async def test_node_killed_mid_batches_then_restarted(
     env = {**node_env, "IDNODE_SYNC_BATCH_SIZE": "20"}
     suffixes = [f"K{i:04d}" for i in range(600)]
     with TopLevel(tmp_path / "toplevel.db", toplevel_port) as toplevel:
-        # Slow answers keep batches in flight when the node dies.
-        httpx.put(f"{toplevel.url}/faults", json={"latencyMs": 150}).raise_for_status()
+        # Nothing ships while registering; then slow answers keep batches in flight.
+        httpx.put(f"{toplevel.url}/faults", json={"errorRate": 1}).raise_for_status()
         node = NodeProcess(env).start()
         try:
             credential = create_enterprise(node.url, "Acme", "88.118.8")
             await register(node.url, credential, suffixes)
+            faults = {"errorRate": 0, "latencyMs": 300}
+            httpx.put(f"{toplevel.url}/faults", json=faults).raise_for_status()
             deadline = time.monotonic() + 60
             while sync_status(node)["lastAckedSeq"] < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
