@@ -24,11 +24,10 @@ class TopLevelClient:
 
     async def register(
         self, code: str, base_url: str, public_key: dict[str, Any], bootstrap_token: str
-    ) -> str:
-        """Onboard this node; returns the token its sync calls carry."""
+    ) -> dict[str, Any]:
+        """Onboard this node; the answer carries its sync ``token`` and its ``certificate``."""
         body = {"nodeCode": code, "baseUrl": base_url, "publicKey": public_key}
-        answer = await self._call("POST", "/nodes", bootstrap_token, orjson.dumps(body))
-        return answer["token"]
+        return await self._call("POST", "/nodes", bootstrap_token, orjson.dumps(body))
 
     async def send_batch(self, code: str, token: str, batch: OutboxBatch) -> dict[str, Any]:
         """Send one batch; the answer says whether it was applied now or had been before."""

@@ -45,6 +45,7 @@ class SyncWorker:
         stats_interval_seconds: float = 60.0,
         linger_seconds: float = 0.05,
         public_key: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+        on_certificate: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -58,6 +59,8 @@ class SyncWorker:
         self.stats_interval = stats_interval_seconds
         self.linger = linger_seconds
         self.public_key = public_key or (lambda: stored_public_jwk(store))
+        # Given the certificate the top-level node issued at onboarding (trust installs it).
+        self.on_certificate = on_certificate
         self.stats_sources: list[StatsSource] = []
         self.leading = False
         self.failures = 0
@@ -180,9 +183,12 @@ class SyncWorker:
             raise Unauthenticated(
                 "not onboarded at the top-level node and IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN is not set"
             )
-        token = await self.client.register(
+        answer = await self.client.register(
             self.node_code, self.public_url, await self.public_key(), self.bootstrap_token
         )
+        token = answer["token"]
+        if answer.get("certificate") and self.on_certificate is not None:
+            await self.on_certificate(answer["certificate"])
         await self.store.put(_TOKEN, token)
         logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
         return token

@@ -9,15 +9,21 @@ from fastapi import FastAPI
 
 from ..errors import install_error_handlers, plain_dialect
 from ..handle_api import handle_dialect
-from .endpoints import router
+from .endpoints import Certify, router
 from .faults import FaultMiddleware, Faults
 from .store import TopLevelStore
 
 __all__ = ["create_toplevel_app"]
 
 
-def create_toplevel_app(database_url: str, bootstrap_token: str) -> FastAPI:
-    """The top-level node on the SQLite file at ``database_url``."""
+def create_toplevel_app(
+    database_url: str, bootstrap_token: str, certify: Certify | None = None
+) -> FastAPI:
+    """The top-level node on the SQLite file at ``database_url``.
+
+    ``certify(node_code, public_jwk)`` issues a node's certificate (the root CA); without it
+    nodes are onboarded with no certificate.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +42,7 @@ def create_toplevel_app(database_url: str, bootstrap_token: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.bootstrap_token = bootstrap_token
+    app.state.certify = certify
     app.state.faults = Faults()
     app.include_router(router)
     app.add_middleware(FaultMiddleware, faults=app.state.faults)

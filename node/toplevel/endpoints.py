@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -26,10 +27,14 @@ from registry import (
 
 from ..responses import json_response
 from .faults import Faults
+from .models import NodeRow
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import Change, TopLevelStore
 
-__all__ = ["router"]
+__all__ = ["Certify", "router"]
+
+# The root CA's "certify this node's key" (trust's ``RootAuthority.certify_node``), if plugged in.
+Certify = Callable[[str, dict[str, Any]], str]
 
 router = APIRouter()
 
@@ -89,16 +94,15 @@ async def resolve(handle: str, request: Request) -> Response:
     entry = await _store(request).directory_entry(prefix)
     if entry is None:
         raise HandleNotFound(f"prefix {prefix} is not in the directory", handle=str(parsed))
-    values = _directory_values(entry.code, entry.base_url, entry.public_key, entry.registered_at)
+    values = _directory_values(entry)
     return json_response(
         {"responseCode": 1, "handle": f"0.NA/{prefix}", "values": [v.to_json() for v in values]}
     )
 
 
-def _directory_values(
-    code: str, base_url: str, public_key: str, registered_at: datetime
-) -> list[HandleValue]:
-    """HS_ADMIN, the serving node as HS_SITE, its key as HS_PUBKEY (its HS_CERT: see trust)."""
+def _directory_values(node: NodeRow) -> list[HandleValue]:
+    """HS_ADMIN, the serving node as HS_SITE, its key as HS_PUBKEY and, if issued, HS_CERT."""
+    code, registered_at = node.code, node.registered_at
     if registered_at.tzinfo is None:
         registered_at = registered_at.replace(tzinfo=UTC)
     stamp = utc_timestamp(registered_at)
@@ -109,9 +113,11 @@ def _directory_values(
             "admin",
             {"handle": f"0.NA/{code}", "index": 300, "permissions": "011111110011"},
         ),
-        HandleValue(1, "HS_SITE", "site", {"baseUrl": base_url, "nodeCode": code}),
-        HandleValue(300, "HS_PUBKEY", "key", orjson.loads(public_key)),
+        HandleValue(1, "HS_SITE", "site", {"baseUrl": node.base_url, "nodeCode": code}),
+        HandleValue(300, "HS_PUBKEY", "key", orjson.loads(node.public_key)),
     ]
+    if node.certificate:
+        values.append(HandleValue(400, "HS_CERT", "string", node.certificate))
     return [value.stamped(stamp) for value in values]
 
 
@@ -126,12 +132,14 @@ async def register_node(body: NodeRegistration, request: Request) -> Response:
         raise InvalidInput(f"node code {code} must be a code under 88, such as 88.118")
     _check_jwk(body.publicKey)
     token = secrets.token_urlsafe(32)
+    certify: Certify | None = request.app.state.certify
+    certificate = None if certify is None else certify(str(code), body.publicKey)
     created = await _store(request).register_node(
-        str(code), body.baseUrl.rstrip("/"), body.publicKey, _hash(token)
+        str(code), body.baseUrl.rstrip("/"), body.publicKey, _hash(token), certificate
     )
-    # No certificate yet: the root CA comes with the trust layer.
     return json_response(
-        {"nodeCode": str(code), "token": token, "certificate": None}, 201 if created else 200
+        {"nodeCode": str(code), "token": token, "certificate": certificate},
+        201 if created else 200,
     )
 
 

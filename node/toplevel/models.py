@@ -26,6 +26,8 @@ class NodeRow(TopLevelBase):
     base_url: Mapped[str] = mapped_column(String(2000))
     public_key: Mapped[str] = mapped_column(Text)
     token_hash: Mapped[str] = mapped_column(String(64))
+    # Issued by the root CA when one is plugged in (``create_toplevel_app(certify=...)``).
+    certificate: Mapped[str | None] = mapped_column(Text)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     batches: Mapped[int] = mapped_column(BigInteger, default=0)
     changes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -68,7 +68,12 @@ class TopLevelStore:
     # Nodes
 
     async def register_node(
-        self, code: str, base_url: str, public_key: dict[str, Any], token_hash: str
+        self,
+        code: str,
+        base_url: str,
+        public_key: dict[str, Any],
+        token_hash: str,
+        certificate: str | None = None,
     ) -> bool:
         """Register a node, or re-register it (new site, key and token); True when new."""
         now = datetime.now(UTC)
@@ -82,6 +87,7 @@ class TopLevelStore:
                         base_url=base_url,
                         public_key=key_text,
                         token_hash=token_hash,
+                        certificate=certificate,
                         last_seq=0,
                         batches=0,
                         changes=0,
@@ -90,6 +96,7 @@ class TopLevelStore:
                 )
                 return True
             row.base_url, row.public_key, row.token_hash = base_url, key_text, token_hash
+            row.certificate = certificate
             return False
 
     async def node_for_token(self, code: str, token_hash: str) -> NodeRow | None:

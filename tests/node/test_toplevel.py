@@ -203,3 +203,20 @@ def test_fault_switches(toplevel: httpx.Client) -> None:
     # Refusing connections needs the process runner, which owns the listening socket.
     refused = toplevel.put("/faults", json={"refuseConnectionsSeconds": 1})
     assert refused.status_code == 409 and "idnode toplevel" in refused.json()["message"]
+
+
+def test_a_plugged_root_ca_certifies_onboarded_nodes(tmp_path: Path) -> None:
+    def certify(code: str, jwk: dict) -> str:
+        return f"certificate of {code} for {jwk['x']}"
+
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", BOOTSTRAP, certify)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url) as client:
+        answer = client.post(
+            "/nodes",
+            json={"nodeCode": "88.118", "baseUrl": "http://127.0.0.1:8001", "publicKey": KEY},
+            headers={"Authorization": f"Bearer {BOOTSTRAP}"},
+        ).json()
+        assert answer["certificate"] == "certificate of 88.118 for eA"
+        values = client.get("/api/handles/0.NA/88.118").json()["values"]
+        cert = next(v for v in values if v["type"] == "HS_CERT")
+        assert cert["index"] == 400 and cert["data"]["value"] == answer["certificate"]
