@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 export IDNODE_DATABASE_URL ?= sqlite+aiosqlite:///./var/idnode.db
 export IDNODE_ADMIN_TOKEN ?= demo-admin-token
 export IDNODE_CREDENTIAL_KEY ?= demo-credential-key
+export IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN ?= demo-bootstrap-token
 
 .PHONY: run test lint format install clean
 
@@ -25,7 +26,10 @@ run: $(STAMP)
 	$(BIN)/idnode demo
 	@echo "admin token:            $$IDNODE_ADMIN_TOKEN"
 	@echo "node:                   http://127.0.0.1:8000  (API docs: /docs)"
-	$(BIN)/idnode serve --host 127.0.0.1 --port 8000
+	@echo "top-level node (sim.):  http://127.0.0.1:8100  (sync: idnode sync status)"
+	$(BIN)/idnode toplevel --host 127.0.0.1 --port 8100 --db ./var/toplevel.db & \
+	trap 'kill $$! 2>/dev/null; wait' EXIT INT TERM; \
+	IDNODE_TOPLEVEL_URL=http://127.0.0.1:8100 $(BIN)/idnode serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -15,6 +15,8 @@ from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .responses import json_response
 from .settings import Settings, get_settings
+from .sync import router as sync_router
+from .sync import start_sync, stop_sync
 from .trust.endpoints import router as trust_router
 
 __all__ = ["create_app"]
@@ -28,9 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
+        start_sync(app, context)
         try:
             yield
         finally:
+            await stop_sync(app)
             await context.close()
 
     app = FastAPI(
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(snms.router)
     app.include_router(trust_router)
+    app.include_router(sync_router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
     install_error_handlers(

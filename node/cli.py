@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from registry import NodeError, upgrade
+from registry import InvalidInput, NodeError, upgrade
 
 from .context import NodeContext
 from .settings import Settings, get_settings
@@ -127,6 +127,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
+    from .sync import sync_status
+
+    async def work(context: NodeContext) -> Any:
+        return await sync_status(context, None)
+
+    status = await _with_context(settings, work)
+    lines = [
+        f"top-level node:  {status['toplevelUrl'] or 'not set (IDNODE_TOPLEVEL_URL)'}",
+        f"lag:             {status['pendingRows']} row(s), {status['lagSeconds']} s",
+        f"last batch:      {status['lastAckedSeq']} at {status['lastSuccessAt'] or '-'}",
+        f"in flight:       {status['inflightSeq'] or '-'}",
+        f"shipped:         {status['shippedRows']} row(s)",
+        f"last error:      {status['lastError'] or '-'} ({status['lastErrorAt'] or '-'})",
+    ]
+    _emit(args, status, "\n".join(lines))
+
+
+def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
+    from .toplevel import run_toplevel
+
+    token = settings.toplevel_bootstrap_token
+    if token is None:
+        raise InvalidInput("set IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN: nodes onboard with it")
+    url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
+    run_toplevel(url, token.get_secret_value(), args.host, args.port, args.log_level)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -151,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
+    toplevel = sub.add_parser("toplevel", help="run the simulated national top-level node")
+    toplevel.add_argument("--host", default="127.0.0.1")
+    toplevel.add_argument("--port", type=int, default=8100)
+    toplevel.add_argument("--db", default="./var/toplevel.db", help="its SQLite file")
+    toplevel.add_argument("--log-level", default="info")
+    toplevel.set_defaults(handler=cmd_toplevel)
+    sync = sub.add_parser("sync", help="synchronisation with the top-level node")
+    sync_sub = sync.add_subparsers(dest="action", required=True)
+    add(sync_sub, "status", cmd_sync_status, "outbox lag in rows and seconds, the last error")
 
     admin = sub.add_parser("admin", help="manage enterprises, prefixes and credentials")
     admin_sub = admin.add_subparsers(dest="area", required=True)

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
         None, description="the root certificate (JWS) that idnode verify trusts"
     )
     trust_max_chain: int = Field(4, ge=1, description="most certificates a verified chain may hold")
+    toplevel_url: str | None = Field(
+        None, description="base URL of the top-level node; sync is off when unset"
+    )
+    toplevel_bootstrap_token: SecretStr | None = Field(
+        None, description="credential for onboarding at the top-level node (and its own setting)"
+    )
+    sync_batch_size: int = Field(500, ge=1, le=10_000, description="outbox rows per sync batch")
+    sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
+    sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
+    stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
+    sync_flush_seconds: float = Field(
+        5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
+    )
 
 
 @lru_cache

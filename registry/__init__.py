@@ -44,6 +44,7 @@ from ._records import (
 )
 from ._schema import alembic_config, downgrade, upgrade
 from ._signer import RecordSigner
+from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._templates import (
     TEMPLATE_INDEX,
     Template,
@@ -103,6 +104,7 @@ __all__ = [
     "KeyStore",
     "NodeError",
     "NotFound",
+    "OutboxBatch",
     "PayloadTooLarge",
     "Permissions",
     "Prefix",
@@ -116,6 +118,8 @@ __all__ = [
     "RootAuthority",
     "Sealer",
     "SigningKey",
+    "SyncLease",
+    "SyncStore",
     "Template",
     "TemplateItem",
     "TemplateService",

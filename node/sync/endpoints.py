@@ -1,0 +1,22 @@
+"""Sync status over HTTP, for monitoring (admin token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..admin.endpoints import require_admin
+from ..context import NodeContext, get_context
+from ..responses import json_response
+from .status import sync_status
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/admin/sync", tags=["Node administration"])
+
+
+@router.get("", dependencies=[Depends(require_admin)], summary="Sync lag and last error")
+async def show_status(request: Request, context: NodeContext = Depends(get_context)) -> Response:
+    worker = getattr(request.app.state, "sync", None)
+    return json_response(await sync_status(context, worker))

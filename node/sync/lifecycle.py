@@ -1,0 +1,43 @@
+"""Starting and stopping sync from the app's lifespan."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from registry import SyncStore
+
+from ..context import NodeContext
+from .client import TopLevelClient
+from .worker import SyncWorker
+
+__all__ = ["start_sync", "stop_sync"]
+
+
+def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
+    """Start shipping when ``IDNODE_TOPLEVEL_URL`` is set; the worker is ``app.state.sync``."""
+    settings = context.settings
+    app.state.sync = None
+    if not settings.toplevel_url:
+        return None
+    bootstrap = settings.toplevel_bootstrap_token
+    worker = SyncWorker(
+        SyncStore(context.db),
+        TopLevelClient(settings.toplevel_url),
+        node_code=settings.node_code,
+        public_url=settings.public_url,
+        bootstrap_token=None if bootstrap is None else bootstrap.get_secret_value(),
+        batch_size=settings.sync_batch_size,
+        idle_seconds=settings.sync_idle_seconds,
+        backoff_max_seconds=settings.sync_backoff_max_seconds,
+        stats_interval_seconds=settings.stats_interval_seconds,
+    )
+    context.records.add_listener(worker.changed)
+    worker.start()
+    app.state.sync = worker
+    return worker
+
+
+async def stop_sync(app: FastAPI) -> None:
+    worker = getattr(app.state, "sync", None)
+    if worker is not None:
+        await worker.stop(app.state.node.settings.sync_flush_seconds)

@@ -1,0 +1,24 @@
+"""Sync figures, the same for ``idnode sync status`` and ``GET /admin/sync``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry import SyncStore
+
+from ..context import NodeContext
+from .worker import SyncWorker
+
+__all__ = ["sync_status"]
+
+
+async def sync_status(context: NodeContext, worker: SyncWorker | None) -> dict[str, Any]:
+    """Lag in rows and seconds, the last acknowledged batch, the last error."""
+    if worker is not None:
+        return {"enabled": True, **await worker.status()}
+    figures = await SyncStore(context.db).status()
+    return {
+        "enabled": context.settings.toplevel_url is not None,
+        "toplevelUrl": context.settings.toplevel_url,
+        **figures,
+    }

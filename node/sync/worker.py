@@ -1,0 +1,216 @@
+"""The outbox shipper and the statistics reporter: background tasks owned by the lifespan.
+
+Only one process ships at a time (``SyncStore.try_lead``); the others stand by and take over
+when the leader goes away. Batches go out in order; while the top-level node is slow or down the
+shipper backs off exponentially with jitter, and the node keeps serving meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from registry import Conflict, NodeError, SyncStore, Unauthenticated, Unavailable
+
+from .client import TopLevelClient
+from .keys import stored_public_jwk
+
+__all__ = ["StatsSource", "SyncWorker"]
+
+logger = logging.getLogger("idnode.sync")
+
+StatsSource = Callable[[], Awaitable[dict[str, Any]]]
+_TOKEN = "toplevel_token"
+
+
+class SyncWorker:
+    """Ships the outbox to the top-level node and reports statistics, until stopped."""
+
+    def __init__(
+        self,
+        store: SyncStore,
+        client: TopLevelClient,
+        *,
+        node_code: str,
+        public_url: str,
+        bootstrap_token: str | None,
+        batch_size: int = 500,
+        idle_seconds: float = 1.0,
+        backoff_base_seconds: float = 0.2,
+        backoff_max_seconds: float = 30.0,
+        stats_interval_seconds: float = 60.0,
+        linger_seconds: float = 0.05,
+        public_key: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+        on_certificate: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.node_code = node_code
+        self.public_url = public_url
+        self.bootstrap_token = bootstrap_token
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self.backoff_base = backoff_base_seconds
+        self.backoff_max = backoff_max_seconds
+        self.stats_interval = stats_interval_seconds
+        self.linger = linger_seconds
+        self.public_key = public_key or (lambda: stored_public_jwk(store))
+        # Given the certificate the top-level node issued at onboarding (trust installs it).
+        self.on_certificate = on_certificate
+        self.stats_sources: list[StatsSource] = []
+        self.leading = False
+        self.failures = 0
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._rng = random.Random()
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._ship_forever(), name="idnode-sync-shipper"),
+            asyncio.create_task(self._report_forever(), name="idnode-sync-stats"),
+        ]
+
+    async def stop(self, flush_seconds: float = 5.0) -> None:
+        """Ship what is left for up to ``flush_seconds`` (if this process ships), then stop.
+
+        Whatever is still unshipped stays in the outbox for the next shipper: nothing is lost.
+        """
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks[:1], timeout=flush_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.client.close()
+
+    async def changed(self, handles: Sequence[str]) -> None:
+        """A change listener: ship soon rather than at the next idle poll."""
+        self._wake.set()
+
+    async def status(self) -> dict[str, Any]:
+        """``SyncStore.status`` plus what this process knows: is it the shipper, its failures."""
+        return {
+            **await self.store.status(),
+            "toplevelUrl": self.client.base_url,
+            "shipperHere": self.leading,
+            "consecutiveFailures": self.failures,
+        }
+
+    async def _ship_forever(self) -> None:
+        while not self._stopping:
+            lease = await self._try_lead()
+            if lease is None:
+                await self._sleep(self.idle_seconds * 5)
+                continue
+            self.leading = True
+            try:
+                await self._ship_while_leading()
+            finally:
+                self.leading = False
+                await asyncio.shield(lease.release())
+
+    async def _try_lead(self) -> Any:
+        try:
+            return await self.store.try_lead()
+        except NodeError as exc:
+            logger.warning("sync: cannot take the shipper lease: %s", exc.message)
+            return None
+
+    async def _ship_while_leading(self) -> None:
+        while True:
+            try:
+                shipped = await self.ship_once()
+            except NodeError as exc:
+                self.failures += 1
+                if self._stopping:
+                    return
+                delay = self.backoff_delay(self.failures)
+                logger.warning("sync: %s; retrying in %.1fs", exc.message, delay)
+                with contextlib.suppress(NodeError):
+                    await self.store.record_error(exc.message)
+                await asyncio.sleep(delay)
+                continue
+            self.failures = 0
+            if not shipped:
+                if self._stopping:
+                    return
+                await self._sleep(self.idle_seconds)
+
+    def backoff_delay(self, failures: int) -> float:
+        """How long to wait after ``failures`` failures in a row: doubling, capped, jittered."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 30))
+        # Full jitter: many nodes retrying against one top-level node do not synchronise.
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or until a change; then linger briefly so changes travel together."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+            await asyncio.sleep(self.linger)
+
+    async def ship_once(self) -> bool:
+        """Send the next batch and drop it from the outbox once acknowledged; False when idle."""
+        batch = await self.store.next_batch(self.batch_size)
+        if batch is None:
+            return False
+        token = await self._token()
+        try:
+            await self.client.send_batch(self.node_code, token, batch)
+        except Unauthenticated:
+            # The top-level no longer knows our token (it was reset or re-issued): onboard again.
+            await self.store.put(_TOKEN, None)
+            raise
+        except Conflict as exc:
+            raise Unavailable(f"{exc.message} (the top-level node's state disagrees)") from exc
+        await self.store.acknowledge(batch.seq)
+        return True
+
+    async def _token(self) -> str:
+        token = await self.store.get(_TOKEN)
+        if token is not None:
+            return token
+        if not self.bootstrap_token:
+            raise Unauthenticated(
+                "not onboarded at the top-level node and IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN is not set"
+            )
+        answer = await self.client.register(
+            self.node_code, self.public_url, await self.public_key(), self.bootstrap_token
+        )
+        token = answer["token"]
+        if answer.get("certificate") and self.on_certificate is not None:
+            await self.on_certificate(answer["certificate"])
+        await self.store.put(_TOKEN, token)
+        logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
+        return token
+
+    async def _report_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.stats_interval)
+            if not self.leading:
+                continue
+            try:
+                await self.report_stats()
+            except NodeError as exc:
+                logger.warning("sync: statistics not reported: %s", exc.message)
+
+    async def report_stats(self) -> None:
+        """Send registrations, resolutions, cache hit ratio and whatever sources add."""
+        figures: dict[str, Any] = await self.store.counts()
+        status = await self.store.status()
+        figures["outboxPending"] = status["pendingRows"]
+        figures["lagSeconds"] = status["lagSeconds"]
+        for source in self.stats_sources:
+            figures.update(await source())
+        token = await self.store.get(_TOKEN)
+        if token is not None:
+            await self.client.send_stats(self.node_code, token, figures)

@@ -1,0 +1,50 @@
+"""The simulated national top-level node as its own FastAPI app, its store owned by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..errors import install_error_handlers, plain_dialect
+from ..handle_api import handle_dialect
+from .endpoints import Certify, router
+from .faults import FaultMiddleware, Faults
+from .store import TopLevelStore
+
+__all__ = ["create_toplevel_app"]
+
+
+def create_toplevel_app(
+    database_url: str, bootstrap_token: str, certify: Certify | None = None
+) -> FastAPI:
+    """The top-level node on the SQLite file at ``database_url``.
+
+    ``certify(node_code, public_jwk)`` issues a node's certificate (the root CA); without it
+    nodes are onboarded with no certificate.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = TopLevelStore(database_url)
+        await store.open()
+        app.state.store = store
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="idnode top-level node (simulated)",
+        summary="Prefix directory, node onboarding, sync intake and fault switches, for tests",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.bootstrap_token = bootstrap_token
+    app.state.certify = certify
+    app.state.faults = Faults()
+    app.include_router(router)
+    app.add_middleware(FaultMiddleware, faults=app.state.faults)
+    install_error_handlers(app, {"/api/handles": handle_dialect, "/": plain_dialect})
+    return app

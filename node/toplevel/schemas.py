@@ -1,0 +1,58 @@
+"""Request bodies of the top-level node's API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["BatchIn", "ChangeIn", "FaultsIn", "NodeRegistration", "StatsIn"]
+
+MAX_BATCH = 10_000
+
+
+class NodeRegistration(BaseModel):
+    """A secondary node onboarding: its code, where it is served, its public key (a JWK)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nodeCode: str = Field(min_length=1, max_length=255)
+    baseUrl: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=2000)
+    publicKey: dict[str, Any]
+
+
+class ChangeIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int = Field(ge=1)
+    kind: str
+    subject: str = Field(min_length=1, max_length=300)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchIn(BaseModel):
+    """One sync batch: the node's next sequence number and its changes in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1)
+    changes: list[ChangeIn] = Field(max_length=MAX_BATCH)
+
+
+class StatsIn(BaseModel):
+    """A periodic statistics report; unknown figures are kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    registrations: int | None = Field(None, ge=0)
+    resolutions: int | None = Field(None, ge=0)
+    cacheHitRatio: float | None = Field(None, ge=0, le=1)
+
+
+class FaultsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latencyMs: int | None = Field(None, ge=0, le=60_000)
+    errorRate: float | None = Field(None, ge=0, le=1)
+    lostAnswerRate: float | None = Field(None, ge=0, le=1)
+    refuseConnectionsSeconds: float | None = Field(None, gt=0, le=600)

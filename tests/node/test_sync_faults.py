@@ -1,0 +1,131 @@
+"""Sync through a failing top-level node: errors and lost answers lose and duplicate nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from node import Settings, create_app
+from node.sync import SyncWorker, TopLevelClient
+from node.toplevel import create_toplevel_app
+from registry import Database, SyncStore
+
+from ..servers import ThreadedServer
+from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
+from .test_sync import journal
+
+BOOTSTRAP = "faults-bootstrap"
+
+
+@pytest.fixture
+def toplevel_url(tmp_path: Path) -> Iterator[str]:
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP)
+    with ThreadedServer(app) as server:
+        yield server.url
+
+
+@pytest.fixture
+def synced_node(settings: Settings, toplevel_url: str) -> Iterator[ThreadedServer]:
+    wired = settings.model_copy(
+        update={
+            "toplevel_url": toplevel_url,
+            "toplevel_bootstrap_token": SecretStr(BOOTSTRAP),
+            "sync_idle_seconds": 0.1,
+            "sync_backoff_max_seconds": 0.2,
+            "sync_batch_size": 7,
+        }
+    )
+    with ThreadedServer(create_app(wired)) as server:
+        yield server
+
+
+def test_errors_and_lost_answers_neither_lose_nor_duplicate(
+    synced_node: ThreadedServer, toplevel_url: str
+) -> None:
+    faults = {"errorRate": 0.3, "lostAnswerRate": 0.3, "latencyMs": 5}
+    httpx.put(f"{toplevel_url}/faults", json=faults).raise_for_status()
+    credential = create_enterprise(synced_node.url, "Acme", "88.118.8")
+    handles = [f"88.118.8/F{i}" for i in range(120)]
+    with httpx.Client(base_url=synced_node.url, auth=basic_auth(credential), timeout=30) as client:
+        for handle in handles:
+            body = {"values": [{"index": 1, "type": "URL", "data": "https://e.com/"}]}
+            assert client.put(f"/api/handles/{handle}", json=body).status_code == 201
+        assert client.delete(f"/api/handles/{handles[0]}").status_code == 200
+
+    deadline = time.monotonic() + 120
+    while True:
+        status = httpx.get(f"{synced_node.url}/admin/sync", headers=ADMIN_HEADERS).json()
+        if status["pendingRows"] == 0 and status["inflightSeq"] is None:
+            break
+        assert time.monotonic() < deadline, f"sync did not catch up: {status}"
+        time.sleep(0.1)
+
+    httpx.put(
+        f"{toplevel_url}/faults", json={"errorRate": 0, "lostAnswerRate": 0}
+    ).raise_for_status()
+    changes = journal(toplevel_url)
+    assert Counter(c["subject"] for c in changes if c["kind"] == "handle.upsert") == {
+        "0.NA/88.118.8": 1,
+        **{handle: 1 for handle in handles},
+    }
+    assert [c["subject"] for c in changes if c["kind"] == "handle.delete"] == [handles[0]]
+    seqs = [c["batchSeq"] for c in changes]
+    assert seqs == sorted(seqs) and set(seqs) == set(range(1, status["lastAckedSeq"] + 1))
+    assert httpx.get(f"{toplevel_url}/copies/{handles[0]}").status_code == 404
+    assert httpx.get(f"{toplevel_url}/copies/{handles[1]}").status_code == 200
+
+
+async def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
+    db = Database("sqlite+aiosqlite:///:memory:")
+    worker = SyncWorker(
+        SyncStore(db),
+        TopLevelClient("http://127.0.0.1:9"),
+        node_code="88.118",
+        public_url="http://127.0.0.1:8000",
+        bootstrap_token=None,
+        backoff_base_seconds=0.5,
+        backoff_max_seconds=10,
+    )
+    worker._rng = random.Random(7)
+    try:
+        for failures, ceiling in [(1, 0.5), (2, 1), (3, 2), (4, 4), (5, 8), (6, 10), (40, 10)]:
+            delays = {worker.backoff_delay(failures) for _ in range(50)}
+            assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+            assert len(delays) > 1  # jittered, not one fixed value
+    finally:
+        await worker.client.close()
+        await db.dispose()
+        await asyncio.sleep(0)
+
+
+def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> None:
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 500}).raise_for_status()
+    wired = settings.model_copy(
+        update={
+            "toplevel_url": toplevel_url,
+            "toplevel_bootstrap_token": SecretStr(BOOTSTRAP),
+            "sync_batch_size": 5,
+            "sync_flush_seconds": 60,
+        }
+    )
+    handles = [f"88.118.8/S{i}" for i in range(40)]
+    with ThreadedServer(create_app(wired)) as node:
+        credential = create_enterprise(node.url, "Acme", "88.118.8")
+        with httpx.Client(base_url=node.url, auth=basic_auth(credential), timeout=30) as client:
+            for handle in handles:
+                body = {"values": [{"index": 1, "type": "URL", "data": "https://e.com/"}]}
+                assert client.put(f"/api/handles/{handle}", json=body).status_code == 201
+        pending = httpx.get(f"{node.url}/admin/sync", headers=ADMIN_HEADERS).json()["pendingRows"]
+        assert pending > 0
+    # The server has stopped: its lifespan kept shipping until the outbox was empty.
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 0}).raise_for_status()
+    subjects = {c["subject"] for c in journal(toplevel_url)}
+    assert set(handles) <= subjects and len(journal(toplevel_url)) == len(handles) + 2

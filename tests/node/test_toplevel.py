@@ -1,0 +1,222 @@
+"""The simulated top-level node over HTTP: directory, onboarding, exactly-once intake, faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from node.toplevel import create_toplevel_app
+
+from ..servers import ThreadedServer
+
+BOOTSTRAP = "test-bootstrap"
+KEY = {"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"}
+
+
+@pytest.fixture
+def toplevel(tmp_path: Path) -> Iterator[httpx.Client]:
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+def _onboard(client: httpx.Client, code: str = "88.118") -> dict[str, str]:
+    response = client.post(
+        "/nodes",
+        json={"nodeCode": code, "baseUrl": "http://127.0.0.1:8001", "publicKey": KEY},
+        headers={"Authorization": f"Bearer {BOOTSTRAP}"},
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def _upsert(change_id: int, handle: str, url: str = "https://example.com/") -> dict:
+    values = [{"index": 1, "type": "URL", "data": {"format": "string", "value": url}}]
+    return {
+        "id": change_id,
+        "kind": "handle.upsert",
+        "subject": handle,
+        "payload": {"handle": handle, "values": values},
+    }
+
+
+def test_onboarding_puts_the_node_in_the_directory(toplevel: httpx.Client) -> None:
+    _onboard(toplevel)
+    entry = toplevel.get("/api/handles/0.NA/88.118").json()
+    assert entry["responseCode"] == 1 and entry["handle"] == "0.NA/88.118"
+    by_type = {v["type"]: v for v in entry["values"]}
+    assert by_type["HS_SITE"]["data"] == {
+        "format": "site",
+        "value": {"baseUrl": "http://127.0.0.1:8001", "nodeCode": "88.118"},
+    }
+    assert by_type["HS_PUBKEY"]["index"] == 300 and by_type["HS_PUBKEY"]["data"]["value"] == KEY
+
+    missing = toplevel.get("/api/handles/0.NA/88.119")
+    assert missing.status_code == 404
+    assert missing.json()["responseCode"] == 100 and missing.json()["handle"] == "0.NA/88.119"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        ({}, {"nodeCode": "88.118", "baseUrl": "http://a", "publicKey": KEY}, 401, "Bearer"),
+        (
+            {"Authorization": "Bearer wrong"},
+            {"nodeCode": "88.118", "baseUrl": "http://a", "publicKey": KEY},
+            401,
+            "bootstrap credential",
+        ),
+        (None, {"nodeCode": "77.1", "baseUrl": "http://a", "publicKey": KEY}, 400, "under 88"),
+        (None, {"nodeCode": "88.1 x", "baseUrl": "http://a", "publicKey": KEY}, 400, "segment"),
+        (None, {"nodeCode": "88.118", "baseUrl": "ftp://a", "publicKey": KEY}, 400, "baseUrl"),
+        (None, {"nodeCode": "88.118", "baseUrl": "http://a", "publicKey": {}}, 400, "kty"),
+        (
+            None,
+            {"nodeCode": "88.118", "baseUrl": "http://a", "publicKey": {**KEY, "d": "x"}},
+            400,
+            "private",
+        ),
+    ],
+)
+def test_bad_onboarding_is_refused_by_name(
+    toplevel: httpx.Client, headers, body, status: int, message: str
+) -> None:
+    headers = {"Authorization": f"Bearer {BOOTSTRAP}"} if headers is None else headers
+    response = toplevel.post("/nodes", json=body, headers=headers)
+    assert response.status_code == status
+    assert message in response.json()["message"]
+    assert toplevel.get("/nodes").json() == {"nodes": []}
+
+
+def test_each_batch_applies_exactly_once_and_in_order(toplevel: httpx.Client) -> None:
+    auth = _onboard(toplevel)
+    first = {
+        "seq": 1,
+        "changes": [
+            {"id": 1, "kind": "prefix.create", "subject": "88.118.8", "payload": {}},
+            _upsert(2, "88.118.8/A", "https://example.com/1"),
+        ],
+    }
+    assert toplevel.post("/nodes/88.118/batches", json=first, headers=auth).json() == {
+        "seq": 1,
+        "applied": True,
+        "lastSeq": 1,
+    }
+    # A retried batch (the answer was lost) is acknowledged and not applied again.
+    assert (
+        toplevel.post("/nodes/88.118/batches", json=first, headers=auth).json()["applied"] is False
+    )
+    gap = toplevel.post("/nodes/88.118/batches", json={"seq": 3, "changes": []}, headers=auth)
+    assert gap.status_code == 409 and "next expected is 2" in gap.json()["message"]
+    second = {
+        "seq": 2,
+        "changes": [
+            _upsert(3, "88.118.8/A", "https://example.com/2"),
+            _upsert(4, "88.118.8/B"),
+            {"id": 5, "kind": "handle.delete", "subject": "88.118.8/B", "payload": {}},
+        ],
+    }
+    assert toplevel.post("/nodes/88.118/batches", json=second, headers=auth).json()["applied"]
+
+    copy = toplevel.get("/copies/88.118.8/A").json()
+    assert copy["values"][0]["data"]["value"] == "https://example.com/2" and copy["batchSeq"] == 2
+    assert toplevel.get("/copies/88.118.8/B").status_code == 404
+    journal = toplevel.get("/nodes/88.118/changes").json()["changes"]
+    assert [(c["batchSeq"], c["changeId"]) for c in journal] == [
+        (1, 1),
+        (1, 2),
+        (2, 3),
+        (2, 4),
+        (2, 5),
+    ]
+
+    node = toplevel.get("/nodes/88.118").json()
+    assert node["lastSeq"] == 2 and node["batches"] == 2 and node["changes"] == 5
+    assert node["prefixes"] == {"88.118.8": 1}
+    homed = toplevel.get("/api/handles/0.na/88.118.8").json()
+    site = next(v for v in homed["values"] if v["type"] == "HS_SITE")
+    assert site["data"]["value"]["nodeCode"] == "88.118"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ({"id": 9, "kind": "handle.rename", "subject": "88.118.8/A"}, 400, "unknown kind"),
+        (
+            {"id": 9, "kind": "handle.upsert", "subject": "88.119.1/A", "payload": {"values": []}},
+            403,
+            "not under node code",
+        ),
+        ({"id": 9, "kind": "prefix.create", "subject": "88.119.1"}, 403, "not under node code"),
+        ({"id": 9, "kind": "handle.upsert", "subject": "88.118.8/A", "payload": {}}, 400, "values"),
+        ({"id": 9, "kind": "handle.upsert", "subject": "88..8/A"}, 400, "empty segment"),
+        ({"id": 0, "kind": "handle.delete", "subject": "88.118.8/A"}, 400, "id"),
+    ],
+)
+def test_a_bad_change_rejects_the_whole_batch(
+    toplevel: httpx.Client, change: dict, status: int, message: str
+) -> None:
+    auth = _onboard(toplevel)
+    batch = {"seq": 1, "changes": [_upsert(1, "88.118.8/OK"), change]}
+    response = toplevel.post("/nodes/88.118/batches", json=batch, headers=auth)
+    assert response.status_code == status, response.text
+    assert message in response.json()["message"]
+    assert toplevel.get("/copies/88.118.8/OK").status_code == 404
+    assert toplevel.get("/nodes/88.118").json()["lastSeq"] == 0
+
+
+def test_sync_calls_need_the_node_token(toplevel: httpx.Client) -> None:
+    _onboard(toplevel, "88.118")
+    other = _onboard(toplevel, "88.119")
+    batch = {"seq": 1, "changes": []}
+    assert toplevel.post("/nodes/88.118/batches", json=batch).status_code == 401
+    assert toplevel.post("/nodes/88.118/batches", json=batch, headers=other).status_code == 401
+
+
+def test_statistics_are_kept(toplevel: httpx.Client) -> None:
+    auth = _onboard(toplevel)
+    figures = {"registrations": 12, "resolutions": 340, "cacheHitRatio": 0.75}
+    assert toplevel.post("/nodes/88.118/stats", json=figures, headers=auth).status_code == 204
+    stats = toplevel.get("/nodes/88.118").json()["statistics"]
+    assert {k: stats[k] for k in figures} == figures and stats["reportedAt"].endswith("Z")
+    bad = toplevel.post("/nodes/88.118/stats", json={"cacheHitRatio": 3}, headers=auth)
+    assert bad.status_code == 400 and "cacheHitRatio" in bad.json()["message"]
+
+
+def test_fault_switches(toplevel: httpx.Client) -> None:
+    assert toplevel.put("/faults", json={"errorRate": 1}).json()["errorRate"] == 1
+    failing = toplevel.get("/nodes")
+    assert failing.status_code == 503 and "injected" in failing.json()["message"]
+    assert toplevel.get("/healthz").status_code == 200
+    assert toplevel.put("/faults", json={"errorRate": 0, "latencyMs": 50}).json() == {
+        "latencyMs": 50,
+        "errorRate": 0,
+        "lostAnswerRate": 0.0,
+        "refusingConnections": False,
+        "canRefuseConnections": False,
+    }
+    assert toplevel.get("/nodes").status_code == 200
+    assert toplevel.put("/faults", json={"errorRate": 2}).status_code == 400
+    # Refusing connections needs the process runner, which owns the listening socket.
+    refused = toplevel.put("/faults", json={"refuseConnectionsSeconds": 1})
+    assert refused.status_code == 409 and "idnode toplevel" in refused.json()["message"]
+
+
+def test_a_plugged_root_ca_certifies_onboarded_nodes(tmp_path: Path) -> None:
+    def certify(code: str, jwk: dict) -> str:
+        return f"certificate of {code} for {jwk['x']}"
+
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", BOOTSTRAP, certify)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url) as client:
+        answer = client.post(
+            "/nodes",
+            json={"nodeCode": "88.118", "baseUrl": "http://127.0.0.1:8001", "publicKey": KEY},
+            headers={"Authorization": f"Bearer {BOOTSTRAP}"},
+        ).json()
+        assert answer["certificate"] == "certificate of 88.118 for eA"
+        values = client.get("/api/handles/0.NA/88.118").json()["values"]
+        cert = next(v for v in values if v["type"] == "HS_CERT")
+        assert cert["index"] == 400 and cert["data"]["value"] == answer["certificate"]
