@@ -13,6 +13,7 @@ from registry import Unavailable
 from . import admin, handle_api, human
 from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
+from .hot import HotPath
 from .responses import json_response
 from .settings import Settings, get_settings
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
+        await context.resolver.start()
         try:
             yield
         finally:
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_response({"status": "ok", "nodeCode": settings.node_code})
 
     app.include_router(handle_api.router)
+    app.add_middleware(HotPath)
     app.include_router(admin.router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from registry import Database, EnterpriseService, Prefix, RecordService
-from resolver import Resolver
+from resolver import CacheConfig, Resolver, build_resolver
 
 from .settings import Settings
 
@@ -27,9 +27,24 @@ class NodeContext:
         db = Database(settings.database_url)
         records = RecordService(db)
         enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
-        return cls(settings, db, records, enterprises, Resolver(records))
+        resolver = build_resolver(
+            records,
+            database_url=settings.database_url,
+            node_code=Prefix.parse(settings.node_code),
+            toplevel_url=settings.toplevel_url,
+            config=CacheConfig(
+                max_entries=settings.cache_max_entries,
+                max_bytes=settings.cache_max_bytes,
+                max_ttl=settings.cache_max_ttl,
+                negative_ttl=settings.cache_negative_ttl,
+                stale_seconds=settings.cache_stale_seconds,
+            ),
+            upstream_timeout=settings.upstream_timeout,
+        )
+        return cls(settings, db, records, enterprises, resolver)
 
     async def close(self) -> None:
+        await self.resolver.close()
         await self.db.dispose()
 
 

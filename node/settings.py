@@ -26,6 +26,22 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
+    toplevel_url: str | None = Field(
+        None,
+        description="the top-level node, for recursive resolution through its prefix directory",
+    )
+    cache_max_entries: int = Field(1_000_000, ge=1, description="most answers the cache holds")
+    cache_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="most bytes the cached answers may take"
+    )
+    cache_max_ttl: float = Field(86400, ge=0, description="cap on a cached answer's lifetime (s)")
+    cache_negative_ttl: float = Field(5, ge=0, description="how long a not-found is remembered (s)")
+    cache_stale_seconds: float = Field(
+        3600, ge=0, description="oldest cached answer served while storage is unreachable (s)"
+    )
+    upstream_timeout: float = Field(
+        5, gt=0, description="timeout of requests to the top-level and other nodes (s)"
+    )
 
 
 @lru_cache
