@@ -17,7 +17,7 @@ from .hot import HotPath
 from .responses import json_response
 from .settings import Settings, get_settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_served_app"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,7 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_response({"status": "ok", "nodeCode": settings.node_code})
 
     app.include_router(handle_api.router)
-    app.add_middleware(HotPath)
     app.include_router(admin.router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
@@ -63,3 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     return app
+
+
+def create_served_app() -> HotPath:
+    """``create_app()`` behind the resolution hot path: what ``idnode serve`` runs."""
+    return HotPath(create_app())

@@ -1,22 +1,29 @@
-"""The resolution hot path: a cache hit answered from pre-serialised bytes, before any routing.
+"""The resolution hot path: anonymous resolutions answered before any routing.
 
-A pure ASGI middleware: an anonymous ``GET /api/handles/<handle>`` without query parameters whose
-answer is fresh in the resolver's cache is sent as stored bytes, with no routing, dependency
-injection, ORM or validation. Everything else (misses, filters, credentials) goes on to the
-FastAPI endpoint, which fills the cache.
+A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
+``GET /api/handles/<handle>`` without query parameters is answered here from the resolver: a
+fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+validation; a miss is resolved here too (through the cache, so it is filled). Anything else, and
+every error, goes on to the FastAPI app, whose endpoint has the same semantics and speaks the
+Handle REST error dialect.
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from resolver import Resolution
+from registry import Handle, NodeError
+from resolver import FORWARDED_HEADER, Resolution, Resolver
 
 __all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
 
 HANDLES_PATH = "/api/handles/"
 STALE_HEADER = "X-Idnode-Stale"
 _JSON = (b"content-type", b"application/json")
+# Requests carrying these need the full endpoint: credentials see private values, and a
+# forwarded request must not be resolved recursively.
+_NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
 
 
 def stale_headers(resolution: Resolution) -> dict[str, str] | None:
@@ -26,11 +33,19 @@ def stale_headers(resolution: Resolution) -> dict[str, str] | None:
     return {STALE_HEADER: "true", "Age": str(resolution.stale_age)}
 
 
-class HotPath:
-    """Serves fresh cache hits of anonymous Handle REST resolutions directly."""
+async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class HotPath:
+    """Wraps the node's app; answers anonymous Handle REST resolutions itself."""
+
+    def __init__(self, app: FastAPI) -> None:
         self.app = app
+        # Outside FastAPI, so not behind its telemetry and error middleware on every hit.
+        self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -38,20 +53,22 @@ class HotPath:
             and scope["method"] == "GET"
             and not scope["query_string"]
             and scope["path"].startswith(HANDLES_PATH)
+            and not any(name in _NOT_HERE for name, _ in scope["headers"])
         ):
-            # Keys are normalised handles; a path in another spelling simply misses here.
-            entry = scope["app"].state.node.resolver.hot(scope["path"][len(HANDLES_PATH) :])
-            if entry is not None and not any(
-                name == b"authorization" for name, _ in scope["headers"]
-            ):
-                body = entry.body
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": entry.status,
-                        "headers": [_JSON, (b"content-length", str(len(body)).encode())],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            resolver: Resolver = self.state.node.resolver
+            key = scope["path"][len(HANDLES_PATH) :]
+            # Keys are normalised handles; a path in another spelling misses and is parsed below.
+            entry = resolver.hot(key)
+            if entry is not None:
+                await _send(send, entry.status, entry.body, [])
+                return
+            try:
+                resolution = await resolver.lookup(Handle.parse(key))
+            except NodeError:
+                pass  # the app answers it, in the Handle REST error dialect
+            else:
+                extra = stale_headers(resolution) or {}
+                headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                await _send(send, resolution.entry.status, resolution.entry.body, headers)
                 return
         await self.app(scope, receive, send)

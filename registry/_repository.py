@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ._models import CredentialRow, EnterpriseRow, OutboxRow, PrefixRow, RecordRow, TokenRow
 
@@ -18,7 +18,7 @@ __all__ = ["Credentials", "Enterprises", "Outbox", "Records"]
 class Records:
     """Rows of ``records``: one row per handle, its values as JSON text."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def get(self, handle: str, *, for_update: bool = False) -> RecordRow | None:

@@ -109,12 +109,10 @@ async def list_handles(
 
 
 @router.get("/{handle:path}", summary="Resolve a handle")
-async def get_handle(
-    handle: str,
-    request: Request,
-    context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(get_principal),
-) -> Response:
+async def get_handle(handle: str, request: Request) -> Response:
+    # Dependencies resolved by hand: FastAPI would run the sync get_context in a thread.
+    context: NodeContext = request.app.state.node
+    principal = await get_principal(request, context)
     parsed = HandleId.parse(handle)
     indexes = _index_params(request) or ()
     types = request.query_params.getlist("type")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
+from node import Settings, create_app
+from node.hot import HotPath
+
+from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
 
 VALUES = [
@@ -15,14 +21,21 @@ VALUES = [
 
 
 @pytest.fixture
-def client(node_server):
-    with httpx.Client(base_url=node_server.url, timeout=30) as client:
+def served(settings: Settings) -> Iterator[ThreadedServer]:
+    """The app as ``idnode serve`` runs it: behind the hot path."""
+    with ThreadedServer(HotPath(create_app(settings))) as server:
+        yield server
+
+
+@pytest.fixture
+def client(served: ThreadedServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
-def acme(node_server) -> dict:
-    return create_enterprise(node_server.url, "Acme", "88.118.8")
+def acme(served: ThreadedServer) -> dict:
+    return create_enterprise(served.url, "Acme", "88.118.8")
 
 
 def test_writes_are_seen_by_the_next_read(client: httpx.Client, acme: dict) -> None:
