@@ -76,10 +76,10 @@ request = function()
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout + summary.errors.status
+    + summary.errors.timeout
   io.write(string.format(
-    'RESULT {{"requests": %d, "seconds": %.3f, "errors": %d, "p50": %.3f, "p99": %.3f, "p999": %.3f}}\\n',
-    summary.requests, summary.duration / 1e6, errors,
+    'RESULT {{"requests": %d, "seconds": %.3f, "errors": %d, "non2xx": %d, "p50": %.3f, "p99": %.3f, "p999": %.3f}}\\n',
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000))
 end
 """
@@ -289,15 +289,13 @@ def _summarise_profile(path: Path, top: int = 18) -> str:
     lines = [f"{total} samples; self time:"]
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in self_time.most_common(top)]
     landmarks = (
-        "__call__ (hot.py)",
-        "run_asgi (httptools_impl.py)",
-        "data_received (httptools_impl.py)",
-        "send (httptools_impl.py)",
-        "on_url (httptools_impl.py)",
-        "on_message_complete (httptools_impl.py)",
-        "run_forever (base_events.py)",
-        "_run_once (base_events.py)",
-        "select (selectors.py)",
+        "HotPath.__call__ (hot.py)",
+        "RecordCache.fresh (_cache.py)",
+        "_send (hot.py)",
+        "RequestResponseCycle.send (httptools_impl.py)",
+        "HttpToolsProtocol.data_received (httptools_impl.py)",
+        "FastAPI.__call__ (applications.py)",
+        "Resolver._read (_resolver.py)",
     )
     lines.append("inclusive:")
     lines += [
@@ -330,6 +328,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     count = 50_000 if args.quick else args.count
     seconds = 5.0 if args.quick else args.seconds
+    if args.quick:
+        args.rounds = min(args.rounds, 2)
     database_url = asyncio.run(_prepare_database(args.postgres, count, args.reseed))
     workdir = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
     node_port, base_port = _free_port(), _free_port()
@@ -379,25 +379,35 @@ def run(args: argparse.Namespace) -> int:
         # Warm the hot set, and the servers, before measuring.
         _wrk(node_url, "hot", count, 2, workdir)
         _wrk(base_url, "hot", count, 2, workdir)
-        results["baseline hot"] = _wrk(base_url, "hot", count, seconds, workdir)
+        # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
+        # the best of the rounds is reported for each.
         profile = None
-        if args.profile:
-            profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
-        results["node hot"] = _wrk(node_url, "hot", count, seconds, workdir)
+        rounds: dict[str, list[dict[str, float]]] = {"baseline hot": [], "node hot": []}
+        for round_number in range(args.rounds):
+            rounds["baseline hot"].append(_wrk(base_url, "hot", count, seconds, workdir))
+            if args.profile and round_number == 0:
+                profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
+            rounds["node hot"].append(_wrk(node_url, "hot", count, seconds, workdir))
+        for name, runs in rounds.items():
+            results[name] = max(runs, key=lambda r: r["rps"])
         results["node zipf"] = _wrk(node_url, "zipf", count, seconds, workdir)
         results["node uniform"] = _wrk(node_url, "uniform", count, seconds, workdir)
         results["node not-found"] = _wrk(node_url, "notfound", count, seconds, workdir)
         rss_before_fill = _rss_mib(_worker_pid(node.pid))
 
         print(
-            f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'errors':>8}"
+            f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'non-2xx':>9}{'errors':>8}"
         )
         for name, r in results.items():
             print(
-                f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}{r['errors']:>8.0f}"
+                f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}{r['non2xx']:>9.0f}{r['errors']:>8.0f}"
             )
         ratio = results["node hot"]["rps"] / results["baseline hot"]["rps"]
-        print(f"\nhot ratio = node / baseline = {ratio:.2f}")
+        print(
+            f"\nhot ratio = node / baseline = {ratio:.2f} (best of {args.rounds} alternating rounds)"
+        )
+        for name, runs in rounds.items():
+            print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
         print(f"node RSS after the scenarios: {rss_before_fill:.0f} MiB")
         if args.fill:
             started = time.monotonic()
@@ -439,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1_000_000, help="identifiers to seed")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each scenario")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="an admin URL of the server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating hot rounds")
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--fill", action="store_true", help="cache every record, then report RSS")
     parser.add_argument("--profile", action="store_true", help="py-spy the node's hot scenario")

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     cache_max_entries: int = Field(1_000_000, ge=1, description="most answers the cache holds")
     cache_max_bytes: int = Field(
-        512 * 1024 * 1024, ge=1024, description="most bytes the cached answers may take"
+        800 * 1024 * 1024, ge=1024, description="most bytes the cached answers may take"
     )
     cache_max_ttl: float = Field(86400, ge=0, description="cap on a cached answer's lifetime (s)")
     cache_negative_ttl: float = Field(5, ge=0, description="how long a not-found is remembered (s)")

@@ -23,7 +23,7 @@ class CacheConfig:
     """Bounds and lifetimes of cached answers (all in seconds except the two bounds)."""
 
     max_entries: int = 1_000_000
-    max_bytes: int = 512 * 1024 * 1024
+    max_bytes: int = 800 * 1024 * 1024
     max_ttl: float = 86400.0
     negative_ttl: float = 5.0
     stale_seconds: float = 3600.0
