@@ -314,7 +314,7 @@ def _fill(url: str, count: int, workdir: Path) -> None:
     )
     limit = max(30, count // 1000)
     subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{limit}s", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{limit}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         timeout=limit + 60,

@@ -92,8 +92,8 @@ class Resolver:
     async def lookup(self, handle: Handle, *, recursive: bool = True) -> Resolution:
         """Resolve through the cache; serve a stale entry rather than fail when the source is down.
 
-        With ``recursive=False`` a handle this node does not serve is reported as not found
-        without asking anyone (a request forwarded by another node must not loop).
+        With ``recursive=False`` a handle this node does not serve is answered from the cache
+        or reported as not found, never fetched (a request another node forwarded must not loop).
         """
         key = str(handle)
         entry = self.cache.fresh(key)
