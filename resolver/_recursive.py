@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+from cachebox import LRUCache
 
 from registry import Handle, HandleValue, InvalidInput, Prefix, Record, Unavailable, parse_value
 
@@ -27,6 +28,7 @@ SITE_TYPE = "HS_SITE"
 # only, so two nodes with disagreeing directories cannot bounce a request between them.
 FORWARDED_HEADER = "X-Idnode-Forwarded"
 NEGATIVE_DIRECTORY_TTL = 30.0
+DIRECTORY_ENTRIES = 10_000
 
 
 def _records_from(handle: Handle, body: Any) -> Record:
@@ -74,7 +76,8 @@ class Upstream:
         self.toplevel_url = toplevel_url.rstrip("/")
         self.client = client
         self.clock = clock
-        self._directory: dict[str, tuple[str | None, float]] = {}
+        # Bounded: anyone can make us look up made-up prefixes.
+        self._directory: LRUCache[str, tuple[str | None, float]] = LRUCache(DIRECTORY_ENTRIES)
 
     async def _get(self, base_url: str, handle: str) -> Any | None:
         """The JSON answer for ``handle`` at ``base_url``; ``None`` on 404."""

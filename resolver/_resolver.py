@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,8 +52,8 @@ class Resolution:
 class Resolver:
     """Turns handles into answers: cached, coalesced, invalidated by writes, recursive if asked.
 
-    ``local`` serves prefixes within ``node_code`` (every prefix when there is no ``remote``);
-    ``remote`` fetches the rest from the node the prefix directory names.
+    ``records`` (storage) answers for prefixes within ``node_code``, and for every prefix when
+    there is no ``remote``; ``remote`` fetches the rest from the node the prefix directory names.
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class Resolver:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.records = records
-        self.cache = RecordCache(config or CacheConfig(), *(() if clock is None else (clock,)))
+        self.cache = RecordCache(config or CacheConfig(), clock or time.monotonic)
         self.node_code = node_code
         self.remote = remote
         self.publisher: Publisher | None = None
