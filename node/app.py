@@ -13,13 +13,14 @@ from registry import Unavailable
 from . import admin, handle_api, human, snms
 from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
+from .hot import HotPath
 from .responses import json_response
 from .settings import Settings, get_settings
 from .sync import router as sync_router
 from .sync import start_sync, stop_sync
 from .trust.endpoints import router as trust_router
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_served_app"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
+        await context.resolver.start()
         start_sync(app, context)
         try:
             yield
@@ -71,3 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     return app
+
+
+def create_served_app() -> HotPath:
+    """``create_app()`` behind the resolution hot path: what ``idnode serve`` runs."""
+    return HotPath(create_app())

@@ -114,7 +114,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     uvicorn.run(
-        "node.app:create_app",
+        "node.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

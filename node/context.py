@@ -15,7 +15,7 @@ from registry import (
     RecordService,
     TemplateService,
 )
-from resolver import Resolver
+from resolver import CacheConfig, Resolver, build_resolver
 
 from .settings import Settings
 from .trust import build_signer
@@ -48,12 +48,27 @@ class NodeContext:
         if signer is not None:
             records.add_sealer(signer)
         enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
-        return cls(settings, db, records, enterprises, Resolver(records))
+        resolver = build_resolver(
+            records,
+            database_url=settings.database_url,
+            node_code=Prefix.parse(settings.node_code),
+            toplevel_url=settings.toplevel_url,
+            config=CacheConfig(
+                max_entries=settings.cache_max_entries,
+                max_bytes=settings.cache_max_bytes,
+                max_ttl=settings.cache_max_ttl,
+                negative_ttl=settings.cache_negative_ttl,
+                stale_seconds=settings.cache_stale_seconds,
+            ),
+            upstream_timeout=settings.upstream_timeout,
+        )
+        return cls(settings, db, records, enterprises, resolver)
 
     async def close(self) -> None:
+        await self.resolver.close()
         await self.db.dispose()
 
 
-def get_context(request: Request) -> NodeContext:
+async def get_context(request: Request) -> NodeContext:
     """The running node's services (a FastAPI dependency)."""
     return request.app.state.node

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     )
     trust_max_chain: int = Field(4, ge=1, description="most certificates a verified chain may hold")
     toplevel_url: str | None = Field(
-        None, description="base URL of the top-level node; sync is off when unset"
+        None,
+        description="base URL of the top-level node: sync ships to it (off when unset) and"
+        " recursive resolution reads its prefix directory",
     )
     toplevel_bootstrap_token: SecretStr | None = Field(
         None, description="credential for onboarding at the top-level node (and its own setting)"
@@ -59,6 +61,18 @@ class Settings(BaseSettings):
     stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
     sync_flush_seconds: float = Field(
         5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
+    )
+    cache_max_entries: int = Field(1_000_000, ge=1, description="most answers the cache holds")
+    cache_max_bytes: int = Field(
+        800 * 1024 * 1024, ge=1024, description="most bytes the cached answers may take"
+    )
+    cache_max_ttl: float = Field(86400, ge=0, description="cap on a cached answer's lifetime (s)")
+    cache_negative_ttl: float = Field(5, ge=0, description="how long a not-found is remembered (s)")
+    cache_stale_seconds: float = Field(
+        3600, ge=0, description="oldest cached answer served while storage is unreachable (s)"
+    )
+    upstream_timeout: float = Field(
+        5, gt=0, description="timeout of requests to the top-level and other nodes (s)"
     )
 
 

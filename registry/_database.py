@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 from ._errors import Unavailable
 
 __all__ = ["Database"]
+
+T = TypeVar("T")
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -69,6 +72,20 @@ class Database:
             writer = self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        # The resolution read path: one statement, no transaction (no BEGIN/ROLLBACK round
+        # trips) and no pre-ping (three more); a dead pooled connection is retried in lookup().
+        self._lookup = (
+            self.engine
+            if self.is_sqlite
+            else create_async_engine(
+                # Callers queue for a pooled connection rather than open and close overflow ones.
+                url,
+                pool_size=16,
+                max_overflow=0,
+                pool_pre_ping=False,
+                isolation_level="AUTOCOMMIT",
+            )
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -84,6 +101,23 @@ class Database:
             async with self._writer() as session, session.begin():
                 yield session
 
+    async def lookup(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``await read(connection)`` on a bare connection: the resolution path's one-statement reads.
+
+        A pooled connection found dead (the server restarted) is replaced and the read retried once.
+        """
+        for attempt in (1, 2):
+            try:
+                with _outages_unavailable():
+                    async with self._lookup.connect() as connection:
+                        return await read(connection)
+            except Unavailable as exc:
+                cause = exc.__cause__
+                stale = isinstance(cause, DBAPIError) and cause.connection_invalidated
+                if attempt == 2 or not stale:
+                    raise
+        raise AssertionError("unreachable")
+
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless storage answers a trivial query."""
         async with self.read() as session:
@@ -91,6 +125,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._lookup is not self.engine:
+            await self._lookup.dispose()
 
 
 @contextmanager

@@ -89,8 +89,8 @@ class RecordService:
             await listener(handles)
 
     async def get(self, handle: Handle) -> Record | None:
-        async with self.db.read() as session:
-            text = await Records(session).get_values_text(str(handle))
+        key = str(handle)
+        text = await self.db.lookup(lambda connection: Records(connection).get_values_text(key))
         return None if text is None else Record(handle, decode_values(text))
 
     async def put(

@@ -7,18 +7,23 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ._models import CredentialRow, EnterpriseRow, OutboxRow, PrefixRow, RecordRow, TokenRow
 
 __all__ = ["Credentials", "Enterprises", "Outbox", "Records"]
 
 
+# Built once: the resolution read runs for every cache miss, and building the expression
+# (and its cache key) per call was a measurable share of the miss path.
+_VALUES_OF = select(RecordRow.values).where(RecordRow.handle == bindparam("handle"))
+
+
 class Records:
     """Rows of ``records``: one row per handle, its values as JSON text."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def get(self, handle: str, *, for_update: bool = False) -> RecordRow | None:
@@ -29,8 +34,8 @@ class Records:
 
     async def get_values_text(self, handle: str) -> str | None:
         """Only the JSON text of a record's values: the resolution read."""
-        statement = select(RecordRow.values).where(RecordRow.handle == handle)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        result = await self.session.execute(_VALUES_OF, {"handle": handle})
+        return result.scalar_one_or_none()
 
     async def existing(self, handles: Sequence[str]) -> set[str]:
         statement = select(RecordRow.handle).where(RecordRow.handle.in_(handles))

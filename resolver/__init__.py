@@ -1,5 +1,28 @@
-"""Resolution: turning a handle into its record, wherever the record lives."""
+"""Resolution: turning a handle into its record, wherever the record lives.
 
-from ._local import Resolver
+Knows nothing of FastAPI. ``Resolver.lookup`` is the read path every API uses; ``Resolver.hot``
+is the cache-hit path that serves pre-serialised bytes.
+"""
 
-__all__ = ["Resolver"]
+from ._build import build_resolver
+from ._cache import CacheConfig, RecordCache
+from ._entry import Entry, handle_body, not_found_body
+from ._notify import PgInvalidation
+from ._recursive import FORWARDED_HEADER, Upstream
+from ._resolver import Publisher, Resolution, Resolver, Source
+
+__all__ = [
+    "FORWARDED_HEADER",
+    "CacheConfig",
+    "Entry",
+    "PgInvalidation",
+    "Publisher",
+    "RecordCache",
+    "Resolution",
+    "Resolver",
+    "Source",
+    "Upstream",
+    "build_resolver",
+    "handle_body",
+    "not_found_body",
+]

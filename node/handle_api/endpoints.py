@@ -17,10 +17,12 @@ from registry import (
     Principal,
     parse_values,
 )
+from resolver import FORWARDED_HEADER
 
 from ..auth import get_principal
 from ..bodies import read_json
 from ..context import NodeContext, get_context
+from ..hot import stale_headers
 from ..responses import json_response
 from .codes import SUCCESS
 
@@ -107,33 +109,20 @@ async def list_handles(
 
 
 @router.get("/{handle:path}", summary="Resolve a handle")
-async def get_handle(
-    handle: str,
-    request: Request,
-    context: NodeContext = Depends(get_context),
-    principal: Principal = Depends(get_principal),
-) -> Response:
+async def get_handle(handle: str, request: Request) -> Response:
+    # Dependencies resolved by hand: FastAPI would run the sync get_context in a thread.
+    context: NodeContext = request.app.state.node
+    principal = await get_principal(request, context)
     parsed = HandleId.parse(handle)
-    record = await context.resolver.resolve(parsed)
-    if record is None:
-        raise HandleNotFound(f"handle {parsed} does not exist", handle=str(parsed))
-    if not principal.can_read_private(parsed):
-        record = record.public()
     indexes = _index_params(request) or ()
     types = request.query_params.getlist("type")
-    values = record.select(indexes, types)
-    if (indexes or types) and not values:
-        return json_response(
-            {
-                "responseCode": 200,
-                "handle": str(parsed),
-                "values": [],
-                "message": "no values match the index or type given",
-            }
-        )
-    return json_response(
-        {"responseCode": SUCCESS, "handle": str(parsed), "values": [v.to_json() for v in values]}
-    )
+    # A request another node forwarded is answered from our own storage only (no loops).
+    recursive = FORWARDED_HEADER not in request.headers
+    resolution = await context.resolver.lookup(parsed, recursive=recursive)
+    if not resolution.exists:
+        raise HandleNotFound(f"handle {parsed} does not exist", handle=str(parsed))
+    status, body = resolution.answer(principal.can_read_private(parsed), indexes, types)
+    return Response(body, status, stale_headers(resolution), media_type="application/json")
 
 
 @router.put("/{handle:path}", summary="Create or change a handle", status_code=201)

@@ -10,6 +10,7 @@ from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, 
 
 from ..context import NodeContext, get_context
 from ..errors import error_headers
+from ..hot import stale_headers
 from .page import error_page, record_page
 
 __all__ = ["human_dialect", "router"]
@@ -22,14 +23,16 @@ async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
 ) -> Response:
     parsed = Handle.parse(handle)
-    record = await context.resolver.resolve(parsed)
+    resolution = await context.resolver.lookup(parsed)
+    record = resolution.record()
     if record is None:
         raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
     record = record.public()
     url = record.first_url()
+    headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
-        return RedirectResponse(url, status_code=302)
-    return HTMLResponse(record_page(record))
+        return RedirectResponse(url, status_code=302, headers=headers)
+    return HTMLResponse(record_page(record), headers=headers)
 
 
 def human_dialect(request: Request, exc: NodeError) -> Response:

@@ -1,0 +1,74 @@
+"""The resolution hot path: anonymous resolutions answered before any routing.
+
+A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
+``GET /api/handles/<handle>`` without query parameters is answered here from the resolver: a
+fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+validation; a miss is resolved here too (through the cache, so it is filled). Anything else, and
+every error, goes on to the FastAPI app, whose endpoint has the same semantics and speaks the
+Handle REST error dialect.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from registry import Handle, NodeError
+from resolver import FORWARDED_HEADER, Resolution, Resolver
+
+__all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
+
+HANDLES_PATH = "/api/handles/"
+STALE_HEADER = "X-Idnode-Stale"
+_JSON = (b"content-type", b"application/json")
+# Requests carrying these need the full endpoint: credentials see private values, and a
+# forwarded request must not be resolved recursively.
+_NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
+
+
+def stale_headers(resolution: Resolution) -> dict[str, str] | None:
+    """Headers that flag an answer served from a stale entry while its source was unreachable."""
+    if resolution.stale_age is None:
+        return None
+    return {STALE_HEADER: "true", "Age": str(resolution.stale_age)}
+
+
+async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HotPath:
+    """Wraps the node's app; answers anonymous Handle REST resolutions itself."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        # Outside FastAPI, so not behind its telemetry and error middleware on every hit.
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+            and scope["path"].startswith(HANDLES_PATH)
+            and not any(name in _NOT_HERE for name, _ in scope["headers"])
+        ):
+            resolver: Resolver = self.state.node.resolver
+            key = scope["path"][len(HANDLES_PATH) :]
+            # Keys are normalised handles; a path in another spelling misses and is parsed below.
+            entry = resolver.hot(key)
+            if entry is not None:
+                await _send(send, entry.status, entry.body, [])
+                return
+            try:
+                resolution = await resolver.lookup(Handle.parse(key))
+            except NodeError:
+                pass  # the app answers it, in the Handle REST error dialect
+            else:
+                extra = stale_headers(resolution) or {}
+                headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                await _send(send, resolution.entry.status, resolution.entry.body, headers)
+                return
+        await self.app(scope, receive, send)

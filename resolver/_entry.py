@@ -1,0 +1,142 @@
+"""A resolved answer as the cache keeps it: pre-serialised Handle REST bytes, record on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from registry import Handle, HandleValue, Record, decode_values, encode_values
+
+__all__ = ["Entry", "handle_body", "not_found_body"]
+
+SUCCESS = 1
+HANDLE_NOT_FOUND = 100
+VALUES_NOT_FOUND = 200
+DEFAULT_PERMISSIONS = "1110"
+# Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded.
+MAX_VARIANTS = 4
+
+Variant = tuple[bool, tuple[int, ...], tuple[str, ...]]
+
+
+def _compact(body: bytes) -> bytes:
+    # orjson's output keeps the capacity of its growing buffer (about 4 KiB for a small
+    # record); an exact-size copy is what lets a million cached answers fit in memory.
+    return memoryview(body).tobytes()
+
+
+def handle_body(handle: str, values: Iterable[HandleValue]) -> bytes:
+    """``{"responseCode":1,"handle":...,"values":[...]}`` as bytes."""
+    return _compact(
+        orjson.dumps(
+            {"responseCode": SUCCESS, "handle": handle, "values": [v.to_json() for v in values]}
+        )
+    )
+
+
+def not_found_body(handle: str) -> bytes:
+    """The Handle REST answer for an unregistered handle (responseCode 100, HTTP 404)."""
+    return _compact(
+        orjson.dumps(
+            {
+                "responseCode": HANDLE_NOT_FOUND,
+                "handle": handle,
+                "message": f"handle {handle} does not exist",
+            }
+        )
+    )
+
+
+def _no_match_body(handle: str) -> bytes:
+    return orjson.dumps(
+        {
+            "responseCode": VALUES_NOT_FOUND,
+            "handle": handle,
+            "values": [],
+            "message": "no values match the index or type given",
+        }
+    )
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One cached answer; ``body`` is what an anonymous caller without filters receives.
+
+    Only the bytes are kept for records whose values all carry the default permissions (the
+    common case), so a million cached records stay small; the ``Record`` is rebuilt on demand.
+    """
+
+    key: str
+    status: int
+    body: bytes
+    stored_at: float
+    fresh_until: float
+    private_text: str | None = None
+    # Created on first use: most entries only ever serve ``body``.
+    variants: dict[Variant, tuple[int, bytes]] | None = None
+
+    @classmethod
+    def found(cls, record: Record, stored_at: float, fresh_until: float) -> Entry:
+        key = str(record.handle)
+        public = record.public()
+        private_text = None
+        if any(str(v.permissions) != DEFAULT_PERMISSIONS for v in record.values):
+            private_text = encode_values(record.values)
+        return cls(key, 200, handle_body(key, public.values), stored_at, fresh_until, private_text)
+
+    @classmethod
+    def missing(cls, key: str, stored_at: float, fresh_until: float) -> Entry:
+        return cls(key, 404, not_found_body(key), stored_at, fresh_until)
+
+    @property
+    def size(self) -> int:
+        """Approximate bytes held, for the cache's memory bound."""
+        extra = len(self.private_text) if self.private_text else 0
+        return 200 + len(self.key) + len(self.body) + extra
+
+    @property
+    def exists(self) -> bool:
+        return self.status == 200
+
+    def record(self) -> Record | None:
+        """The record, or ``None`` when the handle is not registered."""
+        if not self.exists:
+            return None
+        handle = Handle.parse(self.key)
+        if self.private_text is not None:
+            return Record(handle, decode_values(self.private_text))
+        values = orjson.loads(self.body)["values"]
+        return Record(handle, tuple(HandleValue.from_storage(item) for item in values))
+
+    def answer(
+        self, private: bool, indexes: Iterable[int] = (), types: Iterable[str] = ()
+    ) -> tuple[int, bytes]:
+        """Status and bytes for a caller (``private``: may see non-public values) and filters."""
+        variant: Variant = (private and self.private_text is not None, *_normal(indexes, types))
+        if variant == (False, (), ()):
+            return self.status, self.body
+        if self.variants is None:
+            self.variants = {}
+        cached = self.variants.get(variant)
+        if cached is not None:
+            return cached
+        record = self.record()
+        assert record is not None, "answer() is only asked of found entries"
+        if not variant[0]:
+            record = record.public()
+        values = record.select(variant[1], variant[2])
+        if (variant[1] or variant[2]) and not values:
+            answer = (200, _no_match_body(self.key))
+        else:
+            answer = (200, handle_body(self.key, values))
+        if len(self.variants) < MAX_VARIANTS:
+            self.variants[variant] = answer
+        return answer
+
+
+def _normal(
+    indexes: Iterable[int], types: Iterable[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    return tuple(sorted(set(indexes))), tuple(sorted(set(types)))

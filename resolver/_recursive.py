@@ -1,0 +1,133 @@
+"""Recursive resolution: the top-level node's prefix directory names the node serving a prefix.
+
+``GET {toplevel}/api/handles/0.NA/<prefix>`` answers in Handle REST JSON; its ``HS_SITE`` value
+(format ``site``) carries ``{"baseUrl": ..., "nodeCode": ...}``. The full prefix is tried first,
+then its parents (``0.NA/88.119.5`` → ``0.NA/88.119`` → ``0.NA/88``). Directory answers are
+cached for the smallest TTL of their values; the record itself is fetched from the serving node.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+from cachebox import LRUCache
+
+from registry import Handle, HandleValue, InvalidInput, Prefix, Record, Unavailable, parse_value
+
+__all__ = ["FORWARDED_HEADER", "Upstream"]
+
+DIRECTORY_PREFIX = "0.NA"
+SITE_TYPE = "HS_SITE"
+# Sent on every request to another node; a node receiving it answers from its own storage
+# only, so two nodes with disagreeing directories cannot bounce a request between them.
+FORWARDED_HEADER = "X-Idnode-Forwarded"
+NEGATIVE_DIRECTORY_TTL = 30.0
+DIRECTORY_ENTRIES = 10_000
+
+
+def _records_from(handle: Handle, body: Any) -> Record:
+    """Validate a foreign node's Handle REST answer; its timestamps are kept as given."""
+    if not isinstance(body, dict) or not isinstance(body.get("values"), list):
+        raise Unavailable(f"the node serving {handle.prefix} sent a malformed answer")
+    values: list[HandleValue] = []
+    try:
+        for position, item in enumerate(body["values"], start=1):
+            value = parse_value(item, position)
+            stamp = item.get("timestamp")
+            values.append(replace(value, timestamp=stamp if isinstance(stamp, str) else None))
+    except InvalidInput as exc:
+        raise Unavailable(
+            f"the node serving {handle.prefix} sent an invalid value: {exc.message}"
+        ) from exc
+    return Record(handle, tuple(sorted(values, key=lambda v: v.index)))
+
+
+def _site_url(record: Record) -> str | None:
+    for value in record.values:
+        if value.type != SITE_TYPE:
+            continue
+        data = value.value
+        if isinstance(data, str):
+            try:
+                data = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                continue
+        if isinstance(data, dict) and isinstance(data.get("baseUrl"), str):
+            return data["baseUrl"].rstrip("/")
+    return None
+
+
+class Upstream:
+    """Fetches records of foreign prefixes over one pooled httpx client."""
+
+    def __init__(
+        self,
+        toplevel_url: str,
+        client: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.toplevel_url = toplevel_url.rstrip("/")
+        self.client = client
+        self.clock = clock
+        # Bounded: anyone can make us look up made-up prefixes.
+        self._directory: LRUCache[str, tuple[str | None, float]] = LRUCache(DIRECTORY_ENTRIES)
+
+    async def _get(self, base_url: str, handle: str) -> Any | None:
+        """The JSON answer for ``handle`` at ``base_url``; ``None`` on 404."""
+        url = f"{base_url}/api/handles/{quote(handle, safe='/')}"
+        try:
+            response = await self.client.get(url, headers={FORWARDED_HEADER: "1"})
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"{base_url} is unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise Unavailable(f"{base_url} answered {handle} with HTTP {response.status_code}")
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise Unavailable(f"{base_url} answered {handle} with malformed JSON") from exc
+
+    async def site_of(self, prefix: Prefix) -> str | None:
+        """The base URL of the node serving ``prefix`` (or its nearest listed parent)."""
+        segments = prefix.segments
+        for length in range(len(segments), 0, -1):
+            name = ".".join(segments[:length])
+            site = await self._directory_entry(name)
+            if site is not None:
+                return site
+        return None
+
+    async def _directory_entry(self, prefix: str) -> str | None:
+        now = self.clock()
+        cached = self._directory.get(prefix)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        handle = Handle(Prefix.parse(DIRECTORY_PREFIX), prefix)
+        body = await self._get(self.toplevel_url, str(handle))
+        if body is None:
+            self._directory[prefix] = (None, now + NEGATIVE_DIRECTORY_TTL)
+            return None
+        record = _records_from(handle, body)
+        ttl = min((v.ttl for v in record.values), default=0)
+        site = _site_url(record)
+        self._directory[prefix] = (site, now + ttl)
+        return site
+
+    async def fetch(self, handle: Handle) -> Record | None:
+        """The record from the node serving its prefix; ``None`` when none does or it has none."""
+        if str(handle.prefix) == DIRECTORY_PREFIX:
+            base_url: str | None = self.toplevel_url
+        else:
+            base_url = await self.site_of(handle.prefix)
+        if base_url is None:
+            return None
+        body = await self._get(base_url, str(handle))
+        return None if body is None else _records_from(handle, body)

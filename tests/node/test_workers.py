@@ -1,0 +1,65 @@
+"""Several uvicorn workers on one PostgreSQL stay coherent through LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from registry import Database, upgrade
+
+from ..conftest import ADMIN_TOKEN
+from ..databases import fresh_database
+from ..servers import NodeProcess
+from .helpers import basic_auth, create_enterprise
+
+PATH = "/api/handles/88.118.8/LINE-7"
+
+
+@pytest.fixture
+async def postgres_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated PostgreSQL database (LISTEN/NOTIFY is what this test is about)."""
+    async with fresh_database("postgresql", tmp_path) as url:
+        db = Database(url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.dispose()
+        yield url
+
+
+def values(text: str) -> dict:
+    return {"values": [{"index": 1, "type": "URL", "data": text}]}
+
+
+def seen(url: str) -> str:
+    # A new connection each time, so the kernel spreads requests over both workers.
+    return httpx.get(url + PATH, timeout=10).json()["values"][0]["data"]["value"]
+
+
+def test_a_write_through_one_worker_is_seen_through_the_other(postgres_url: str) -> None:
+    env = {"IDNODE_DATABASE_URL": postgres_url, "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN}
+    node = NodeProcess(env)
+    node.args += ["--workers", "2"]
+    with node:
+        auth = basic_auth(create_enterprise(node.url, "Acme", "88.118.8"))
+        assert httpx.put(node.url + PATH, json=values("v1"), auth=auth).status_code == 201
+        # Warm both workers' caches with v1 (their TTL is a day: only an invalidation helps).
+        assert {seen(node.url) for _ in range(40)} == {"v1"}
+        for version in ("v2", "v3"):
+            written = time.monotonic()
+            assert httpx.put(node.url + PATH, json=values(version), auth=auth).status_code == 200
+            # From the first read that shows the write, 40 reads in a row must show it too.
+            streak, streak_start = 0, written
+            while streak < 40:
+                now = time.monotonic()
+                assert now - written < 10, "the write never reached every worker"
+                if seen(node.url) == version:
+                    streak_start = now if streak == 0 else streak_start
+                    streak += 1
+                else:
+                    streak = 0
+            assert streak_start - written <= 1.0

@@ -1,0 +1,94 @@
+"""The answer cache on its own: bounds, freshness, the stale limit, invalidation."""
+
+from __future__ import annotations
+
+from registry import Handle, HandleValue, Permissions, Record
+from resolver import CacheConfig, Entry, RecordCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def found(key: str, clock: Clock, ttl: float = 60, *values: HandleValue) -> Entry:
+    values = values or (HandleValue(1, "URL", "string", f"https://example.com/{key}"),)
+    return Entry.found(Record(Handle.parse(key), values), clock.now, clock.now + ttl)
+
+
+def test_fresh_until_ttl_then_usable_until_stale_limit() -> None:
+    clock = Clock()
+    cache = RecordCache(CacheConfig(stale_seconds=100), clock)
+    cache.put(found("88.118.8/A", clock, ttl=10))
+    assert cache.fresh("88.118.8/A") is not None
+    clock.now += 11
+    assert cache.fresh("88.118.8/A") is None
+    assert cache.usable("88.118.8/A") is not None
+    clock.now += 100
+    assert cache.usable("88.118.8/A") is None
+    assert len(cache) == 0
+
+
+def test_entry_count_bound_evicts_least_recently_used() -> None:
+    clock = Clock()
+    cache = RecordCache(CacheConfig(max_entries=2), clock)
+    cache.put(found("88.118.8/A", clock))
+    cache.put(found("88.118.8/B", clock))
+    assert cache.fresh("88.118.8/A") is not None  # A is now the most recently used
+    cache.put(found("88.118.8/C", clock))
+    assert len(cache) == 2
+    assert cache.fresh("88.118.8/B") is None
+    assert cache.fresh("88.118.8/A") is not None and cache.fresh("88.118.8/C") is not None
+
+
+def test_memory_bound_evicts_and_refuses_oversized_entries() -> None:
+    clock = Clock()
+    one = found("88.118.8/A", clock)
+    cache = RecordCache(CacheConfig(max_bytes=one.size * 2 + 10), clock)
+    for name in "ABCD":
+        cache.put(found(f"88.118.8/{name}", clock))
+    assert len(cache) == 2 and cache.bytes <= one.size * 2 + 10
+    huge = found("88.118.8/H", clock, 60, HandleValue(1, "DESC", "string", "x" * 10_000))
+    cache.put(huge)
+    assert cache.fresh("88.118.8/H") is None
+
+
+def test_invalidate_and_clear() -> None:
+    clock = Clock()
+    cache = RecordCache(CacheConfig(), clock)
+    cache.put(found("88.118.8/A", clock))
+    cache.put(found("88.118.8/B", clock))
+    cache.invalidate(["88.118.8/A", "88.118.8/missing"])
+    assert cache.fresh("88.118.8/A") is None and cache.fresh("88.118.8/B") is not None
+    cache.clear()
+    assert len(cache) == 0
+
+
+def test_entry_keeps_private_values_only_for_owners_and_filters() -> None:
+    clock = Clock()
+    secret = HandleValue(
+        2, "SECRET", "string", "s3cret", permissions=Permissions(public_read=False)
+    )
+    url = HandleValue(1, "URL", "string", "https://example.com/a")
+    entry = found("88.118.8/A", clock, 60, url, secret)
+    status, public = entry.answer(False)
+    assert status == 200 and b"s3cret" not in public and public == entry.body
+    assert b"s3cret" in entry.answer(True)[1]
+    assert b"SECRET" not in entry.answer(False, types=["SECRET"])[1]
+    assert entry.answer(False, types=["SECRET"])[1].startswith(b'{"responseCode":200')
+    assert entry.answer(True, indexes=[2])[1].count(b'"index"') == 1
+    assert entry.record() == Record(Handle.parse("88.118.8/A"), (url, secret))
+
+
+def test_plain_entry_rebuilds_its_record_from_bytes() -> None:
+    clock = Clock()
+    value = HandleValue(1, "URL", "string", "https://example.com/a", 60, "2026-01-01T00:00:00Z")
+    entry = found("88.118.8/A", clock, 60, value)
+    assert entry.private_text is None
+    assert entry.record() == Record(Handle.parse("88.118.8/A"), (value,))
+    missing = Entry.missing("88.118.8/B", clock.now, clock.now + 5)
+    assert missing.status == 404 and missing.record() is None
+    assert b'"responseCode":100' in missing.body
