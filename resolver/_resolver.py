@@ -71,6 +71,9 @@ class Resolver:
         self.remote = remote
         self.publisher: Publisher | None = None
         self.reads = 0
+        # Answers given from the cache and answers that needed a read (or a fetch).
+        self.hits = 0
+        self.misses = 0
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -83,8 +86,14 @@ class Resolver:
         return handle.prefix.is_within(self.node_code)
 
     def hot(self, key: str) -> Entry | None:
-        """The fresh cached entry for an already-normalised handle, or ``None`` (the hot path)."""
-        return self.cache.fresh(key)
+        """The fresh cached entry for an already-normalised handle, or ``None`` (the hot path).
+
+        A ``None`` is not counted as a miss: the caller goes on to ``lookup``, which counts it.
+        """
+        entry = self.cache.fresh(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
 
     async def resolve(self, handle: Handle) -> Record | None:
         """The record of ``handle``, or ``None`` when it is not registered."""
@@ -99,7 +108,9 @@ class Resolver:
         key = str(handle)
         entry = self.cache.fresh(key)
         if entry is not None:
+            self.hits += 1
             return Resolution(entry)
+        self.misses += 1
         if not recursive and not self.is_local(handle):
             now = self.cache.clock()
             return Resolution(Entry.missing(key, now, now))
@@ -110,6 +121,11 @@ class Resolver:
             if stale is None:
                 raise
             return Resolution(stale, int(self.cache.clock() - stale.stored_at))
+
+    def stats(self) -> dict[str, float]:
+        """Resolutions answered so far and the share answered from the cache."""
+        total = self.hits + self.misses
+        return {"resolutions": total, "cacheHitRatio": self.hits / total if total else 0.0}
 
     async def require(self, handle: Handle) -> Resolution:
         """Like ``lookup`` but raises ``HandleNotFound`` when the handle is not registered."""

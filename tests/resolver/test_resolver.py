@@ -135,3 +135,18 @@ async def test_forwarded_lookups_do_not_recurse(records: RecordService) -> None:
     assert not (await resolver.lookup(Handle.parse("88.119.5/X"), recursive=False)).exists
     await records.put(ADMIN, HANDLE, [url_value("https://example.com/a")])
     assert (await resolver.lookup(HANDLE, recursive=False)).exists
+
+
+async def test_stats_count_resolutions_and_cache_hits(db) -> None:
+    from registry import ADMIN, Handle, HandleValue, RecordService
+    from resolver import Resolver
+
+    records = RecordService(db)
+    resolver = Resolver(records)
+    handle = Handle.parse("88.118.8/STATS")
+    await records.put(ADMIN, handle, [HandleValue(1, "URL", "string", "https://example.com/")])
+    assert resolver.stats() == {"resolutions": 0, "cacheHitRatio": 0.0}
+    for _ in range(4):
+        await resolver.lookup(handle)
+    assert resolver.hot(str(handle)) is not None
+    assert resolver.stats() == {"resolutions": 5, "cacheHitRatio": 0.8}
