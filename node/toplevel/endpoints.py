@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from registry import (
     Conflict,
+    EntityNotFound,
     Handle,
     HandleNotFound,
     HandleValue,
@@ -33,8 +34,8 @@ from .store import Change, TopLevelStore
 
 __all__ = ["Certify", "router"]
 
-# The root CA's "certify this node's key" (trust's ``RootAuthority.certify_node``), if plugged in.
-Certify = Callable[[str, dict[str, Any]], str]
+# The root CA's "certify this node's key at this index" (``RootAuthority.certify_node``), if any.
+Certify = Callable[[str, dict[str, Any], int], str]
 
 router = APIRouter()
 
@@ -121,6 +122,15 @@ def _directory_values(node: NodeRow) -> list[HandleValue]:
     return [value.stamped(stamp) for value in values]
 
 
+@router.get("/root", tags=["Onboarding"])
+async def root_certificate(request: Request) -> Response:
+    """The root CA's self-signed certificate, which verifiers trust (``idnode verify --root``)."""
+    certificate: str | None = request.app.state.root_certificate
+    if certificate is None:
+        raise EntityNotFound("this top-level node runs without a root certificate authority")
+    return json_response({"id": request.app.state.root_id, "certificate": certificate})
+
+
 @router.post("/nodes", tags=["Onboarding"], status_code=201)
 async def register_node(body: NodeRegistration, request: Request) -> Response:
     """Onboard a secondary node with the bootstrap credential; returns its sync token."""
@@ -133,7 +143,7 @@ async def register_node(body: NodeRegistration, request: Request) -> Response:
     _check_jwk(body.publicKey)
     token = secrets.token_urlsafe(32)
     certify: Certify | None = request.app.state.certify
-    certificate = None if certify is None else certify(str(code), body.publicKey)
+    certificate = None if certify is None else certify(str(code), body.publicKey, body.keyIndex)
     created = await _store(request).register_node(
         str(code), body.baseUrl.rstrip("/"), body.publicKey, _hash(token), certificate
     )
