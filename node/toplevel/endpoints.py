@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from registry import (
+    Certificate,
     Conflict,
     EntityNotFound,
     Handle,
     HandleNotFound,
     HandleValue,
     InvalidInput,
+    InvalidValue,
     Prefix,
     Unauthenticated,
     utc_timestamp,
@@ -115,7 +117,9 @@ def _directory_values(node: NodeRow) -> list[HandleValue]:
             {"handle": f"0.NA/{code}", "index": 300, "permissions": "011111110011"},
         ),
         HandleValue(1, "HS_SITE", "site", {"baseUrl": node.base_url, "nodeCode": code}),
-        HandleValue(300, "HS_PUBKEY", "key", orjson.loads(node.public_key)),
+        HandleValue(
+            _key_index(node.certificate), "HS_PUBKEY", "key", orjson.loads(node.public_key)
+        ),
     ]
     if node.certificate:
         values.append(HandleValue(400, "HS_CERT", "string", node.certificate))
@@ -129,6 +133,15 @@ async def root_certificate(request: Request) -> Response:
     if certificate is None:
         raise EntityNotFound("this top-level node runs without a root certificate authority")
     return json_response({"id": request.app.state.root_id, "certificate": certificate})
+
+
+def _key_index(certificate: str | None) -> int:
+    """The HS_PUBKEY index the root certified the key at (its ``sub``, ``301:0.NA/…``), else 300."""
+    try:
+        index = Certificate.parse(certificate).sub.partition(":")[0] if certificate else ""
+    except (InvalidValue, ValueError, TypeError):
+        index = ""
+    return int(index) if index.isdigit() else 300
 
 
 @router.post("/nodes", tags=["Onboarding"], status_code=201)

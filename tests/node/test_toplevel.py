@@ -244,6 +244,8 @@ def test_the_root_ca_certifies_the_key_index_sent_and_serves_its_certificate(
             headers={"Authorization": f"Bearer {BOOTSTRAP}"},
         ).json()
         assert answer["certificate"].count(".") == 2
+        entry = client.get("/api/handles/0.NA/88.118").json()["values"]
+        assert [v["index"] for v in entry if v["type"] == "HS_PUBKEY"] == [301]
     issued = Certificate.parse(answer["certificate"])
     assert issued.iss == "300:0.NA/88" and issued.sub == "301:0.NA/88.118"
     assert [g.as_dict() for g in issued.perms] == [
