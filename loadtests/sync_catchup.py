@@ -109,6 +109,8 @@ def main() -> None:
             "IDNODE_ADMIN_TOKEN": ADMIN,
             "IDNODE_TOPLEVEL_URL": top_url,
             "IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN": BOOTSTRAP,
+            "IDNODE_KEYS_DIR": str(Path(tmp) / "keys"),
+            "IDNODE_TOPLEVEL_ROOT_DIR": str(Path(tmp) / "root"),
             "IDNODE_SYNC_BACKOFF_MAX_SECONDS": "1",
         }
         subprocess.run(

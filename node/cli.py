@@ -146,13 +146,19 @@ async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
-    from .toplevel import run_toplevel
+    from .toplevel import ROOT_FILE, open_root, run_toplevel
 
     token = settings.toplevel_bootstrap_token
     if token is None:
         raise InvalidInput("set IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN: nodes onboard with it")
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
-    run_toplevel(url, token.get_secret_value(), args.host, args.port, args.log_level)
+    root_dir = args.root_dir or settings.toplevel_root_dir
+    root = open_root(root_dir)
+    print(
+        f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
+        flush=True,
+    )
+    run_toplevel(url, token.get_secret_value(), args.host, args.port, args.log_level, root)
 
 
 def _safe_url(url: str) -> str:
@@ -184,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     toplevel.add_argument("--port", type=int, default=8100)
     toplevel.add_argument("--db", default="./var/toplevel.db", help="its SQLite file")
     toplevel.add_argument("--log-level", default="info")
+    toplevel.add_argument(
+        "--root-dir", help="its root CA's key directory (default IDNODE_TOPLEVEL_ROOT_DIR)"
+    )
     toplevel.set_defaults(handler=cmd_toplevel)
     sync = sub.add_parser("sync", help="synchronisation with the top-level node")
     sync_sub = sync.add_subparsers(dest="action", required=True)

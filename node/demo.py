@@ -7,6 +7,7 @@ from typing import Any
 from registry import ADMIN, Handle, HandleValue
 
 from .context import NodeContext
+from .trust.identity import ensure_key
 
 __all__ = ["DEMO_PASSWORD", "DEMO_PREFIX", "seed_demo"]
 
@@ -28,7 +29,12 @@ DEMO_RECORDS = {
 
 
 async def seed_demo(context: NodeContext) -> dict[str, Any]:
-    """Create the demo enterprise and identifiers unless they exist; return what to print."""
+    """Create the demo enterprise and identifiers unless they exist; return what to print.
+
+    The node's signing key is created first when it has none, so the demo records are signed.
+    """
+    if context.settings.sign_records:
+        ensure_key(context.settings)
     if await context.enterprises.holder_of(DEMO_PREFIX) is None:
         await context.enterprises.create("Demo Enterprise", DEMO_PREFIX, password=DEMO_PASSWORD)
     handles = []

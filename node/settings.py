@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     toplevel_bootstrap_token: SecretStr | None = Field(
         None, description="credential for onboarding at the top-level node (and its own setting)"
     )
+    toplevel_root_dir: str = Field(
+        "./var/root", description="the top-level node's root CA key directory (idnode toplevel)"
+    )
     sync_batch_size: int = Field(500, ge=1, le=10_000, description="outbox rows per sync batch")
     sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
     sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")

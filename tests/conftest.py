@@ -17,6 +17,13 @@ from .servers import ThreadedServer
 ADMIN_TOKEN = "test-admin-token"
 
 
+@pytest.fixture(autouse=True)
+def _own_key_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing keys and the top-level's root CA live in the test's directory, never in ./var."""
+    monkeypatch.setenv("IDNODE_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("IDNODE_TOPLEVEL_ROOT_DIR", str(tmp_path / "root"))
+
+
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database on SQLite and, in a second run of the test, on PostgreSQL."""

@@ -4,9 +4,10 @@ from .client import TopLevelClient
 from .endpoints import router
 from .lifecycle import start_sync, stop_sync
 from .status import sync_status
-from .worker import StatsSource, SyncWorker
+from .worker import Identity, StatsSource, SyncWorker
 
 __all__ = [
+    "Identity",
     "StatsSource",
     "SyncWorker",
     "TopLevelClient",

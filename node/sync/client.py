@@ -23,10 +23,21 @@ class TopLevelClient:
         await self._http.aclose()
 
     async def register(
-        self, code: str, base_url: str, public_key: dict[str, Any], bootstrap_token: str
+        self,
+        code: str,
+        base_url: str,
+        public_key: dict[str, Any],
+        bootstrap_token: str,
+        *,
+        key_index: int = 300,
     ) -> dict[str, Any]:
         """Onboard this node; the answer carries its sync ``token`` and its ``certificate``."""
-        body = {"nodeCode": code, "baseUrl": base_url, "publicKey": public_key}
+        body = {
+            "nodeCode": code,
+            "baseUrl": base_url,
+            "publicKey": public_key,
+            "keyIndex": key_index,
+        }
         return await self._call("POST", "/nodes", bootstrap_token, orjson.dumps(body))
 
     async def send_batch(self, code: str, token: str, batch: OutboxBatch) -> dict[str, Any]:

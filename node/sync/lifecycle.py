@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from registry import SyncStore
 
 from ..context import NodeContext
+from ..trust.identity import NodeIdentity, ensure_key
 from .client import TopLevelClient
 from .worker import SyncWorker
 
@@ -14,11 +15,15 @@ __all__ = ["start_sync", "stop_sync"]
 
 
 def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
-    """Start shipping when ``IDNODE_TOPLEVEL_URL`` is set; the worker is ``app.state.sync``."""
+    """Start shipping when ``IDNODE_TOPLEVEL_URL`` is set; the worker is ``app.state.sync``.
+
+    The node onboards with its trust key, generated here on a first start.
+    """
     settings = context.settings
     app.state.sync = None
     if not settings.toplevel_url:
         return None
+    ensure_key(settings)
     bootstrap = settings.toplevel_bootstrap_token
     worker = SyncWorker(
         SyncStore(context.db),
@@ -30,6 +35,7 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
         idle_seconds=settings.sync_idle_seconds,
         backoff_max_seconds=settings.sync_backoff_max_seconds,
         stats_interval_seconds=settings.stats_interval_seconds,
+        identity=NodeIdentity(context),
     )
     context.records.add_listener(worker.changed)
     worker.start()

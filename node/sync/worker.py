@@ -12,19 +12,36 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from registry import Conflict, NodeError, SyncStore, Unauthenticated, Unavailable
 
 from .client import TopLevelClient
-from .keys import stored_public_jwk
 
-__all__ = ["StatsSource", "SyncWorker"]
+__all__ = ["Identity", "OnboardingKey", "StatsSource", "SyncWorker"]
 
 logger = logging.getLogger("idnode.sync")
 
 StatsSource = Callable[[], Awaitable[dict[str, Any]]]
 _TOKEN = "toplevel_token"
+# The id of the key the top-level node certified; another active key (a rotation) re-onboards.
+_ONBOARDED_KEY = "toplevel_key"
+
+
+class OnboardingKey(Protocol):
+    """The key presented when onboarding: its id, HS_PUBKEY index and public JWK."""
+
+    kid: str
+    index: int
+    jwk: dict[str, Any]
+
+
+class Identity(Protocol):
+    """The node's trust key (``node.trust.NodeIdentity``): presented, then certified."""
+
+    async def key(self) -> OnboardingKey: ...
+
+    async def install(self, certificate: str) -> str: ...
 
 
 class SyncWorker:
@@ -44,8 +61,7 @@ class SyncWorker:
         backoff_max_seconds: float = 30.0,
         stats_interval_seconds: float = 60.0,
         linger_seconds: float = 0.05,
-        public_key: Callable[[], Awaitable[dict[str, Any]]] | None = None,
-        on_certificate: Callable[[str], Awaitable[None]] | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -58,9 +74,7 @@ class SyncWorker:
         self.backoff_max = backoff_max_seconds
         self.stats_interval = stats_interval_seconds
         self.linger = linger_seconds
-        self.public_key = public_key or (lambda: stored_public_jwk(store))
-        # Given the certificate the top-level node issued at onboarding (trust installs it).
-        self.on_certificate = on_certificate
+        self.identity = identity
         self.stats_sources: list[StatsSource] = []
         self.leading = False
         self.failures = 0
@@ -162,6 +176,9 @@ class SyncWorker:
         """Send the next batch and drop it from the outbox once acknowledged; False when idle."""
         batch = await self.store.next_batch(self.batch_size)
         if batch is None:
+            if self.bootstrap_token and self.identity is not None:
+                # Onboard before the first change, so the node is certified from its start.
+                await self._token()
             return False
         token = await self._token()
         try:
@@ -177,18 +194,29 @@ class SyncWorker:
 
     async def _token(self) -> str:
         token = await self.store.get(_TOKEN)
-        if token is not None:
+        if token is not None and (self.identity is None or not self.bootstrap_token):
+            return token
+        key = None if self.identity is None else await self.identity.key()
+        if (
+            token is not None
+            and key is not None
+            and await self.store.get(_ONBOARDED_KEY) == key.kid
+        ):
             return token
         if not self.bootstrap_token:
             raise Unauthenticated(
                 "not onboarded at the top-level node and IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN is not set"
             )
+        if key is None or self.identity is None:
+            raise Unauthenticated("not onboarded at the top-level node: no trust key to present")
         answer = await self.client.register(
-            self.node_code, self.public_url, await self.public_key(), self.bootstrap_token
+            self.node_code, self.public_url, key.jwk, self.bootstrap_token, key_index=key.index
         )
+        if answer.get("certificate"):
+            kid = await self.identity.install(answer["certificate"])
+            logger.info("sync: installed the top-level node's certificate of key %s", kid)
+        await self.store.put(_ONBOARDED_KEY, key.kid)
         token = answer["token"]
-        if answer.get("certificate") and self.on_certificate is not None:
-            await self.on_certificate(answer["certificate"])
         await self.store.put(_TOKEN, token)
         logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
         return token

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry import RootAuthority
+
 from ..errors import install_error_handlers, plain_dialect
 from ..handle_api import handle_dialect
 from .endpoints import Certify, router
@@ -17,13 +19,20 @@ __all__ = ["create_toplevel_app"]
 
 
 def create_toplevel_app(
-    database_url: str, bootstrap_token: str, certify: Certify | None = None
+    database_url: str,
+    bootstrap_token: str,
+    certify: Certify | None = None,
+    *,
+    root: RootAuthority | None = None,
 ) -> FastAPI:
     """The top-level node on the SQLite file at ``database_url``.
 
-    ``certify(node_code, public_jwk)`` issues a node's certificate (the root CA); without it
-    nodes are onboarded with no certificate.
+    ``root`` is its root CA: it certifies onboarded nodes and its certificate is served at
+    ``GET /root``. ``certify(node_code, public_jwk, key_index)`` overrides how nodes are
+    certified; with neither, nodes are onboarded with no certificate.
     """
+    if certify is None and root is not None:
+        certify = root.certify_node
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +52,8 @@ def create_toplevel_app(
     )
     app.state.bootstrap_token = bootstrap_token
     app.state.certify = certify
+    app.state.root_id = None if root is None else root.root_id
+    app.state.root_certificate = None if root is None else root.root_certificate()
     app.state.faults = Faults()
     app.include_router(router)
     app.add_middleware(FaultMiddleware, faults=app.state.faults)

@@ -15,11 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from registry import (
+    Certificate,
     Conflict,
+    EntityNotFound,
     Handle,
     HandleNotFound,
     HandleValue,
     InvalidInput,
+    InvalidValue,
     Prefix,
     Unauthenticated,
     utc_timestamp,
@@ -33,8 +36,8 @@ from .store import Change, TopLevelStore
 
 __all__ = ["Certify", "router"]
 
-# The root CA's "certify this node's key" (trust's ``RootAuthority.certify_node``), if plugged in.
-Certify = Callable[[str, dict[str, Any]], str]
+# The root CA's "certify this node's key at this index" (``RootAuthority.certify_node``), if any.
+Certify = Callable[[str, dict[str, Any], int], str]
 
 router = APIRouter()
 
@@ -114,11 +117,31 @@ def _directory_values(node: NodeRow) -> list[HandleValue]:
             {"handle": f"0.NA/{code}", "index": 300, "permissions": "011111110011"},
         ),
         HandleValue(1, "HS_SITE", "site", {"baseUrl": node.base_url, "nodeCode": code}),
-        HandleValue(300, "HS_PUBKEY", "key", orjson.loads(node.public_key)),
+        HandleValue(
+            _key_index(node.certificate), "HS_PUBKEY", "key", orjson.loads(node.public_key)
+        ),
     ]
     if node.certificate:
         values.append(HandleValue(400, "HS_CERT", "string", node.certificate))
     return [value.stamped(stamp) for value in values]
+
+
+@router.get("/root", tags=["Onboarding"])
+async def root_certificate(request: Request) -> Response:
+    """The root CA's self-signed certificate, which verifiers trust (``idnode verify --root``)."""
+    certificate: str | None = request.app.state.root_certificate
+    if certificate is None:
+        raise EntityNotFound("this top-level node runs without a root certificate authority")
+    return json_response({"id": request.app.state.root_id, "certificate": certificate})
+
+
+def _key_index(certificate: str | None) -> int:
+    """The HS_PUBKEY index the root certified the key at (its ``sub``, ``301:0.NA/…``), else 300."""
+    try:
+        index = Certificate.parse(certificate).sub.partition(":")[0] if certificate else ""
+    except (InvalidValue, ValueError, TypeError):
+        index = ""
+    return int(index) if index.isdigit() else 300
 
 
 @router.post("/nodes", tags=["Onboarding"], status_code=201)
@@ -133,7 +156,7 @@ async def register_node(body: NodeRegistration, request: Request) -> Response:
     _check_jwk(body.publicKey)
     token = secrets.token_urlsafe(32)
     certify: Certify | None = request.app.state.certify
-    certificate = None if certify is None else certify(str(code), body.publicKey)
+    certificate = None if certify is None else certify(str(code), body.publicKey, body.keyIndex)
     created = await _store(request).register_node(
         str(code), body.baseUrl.rstrip("/"), body.publicKey, _hash(token), certificate
     )

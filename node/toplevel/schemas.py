@@ -19,6 +19,7 @@ class NodeRegistration(BaseModel):
     nodeCode: str = Field(min_length=1, max_length=255)
     baseUrl: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=2000)
     publicKey: dict[str, Any]
+    keyIndex: int = Field(300, ge=1, le=2**31 - 1, description="the key's HS_PUBKEY index")
 
 
 class ChangeIn(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from registry import RootAuthority
+
 from .app import create_toplevel_app
 from .faults import Faults
 
@@ -68,10 +70,15 @@ class RefusingServer(uvicorn.Server):
 
 
 def run_toplevel(
-    database_url: str, bootstrap_token: str, host: str, port: int, log_level: str = "info"
+    database_url: str,
+    bootstrap_token: str,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    root: RootAuthority | None = None,
 ) -> None:
-    """Serve the top-level node until interrupted."""
-    app = create_toplevel_app(database_url, bootstrap_token)
+    """Serve the top-level node until interrupted; ``root`` is its certificate authority."""
+    app = create_toplevel_app(database_url, bootstrap_token, root=root)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
     server = RefusingServer(config, app.state.faults)
     app.state.faults.refuse = server.refuse

@@ -1,17 +1,22 @@
 """Trust wiring: the node's signer, its published keys and certificates, and ``idnode verify``."""
 
 from .fetch import HttpFetcher, parse_rest_values
+from .identity import NodeIdentity, NodeKey, ensure_key
 from .signing import build_signer, certify_enterprise, install_certificate, key_store, publish_keys
-from .verify import load_root, verify_handle
+from .verify import load_root, read_root, verify_handle
 
 __all__ = [
     "HttpFetcher",
+    "NodeIdentity",
+    "NodeKey",
     "build_signer",
     "certify_enterprise",
+    "ensure_key",
     "install_certificate",
     "key_store",
     "load_root",
     "parse_rest_values",
     "publish_keys",
+    "read_root",
     "verify_handle",
 ]

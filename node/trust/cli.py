@@ -17,7 +17,7 @@ from .signing import (
     publish_enterprise_certificate,
     publish_keys,
 )
-from .verify import load_root, verify_handle
+from .verify import read_root, verify_handle
 
 __all__ = ["add_trust_commands"]
 
@@ -123,7 +123,7 @@ async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    root = load_root(args.root or settings.trust_root_file)
+    root = await read_root(args.root or settings.trust_root_file)
     if args.url:
         verdict = await verify_handle(
             args.handle, root, url=args.url, max_chain=settings.trust_max_chain
@@ -197,4 +197,8 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     verify = add(sub, "verify", cmd_verify, "verify a record's signatures and certificate chain")
     verify.add_argument("handle")
     verify.add_argument("--url", help="the node to resolve at; the local store when omitted")
-    verify.add_argument("--root", help="root certificate file (default IDNODE_TRUST_ROOT_FILE)")
+    verify.add_argument(
+        "--root",
+        help="root certificate file or URL, e.g. the top-level's /root"
+        " (default IDNODE_TRUST_ROOT_FILE)",
+    )

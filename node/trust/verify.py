@@ -14,13 +14,14 @@ from registry import (
     InvalidInput,
     Problem,
     RecordService,
+    Unavailable,
     Verdict,
 )
 from registry import verify_record as verify_values
 
 from .fetch import HttpFetcher
 
-__all__ = ["load_root", "verify_handle"]
+__all__ = ["load_root", "read_root", "verify_handle"]
 
 
 def load_root(path: str | Path | None) -> str:
@@ -31,6 +32,30 @@ def load_root(path: str | Path | None) -> str:
         return Path(path).read_text().strip()
     except OSError as exc:
         raise InvalidInput(f"cannot read the root certificate {path}: {exc.strerror}") from exc
+
+
+async def read_root(source: str | Path | None) -> str:
+    """The root certificate from a file, or from a URL such as the top-level node's ``/root``."""
+    text = str(source or "")
+    if not text.startswith(("http://", "https://")):
+        return load_root(source)
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        try:
+            response = await client.get(text)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"cannot fetch the root certificate from {text}: {exc}") from exc
+    if response.status_code != 200:
+        raise Unavailable(f"the root certificate at {text} answered HTTP {response.status_code}")
+    # GET /root answers {"certificate": ...}; any other URL may hold the bare JWS.
+    if response.headers.get("content-type", "").startswith("application/json"):
+        try:
+            certificate = response.json().get("certificate")
+        except (ValueError, AttributeError):
+            certificate = None
+        if not isinstance(certificate, str):
+            raise InvalidInput(f"{text} answered JSON without a 'certificate' member")
+        return certificate.strip()
+    return response.text.strip()
 
 
 async def verify_handle(

@@ -146,13 +146,14 @@ async def test_toplevel_down_during_registrations_then_back(
 
     with TopLevel(tmp_path / "toplevel.db", toplevel_port) as toplevel:
         status = wait_until_synced(node)
-        assert status["lastError"] is None and status["shippedRows"] == REGISTRATIONS + 7
+        # +1: the node's key record 0.NA/88.118, published once the top-level certified it.
+        assert status["lastError"] is None and status["shippedRows"] == REGISTRATIONS + 8
         changes = journal(toplevel.url)
 
     upserts = Counter(c["subject"] for c in changes if c["kind"] == "handle.upsert")
     assert {f"88.118.8/{s}": 1 for s in suffixes[1:]}.items() <= upserts.items()
     assert upserts["88.118.8/R00000"] == 6 and upserts["0.NA/88.118.8"] == 1
-    assert len(changes) == REGISTRATIONS + 7
+    assert len(changes) == REGISTRATIONS + 8
     # In order: batches one after another, and one handle's changes as they were made.
     assert [c["batchSeq"] for c in changes] == sorted(c["batchSeq"] for c in changes)
     assert changes[0]["kind"] == "prefix.create"
@@ -192,7 +193,7 @@ async def test_node_killed_mid_batches_then_restarted(
     # Everything acknowledged arrived once; nothing arrived twice or half.
     subjects = Counter(c["subject"] for c in changes)
     assert all(subjects[f"88.118.8/{s}"] == 1 for s in suffixes)
-    assert len(changes) == len(suffixes) + 2
+    assert len(changes) == len(suffixes) + 3  # with the node's key record 0.NA/88.118
     seqs = [c["batchSeq"] for c in changes]
     assert seqs == sorted(seqs) and set(seqs) == set(range(1, max(seqs) + 1))
 
@@ -294,4 +295,4 @@ async def test_two_instances_on_one_database_ship_each_change_once(
 
     subjects = Counter(c["subject"] for c in changes)
     assert all(subjects[f"88.118.8/{s}"] == 1 for s in suffixes)
-    assert len(changes) == len(suffixes) + 2
+    assert len(changes) == len(suffixes) + 3  # with the node's key record 0.NA/88.118

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from node.toplevel import create_toplevel_app
+from node.toplevel import create_toplevel_app, open_root
+from registry import Certificate
 
 from ..servers import ThreadedServer
 
@@ -206,8 +207,8 @@ def test_fault_switches(toplevel: httpx.Client) -> None:
 
 
 def test_a_plugged_root_ca_certifies_onboarded_nodes(tmp_path: Path) -> None:
-    def certify(code: str, jwk: dict) -> str:
-        return f"certificate of {code} for {jwk['x']}"
+    def certify(code: str, jwk: dict, index: int) -> str:
+        return f"certificate of {index}:{code} for {jwk['x']}"
 
     app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", BOOTSTRAP, certify)
     with ThreadedServer(app) as server, httpx.Client(base_url=server.url) as client:
@@ -216,7 +217,42 @@ def test_a_plugged_root_ca_certifies_onboarded_nodes(tmp_path: Path) -> None:
             json={"nodeCode": "88.118", "baseUrl": "http://127.0.0.1:8001", "publicKey": KEY},
             headers={"Authorization": f"Bearer {BOOTSTRAP}"},
         ).json()
-        assert answer["certificate"] == "certificate of 88.118 for eA"
+        assert answer["certificate"] == "certificate of 300:88.118 for eA"
         values = client.get("/api/handles/0.NA/88.118").json()["values"]
         cert = next(v for v in values if v["type"] == "HS_CERT")
         assert cert["index"] == 400 and cert["data"]["value"] == answer["certificate"]
+
+
+def test_the_root_ca_certifies_the_key_index_sent_and_serves_its_certificate(
+    tmp_path: Path,
+) -> None:
+    root = open_root(tmp_path / "root")
+    assert (tmp_path / "root" / "root.jws").read_text().strip() == root.root_certificate()
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", BOOTSTRAP, root=root)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url) as client:
+        served = client.get("/root").json()
+        assert served == {"id": "300:0.NA/88", "certificate": root.root_certificate()}
+        bad_index = client.post(
+            "/nodes",
+            json={"nodeCode": "88.118", "baseUrl": "http://x", "publicKey": KEY, "keyIndex": 0},
+            headers={"Authorization": f"Bearer {BOOTSTRAP}"},
+        )
+        assert bad_index.status_code == 400 and "keyIndex" in bad_index.text
+        answer = client.post(
+            "/nodes",
+            json={"nodeCode": "88.118", "baseUrl": "http://x", "publicKey": KEY, "keyIndex": 301},
+            headers={"Authorization": f"Bearer {BOOTSTRAP}"},
+        ).json()
+        assert answer["certificate"].count(".") == 2
+        entry = client.get("/api/handles/0.NA/88.118").json()["values"]
+        assert [v["index"] for v in entry if v["type"] == "HS_PUBKEY"] == [301]
+    issued = Certificate.parse(answer["certificate"])
+    assert issued.iss == "300:0.NA/88" and issued.sub == "301:0.NA/88.118"
+    assert [g.as_dict() for g in issued.perms] == [
+        {"handle": "0.NA/88.118", "perm": "derivedPrefixes"}
+    ]
+
+
+def test_without_a_root_ca_there_is_no_root_certificate(toplevel: httpx.Client) -> None:
+    missing = toplevel.get("/root")
+    assert missing.status_code == 404 and "without a root" in missing.json()["message"]

@@ -1,0 +1,24 @@
+"""The top-level node's root certificate authority, kept in a directory of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry import RootAuthority
+
+__all__ = ["ROOT_FILE", "open_root"]
+
+ROOT_FILE = "root.jws"
+
+
+def open_root(directory: str | Path) -> RootAuthority:
+    """The root CA in ``directory`` (a key and a self-signed certificate made on first start).
+
+    Its certificate is also written to ``<directory>/root.jws``, for ``idnode verify --root``.
+    """
+    authority = RootAuthority.open(directory)
+    path = Path(directory) / ROOT_FILE
+    certificate = authority.root_certificate() + "\n"
+    if not path.exists() or path.read_text() != certificate:
+        path.write_text(certificate)
+    return authority

@@ -1,0 +1,74 @@
+"""The node's trust key as the top-level node sees it: presented at onboarding, then certified."""
+
+from __future__ import annotations
+
+import fcntl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry import SigningKey
+
+from ..settings import Settings
+from .signing import install_certificate, key_store, publish_keys
+
+if TYPE_CHECKING:
+    from ..context import NodeContext
+
+__all__ = ["NodeIdentity", "NodeKey", "ensure_key"]
+
+_LOCK_FILE = ".lock"
+
+
+def ensure_key(settings: Settings) -> SigningKey:
+    """The node's active key, generated (ES256) when the node has none yet."""
+    store = key_store(settings)
+    directory = Path(settings.keys_dir)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Several workers start at once on a fresh machine: exactly one of them generates the key.
+    with open(directory / _LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            active = store.active()
+            if active is None:
+                store.generate()
+                active = store.active()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert active is not None, "KeyStore.generate activates the first key"
+    return active
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKey:
+    """What onboarding presents: the key's id, its HS_PUBKEY index and its public JWK."""
+
+    kid: str
+    index: int
+    jwk: dict[str, Any]
+
+
+class NodeIdentity:
+    """The active key sent when onboarding, and the certificate installed when it comes back."""
+
+    def __init__(self, context: NodeContext) -> None:
+        self.context = context
+        self._key: NodeKey | None = None
+
+    async def key(self) -> NodeKey:
+        """The active key (created on first use); reloaded only when another key became active."""
+        settings = self.context.settings
+        known = self._key
+        if known is not None and any(
+            info.active and info.kid == known.kid for info in key_store(settings).list()
+        ):
+            return known
+        active = ensure_key(settings)
+        self._key = NodeKey(active.kid, active.info.index, active.public_jwk())
+        return self._key
+
+    async def install(self, certificate: str) -> str:
+        """Keep the certificate beside its key and publish it at ``0.NA/<code>``; the key id."""
+        kid = install_certificate(self.context.settings, certificate)
+        await publish_keys(self.context)
+        return kid
