@@ -9,7 +9,7 @@ from registry import SyncStore
 from ..context import NodeContext
 from ..trust.identity import NodeIdentity, ensure_key
 from .client import TopLevelClient
-from .worker import SyncWorker
+from .worker import StatsSource, SyncWorker
 
 __all__ = ["start_sync", "stop_sync"]
 
@@ -38,6 +38,7 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
         identity=NodeIdentity(context),
     )
     context.records.add_listener(worker.changed)
+    worker.stats_sources.append(_resolution_stats(context))
     worker.start()
     app.state.sync = worker
     return worker
@@ -47,3 +48,12 @@ async def stop_sync(app: FastAPI) -> None:
     worker = getattr(app.state, "sync", None)
     if worker is not None:
         await worker.stop(app.state.node.settings.sync_flush_seconds)
+
+
+def _resolution_stats(context: NodeContext) -> StatsSource:
+    """This process's resolutions and cache hit ratio, for the periodic statistics report."""
+
+    async def source() -> dict[str, float]:
+        return context.resolver.stats()
+
+    return source

@@ -283,15 +283,25 @@ async def test_two_instances_on_one_database_ship_each_change_once(
         assert sync_status(first)["shipperHere"] != sync_status(second)["shipperHere"]
         changes = journal(toplevel.url)
 
+        # Each process resolves one handle five times: one read, then four cache hits.
+        for process in (first, second):
+            for _ in range(5):
+                assert httpx.get(f"{process.url}/api/handles/88.118.8/D0000").status_code == 200
+
         # Registrations: the records under 88.118.8, its ADMIN handle (the credentials) included.
         deadline = time.monotonic() + 60
         while True:
             stats = httpx.get(f"{toplevel.url}/nodes/88.118").json()["statistics"]
-            if stats is not None and stats["registrations"] == len(suffixes) + 1:
+            if (
+                stats is not None
+                and stats["registrations"] == len(suffixes) + 1
+                and stats.get("resolutions", 0) >= 5
+            ):
                 break
             assert time.monotonic() < deadline, f"no statistics report arrived: {stats}"
             time.sleep(0.2)
         assert stats["prefixes"] == 1 and stats["outboxPending"] >= 0
+        assert 0.5 <= stats["cacheHitRatio"] <= 1
 
     subjects = Counter(c["subject"] for c in changes)
     assert all(subjects[f"88.118.8/{s}"] == 1 for s in suffixes)
