@@ -14,6 +14,7 @@ from . import admin, handle_api, human, snms
 from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .responses import json_response
+from .runtime import tune_gc
 from .settings import Settings, get_settings
 from .sync import router as sync_router
 from .sync import start_sync, stop_sync
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
+        tune_gc(settings.gc_threshold)
         start_sync(app, context)
         try:
             yield

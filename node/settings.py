@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     sync_flush_seconds: float = Field(
         5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
     )
+    gc_threshold: int = Field(
+        50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
+    )
 
 
 @lru_cache
