@@ -30,8 +30,10 @@ class Prefix:
     def parse(cls, text: str) -> Prefix:
         """Parse and normalise a prefix, naming the rule it breaks if it is invalid."""
         # A batch names the same few prefixes thousands of times; only valid ones are kept.
+        if cls is not Prefix:
+            return cls._parse(text)
         known = _PREFIXES.get(text) if type(text) is str else None
-        if known is not None and cls is Prefix:
+        if known is not None:
             return known
         parsed = cls._parse(text)
         if len(_PREFIXES) >= _PREFIX_CACHE_SIZE:
