@@ -52,13 +52,17 @@ async def snms_token(client: httpx.AsyncClient, credential: Credential) -> str:
 
 
 def batch_items(
-    prefix: str, start: int, stop: int, template_version: str | None = None
+    prefix: str,
+    start: int,
+    stop: int,
+    template_version: str | None = None,
+    values: Callable[[str], list[dict]] = record_values,
 ) -> list[dict]:
     """The batchCreate items for seeded identifiers ``start…stop-1``."""
     items = []
     for i in range(start, stop):
         handle = f"{prefix}/{seeded_suffix(i)}"
-        item: dict = {"handle": handle, "value": record_values(handle)}
+        item: dict = {"handle": handle, "value": values(handle)}
         if template_version is not None:
             item["templateVersion"] = template_version
         items.append(item)
@@ -75,10 +79,13 @@ async def bulk_create(
     clients: int = 4,
     template_version: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    values: Callable[[str], list[dict]] = record_values,
+    max_seconds: float | None = None,
 ) -> BulkResult:
     """Create seeded identifiers ``start…start+count-1`` in batches from ``clients`` concurrent loops.
 
     Items that already exist count as ``existed``, so re-running a seed after a failure is safe.
+    ``values(handle)`` gives each record's values; past ``max_seconds`` no new batch is sent.
     """
     if not 1 <= batch_size <= MAX_BATCH:
         raise SetupError(f"batch size must be 1…{MAX_BATCH}, got {batch_size}")
@@ -89,10 +96,14 @@ async def bulk_create(
     starts = iter(range(start, start + count, batch_size))
     result = BulkResult()
 
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+
     async def loop() -> None:
         for first in starts:
+            if deadline is not None and time.monotonic() > deadline:
+                return
             last = min(first + batch_size, start + count)
-            items = batch_items(credential.prefix, first, last, template_version)
+            items = batch_items(credential.prefix, first, last, template_version, values)
             began = time.perf_counter()
             # orjson: encoding 2,000 items must not make the client the bottleneck.
             response = await client.post(
@@ -101,7 +112,7 @@ async def bulk_create(
                 headers=headers,
             )
             result.batch_latency.record(time.perf_counter() - began)
-            body = response.json() if response.status_code == 200 else {}
+            body = orjson.loads(response.content) if response.status_code == 200 else {}
             if body.get("status") != 1:
                 raise SetupError(
                     f"batchCreate failed: {response.status_code} {response.text[:500]}"

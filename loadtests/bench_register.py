@@ -1,10 +1,11 @@
 """Bulk registration through SNMS ``batchCreate`` over HTTP, on SQLite and PostgreSQL.
 
-Starts a node as a child process on a fresh database, creates an enterprise and a template, then
-registers N identifiers with several concurrent clients and prints identifiers/s, p50/p99 batch
-latency and the node's RSS (peak, and at the start, middle and end of the run: flat is the goal).
-The baseline, run beside it against the same node, registers identifiers one by one through
-``POST /identityv2/data``; the report gives the ratio.
+Starts a node as a child process on a fresh database with a signing key (every record is sealed
+with an ES256 signature, as in production), creates an enterprise and a template, then registers
+N identifiers with several concurrent clients and prints identifiers/s, p50/p99 batch latency and
+the node's RSS (peak, and the most in each third of the run: flat is the goal). The baseline, run
+beside it against the same node, registers identifiers one by one through ``POST
+/identityv2/data``; the report gives the ratio.
 
     .venv/bin/python -m loadtests.bench_register --count 200000 --clients 4
     .venv/bin/python -m loadtests.bench_register --backend postgresql --count 20000
@@ -17,29 +18,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
+
+from loadtests import (
+    LatencyRecorder,
+    RssSampler,
+    bulk_create,
+    ensure_credential,
+    ratios,
+    snms_token,
+    started_node,
+)
+from loadtests.bench_sign import fresh_postgres
 
 ADMIN_TOKEN = "bench-admin-token"
 PREFIX = "88.118.8"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+VERSION = "1.0"
 TEMPLATE = {
     "prefix": PREFIX,
-    "version": "1.0",
+    "version": VERSION,
     "description": "bench",
     "type": 1,
     "items": [
@@ -63,223 +71,144 @@ TEMPLATE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def values(handle: str) -> list[dict[str, Any]]:
+    """A product identifier's values: its URL and the template's two items."""
+    return [
+        {"index": 1, "type": "URL", "data": f"https://example.com/p/{handle}"},
+        {"index": 2000, "type": "productName", "data": {"format": "string", "value": "Motor"}},
+        {"index": 2001, "type": "batchNo", "data": {"format": "string", "value": "B2106023"}},
+    ]
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (uvicorn's worker processes)."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += _tree(int(child))
-    return found
-
-
-def _rss_kib(pid: int, field: str = "VmRSS") -> int:
-    """Resident memory of the node: the process and its workers, summed."""
-    total = 0
-    for member in _tree(pid):
-        for line in Path(f"/proc/{member}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                total += int(line.split()[1])
-    return total
-
-
-class RssSampler(threading.Thread):
-    """Samples the node's resident memory every ``interval`` seconds."""
-
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.samples: list[int] = []
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            try:
-                self.samples.append(_rss_kib(self.pid))
-            except OSError:
-                return
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """A fresh database URL for the node; dropped afterwards."""
+@asynccontextmanager
+async def database(backend: str, workdir: Path) -> AsyncIterator[str]:
+    """A fresh database URL for the node; a PostgreSQL one is dropped afterwards."""
     if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/bench.db"
+        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         return
-    name = f"idnode_bench_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(POSTGRES, timeout=5)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    async with fresh_postgres(POSTGRES) as url:
+        yield url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-@contextmanager
-def node(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """``python -m node serve`` on a free port of 127.0.0.1; (base URL, pid)."""
-    env = {**os.environ, "IDNODE_DATABASE_URL": url, "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN}
+def signing_key(workdir: Path) -> dict[str, str]:
+    """A key directory with one ES256 key: the node then signs every record it stores."""
+    env = {"IDNODE_KEYS_DIR": str(workdir / "keys")}
     subprocess.run(
-        [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True
+        [sys.executable, "-m", "node", "keys", "generate"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
     )
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the node did not start")
-            time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    return env
 
 
-def setup(base: str) -> dict[str, str]:
-    """An enterprise, its SNMS token and the template; the headers to call with."""
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    created = httpx.post(
-        f"{base}/admin/enterprises", json={"name": "Bench", "prefix": PREFIX}, headers=admin
-    )
-    credential = created.raise_for_status().json()["credential"]
-    login = {"username": credential["username"], "password": credential["password"]}
-    token = httpx.post(f"{base}/identity/token", json=login).json()["data"]["token"]
-    headers = {"Authorization": token, "Content-Type": "application/json"}
-    httpx.post(f"{base}/snms/api/v5/template", json=TEMPLATE, headers=headers).raise_for_status()
-    return headers
-
-
-def item(run: str, n: int) -> dict[str, Any]:
-    return {
-        "handle": f"{PREFIX}/{run}-{n:09d}",
-        "templateVersion": "1.0",
-        "value": [
-            {"index": 1, "type": "URL", "data": f"https://example.com/p/{run}-{n}"},
-            {"index": 2000, "type": "productName", "data": {"format": "string", "value": "Motor"}},
-            {"index": 2001, "type": "batchNo", "data": {"format": "string", "value": run}},
-        ],
-    }
-
-
-async def drive(
-    base: str,
-    headers: dict[str, str],
-    path: str,
-    count: int,
-    size: int,
-    clients: int,
-    max_seconds: float,
+async def one_by_one(
+    client: httpx.AsyncClient, token: str, count: int, clients: int, max_seconds: float
 ) -> dict[str, Any]:
-    """Send ``count`` items in requests of ``size`` (1: the single-item path) from ``clients``."""
-    run = uuid.uuid4().hex[:8]
-    starts = iter(range(0, count, size))
-    latencies: list[float] = []
-    failures = 0
-    done = 0
+    """The baseline: ``count`` records through ``POST /identityv2/data`` from ``clients`` loops."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    numbers = iter(range(count))
+    latency = LatencyRecorder()
+    done = failed = 0
     deadline = time.monotonic() + max_seconds
 
-    async def client() -> None:
-        nonlocal failures, done
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
-            for start in starts:
-                if time.monotonic() > deadline:
-                    return
-                items = [item(run, n) for n in range(start, min(start + size, count))]
-                body = orjson.dumps(items if size > 1 else items[0])
-                began = time.perf_counter()
-                response = await http.post(path, content=body)
-                latencies.append(time.perf_counter() - began)
-                answer = response.json()
-                if size > 1:
-                    failures += sum(line["msg"] != "success" for line in answer["data"] or [])
-                elif answer["status"] != 1:
-                    failures += 1
-                done += len(items)
+    async def loop() -> None:
+        nonlocal done, failed
+        for n in numbers:
+            if time.monotonic() > deadline:
+                return
+            handle = f"{PREFIX}/one-{n:09d}"
+            body = {"handle": handle, "templateVersion": VERSION, "value": values(handle)}
+            began = time.perf_counter()
+            response = await client.post(
+                "/identityv2/data", content=orjson.dumps(body), headers=headers
+            )
+            latency.record(time.perf_counter() - began)
+            done += 1
+            failed += response.status_code != 200 or response.json().get("status") != 1
 
     began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(loop() for _ in range(clients)))
     elapsed = time.perf_counter() - began
-    latencies.sort()
+    summary = latency.summary()
     return {
         "ids": done,
-        "failed": failures,
+        "failed": failed,
         "seconds": round(elapsed, 2),
-        "ids_per_s": round(done / elapsed),
-        "p50_ms": round(1000 * statistics.median(latencies), 1),
-        "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
+        "items_per_s": round(done / elapsed),
+        "p50": summary["p50"],
+        "p99": summary["p99"],
     }
 
 
-def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    with database(backend) as url, node(url, args.workers) as (base, pid):
-        headers = setup(base)
-        baseline = asyncio.run(
-            drive(base, headers, "/identityv2/data", args.baseline_count, 1, args.clients, 60)
-        )
-        sampler = RssSampler(pid)
-        sampler.start()
-        batch = asyncio.run(
-            drive(
-                base,
-                headers,
-                "/identityv2/data/batchCreate",
-                args.count,
-                args.batch,
-                args.clients,
-                args.max_seconds,
-            )
-        )
-        sampler.stop()
-        peak = max(_rss_kib(pid, "VmHWM"), *sampler.samples)
-    samples = sampler.samples or [0]
+def _thirds(samples: list[int]) -> list[float]:
+    """The most RSS (MiB) in each third of the run."""
     third = max(1, len(samples) // 3)
+    parts = (samples[:third], samples[third : 2 * third], samples[2 * third :])
+    return [round(max(part) / 2**20, 1) for part in parts if part]
+
+
+async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Baseline and batch runs against one fresh node on ``backend``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = signing_key(workdir)
+        async with database(backend, workdir) as url:
+            with started_node(
+                workdir, ADMIN_TOKEN, database_url=url, workers=args.workers, env=env
+            ) as node:
+                async with httpx.AsyncClient(base_url=node.url, timeout=120) as client:
+                    credential = await ensure_credential(
+                        client,
+                        admin_token=ADMIN_TOKEN,
+                        username=None,
+                        password=None,
+                        prefix=PREFIX,
+                        name="Bench",
+                    )
+                    token = await snms_token(client, credential)
+                    created = await client.post(
+                        "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
+                    )
+                    created.raise_for_status()
+                    baseline = await one_by_one(
+                        client, token, args.baseline_count, args.clients, 60
+                    )
+                    async with RssSampler(node.pid, interval=0.25) as rss:
+                        result = await bulk_create(
+                            client,
+                            credential,
+                            count=args.count,
+                            batch_size=args.batch,
+                            clients=args.clients,
+                            template_version=VERSION,
+                            values=values,
+                            max_seconds=args.max_seconds,
+                        )
+    latency = result.batch_latency.summary()
+    batch = {
+        "ids": result.created,
+        "existed": result.existed,
+        "failed": sum(result.failed.values()),
+        "seconds": round(result.elapsed, 2),
+        "items_per_s": round(result.per_second),
+        "p50": latency["p50"],
+        "p99": latency["p99"],
+    }
+    samples = [value for _, value in rss.samples]
     return {
         "backend": backend,
+        "workers": args.workers,
         "batch": batch,
         "baseline_single": baseline,
-        "ratio": round(batch["ids_per_s"] / max(baseline["ids_per_s"], 1), 1),
-        "rss_peak_mib": round(peak / 1024, 1),
-        "rss_mib_first_mid_last_third": [
-            round(max(part) / 1024, 1)
-            for part in (samples[:third], samples[third : 2 * third], samples[2 * third :])
-            if part
-        ],
+        "ratio": ratios(baseline, batch, ("items_per_s",))["items_per_s"],
+        "rss_peak_mib": round(rss.peak / 2**20, 1),
+        "rss_growth": round(rss.growth(), 3),
+        "rss_mib_first_mid_last_third": _thirds(samples),
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--count", type=int, default=200_000, help="identifiers to register")
@@ -289,21 +218,23 @@ def main() -> None:
     parser.add_argument("--baseline-count", type=int, default=2000, help="single-item creates")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop the run after this")
     parser.add_argument("--json", action="store_true", help="print one JSON object per backend")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
-        result = bench(backend, args)
+        result = asyncio.run(bench(backend, args))
         if args.json:
-            print(orjson.dumps(result).decode())
+            print(orjson.dumps(result).decode(), flush=True)
             continue
         b, s = result["batch"], result["baseline_single"]
         print(
-            f"{backend:10} batchCreate: {b['ids']} ids in {b['seconds']} s = {b['ids_per_s']} ids/s"
-            f" (failed {b['failed']}), batch p50 {b['p50_ms']} ms p99 {b['p99_ms']} ms\n"
-            f"{'':10} baseline one-by-one: {s['ids_per_s']} ids/s (p50 {s['p50_ms']} ms);"
+            f"{backend:10} batchCreate: {b['ids']} ids in {b['seconds']} s = {b['items_per_s']}"
+            f" ids/s (failed {b['failed']}, existed {b['existed']}),"
+            f" batch p50 {b['p50']} ms p99 {b['p99']} ms\n"
+            f"{'':10} baseline one-by-one: {s['items_per_s']} ids/s (p50 {s['p50']} ms);"
             f" batch/baseline = {result['ratio']}x\n"
             f"{'':10} node RSS peak {result['rss_peak_mib']} MiB; max per third of the run"
-            f" {result['rss_mib_first_mid_last_third']} MiB",
+            f" {result['rss_mib_first_mid_last_third']} MiB; last/first quarter"
+            f" {result['rss_growth']}",
             flush=True,
         )
 

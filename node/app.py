@@ -15,6 +15,7 @@ from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .hot import HotPath
 from .responses import json_response
+from .runtime import tune_gc
 from .settings import Settings, get_settings
 from .sync import router as sync_router
 from .sync import start_sync, stop_sync
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = NodeContext.build(settings)
         app.state.node = context
         await context.resolver.start()
+        tune_gc(settings.gc_threshold)
         start_sync(app, context)
         try:
             yield

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         5, gt=0, description="timeout of requests to the top-level and other nodes (s)"
     )
+    gc_threshold: int = Field(
+        50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
+    )
 
 
 @lru_cache

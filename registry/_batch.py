@@ -33,7 +33,7 @@ from ._records import (
     decode_values,
     encode_values,
 )
-from ._repository import Outbox, Records
+from ._repository import Records
 from ._repository_snms import BulkRecords
 from ._templates import Template, TemplateService, apply_template
 from ._values import HandleValue, Record, utc_timestamp
@@ -159,7 +159,7 @@ class BatchService:
                     "updated_at": now,
                 }
             inserted = await BulkRecords(session).insert_new(list(rows.values()))
-            await Outbox(session).append_many(
+            await BulkRecords(session).append_outbox(
                 (
                     ("handle.upsert", row["handle"], change_payload(row["handle"], row["values"]))
                     for row in rows.values()
@@ -209,7 +209,7 @@ class BatchService:
                     }
                 )
             await BulkRecords(session).update_many(rows)
-            await Outbox(session).append_many(
+            await BulkRecords(session).append_outbox(
                 (
                     ("handle.upsert", row["handle"], change_payload(row["handle"], row["values"]))
                     for row in rows
@@ -228,7 +228,7 @@ class BatchService:
         wanted = [str(h) for i, h in enumerate(handles) if results[i] is None]
         async with self.db.write() as session:
             deleted = await BulkRecords(session).delete_many(wanted)
-            await Outbox(session).append_many(
+            await BulkRecords(session).append_outbox(
                 (("handle.delete", key, {"handle": key}) for key in wanted if key in deleted), now
             )
         for position, handle in enumerate(handles):

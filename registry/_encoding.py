@@ -83,9 +83,35 @@ def value_body(value: HandleValue) -> bytes:
     )
 
 
+# A batch repeats the same short values (product name, batch number, template version) in
+# every record; the digest skips index and timestamp, so it depends only on this key.
+_DIGESTS: dict[tuple[object, ...], str] = {}
+_DIGEST_CACHE_SIZE = 4096
+_CACHED_DATA_LENGTH = 128
+
+
 def digest_value(value: HandleValue) -> str:
     """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
-    return base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
+    data = value.value
+    if value.format != "string" or len(data) > _CACHED_DATA_LENGTH:
+        return base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
+    permissions = value.permissions
+    key = (
+        value.type,
+        data,
+        value.ttl,
+        permissions.admin_read,
+        permissions.admin_write,
+        permissions.public_read,
+        permissions.public_write,
+    )
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
+        if len(_DIGESTS) >= _DIGEST_CACHE_SIZE:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
 
 
 def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:

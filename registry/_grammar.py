@@ -17,6 +17,9 @@ _SEGMENT = re.compile(r"[0-9A-Za-z_-]{1,32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+_PREFIX_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Prefix:
     """A dot-separated prefix such as ``88.118.8``, stored upper-cased."""
@@ -26,6 +29,20 @@ class Prefix:
     @classmethod
     def parse(cls, text: str) -> Prefix:
         """Parse and normalise a prefix, naming the rule it breaks if it is invalid."""
+        # A batch names the same few prefixes thousands of times; only valid ones are kept.
+        if cls is not Prefix:
+            return cls._parse(text)
+        known = _PREFIXES.get(text) if type(text) is str else None
+        if known is not None:
+            return known
+        parsed = cls._parse(text)
+        if len(_PREFIXES) >= _PREFIX_CACHE_SIZE:
+            _PREFIXES.clear()
+        _PREFIXES[text] = parsed
+        return parsed
+
+    @classmethod
+    def _parse(cls, text: str) -> Prefix:
         if not isinstance(text, str) or not text:
             raise InvalidIdentifier("prefix is empty")
         if len(text) > MAX_HANDLE_LENGTH:
@@ -101,3 +118,6 @@ class Handle:
 
     def __str__(self) -> str:
         return f"{self.prefix}/{self.suffix}"
+
+
+_PREFIXES: dict[str, Prefix] = {}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._models import RecordRow, TemplateRow
+from ._repository import Outbox
 
 __all__ = ["BulkRecords", "Templates"]
 
@@ -22,6 +24,7 @@ _STAGING_DDL = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (LIKE records INCLUDING DEFAULTS)"
     " ON COMMIT DELETE ROWS"
 )
+_OUTBOX_COLUMNS = ("kind", "subject", "payload", "created_at")
 _STAGED_INSERT = (
     f"INSERT INTO records ({_QUOTED}) SELECT {_QUOTED} FROM {_STAGING}"
     " ON CONFLICT (handle) DO NOTHING RETURNING handle"
@@ -109,6 +112,28 @@ class BulkRecords:
         )
         inserted = await pg.fetch(_STAGED_INSERT)
         return {record[0] for record in inserted}
+
+    async def append_outbox(self, changes: Iterable[tuple[str, str, Any]], now: datetime) -> None:
+        """Outbox rows for a batch's changes, in its transaction: binary COPY on PostgreSQL."""
+        if self.session.bind.dialect.name != "postgresql":
+            await Outbox(self.session).append_many(changes, now)
+            return
+        rows = [
+            (kind, subject, orjson.dumps(payload).decode(), now)
+            for kind, subject, payload in changes
+        ]
+        if not rows:
+            return
+        connection = await self.session.connection()
+        pg = (await connection.get_raw_connection()).driver_connection
+        if not pg.is_in_transaction():
+            # COPY on the raw driver only joins a transaction SQLAlchemy has already begun.
+            await Outbox(self.session).append_many(
+                ((kind, subject, orjson.Fragment(payload)) for kind, subject, payload, _ in rows),
+                now,
+            )
+            return
+        await pg.copy_records_to_table("outbox", records=rows, columns=_OUTBOX_COLUMNS)
 
     async def lock_existing(self, handles: Sequence[str]) -> dict[str, str | None]:
         """The template version of each handle that exists, its row locked until commit."""

@@ -64,12 +64,16 @@ class RecordSigner:
 
     def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]:
         key = str(handle)
-        own = [v for v in values if v.type == SIGNATURE_TYPE and self._is_own(v)]
-        foreign = [v for v in values if v.type == SIGNATURE_TYPE and v not in own]
         now = int(time.time())
-        for signature in foreign:
-            self._accept(key, signature, values, now)
-        signed = [v for v in values if v.type != SIGNATURE_TYPE]
+        own: list[HandleValue] = []
+        signed = values
+        # Most writes carry no signature of their own: skip the sorting-out passes for them.
+        if any(v.type == SIGNATURE_TYPE for v in values):
+            own = [v for v in values if v.type == SIGNATURE_TYPE and self._is_own(v)]
+            foreign = [v for v in values if v.type == SIGNATURE_TYPE and v not in own]
+            for signature in foreign:
+                self._accept(key, signature, values, now)
+            signed = [v for v in values if v.type != SIGNATURE_TYPE]
         index = own[0].index if own else self._free_index(values)
         claims = {
             "iss": self.issuer,
@@ -89,7 +93,7 @@ class RecordSigner:
             timestamp=stamp,
             permissions=_SIGNATURE_PERMISSIONS,
         )
-        kept = [v for v in values if v not in own]
+        kept = [v for v in values if v not in own] if own else values
         return sorted([*kept, signature], key=lambda v: v.index)
 
     @staticmethod

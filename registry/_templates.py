@@ -207,6 +207,16 @@ class Template:
             if value.index < _TEMPLATE_RANGE:
                 continue
             item = by_index.get(value.index)
+            if (
+                item is not None
+                and value.type == item.id_type
+                and item.enabled
+                and value.format == "string"
+                and item.min_length <= len(value.value) <= item.max_length
+            ):
+                # The common case, without building the messages below.
+                present.add(value.index)
+                continue
             where = f"value index {value.index}"
             if item is None:
                 raise InvalidValue(
