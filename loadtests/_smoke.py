@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,12 +61,18 @@ def started_node(
     database_url: str | None = None,
     workers: int = 1,
     timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[NodeHandle]:
-    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default."""
+    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default.
+
+    ``env`` adds or overrides node settings (``IDNODE_SIGN_RECORDS``, ``IDNODE_KEYS_DIR``, …).
+    """
+    settings = dict(env or {})
     env = {
         **os.environ,
         "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
         "IDNODE_ADMIN_TOKEN": admin_token,
+        **settings,
     }
     subprocess.run(
         [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True
