@@ -11,14 +11,18 @@ from loadtests.bench_sign import main
 from registry import KeyStore
 from registry._jose import BadSignature, JwsSigner, read_jws, sign_jws, verify_jws
 
+from ..databases import BACKENDS, postgres_url
 
+
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_ways(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
 ):
     out = tmp_path / "figures.json"
+    database = ["--postgres", postgres_url()] if backend == "postgresql" else []
     code = await main(
         ["--seconds", "0.02", "--records", "40", "--rounds", "2", "--batch-size", "10",
-         "--clients", "1", "--json", str(out)]
+         "--clients", "1", "--json", str(out), *database]
     )  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
@@ -28,6 +32,7 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     figures = json.loads(out.read_text())
     assert [row["alg"] for row in figures["algorithms"]] == ["ES256", "Ed25519", "RS256"]
     registration = figures["batch_registration"]
+    assert registration["database"] == backend
     assert registration["identifiers_per_leg"] == 40
     assert len(registration["off"]["rounds"]) == len(registration["on"]["rounds"]) == 2
     assert registration["off"]["items_per_s"] > 0 and registration["on"]["items_per_s"] > 0
