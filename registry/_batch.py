@@ -35,6 +35,7 @@ from ._records import (
 )
 from ._repository import Outbox, Records
 from ._repository_snms import BulkRecords
+from ._sealing import seal_many
 from ._templates import Template, TemplateService, apply_template
 from ._values import HandleValue, Record, utc_timestamp
 
@@ -143,12 +144,15 @@ class BatchService:
             prepared[position] = _stamped(values, stamp)
         rows: dict[int, dict[str, Any]] = {}
         async with self.db.write() as session:
-            for position, values in prepared.items():
+            positions = list(prepared)
+            sealed_all = await seal_many(
+                self.records,
+                [(drafts[position].handle, prepared[position]) for position in positions],
+            )
+            for position, sealed in zip(positions, sealed_all, strict=True):
                 draft = drafts[position]
-                try:
-                    sealed = self.records.seal(draft.handle, values)
-                except NodeError as exc:
-                    results[position] = exc
+                if isinstance(sealed, NodeError):
+                    results[position] = sealed
                     continue
                 rows[position] = {
                     "handle": str(draft.handle),
