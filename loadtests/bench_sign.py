@@ -287,7 +287,7 @@ def _print_registration(result: dict[str, Any]) -> None:
         f" — {verdict} the goal of at most {result['goal']:.0%}"
     )
     print(
-        f"  time in the sealer (in-process, one thread, same record): {result['seal_ms']:.3f} ms per identifier"
+        f"  time in the sealer (in-process, same record): {result['seal_ms']:.3f} ms per identifier"
         f" = {result['seal_share_of_unsigned']:.1%} of an unsigned batch registration"
     )
     rounds = ", ".join(

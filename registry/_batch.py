@@ -35,7 +35,6 @@ from ._records import (
 )
 from ._repository import Outbox, Records
 from ._repository_snms import BulkRecords
-from ._sealing import seal_many
 from ._templates import Template, TemplateService, apply_template
 from ._values import HandleValue, Record, utc_timestamp
 
@@ -144,15 +143,12 @@ class BatchService:
             prepared[position] = _stamped(values, stamp)
         rows: dict[int, dict[str, Any]] = {}
         async with self.db.write() as session:
-            positions = list(prepared)
-            sealed_all = await seal_many(
-                self.records,
-                [(drafts[position].handle, prepared[position]) for position in positions],
-            )
-            for position, sealed in zip(positions, sealed_all, strict=True):
+            for position, values in prepared.items():
                 draft = drafts[position]
-                if isinstance(sealed, NodeError):
-                    results[position] = sealed
+                try:
+                    sealed = self.records.seal(draft.handle, values)
+                except NodeError as exc:
+                    results[position] = exc
                     continue
                 rows[position] = {
                     "handle": str(draft.handle),

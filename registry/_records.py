@@ -77,11 +77,6 @@ class RecordService:
         """Pass the values of every write through ``sealer`` before they are stored."""
         self._sealers.append(sealer)
 
-    @property
-    def has_sealers(self) -> bool:
-        """Whether any sealer is set (signing on)."""
-        return bool(self._sealers)
-
     def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
         """The values to store for ``handle``: every write path calls this inside its transaction."""
         sealed = list(values)
