@@ -65,14 +65,13 @@ def started_node(
 ) -> Iterator[NodeHandle]:
     """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default.
 
-    ``env`` adds or overrides node settings (``IDNODE_SIGN_RECORDS``, ``IDNODE_KEYS_DIR``, …).
+    ``env`` adds settings (``IDNODE_*``) to the node's environment.
     """
-    settings = dict(env or {})
     env = {
         **os.environ,
+        **(env or {}),
         "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
         "IDNODE_ADMIN_TOKEN": admin_token,
-        **settings,
     }
     subprocess.run(
         [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True

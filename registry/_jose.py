@@ -9,15 +9,12 @@ import orjson
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
-from joserfc.jws import JWSRegistry
-from joserfc.util import json_b64encode, urlsafe_b64encode
 
 from ._errors import InvalidValue
 
 __all__ = [
     "ALGORITHMS",
     "BadSignature",
-    "JwsSigner",
     "Key",
     "check_algorithm",
     "check_public_jwk",
@@ -105,32 +102,6 @@ def sign_jws(key: Key, alg: str, kid: str, claims: Mapping[str, Any]) -> str:
     """A compact JWS of ``claims`` signed with ``key``."""
     header = {"alg": alg, "kid": kid}
     return jws.serialize_compact(header, orjson.dumps(claims), key, algorithms=[alg])
-
-
-class JwsSigner:
-    """``sign_jws`` for one key, alg and kid, with the per-token work done once.
-
-    The record sealer signs every write: joserfc's ``serialize_compact`` re-checks the header,
-    looks the algorithm up and re-encodes the same protected header on each call, which costs
-    about as much as the signature itself. Here those run once, in the constructor; each token
-    is then joserfc's own ``sign_compact`` steps (the algorithm's ``sign`` over
-    ``header.payload``), so the compact JWS is the same as ``sign_jws`` makes.
-    """
-
-    def __init__(self, key: Key, alg: str, kid: str) -> None:
-        header = {"alg": alg, "kid": kid}
-        registry = JWSRegistry(algorithms=[alg])
-        registry.check_header(header)
-        self._alg = registry.get_alg(alg)
-        self._alg.check_key(key)
-        self._key = key
-        self._header_segment = json_b64encode(header) + b"."
-
-    def __call__(self, claims: Mapping[str, Any]) -> str:
-        """A compact JWS of ``claims``."""
-        signing_input = self._header_segment + urlsafe_b64encode(orjson.dumps(claims))
-        signature = urlsafe_b64encode(self._alg.sign(signing_input, self._key))
-        return (signing_input + b"." + signature).decode("ascii")
 
 
 def read_jws(token: Any) -> tuple[dict[str, Any], dict[str, Any]]:

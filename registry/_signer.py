@@ -14,7 +14,7 @@ from ._certs import Certificate, Grant, key_handle, split_key_id
 from ._encoding import digest_values
 from ._errors import InvalidValue
 from ._grammar import Handle, Prefix
-from ._jose import JwsSigner, read_jws
+from ._jose import read_jws, sign_jws
 from ._keys import SigningKey
 from ._values import HandleValue, Permissions, utc_timestamp
 from ._verify import (
@@ -51,7 +51,6 @@ class RecordSigner:
         # Every key the node ever had may have certified an enterprise key.
         self._node_keys = {key.kid: key for key in (*known, active)}
         self._node_grants = (Grant(self.node_handle, "derivedPrefixes"),)
-        self._sign = JwsSigner(active.key, active.alg, active.kid)
 
     def _is_own(self, value: HandleValue) -> bool:
         try:
@@ -80,7 +79,7 @@ class RecordSigner:
             "exp": now + self.lifetime,
             "digests": digest_values(signed),
         }
-        token = self._sign(claims)
+        token = sign_jws(self.active.key, self.active.alg, self.active.kid, claims)
         stamp = next((v.timestamp for v in values if v.timestamp), None) or utc_timestamp()
         signature = HandleValue(
             index,

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from loadtests.bench_sign import main
-from registry import KeyStore
-from registry._jose import BadSignature, JwsSigner, read_jws, sign_jws, verify_jws
 
 from ..databases import BACKENDS, postgres_url
 
@@ -38,23 +36,3 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     assert registration["off"]["items_per_s"] > 0 and registration["on"]["items_per_s"] > 0
     assert registration["goal"] == 0.25
     assert isinstance(registration["within_goal"], bool)
-
-
-@pytest.mark.parametrize("alg", ["ES256", "Ed25519", "RS256"])
-def test_prepared_signer_makes_the_same_jws_as_sign_jws(tmp_path: Path, alg: str):
-    store = KeyStore(tmp_path)
-    store.generate(alg)
-    key = store.active()
-    assert key is not None
-    claims = {"sub": "88.118.8/X", "iat": 1, "digests": {"alg": "SHA-256", "digests": []}}
-    token = JwsSigner(key.key, key.alg, key.kid)(claims)
-    reference = sign_jws(key.key, key.alg, key.kid, claims)
-    assert read_jws(token) == read_jws(reference)
-    assert token.split(".")[:2] == reference.split(".")[:2]
-    assert verify_jws(token, key.public_jwk()) == claims
-    # A value's signature fails once the claims are changed, as with sign_jws.
-    head, _, signature = token.split(".")
-    other = JwsSigner(key.key, key.alg, key.kid)({**claims, "sub": "88.118.8/Y"})
-    forged = ".".join([head, other.split(".")[1], signature])
-    with pytest.raises(BadSignature):
-        verify_jws(forged, key.public_jwk())
