@@ -3,20 +3,24 @@
     python -m loadtests.bench_resolve            # 1,000,000 identifiers, 15 s per scenario
     python -m loadtests.bench_resolve --quick    # 50,000 identifiers, under a minute
 
-Starts, in one run, (a) the node (``idnode serve``, one uvicorn worker) on PostgreSQL, seeded
-through the bulk insert (executemany) path, and (b) a bare Starlette app on the same server stack
-(uvicorn, same loop and HTTP implementation, one worker) that answers every request with the
-bytes of a real record of the same size. wrk drives both at 32 connections over loopback and the
-script prints requests/s and p50/p99/p99.9 per scenario:
+Starts, in one run, (a) the node (the kit's ``started_node``: ``idnode serve``, one uvicorn
+worker) on PostgreSQL, seeded through the bulk path (the kit's ``bulk_create``: SNMS
+``batchCreate``, the same as ``python -m loadtests seed``), and (b) a bare Starlette app on the
+same server stack (uvicorn, same loop and HTTP implementation, one worker) that answers every
+request with the bytes of a real record of the same size. wrk drives both at 32 connections over
+loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 
 - hot:       1,000 handles, cached (the node's hot path) — and the same against the baseline
 - zipf:      Zipf (s≈1) over all identifiers
 - uniform:   uniform over all identifiers (mostly cache misses: storage reads)
 - not-found: uniform over unregistered names (negative answers)
 
-then ``hot ratio = node / baseline`` and the node's RSS. wrk comes from Debian:
+then ``hot ratio = node / baseline`` (the kit's ``ratios``) and the node's peak RSS (the kit's
+``RssSampler``, over the node's process tree). wrk comes from Debian:
 ``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
-the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs.
+the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs (a
+seed that was cut short resumes: identifiers already there count as such). Records are unsigned
+(``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
 ``--profile`` samples the node with py-spy during the hot scenario (``pip install py-spy``).
 Everything binds to 127.0.0.1 and every phase has a bounded duration.
 """
@@ -26,19 +30,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
+from tqdm import tqdm
+
+from loadtests import (
+    MAX_BATCH,
+    NodeHandle,
+    RssSampler,
+    bulk_create,
+    client_for,
+    credential_for,
+    process_tree,
+    ratio_table,
+    ratios,
+    rss_bytes,
+    seeded_suffix,
+    started_node,
+)
 
 __all__ = ["main"]
 
@@ -46,8 +65,9 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PREFIX = "88.118.8"
 CONNECTIONS = 32
 HOT_HANDLES = 1000
-SEED_CHUNK = 10_000
 ADMIN_TOKEN = "bench-admin-token"
+# The kit's seeded names: index i is f"{PREFIX}/{seeded_suffix(i)}", i = 0 … count-1.
+_SUFFIX_FORMAT = "LT%09d"
 
 # wrk scripts: each request picks a path; done() prints one JSON line with the figures.
 _LUA_COMMON = """
@@ -59,20 +79,20 @@ local base = "/api/handles/{prefix}/"
 request = function()
   local i
   if kind == "hot" then
-    i = math.random(hot)
+    i = math.random(hot) - 1
   elseif kind == "zipf" then
     -- P(k) ~ 1/k: the inverse CDF of log-uniform is n^u.
-    i = math.floor(n ^ math.random())
+    i = math.floor(n ^ math.random()) - 1
   elseif kind == "fill" then
     counter = (counter or 0) + 1
-    i = counter
+    i = counter - 1
   else
-    i = math.random(n)
+    i = math.random(n) - 1
   end
   if kind == "notfound" then
-    return wrk.format("GET", base .. string.format("MISSING%07d", i))
+    return wrk.format("GET", base .. string.format("LTX-wrk-%d", i))
   end
-  return wrk.format("GET", base .. string.format("B%07d", i))
+  return wrk.format("GET", base .. string.format("{suffix}", i))
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -84,14 +104,17 @@ done = function(summary, latency, requests)
 end
 """
 
+# Picks a free port itself and prints it. (Not uvicorn's ``fd=``: it takes such a socket for a
+# Unix one and leaves Nagle on, which adds delayed-ACK stalls of 40 ms.)
 _BASELINE_APP = """
+import socket
 import sys
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-BODY = open(sys.argv[2], "rb").read()
+BODY = open(sys.argv[1], "rb").read()
 
 
 async def record(request):
@@ -99,48 +122,20 @@ async def record(request):
 
 
 app = Starlette(routes=[Route("/api/handles/{handle:path}", record)])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", loop="auto",
-            http="auto", proxy_headers=False)
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+print(port, flush=True)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", loop="auto", http="auto",
+            proxy_headers=False)
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _values_text(i: int) -> str:
-    """A typical product record: URL, contact, description, batch (about 400 bytes stored)."""
-    from registry import HandleValue, encode_values
-
-    stamp = "2026-01-01T00:00:00Z"
-    return encode_values(
-        [
-            HandleValue(1, "URL", "string", f"https://example.com/products/B{i:07d}", 86400, stamp),
-            HandleValue(2, "EMAIL", "string", "quality@example.com", 86400, stamp),
-            HandleValue(3, "DESC", "string", f"Motor controller, batch {i % 9973}", 86400, stamp),
-            HandleValue(4, "BATCH", "string", f"2106-{i % 97:02d}", 86400, stamp),
-        ]
-    )
-
-
-async def _prepare_database(admin_url: str, count: int, reseed: bool) -> str:
-    """Create, migrate and seed ``idnode_bench_<count>`` once; later runs reuse it."""
-    import asyncpg
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from registry import Database, upgrade
-
-    # The bulk path itself (executemany); the load-test kit will share one seeding module.
-    from registry._repository import Records
-
+async def _database(admin_url: str, count: int, reseed: bool) -> str:
+    """The URL of ``idnode_bench_<count>``, created (empty) when missing or ``reseed``."""
     name = f"idnode_bench_{count}"
     admin_dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
     admin = await asyncpg.connect(admin_dsn, timeout=10)
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
@@ -151,38 +146,51 @@ async def _prepare_database(admin_url: str, count: int, reseed: bool) -> str:
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    db = Database(url)
+    return url.render_as_string(hide_password=False)
+
+
+async def _seeded(database_url: str) -> int:
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    connection = await asyncpg.connect(dsn, timeout=10)
     try:
-        await upgrade(db)
-        async with db.read() as session:
-            have = await session.scalar(text("SELECT count(*) FROM records"))
-        if have != count:
-            async with db.write() as session:
-                await session.execute(text("DELETE FROM records"))
-            started = time.monotonic()
-            now = datetime.now(UTC)
-            for low in range(1, count + 1, SEED_CHUNK):
-                rows = [
-                    {
-                        "handle": f"{PREFIX}/B{i:07d}",
-                        "prefix": PREFIX,
-                        "values": _values_text(i),
-                        "template_version": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(low, min(low + SEED_CHUNK, count + 1))
-                ]
-                async with db.write() as session:
-                    await Records(session).insert_many(rows)
-            async with db.write() as session:
-                await session.execute(text("ANALYZE records"))
-            print(f"seeded {count:,} identifiers in {time.monotonic() - started:.1f} s", flush=True)
-        else:
-            print(f"reusing {name} ({count:,} identifiers)", flush=True)
+        return await connection.fetchval(
+            "SELECT count(*) FROM records WHERE prefix = $1 AND handle LIKE $2",
+            PREFIX,
+            f"{PREFIX}/LT%",
+        )
     finally:
-        await db.dispose()
-    return url
+        await connection.close()
+
+
+async def _seed(node_url: str, database_url: str, count: int, progress: bool) -> None:
+    """Bring the node to ``count`` identifiers through SNMS batchCreate (the kit's seeding)."""
+    have = await _seeded(database_url)
+    if have >= count:
+        print(f"reusing {make_url(database_url).database} ({have:,} identifiers)", flush=True)
+        return
+    async with client_for(node_url, connections=4, timeout=300) as client:
+        spec = argparse.Namespace(
+            admin_token=ADMIN_TOKEN, username=None, password=None, prefix=PREFIX
+        )
+        credential = await credential_for(client, spec)
+        with tqdm(total=count, unit="id", desc="seed", disable=not progress) as bar:
+            result = await bulk_create(
+                client, credential, count=count, batch_size=MAX_BATCH, clients=4,
+                on_batch=bar.update,
+            )  # fmt: skip
+    if result.failed:
+        raise RuntimeError(f"seeding failed: {dict(result.failed.most_common(3))}")
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await connection.execute("ANALYZE records")
+    finally:
+        await connection.close()
+    print(
+        f"seeded {result.created:,} identifiers through batchCreate in {result.elapsed:.1f} s"
+        f" ({result.per_second:,.0f}/s; {result.existed:,} were there already)",
+        flush=True,
+    )
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -198,27 +206,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60)
     raise RuntimeError(f"{url} did not answer in time")
 
 
+def _lua(kind: str, count: int) -> str:
+    return _LUA_COMMON.format(
+        count=count, hot=HOT_HANDLES, kind=kind, prefix=PREFIX, suffix=_SUFFIX_FORMAT
+    )
+
+
 def _wrk(url: str, kind: str, count: int, seconds: float, workdir: Path) -> dict[str, float]:
     script = workdir / f"{kind}.lua"
-    script.write_text(
-        _LUA_COMMON.format(count=count, hot=HOT_HANDLES, kind=kind, prefix=PREFIX), encoding="utf-8"
-    )
+    script.write_text(_lua(kind, count), encoding="utf-8")
     result = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{CONNECTIONS}",
-            f"-d{max(1, round(seconds))}s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    )
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
+         "-s", str(script), url],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    )  # fmt: skip
     for line in result.stdout.splitlines():
         if line.startswith("RESULT "):
             figures = json.loads(line.removeprefix("RESULT "))
@@ -227,18 +228,14 @@ def _wrk(url: str, kind: str, count: int, seconds: float, workdir: Path) -> dict
     raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def _tree_rss_mib(pid: int) -> float:
+    sizes = [size for size in map(rss_bytes, process_tree(pid)) if size is not None]
+    return sum(sizes) / 2**20 if sizes else float("nan")
 
 
 def _worker_pid(parent: int) -> int:
-    """uvicorn with one worker serves in its own process; with ``--workers 1`` it is the parent."""
-    children = Path(f"/proc/{parent}/task/{parent}/children")
-    kids = children.read_text().split() if children.exists() else []
-    return int(kids[-1]) if kids else parent
+    """The process that serves: uvicorn's worker when it forked one, else ``parent``."""
+    return process_tree(parent)[-1]
 
 
 def _profile(pid: int, seconds: float, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -311,7 +308,7 @@ def _fill(url: str, count: int, workdir: Path) -> int:
     """
     script = workdir / "fill.lua"
     script.write_text(
-        _LUA_COMMON.format(count=count, hot=HOT_HANDLES, kind="fill", prefix=PREFIX)
+        _lua("fill", count)
         + f"\nresponse = function() filled = (filled or 0) + 1 if filled >= {count} then wrk.thread:stop() end end\n",
         encoding="utf-8",
     )
@@ -329,6 +326,97 @@ def _fill(url: str, count: int, workdir: Path) -> int:
     return 0
 
 
+def _start_baseline(workdir: Path, body: bytes) -> tuple[subprocess.Popen[str], str]:
+    body_file = workdir / "record.json"
+    body_file.write_bytes(body)
+    script = workdir / "baseline.py"
+    script.write_text(textwrap.dedent(_BASELINE_APP), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(body_file)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = process.stdout.readline().strip()
+    if not port.isdigit():
+        process.kill()
+        raise RuntimeError("the baseline server did not start")
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url + "/", process)
+    return process, url
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+async def _scenarios(
+    args: argparse.Namespace,
+    node: NodeHandle,
+    base_url: str,
+    count: int,
+    seconds: float,
+    workdir: Path,
+) -> dict:
+    """Every wrk run, in order; returns the figures (and RSS) as one dict."""
+
+    async def wrk(url: str, kind: str, duration: float) -> dict[str, float]:
+        return await asyncio.to_thread(_wrk, url, kind, count, duration, workdir)
+
+    results: dict[str, dict[str, float]] = {}
+    # Warm the hot set, and the servers, before measuring.
+    await wrk(node.url, "hot", 2)
+    await wrk(base_url, "hot", 2)
+    profile = None
+    rounds: dict[str, list[dict[str, float]]] = {"baseline hot": [], "node hot": []}
+    async with RssSampler(node.pid, interval=0.25) as rss:
+        # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
+        # the best of the rounds is reported for each.
+        for round_number in range(args.rounds):
+            rounds["baseline hot"].append(await wrk(base_url, "hot", seconds))
+            if args.profile and round_number == 0:
+                profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
+            rounds["node hot"].append(await wrk(node.url, "hot", seconds))
+        for name, runs in rounds.items():
+            results[name] = max(runs, key=lambda r: r["rps"])
+        results["node zipf"] = await wrk(node.url, "zipf", seconds)
+        results["node uniform"] = await wrk(node.url, "uniform", seconds)
+        results["node not-found"] = await wrk(node.url, "notfound", seconds)
+    return {
+        "results": results,
+        "rounds": rounds,
+        "peak_rss_mib": rss.peak / 2**20,
+        "profile": profile,
+    }
+
+
+def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
+    results = measured["results"]
+    print(
+        f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
+        f"{'non-2xx':>9}{'errors':>8}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}"
+            f"{r['non2xx']:>9.0f}{r['errors']:>8.0f}"
+        )
+    shown = {key: round(value, 3) for key, value in results["baseline hot"].items()}
+    node_hot = {key: round(value, 3) for key, value in results["node hot"].items()}
+    hot = ratios(shown, node_hot, ("rps", "p50", "p99", "p999"))
+    print(f"\nhot ratio = node / baseline = {hot['rps']:.2f} (best of {rounds} alternating rounds)")
+    print(ratio_table(shown, node_hot, ("rps", "p50", "p99", "p999")))
+    for name, runs in measured["rounds"].items():
+        print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
+    print(f"node peak RSS during the scenarios: {measured['peak_rss_mib']:.0f} MiB")
+    return hot
+
+
 def run(args: argparse.Namespace) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: sudo apt-get install -y wrk", file=sys.stderr)
@@ -337,112 +425,58 @@ def run(args: argparse.Namespace) -> int:
     seconds = 5.0 if args.quick else args.seconds
     if args.quick:
         args.rounds = min(args.rounds, 2)
-    database_url = asyncio.run(_prepare_database(args.postgres, count, args.reseed))
+    database_url = asyncio.run(_database(args.postgres, count, args.reseed))
     workdir = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
-    node_port, base_port = _free_port(), _free_port()
-    node_url, base_url = f"http://127.0.0.1:{node_port}", f"http://127.0.0.1:{base_port}"
-    env = {
-        **os.environ,
-        "IDNODE_DATABASE_URL": database_url,
-        "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "IDNODE_NODE_CODE": "88.118",
-    }
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "node",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(node_port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    processes = [node]
+    env = {"IDNODE_NODE_CODE": "88.118", "IDNODE_SIGN_RECORDS": "false"}
+    baseline = None
     try:
-        _wait_ready(node_url + "/healthz", node)
-        sample = httpx.get(f"{node_url}/api/handles/{PREFIX}/B0000001", timeout=10)
-        assert sample.status_code == 200, sample.text
-        body_file = workdir / "record.json"
-        body_file.write_bytes(sample.content)
-        baseline_script = workdir / "baseline.py"
-        baseline_script.write_text(textwrap.dedent(_BASELINE_APP), encoding="utf-8")
-        baseline = subprocess.Popen(
-            [sys.executable, str(baseline_script), str(base_port), str(body_file)]
-        )
-        processes.append(baseline)
-        _wait_ready(base_url + "/", baseline)
-        print(
-            f"record size {len(sample.content)} bytes; {CONNECTIONS} connections; {seconds:.0f} s per scenario"
-        )
-
-        results: dict[str, dict[str, float]] = {}
-        # Warm the hot set, and the servers, before measuring.
-        _wrk(node_url, "hot", count, 2, workdir)
-        _wrk(base_url, "hot", count, 2, workdir)
-        # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
-        # the best of the rounds is reported for each.
-        profile = None
-        rounds: dict[str, list[dict[str, float]]] = {"baseline hot": [], "node hot": []}
-        for round_number in range(args.rounds):
-            rounds["baseline hot"].append(_wrk(base_url, "hot", count, seconds, workdir))
-            if args.profile and round_number == 0:
-                profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
-            rounds["node hot"].append(_wrk(node_url, "hot", count, seconds, workdir))
-        for name, runs in rounds.items():
-            results[name] = max(runs, key=lambda r: r["rps"])
-        results["node zipf"] = _wrk(node_url, "zipf", count, seconds, workdir)
-        results["node uniform"] = _wrk(node_url, "uniform", count, seconds, workdir)
-        results["node not-found"] = _wrk(node_url, "notfound", count, seconds, workdir)
-        rss_before_fill = _rss_mib(_worker_pid(node.pid))
-
-        print(
-            f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'non-2xx':>9}{'errors':>8}"
-        )
-        for name, r in results.items():
+        with started_node(
+            workdir, ADMIN_TOKEN, database_url=database_url, workers=1, timeout=60, env=env
+        ) as node:
+            asyncio.run(_seed(node.url, database_url, count, not args.no_progress))
+            sample = httpx.get(f"{node.url}/api/handles/{PREFIX}/{seeded_suffix(0)}", timeout=10)
+            if sample.status_code != 200:
+                raise RuntimeError(f"the node does not resolve a seeded identifier: {sample.text}")
+            baseline, base_url = _start_baseline(workdir, sample.content)
             print(
-                f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}{r['non2xx']:>9.0f}{r['errors']:>8.0f}"
+                f"record size {len(sample.content)} bytes; {CONNECTIONS} connections;"
+                f" {seconds:.0f} s per scenario"
             )
-        ratio = results["node hot"]["rps"] / results["baseline hot"]["rps"]
-        print(
-            f"\nhot ratio = node / baseline = {ratio:.2f} (best of {args.rounds} alternating rounds)"
-        )
-        for name, runs in rounds.items():
-            print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
-        print(f"node RSS after the scenarios: {rss_before_fill:.0f} MiB")
-        if args.fill:
-            started = time.monotonic()
-            answered = _fill(node_url, count, workdir)
-            rss = _rss_mib(_worker_pid(node.pid))
-            print(
-                f"node RSS after resolving {min(answered, count):,} of {count:,} records once:"
-                f" {rss:.0f} MiB (in {time.monotonic() - started:.0f} s)"
-            )
-        if profile:
-            spy, out = profile
-            spy.wait(timeout=60)
-            print("\npy-spy, node during the hot scenario:")
-            print(_summarise_profile(out) if out.exists() else "py-spy wrote no profile")
+            measured = asyncio.run(_scenarios(args, node, base_url, count, seconds, workdir))
+            hot = _print(measured, args, args.rounds)
+            figures = {
+                "identifiers": count,
+                "connections": CONNECTIONS,
+                "seconds": seconds,
+                "record_bytes": len(sample.content),
+                "results": measured["results"],
+                "hot_ratio": hot,
+                "peak_rss_mib": round(measured["peak_rss_mib"], 1),
+            }
+            if args.fill:
+                started = time.monotonic()
+                answered = _fill(node.url, count, workdir)
+                rss = _tree_rss_mib(node.pid)
+                figures["rss_mib_after_fill"] = round(rss, 1)
+                print(
+                    f"node RSS after resolving {min(answered, count):,} of {count:,} records once:"
+                    f" {rss:.0f} MiB (in {time.monotonic() - started:.0f} s)"
+                )
+            if measured["profile"]:
+                spy, out = measured["profile"]
+                spy.wait(timeout=60)
+                print("\npy-spy, node during the hot scenario:")
+                print(_summarise_profile(out) if out.exists() else "py-spy wrote no profile")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(
             "\n(one shared 2-core machine: wrk, the servers and PostgreSQL compete for the CPUs;"
             " compare the ratio, not the absolute figures)"
         )
         return 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if baseline is not None:
+            _stop(baseline)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -460,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--fill", action="store_true", help="cache every record, then report RSS")
     parser.add_argument("--profile", action="store_true", help="py-spy the node's hot scenario")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while seeding")
     return run(parser.parse_args(argv))
 
 

@@ -1,23 +1,38 @@
-"""The signing benchmark runs end to end (tiny sizes; it asserts no timings)."""
+"""The signing benchmark runs end to end on real nodes (tiny sizes; it asserts no timings)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from loadtests.bench_sign import main
 
+from ..databases import BACKENDS, postgres_url
 
-async def test_bench_sign_runs_and_reports_every_algorithm_and_both_legs(
-    capsys: pytest.CaptureFixture[str],
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_ways(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
 ):
-    await main(["--seconds", "0.02", "--records", "4", "--rounds", "2"])
-    out = capsys.readouterr().out
-    for expected in (
-        "ES256",
-        "Ed25519",
-        "RS256",
-        "signing off",
-        "signing on",
-        "time in the sealer",
-    ):
-        assert expected in out
+    out = tmp_path / "figures.json"
+    database = ["--postgres", postgres_url()] if backend == "postgresql" else []
+    code = await main(
+        ["--seconds", "0.02", "--records", "40", "--rounds", "2", "--batch-size", "10",
+         "--clients", "1", "--json", str(out), *database]
+    )  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    for expected in ("ES256", "Ed25519", "RS256", "batchCreate", "signing off", "signing on"):
+        assert expected in text
+    assert "goal of at most 25%" in text
+    figures = json.loads(out.read_text())
+    assert [row["alg"] for row in figures["algorithms"]] == ["ES256", "Ed25519", "RS256"]
+    registration = figures["batch_registration"]
+    assert registration["database"] == backend
+    assert registration["identifiers_per_leg"] == 40
+    assert len(registration["off"]["rounds"]) == len(registration["on"]["rounds"]) == 2
+    assert registration["off"]["items_per_s"] > 0 and registration["on"]["items_per_s"] > 0
+    assert registration["goal"] == 0.25
+    assert isinstance(registration["within_goal"], bool)
