@@ -108,7 +108,15 @@ async def register(node_url: str, credential: dict, suffixes: list[str]) -> None
             while queue:
                 suffix = queue.pop()
                 body = {"values": [{"index": 1, "type": "URL", "data": f"https://e.com/{suffix}"}]}
-                response = await client.put(f"/api/handles/88.118.8/{quote(suffix)}", json=body)
+                url = f"/api/handles/88.118.8/{quote(suffix)}"
+                try:
+                    response = await client.put(url, json=body)
+                except httpx.TransportError:
+                    # A connection dropped under load (e.g. a keep-alive race): retry as a
+                    # create-only PUT, so a first attempt that did land is not written twice.
+                    response = await client.put(url, json=body, params={"overwrite": "false"})
+                    assert response.status_code in (201, 409), response.text
+                    continue
                 assert response.status_code == 201, response.text
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
