@@ -19,13 +19,11 @@ from registry import (
     InvalidInput,
     NodeError,
     NotFound,
-    PayloadTooLarge,
     Unauthenticated,
     Unavailable,
-    UnsupportedMediaType,
 )
 
-from ..errors import error_headers, lookup
+from ..errors import PLAIN_STATUS, error_headers, lookup
 from ..responses import json_response
 
 __all__ = ["OK", "SNMS_CODES", "envelope", "snms_dialect"]
@@ -36,18 +34,16 @@ BUSINESS_ERROR = -2
 FORBIDDEN = -3
 INTERNAL = -4
 
-# error class → (SNMS status, HTTP status)
-SNMS_CODES: dict[type[NodeError], tuple[int, int]] = {
-    Unauthenticated: (NOT_LOGGED_IN, 401),
-    Forbidden: (FORBIDDEN, 403),
-    PayloadTooLarge: (BUSINESS_ERROR, 413),
-    UnsupportedMediaType: (BUSINESS_ERROR, 415),
-    InvalidInput: (BUSINESS_ERROR, 400),
-    NotFound: (BUSINESS_ERROR, 404),
-    AlreadyExists: (BUSINESS_ERROR, 409),
-    Conflict: (BUSINESS_ERROR, 409),
-    Unavailable: (INTERNAL, 503),
-    NodeError: (INTERNAL, 500),
+# error class → SNMS status; the HTTP status is the plain dialect's for the same kind.
+SNMS_CODES: dict[type[NodeError], int] = {
+    Unauthenticated: NOT_LOGGED_IN,
+    Forbidden: FORBIDDEN,
+    InvalidInput: BUSINESS_ERROR,
+    NotFound: BUSINESS_ERROR,
+    AlreadyExists: BUSINESS_ERROR,
+    Conflict: BUSINESS_ERROR,
+    Unavailable: INTERNAL,
+    NodeError: INTERNAL,
 }
 
 
@@ -58,6 +54,5 @@ def envelope(data: Any = None, message: str = "success", status: int = OK) -> Re
 
 def snms_dialect(request: Request, exc: NodeError) -> Response:
     """``{"status": <-1..-4>, "message": ..., "data": null}``."""
-    status, http_status = lookup(SNMS_CODES, exc)
-    body = {"status": status, "message": exc.message, "data": None}
-    return json_response(body, http_status, error_headers(exc))
+    body = {"status": lookup(SNMS_CODES, exc), "message": exc.message, "data": None}
+    return json_response(body, lookup(PLAIN_STATUS, exc), error_headers(exc))
