@@ -37,11 +37,14 @@ def free_port() -> int:
 class ThreadedServer:
     """``with ThreadedServer(app) as server: httpx.get(server.url + "/healthz")``."""
 
-    def __init__(self, app: Any, *, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self, app: Any, *, startup_timeout: float = 20.0, shutdown_timeout: float = 15.0
+    ) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.startup_timeout = startup_timeout
+        self.shutdown_timeout = shutdown_timeout
         self.url = ""
 
     def _run(self) -> None:
@@ -60,7 +63,9 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.thread.join(timeout=self.shutdown_timeout)
+        if self.thread.is_alive():
+            raise RuntimeError(f"uvicorn did not shut down within {self.shutdown_timeout} s")
 
 
 class NodeProcess:

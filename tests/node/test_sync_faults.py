@@ -117,7 +117,8 @@ def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> N
         }
     )
     handles = [f"88.118.8/S{i}" for i in range(40)]
-    with ThreadedServer(create_app(wired)) as node:
+    # Shutdown waits for the flush (up to sync_flush_seconds), so allow more than that.
+    with ThreadedServer(create_app(wired), shutdown_timeout=90) as node:
         credential = create_enterprise(node.url, "Acme", "88.118.8")
         with httpx.Client(base_url=node.url, auth=basic_auth(credential), timeout=30) as client:
             for handle in handles:
