@@ -4,4 +4,6 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+# Guarded: the sealing pool's processes import the main module when they start.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,7 @@ from registry import (
 from resolver import CacheConfig, Resolver, build_resolver
 
 from .settings import Settings
-from .trust import build_signer
+from .trust import KeyWatchingSigner, build_signer
 
 __all__ = ["NodeContext", "get_context"]
 
@@ -30,6 +30,7 @@ class NodeContext:
     records: RecordService
     enterprises: EnterpriseService
     resolver: Resolver
+    signer: KeyWatchingSigner | None = None
     templates: TemplateService = field(init=False)
     batches: BatchService = field(init=False)
 
@@ -45,8 +46,7 @@ class NodeContext:
         db = Database(settings.database_url)
         records = RecordService(db)
         signer = build_signer(settings)
-        if signer is not None:
-            records.add_sealer(signer)
+        records.set_sealer(signer)
         enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
         resolver = build_resolver(
             records,
@@ -62,10 +62,18 @@ class NodeContext:
             ),
             upstream_timeout=settings.upstream_timeout,
         )
-        return cls(settings, db, records, enterprises, resolver)
+        return cls(settings, db, records, enterprises, resolver, signer)
+
+    async def start(self) -> None:
+        """Start what serving needs beyond storage: the resolver's listeners, the signing pool."""
+        await self.resolver.start()
+        if self.signer is not None:
+            self.signer.warm()
 
     async def close(self) -> None:
         await self.resolver.close()
+        if self.signer is not None:
+            self.signer.close()
         await self.db.dispose()
 
 

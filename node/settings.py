@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     signature_lifetime_seconds: int = Field(
         365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
     )
+    sealing_processes: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="processes beside the node's own that sign batches (0: sign in the node's)",
+    )
     key_recheck_seconds: float = Field(
         1.0, ge=0, description="how often a running node looks for a rotated key"
     )

@@ -35,14 +35,18 @@ from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import (
+    BatchSealer,
     ChangeListener,
     IndexSelection,
     RecordService,
     Sealer,
+    SealItems,
     decode_values,
     encode_values,
+    seal_each,
 )
 from ._schema import alembic_config, downgrade, upgrade
+from ._sealing import SealingPool
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._templates import (
@@ -79,6 +83,7 @@ __all__ = [
     "TEMPLATE_INDEX",
     "AlreadyExists",
     "Base",
+    "BatchSealer",
     "BatchService",
     "Certificate",
     "ChangeListener",
@@ -116,7 +121,9 @@ __all__ = [
     "RecordSigner",
     "Role",
     "RootAuthority",
+    "SealItems",
     "Sealer",
+    "SealingPool",
     "SigningKey",
     "SyncLease",
     "SyncStore",
@@ -145,6 +152,7 @@ __all__ = [
     "parse_username",
     "parse_value",
     "parse_values",
+    "seal_each",
     "upgrade",
     "utc_timestamp",
     "value_body",

@@ -31,7 +31,6 @@ from ._records import (
     _check_not_admin_handle,
     change_payload,
     decode_values,
-    encode_values,
 )
 from ._repository import Records
 from ._repository_snms import BulkRecords
@@ -141,23 +140,25 @@ class BatchService:
                 results[position] = exc
                 continue
             prepared[position] = _stamped(values, stamp)
+        # Sealed before the write transaction opens: signing a batch holds no lock.
+        sealed = await self.records.seal_many(
+            [(drafts[position].handle, values) for position, values in prepared.items()]
+        )
         rows: dict[int, dict[str, Any]] = {}
+        for position, text in zip(prepared, sealed, strict=True):
+            if isinstance(text, NodeError):
+                results[position] = text
+                continue
+            draft = drafts[position]
+            rows[position] = {
+                "handle": str(draft.handle),
+                "prefix": str(draft.handle.prefix),
+                "values": text,
+                "template_version": draft.template_version,
+                "created_at": now,
+                "updated_at": now,
+            }
         async with self.db.write() as session:
-            for position, values in prepared.items():
-                draft = drafts[position]
-                try:
-                    sealed = self.records.seal(draft.handle, values)
-                except NodeError as exc:
-                    results[position] = exc
-                    continue
-                rows[position] = {
-                    "handle": str(draft.handle),
-                    "prefix": str(draft.handle.prefix),
-                    "values": encode_values(sealed),
-                    "template_version": draft.template_version,
-                    "created_at": now,
-                    "updated_at": now,
-                }
             inserted = await BulkRecords(session).insert_new(list(rows.values()))
             await BulkRecords(session).append_outbox(
                 (
@@ -182,10 +183,10 @@ class BatchService:
         now = datetime.now(UTC)
         stamp = utc_timestamp(now)
         cache: dict[tuple[str, str], Template | None] = {}
-        rows: list[dict[str, Any]] = []
         async with self.db.write() as session:
             wanted = [str(d.handle) for i, d in enumerate(drafts) if results[i] is None]
             existing = await BulkRecords(session).lock_existing(wanted)
+            prepared: dict[int, tuple[str, list[HandleValue]]] = {}
             for position, draft in enumerate(drafts):
                 key = str(draft.handle)
                 if results[position] is not None:
@@ -196,14 +197,22 @@ class BatchService:
                     version = draft.template_version or existing[key]
                     template = await self._template(cache, draft.handle, version, session)
                     values = apply_template(key, draft.values, template)
-                    sealed = self.records.seal(draft.handle, _stamped(values, stamp))
                 except NodeError as exc:
                     results[position] = exc
                     continue
+                prepared[position] = (version, _stamped(values, stamp))
+            sealed = await self.records.seal_many(
+                [(drafts[position].handle, values) for position, (_, values) in prepared.items()]
+            )
+            rows: list[dict[str, Any]] = []
+            for (position, (version, _)), text in zip(prepared.items(), sealed, strict=True):
+                if isinstance(text, NodeError):
+                    results[position] = text
+                    continue
                 rows.append(
                     {
-                        "handle": key,
-                        "values": encode_values(sealed),
+                        "handle": str(drafts[position].handle),
+                        "values": text,
                         "template_version": version,
                         "updated_at": now,
                     }

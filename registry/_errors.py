@@ -53,6 +53,10 @@ class NodeError(Exception):
         self.message = message
         self.handle = handle
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Intact across processes (the sealing pool): the default pickling drops ``handle``.
+        return (_rebuilt, (type(self), self.message, self.handle))
+
 
 class InvalidInput(NodeError):
     """The request is malformed."""
@@ -116,3 +120,7 @@ class Conflict(NodeError):
 
 class Unavailable(NodeError):
     """Storage or an upstream is unreachable; the request may be retried."""
+
+
+def _rebuilt(cls: type[NodeError], message: str, handle: str | None) -> NodeError:
+    return cls(message, handle=handle)

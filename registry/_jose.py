@@ -23,6 +23,7 @@ __all__ = [
     "Key",
     "check_algorithm",
     "check_public_jwk",
+    "export_pem",
     "generate_key",
     "import_jwk",
     "import_pem",
@@ -72,6 +73,11 @@ def import_pem(pem: bytes, password: str | None) -> Key:
         except (JoseError, TypeError, ValueError):
             continue
     raise InvalidValue("the PEM file holds a key of an unsupported type")
+
+
+def export_pem(key: Key) -> bytes:
+    """``key`` as unencrypted PKCS#8 PEM, for handing it to a process of our own."""
+    return key.as_pem(private=True)
 
 
 def import_jwk(jwk: Any) -> Key:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from ._errors import (
     HandleNotFound,
     InvalidInput,
     InvalidValue,
+    NodeError,
     ValueAlreadyExists,
     ValuesNotFound,
 )
@@ -26,19 +27,25 @@ from ._repository import Outbox, Records
 from ._values import HandleValue, Record, utc_timestamp
 
 __all__ = [
+    "BatchSealer",
     "ChangeListener",
     "IndexSelection",
     "RecordService",
+    "SealItems",
     "Sealer",
     "change_payload",
     "decode_values",
     "encode_values",
+    "seal_each",
 ]
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 # Called on every write path with the values about to be stored; returns what is stored
 # (the trust layer adds or refreshes signatures here, inside the write's transaction).
 Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
+# A batch's records to seal: each handle with the values about to be stored.
+SealItems = Sequence[tuple[Handle, list[HandleValue]]]
+
 IndexSelection = Collection[int] | Literal["various"] | None
 ADMIN_SUFFIX = "ADMIN"
 MAX_PAGE_SIZE = 10_000
@@ -50,6 +57,26 @@ def encode_values(values: Sequence[HandleValue]) -> str:
 
 def decode_values(text: str) -> tuple[HandleValue, ...]:
     return tuple(HandleValue.from_storage(item) for item in orjson.loads(text))
+
+
+@runtime_checkable
+class BatchSealer(Protocol):
+    """A sealer that also seals a whole batch at once (the trust layer, over its process pool)."""
+
+    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]: ...
+
+    async def seal_many(self, items: SealItems) -> list[str | NodeError]: ...
+
+
+def seal_each(sealer: Sealer, items: SealItems) -> list[str | NodeError]:
+    """Each item's sealed values as stored text, or the ``NodeError`` that refused the item."""
+    results: list[str | NodeError] = []
+    for handle, values in items:
+        try:
+            results.append(encode_values(sealer(handle, values)))
+        except NodeError as exc:
+            results.append(exc)
+    return results
 
 
 def _check_not_admin_handle(principal: Principal, handle: Handle) -> None:
@@ -67,22 +94,25 @@ class RecordService:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._listeners: list[ChangeListener] = []
-        self._sealers: list[Sealer] = []
+        self._sealer: Sealer | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
         self._listeners.append(listener)
 
-    def add_sealer(self, sealer: Sealer) -> None:
+    def set_sealer(self, sealer: Sealer | None) -> None:
         """Pass the values of every write through ``sealer`` before they are stored."""
-        self._sealers.append(sealer)
+        self._sealer = sealer
 
     def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
         """The values to store for ``handle``: every write path calls this inside its transaction."""
-        sealed = list(values)
-        for sealer in self._sealers:
-            sealed = sealer(handle, sealed)
-        return sealed
+        return list(values) if self._sealer is None else self._sealer(handle, list(values))
+
+    async def seal_many(self, items: SealItems) -> list[str | NodeError]:
+        """``seal`` for a batch: each item's stored text, or the ``NodeError`` that refused it."""
+        if isinstance(self._sealer, BatchSealer):
+            return await self._sealer.seal_many(items)
+        return seal_each(self.seal, items)
 
     async def notify(self, handles: Sequence[str]) -> None:
         for listener in self._listeners:

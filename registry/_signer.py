@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from ._certs import Certificate, Grant, key_handle, split_key_id
 from ._encoding import digest_values
 from ._errors import InvalidValue
 from ._grammar import Handle, Prefix
-from ._jose import read_jws, sign_jws
-from ._keys import SigningKey
+from ._jose import export_pem, import_pem, read_jws, sign_jws
+from ._keys import KeyInfo, SigningKey
 from ._values import HandleValue, Permissions, utc_timestamp
 from ._verify import (
     CERT_TYPE,
@@ -34,7 +36,11 @@ _SIGNATURE_PERMISSIONS = Permissions()
 
 
 class RecordSigner:
-    """A ``Sealer``: signs the values of every write with the node's active key."""
+    """A ``Sealer``: signs the values of every write with the node's active key.
+
+    It pickles (keys as PEM) so a ``SealingPool`` process can rebuild it; a process keeps the
+    signers it rebuilt, so each batch after the first costs it no key loading.
+    """
 
     def __init__(
         self,
@@ -44,6 +50,7 @@ class RecordSigner:
         *,
         lifetime_seconds: int = DEFAULT_SIGNATURE_LIFETIME,
     ) -> None:
+        self.node_code = str(node_code)
         self.node_handle = key_handle(node_code)
         self.active = active
         self.issuer = f"{active.info.index}:{self.node_handle}"
@@ -51,6 +58,18 @@ class RecordSigner:
         # Every key the node ever had may have certified an enterprise key.
         self._node_keys = {key.kid: key for key in (*known, active)}
         self._node_grants = (Grant(self.node_handle, "derivedPrefixes"),)
+        self._pickled: tuple[Any, ...] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._pickled is None:
+            known = tuple(
+                (key.info, export_pem(key.key))
+                for key in self._node_keys.values()
+                if key is not self.active
+            )
+            active = (self.active.info, export_pem(self.active.key))
+            self._pickled = (self.node_code, active, known, self.lifetime)
+        return (_rebuilt_signer, self._pickled)
 
     def _is_own(self, value: HandleValue) -> bool:
         try:
@@ -160,3 +179,21 @@ class RecordSigner:
             f"a value signed by {issuer} must come with that key's HS_CERT value in the same"
             " record (issued by this node: idnode keys certify-enterprise)"
         )
+
+
+@lru_cache(maxsize=8)
+def _rebuilt_signer(
+    node_code: str,
+    active: tuple[KeyInfo, bytes],
+    known: tuple[tuple[KeyInfo, bytes], ...],
+    lifetime_seconds: int,
+) -> RecordSigner:
+    def load(info: KeyInfo, pem: bytes) -> SigningKey:
+        return SigningKey(info, import_pem(pem, None))
+
+    return RecordSigner(
+        node_code,
+        load(*active),
+        [load(*key) for key in known],
+        lifetime_seconds=lifetime_seconds,
+    )

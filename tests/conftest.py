@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from node import Settings, create_app
-from registry import Database, upgrade
+from registry import Database
 
-from .databases import BACKENDS, fresh_database
+from .databases import BACKENDS, fresh_database, migrate
 from .servers import ThreadedServer
 
 ADMIN_TOKEN = "test-admin-token"
@@ -34,12 +34,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 async def migrated_url(database_url: str) -> str:
     """A database with the schema applied by the real Alembic history."""
-    db = Database(database_url)
-    try:
-        await upgrade(db)
-    finally:
-        await db.dispose()
-    return database_url
+    return await migrate(database_url)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from registry import Database, upgrade
+
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
@@ -58,3 +60,13 @@ async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def migrate(url: str) -> str:
+    """Apply the real Alembic history to the database at ``url``; returns ``url``."""
+    db = Database(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+    return url

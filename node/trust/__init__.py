@@ -2,11 +2,19 @@
 
 from .fetch import HttpFetcher, parse_rest_values
 from .identity import NodeIdentity, NodeKey, ensure_key
-from .signing import build_signer, certify_enterprise, install_certificate, key_store, publish_keys
+from .signing import (
+    KeyWatchingSigner,
+    build_signer,
+    certify_enterprise,
+    install_certificate,
+    key_store,
+    publish_keys,
+)
 from .verify import load_root, read_root, verify_handle
 
 __all__ = [
     "HttpFetcher",
+    "KeyWatchingSigner",
     "NodeIdentity",
     "NodeKey",
     "build_signer",

@@ -17,12 +17,16 @@ from registry import (
     InvalidInput,
     InvalidValue,
     KeyStore,
+    NodeError,
     Permissions,
     Prefix,
     RecordSigner,
+    SealingPool,
+    SealItems,
     check_public_jwk,
     issue_certificate,
     key_handle,
+    seal_each,
 )
 
 from ..settings import Settings
@@ -53,10 +57,14 @@ def key_store(settings: Settings) -> KeyStore:
 
 class KeyWatchingSigner:
     """The node's sealer: signs with the active key, and picks up ``idnode keys rotate`` (or a
-    first ``keys generate``) without a restart by re-reading the key index when it changes."""
+    first ``keys generate``) without a restart by re-reading the key index when it changes.
 
-    def __init__(self, settings: Settings) -> None:
+    Batches are signed in ``pool``'s processes when there is one.
+    """
+
+    def __init__(self, settings: Settings, pool: SealingPool | None = None) -> None:
         self.settings = settings
+        self.pool = pool
         self.store = key_store(settings)
         self._index = Path(settings.keys_dir) / "keys.json"
         self._stamp: float | None = None
@@ -107,12 +115,30 @@ class KeyWatchingSigner:
             )
         return values
 
+    async def seal_many(self, items: SealItems) -> list[str | NodeError]:
+        """A batch sealed as ``__call__`` seals one record, in the pool when there is one."""
+        signer = self.signer
+        if signer is None or self.pool is None:
+            return seal_each(self, items)
+        return await self.pool.seal(signer, items)
+
+    def warm(self) -> None:
+        """Start the pool's processes in the background."""
+        if self.pool is not None:
+            self.pool.warm()
+
+    def close(self) -> None:
+        """Stop the pool's processes."""
+        if self.pool is not None:
+            self.pool.close()
+
 
 def build_signer(settings: Settings) -> KeyWatchingSigner | None:
     """The sealer that signs every write once the node has a key; None when signing is off."""
     if not settings.sign_records:
         return None
-    return KeyWatchingSigner(settings)
+    processes = settings.sealing_processes
+    return KeyWatchingSigner(settings, SealingPool(processes) if processes else None)
 
 
 def _key_values(store: KeyStore) -> list[HandleValue]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     )  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
-    for expected in ("ES256", "Ed25519", "RS256", "batchCreate", "signing off", "signing on"):
+    for expected in (
+        "ES256", "Ed25519", "RS256", "batchCreate", "signing off", "signing on",
+        "signing in-process",
+    ):  # fmt: skip
         assert expected in text
     assert "goal of at most 25%" in text
     figures = json.loads(out.read_text())
@@ -32,7 +36,12 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     registration = figures["batch_registration"]
     assert registration["database"] == backend
     assert registration["identifiers_per_leg"] == 40
-    assert len(registration["off"]["rounds"]) == len(registration["on"]["rounds"]) == 2
-    assert registration["off"]["items_per_s"] > 0 and registration["on"]["items_per_s"] > 0
+    for leg in ("off", "on", "in-process"):
+        assert len(registration[leg]["rounds"]) == 2
+        assert registration[leg]["items_per_s"] > 0
+    for leg, key in (("on", "cost"), ("in-process", "cost_in_process")):
+        pairs = zip(registration["off"]["rounds"], registration[leg]["rounds"], strict=True)
+        expected = statistics.median(1 - signed / unsigned for unsigned, signed in pairs)
+        assert registration[key] == pytest.approx(expected, abs=0.01)
     assert registration["goal"] == 0.25
     assert isinstance(registration["within_goal"], bool)

@@ -7,10 +7,11 @@ import time
 
 import httpx
 
-from registry import ADMIN, Database, Handle, HandleValue, Prefix, RecordService, upgrade
+from registry import ADMIN, Database, Handle, HandleValue, Prefix, RecordService
 from resolver import build_resolver
 
 from ..conftest import ADMIN_TOKEN
+from ..databases import migrate
 from ..pgcluster import PostgresCluster
 from ..servers import NodeProcess
 from .helpers import basic_auth, create_enterprise
@@ -19,20 +20,9 @@ SHORT = "/api/handles/88.118.8/SHORT"
 LONG = "/api/handles/88.118.8/LONG"
 
 
-def _migrate(url: str) -> None:
-    async def run() -> None:
-        db = Database(url)
-        try:
-            await upgrade(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(run())
-
-
 def test_stale_answers_while_the_database_is_down() -> None:
     with PostgresCluster() as pg:
-        _migrate(pg.url)
+        asyncio.run(migrate(pg.url))
         env = {"IDNODE_DATABASE_URL": pg.url, "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN}
         with NodeProcess(env) as node, httpx.Client(base_url=node.url, timeout=10) as client:
             auth = basic_auth(create_enterprise(node.url, "Acme", "88.118.8"))

@@ -16,21 +16,15 @@ from pydantic import SecretStr
 
 from node import Settings, create_app
 from node.hot import HotPath
-from registry import Database, upgrade
 
 from ..conftest import ADMIN_TOKEN
+from ..databases import migrate
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 
 async def _sqlite(tmp_path: Path, name: str) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / name}.db"
-    db = Database(url)
-    try:
-        await upgrade(db)
-    finally:
-        await db.dispose()
-    return url
+    return await migrate(f"sqlite+aiosqlite:///{tmp_path / name}.db")
 
 
 def _settings(url: str, node_code: str, toplevel_url: str | None = None) -> Settings:

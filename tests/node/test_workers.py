@@ -9,10 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry import Database, upgrade
-
 from ..conftest import ADMIN_TOKEN
-from ..databases import fresh_database
+from ..databases import fresh_database, migrate
 from ..servers import NodeProcess
 from .helpers import basic_auth, create_enterprise
 
@@ -23,12 +21,7 @@ PATH = "/api/handles/88.118.8/LINE-7"
 async def postgres_url(tmp_path: Path) -> AsyncIterator[str]:
     """A migrated PostgreSQL database (LISTEN/NOTIFY is what this test is about)."""
     async with fresh_database("postgresql", tmp_path) as url:
-        db = Database(url)
-        try:
-            await upgrade(db)
-        finally:
-            await db.dispose()
-        yield url
+        yield await migrate(url)
 
 
 def values(text: str) -> dict:

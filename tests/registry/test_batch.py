@@ -33,7 +33,7 @@ def _service(db: Database) -> tuple[BatchService, RecordService, list]:
         announced.append(list(handles))
 
     records.add_listener(listener)
-    records.add_sealer(
+    records.set_sealer(
         lambda handle, values: [
             *values,
             HandleValue(400, "HS_SIGNATURE", "string", f"sig:{handle}"),
@@ -102,7 +102,7 @@ async def test_a_failing_item_leaves_no_row_and_no_outbox_entry(db: Database) ->
             raise InvalidValue("cannot seal this one", handle=str(handle))
         return values
 
-    records.add_sealer(refuse_one)
+    records.set_sealer(refuse_one)
     results = await batches.create_many(
         ADMIN,
         [

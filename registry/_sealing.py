@@ -1,0 +1,127 @@
+"""Sealing batches in worker processes, so signatures use a core the event loop does not.
+
+One P-256 signature costs about as much CPU as everything else a batch registration does for a
+record; made in the request's process it halves the rate one process registers at. A
+``SealingPool`` hands a batch, in chunks, to processes that each run the node's ``RecordSigner``
+(it pickles; see there) and get back each record's stored text, or the ``NodeError`` that
+refused it. A pool whose process died is replaced and the batch is sealed in the caller instead:
+a crashed signer never fails a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ._errors import NodeError
+from ._grammar import Handle
+from ._records import SealItems, decode_values, encode_values, seal_each
+from ._signer import RecordSigner
+from ._values import HandleValue
+
+__all__ = ["SealingPool"]
+
+logger = logging.getLogger("idnode.sealing")
+
+# Below this many records a batch is sealed in the caller: a round trip to a process costs
+# more than a few signatures.
+MIN_POOLED_ITEMS = 16
+# Records per job: small enough that several processes share a batch and the first results
+# return while the caller still encodes the rest, large enough that pickling stays negligible.
+CHUNK_ITEMS = 200
+PARENT_CHECK_SECONDS = 0.5
+
+
+class SealingPool:
+    """Processes that seal batches; created idle, they start with the first batch (or ``warm``)."""
+
+    def __init__(self, processes: int) -> None:
+        if processes < 1:
+            raise ValueError("a sealing pool needs at least one process")
+        self.processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.processes,
+                # spawn: a fork of a process running an event loop and threads is not safe.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._executor
+
+    def warm(self) -> None:
+        """Start the processes now, in the background, so the first batch does not wait for them."""
+        pool = self._pool()
+        for _ in range(self.processes):
+            pool.submit(_ready)
+
+    async def seal(self, signer: RecordSigner, items: SealItems) -> list[str | NodeError]:
+        """Each item's stored text sealed by ``signer``, or the error that refused it, in order."""
+        if len(items) < MIN_POOLED_ITEMS:
+            return seal_each(signer, items)
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        jobs: list[asyncio.Future[list[str | NodeError]]] = []
+        broken = False
+        try:
+            for start in range(0, len(items), CHUNK_ITEMS):
+                chunk = [(str(h), encode_values(v)) for h, v in items[start : start + CHUNK_ITEMS]]
+                jobs.append(loop.run_in_executor(pool, _seal_chunk, signer, chunk))
+        except BrokenProcessPool:
+            broken = True
+        # Every job awaited, even after a failure, so none is left with an unread exception.
+        parts = await asyncio.gather(*jobs, return_exceptions=True)
+        if broken or any(isinstance(part, BrokenProcessPool) for part in parts):
+            logger.warning("a sealing process died; restarting the pool, sealing this batch here")
+            self._replace(pool)
+            return seal_each(signer, items)
+        for part in parts:
+            if isinstance(part, BaseException):
+                raise part
+        return [result for part in parts for result in part]  # type: ignore[union-attr]
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        if self._executor is broken:
+            self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the processes (each finishes the chunk it holds)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def _start_worker(parent: int) -> None:
+    # Ctrl-C reaches the whole process group; the node, not its helpers, decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    # A node killed outright (SIGKILL, OOM) cannot stop its pool: the orphan notices and goes.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _ready() -> bool:
+    return True
+
+
+def _seal_chunk(signer: RecordSigner, chunk: Sequence[tuple[str, str]]) -> list[str | NodeError]:
+    items: list[tuple[Handle, list[HandleValue]]] = [
+        (Handle.parse(handle), list(decode_values(text))) for handle, text in chunk
+    ]
+    return seal_each(signer, items)
