@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from registry import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 __all__ = ["read_json"]
+
+logger = logging.getLogger("idnode")
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -27,11 +30,21 @@ async def read_json(request: Request, limit: int) -> Any:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        # Nobody is left to answer; nothing was written. Not a server error.
+        logger.info(
+            "client went away after %d bytes of the body of %s %s; nothing written",
+            size,
+            request.method,
+            request.url.path,
+        )
+        raise InvalidInput("the client closed the connection before the body was complete") from exc
     body = b"".join(chunks)
     if not body:
         raise InvalidInput("request body is empty; a JSON object was expected")

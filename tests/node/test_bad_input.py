@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
+
 import httpx
 import pytest
 
@@ -272,3 +276,26 @@ def test_admin_api_bad_input(
     assert response.status_code == status, response.text
     assert words in response.json()["message"]
     assert len(client.get("/admin/enterprises", headers=ADMIN_HEADERS).json()) == 1
+
+
+def test_a_body_the_client_abandons_writes_nothing_and_is_no_server_error(
+    server, client: httpx.Client, auth: httpx.BasicAuth, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="idnode")
+    authorization = next(auth.auth_flow(httpx.Request("GET", server.url))).headers["Authorization"]
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"PUT /api/handles/88.118.8/CUT HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: {authorization}\r\n".encode()
+            + b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"values": ['
+        )
+        time.sleep(0.2)  # the partial body reaches the server before the connection closes
+    deadline = time.monotonic() + 10
+    while not any("88.118.8/CUT" in record.getMessage() for record in caplog.records):
+        assert time.monotonic() < deadline, "the server never noticed the client went away"
+        time.sleep(0.05)
+    messages = [r.getMessage() for r in caplog.records if "88.118.8/CUT" in r.getMessage()]
+    assert all("client went away" in m and "nothing written" in m for m in messages), messages
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+    _assert_nothing_written(client, auth)
