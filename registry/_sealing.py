@@ -2,7 +2,7 @@
 
 One P-256 signature costs about as much CPU as everything else a batch registration does for a
 record; made in the request's process it halves the rate one process registers at. A
-``SealingPool`` hands a batch, in chunks, to processes that each run the node's ``RecordSigner``
+``SealingPool`` hands a batch, split evenly, to processes that each run the node's ``RecordSigner``
 (it pickles; see there) and get back each record's stored text, or the ``NodeError`` that
 refused it. A pool whose process died is replaced and the batch is sealed in the caller instead:
 a crashed signer never fails a write.
@@ -34,9 +34,6 @@ logger = logging.getLogger("idnode.sealing")
 # Below this many records a batch is sealed in the caller: a round trip to a process costs
 # more than a few signatures.
 MIN_POOLED_ITEMS = 16
-# Records per job: small enough that several processes share a batch and the first results
-# return while the caller still encodes the rest, large enough that pickling stays negligible.
-CHUNK_ITEMS = 200
 PARENT_CHECK_SECONDS = 0.5
 
 
@@ -75,8 +72,11 @@ class SealingPool:
         jobs: list[asyncio.Future[list[str | NodeError]]] = []
         broken = False
         try:
-            for start in range(0, len(items), CHUNK_ITEMS):
-                chunk = [(str(h), encode_values(v)) for h, v in items[start : start + CHUNK_ITEMS]]
+            # One job per process: each hand-over between threads and processes costs the event
+            # loop's core more than a smaller job would save.
+            size = -(-len(items) // self.processes)
+            for start in range(0, len(items), size):
+                chunk = [(str(h), encode_values(v)) for h, v in items[start : start + size]]
                 jobs.append(loop.run_in_executor(pool, _seal_chunk, signer, chunk))
         except BrokenProcessPool:
             broken = True
