@@ -18,7 +18,7 @@ DEFAULT_PERMISSIONS = "1110"
 # Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded.
 MAX_VARIANTS = 4
 # Bytes an entry costs besides its key and body objects: the 80-byte entry object, cachebox's
-# list node and table slot, allocator rounding (tests/resolver/test_memory.py checks it).
+# list node and table slot (about 85), allocator rounding (tests/resolver/test_memory.py).
 ENTRY_OVERHEAD = 180
 
 Variant = tuple[bool, tuple[int, ...], tuple[str, ...]]
@@ -138,9 +138,8 @@ class Entry:
         if not self.exists:
             return None
         handle = Handle.parse(self.key)
-        private_text = self.private_text
-        if private_text is not None:
-            return Record(handle, decode_values(private_text))
+        if self.private_text is not None:
+            return Record(handle, decode_values(self.private_text))
         values = orjson.loads(self.body)["values"]
         return Record(handle, tuple(HandleValue.from_storage(item) for item in values))
 
@@ -148,8 +147,7 @@ class Entry:
         self, private: bool, indexes: Iterable[int] = (), types: Iterable[str] = ()
     ) -> tuple[int, bytes]:
         """Status and bytes for a caller (``private``: may see non-public values) and filters."""
-        private_text = self.private_text
-        variant: Variant = (private and private_text is not None, *_normal(indexes, types))
+        variant: Variant = (private and self.private_text is not None, *_normal(indexes, types))
         if variant == (False, (), ()):
             return self.status, self.body
         if self._rare is None:
