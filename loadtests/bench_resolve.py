@@ -31,10 +31,12 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -309,21 +311,44 @@ def _fill(url: str, count: int, workdir: Path) -> int:
     script = workdir / "fill.lua"
     script.write_text(
         _lua("fill", count)
-        + f"\nresponse = function() filled = (filled or 0) + 1 if filled >= {count} then wrk.thread:stop() end end\n",
+        + textwrap.dedent(
+            f"""
+            response = function()
+              filled = (filled or 0) + 1
+              if filled == {count} then
+                io.write("FILLED\\n")
+                io.flush()
+                wrk.thread:stop()
+              end
+            end
+            """
+        ),
         encoding="utf-8",
     )
     limit = max(60, count // 400)
-    result = subprocess.run(
+    process = subprocess.Popen(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{limit}s", "-s", str(script), url],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
-        timeout=limit + 60,
-        check=False,
     )
-    for line in result.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return int(json.loads(line.removeprefix("RESULT "))["requests"])
-    return 0
+    # wrk sleeps out its whole duration even once the script has stopped its thread; an
+    # interrupt ends it early, with its summary.
+    timer = threading.Timer(limit + 60, process.kill)
+    timer.start()
+    answered = 0
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("FILLED"):
+                process.send_signal(signal.SIGINT)
+            elif line.startswith("RESULT "):
+                answered = int(json.loads(line.removeprefix("RESULT "))["requests"])
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait(timeout=10)
+    return answered
 
 
 def _start_baseline(workdir: Path, body: bytes) -> tuple[subprocess.Popen[str], str]:

@@ -3,10 +3,12 @@
 Built on cachebox's ``LRUCache`` (Rust, O(1) get/insert/evict, weighted by ``getsizeof``), which
 gives the memory bound; the entry-count bound and the expiry rules live here. Expired entries are
 kept until they are older than ``stale_seconds`` so they can still answer while storage is down.
+Cached timestamps are whole seconds, rounded down: an entry is fresh for at most its TTL.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +18,9 @@ from cachebox import LRUCache
 from ._entry import Entry
 
 __all__ = ["CacheConfig", "RecordCache"]
+
+# Distinct timestamps remembered for sharing; past this the table starts afresh.
+MAX_MOMENTS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ class RecordCache:
         self.config = config
         self.clock = clock
         self._entries: LRUCache[str, Entry] = LRUCache(config.max_bytes, getsizeof=_sizeof)
+        self._moments: dict[float, float] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -69,6 +75,8 @@ class RecordCache:
     def put(self, entry: Entry) -> None:
         if entry.size > self.config.max_bytes:
             return
+        entry.stored_at = self._moment(entry.stored_at)
+        entry.fresh_until = self._moment(entry.fresh_until)
         if entry.key not in self._entries:
             while len(self._entries) >= self.config.max_entries:
                 self._entries.popitem()
@@ -80,3 +88,14 @@ class RecordCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def _moment(self, moment: float) -> float:
+        # Entries stored in the same second share their timestamp objects: two floats of
+        # their own would add 64 bytes to each entry.
+        second = float(math.floor(moment))
+        shared = self._moments.get(second)
+        if shared is None:
+            if len(self._moments) >= MAX_MOMENTS:
+                self._moments.clear()
+            shared = self._moments[second] = second
+        return shared

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import orjson
 
@@ -17,6 +17,9 @@ VALUES_NOT_FOUND = 200
 DEFAULT_PERMISSIONS = "1110"
 # Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded.
 MAX_VARIANTS = 4
+# Bytes an entry costs besides its key and body objects: the 80-byte entry object, cachebox's
+# list node and table slot (about 85), allocator rounding (tests/resolver/test_memory.py).
+ENTRY_OVERHEAD = 180
 
 Variant = tuple[bool, tuple[int, ...], tuple[str, ...]]
 
@@ -50,17 +53,28 @@ def not_found_body(handle: str) -> bytes:
 
 
 def _no_match_body(handle: str) -> bytes:
-    return orjson.dumps(
-        {
-            "responseCode": VALUES_NOT_FOUND,
-            "handle": handle,
-            "values": [],
-            "message": "no values match the index or type given",
-        }
+    return _compact(
+        orjson.dumps(
+            {
+                "responseCode": VALUES_NOT_FOUND,
+                "handle": handle,
+                "values": [],
+                "message": "no values match the index or type given",
+            }
+        )
     )
 
 
-@dataclass(slots=True, eq=False)
+class _Rare:
+    """What only some entries need: non-public values and filtered answers already built."""
+
+    __slots__ = ("private_text", "variants")
+
+    def __init__(self, private_text: str | None) -> None:
+        self.private_text = private_text
+        self.variants: dict[Variant, tuple[int, bytes]] = {}
+
+
 class Entry:
     """One cached answer; ``body`` is what an anonymous caller without filters receives.
 
@@ -68,14 +82,24 @@ class Entry:
     common case), so a million cached records stay small; the ``Record`` is rebuilt on demand.
     """
 
-    key: str
-    status: int
-    body: bytes
-    stored_at: float
-    fresh_until: float
-    private_text: str | None = None
-    # Created on first use: most entries only ever serve ``body``.
-    variants: dict[Variant, tuple[int, bytes]] | None = None
+    # Six slots: the object fits pymalloc's 80-byte class (seven would take 96).
+    __slots__ = ("_rare", "body", "fresh_until", "key", "status", "stored_at")
+
+    def __init__(
+        self,
+        key: str,
+        status: int,
+        body: bytes,
+        stored_at: float,
+        fresh_until: float,
+        private_text: str | None = None,
+    ) -> None:
+        self.key = key
+        self.status = status
+        self.body = body
+        self.stored_at = stored_at
+        self.fresh_until = fresh_until
+        self._rare = None if private_text is None else _Rare(private_text)
 
     @classmethod
     def found(cls, record: Record, stored_at: float, fresh_until: float) -> Entry:
@@ -91,10 +115,19 @@ class Entry:
         return cls(key, 404, not_found_body(key), stored_at, fresh_until)
 
     @property
+    def private_text(self) -> str | None:
+        """The stored form of all values when some are not public, else ``None``."""
+        return None if self._rare is None else self._rare.private_text
+
+    @property
     def size(self) -> int:
-        """Approximate bytes held, for the cache's memory bound."""
-        extra = len(self.private_text) if self.private_text else 0
-        return 200 + len(self.key) + len(self.body) + extra
+        """Bytes the entry costs in the cache (as measured, allocator rounding included)."""
+        size = ENTRY_OVERHEAD + sys.getsizeof(self.key) + sys.getsizeof(self.body)
+        rare = self._rare
+        if rare is not None:
+            size += sys.getsizeof(rare) + sys.getsizeof(rare.variants)
+            size += sys.getsizeof(rare.private_text)
+        return size
 
     @property
     def exists(self) -> bool:
@@ -117,9 +150,9 @@ class Entry:
         variant: Variant = (private and self.private_text is not None, *_normal(indexes, types))
         if variant == (False, (), ()):
             return self.status, self.body
-        if self.variants is None:
-            self.variants = {}
-        cached = self.variants.get(variant)
+        if self._rare is None:
+            self._rare = _Rare(None)
+        cached = self._rare.variants.get(variant)
         if cached is not None:
             return cached
         record = self.record()
@@ -131,8 +164,8 @@ class Entry:
             answer = (200, _no_match_body(self.key))
         else:
             answer = (200, handle_body(self.key, values))
-        if len(self.variants) < MAX_VARIANTS:
-            self.variants[variant] = answer
+        if len(self._rare.variants) < MAX_VARIANTS:
+            self._rare.variants[variant] = answer
         return answer
 
 

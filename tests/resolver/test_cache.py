@@ -92,3 +92,27 @@ def test_plain_entry_rebuilds_its_record_from_bytes() -> None:
     missing = Entry.missing("88.118.8/B", clock.now, clock.now + 5)
     assert missing.status == 404 and missing.record() is None
     assert b'"responseCode":100' in missing.body
+
+
+def test_timestamps_are_whole_seconds_and_never_extend_the_ttl() -> None:
+    clock = Clock()
+    clock.now = 1000.7
+    cache = RecordCache(CacheConfig(stale_seconds=100), clock)
+    cache.put(found("88.118.8/A", clock, ttl=10))
+    clock.now = 1009.9
+    assert cache.fresh("88.118.8/A") is not None
+    clock.now = 1010.0
+    assert cache.fresh("88.118.8/A") is None
+    clock.now = 1100.5
+    assert cache.usable("88.118.8/A") is None
+
+
+def test_entries_stored_in_one_second_share_their_timestamps() -> None:
+    clock = Clock()
+    cache = RecordCache(CacheConfig(), clock)
+    first = found("88.118.8/A", clock)
+    clock.now += 0.5
+    second = found("88.118.8/B", clock)
+    cache.put(first)
+    cache.put(second)
+    assert first.stored_at is second.stored_at and first.fresh_until is second.fresh_until
