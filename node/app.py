@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
-        await context.start()
+        await context.resolver.start()
         tune_gc(settings.gc_threshold)
         start_sync(app, context)
         try:

@@ -64,12 +64,6 @@ class NodeContext:
         )
         return cls(settings, db, records, enterprises, resolver, signer)
 
-    async def start(self) -> None:
-        """Start what serving needs beyond storage: the resolver's listeners, the signing pool."""
-        await self.resolver.start()
-        if self.signer is not None:
-            self.signer.warm()
-
     async def close(self) -> None:
         await self.resolver.close()
         if self.signer is not None:

@@ -38,7 +38,11 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 class SealingPool:
-    """Processes that seal batches; created idle, they start with the first batch (or ``warm``)."""
+    """Processes that seal batches; they start with the first batch large enough to need them.
+
+    Not at start-up: a spawned process imports the node (about a second of CPU), which most
+    short-lived uses (commands, tests) would pay for nothing.
+    """
 
     def __init__(self, processes: int) -> None:
         if processes < 1:
@@ -56,12 +60,6 @@ class SealingPool:
                 initargs=(os.getpid(),),
             )
         return self._executor
-
-    def warm(self) -> None:
-        """Start the processes now, in the background, so the first batch does not wait for them."""
-        pool = self._pool()
-        for _ in range(self.processes):
-            pool.submit(_ready)
 
     async def seal(self, signer: RecordSigner, items: SealItems) -> list[str | NodeError]:
         """Each item's stored text sealed by ``signer``, or the error that refused it, in order."""
@@ -114,10 +112,6 @@ def _exit_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(0)
-
-
-def _ready() -> bool:
-    return True
 
 
 def _seal_chunk(signer: RecordSigner, chunk: Sequence[tuple[str, str]]) -> list[str | NodeError]:

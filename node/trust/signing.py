@@ -122,11 +122,6 @@ class KeyWatchingSigner:
             return seal_each(self, items)
         return await self.pool.seal(signer, items)
 
-    def warm(self) -> None:
-        """Start the pool's processes in the background."""
-        if self.pool is not None:
-            self.pool.warm()
-
     def close(self) -> None:
         """Stop the pool's processes."""
         if self.pool is not None:
