@@ -41,7 +41,8 @@ __all__ = [
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 # Called on every write path with the values about to be stored; returns what is stored
-# (the trust layer adds or refreshes signatures here, inside the write's transaction).
+# (the trust layer adds or refreshes signatures here; what it returns is stored in the write's
+# transaction, so a record and its signature commit together).
 Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
 # A batch's records to seal: each handle with the values about to be stored.
 SealItems = Sequence[tuple[Handle, list[HandleValue]]]
@@ -105,7 +106,7 @@ class RecordService:
         self._sealer = sealer
 
     def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
-        """The values to store for ``handle``: every write path calls this inside its transaction."""
+        """The values to store for ``handle``: every write path calls this (or ``seal_many``)."""
         return list(values) if self._sealer is None else self._sealer(handle, list(values))
 
     async def seal_many(self, items: SealItems) -> list[str | NodeError]:
