@@ -8,7 +8,13 @@ from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
 from ._database import Database
-from ._encoding import digest_value, digest_values, value_body
+from ._encoding import (
+    digest_stored,
+    digest_stored_values,
+    digest_value,
+    digest_values,
+    value_body,
+)
 from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
 from ._errors import (
     AlreadyExists,
@@ -143,6 +149,8 @@ __all__ = [
     "check_version",
     "cipher_password",
     "decode_values",
+    "digest_stored",
+    "digest_stored_values",
     "digest_value",
     "digest_values",
     "downgrade",

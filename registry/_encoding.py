@@ -11,13 +11,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 
-from ._values import HandleValue
+from ._values import DEFAULT_TTL, HandleValue, Permissions
 
-__all__ = ["DIGEST_ALG", "data_bytes", "digest_value", "digest_values", "value_body"]
+__all__ = [
+    "DIGEST_ALG",
+    "data_bytes",
+    "digest_stored",
+    "digest_stored_values",
+    "digest_value",
+    "digest_values",
+    "value_body",
+]
 
 DIGEST_ALG = "SHA-256"
 # Handle's per-value permission bits (Encoder.PERM_ADMIN_READ ... PERM_PUBLIC_WRITE).
@@ -61,26 +70,36 @@ _LENGTH = struct.Struct(">I")
 _NO_REFERENCES = b"\x00\x00\x00\x00"
 
 
-def value_body(value: HandleValue) -> bytes:
-    """``Encoder.encodeHandleValue(value)`` without its index and timestamp."""
-    permissions = value.permissions
-    mask = (
+def _mask(permissions: Permissions) -> int:
+    return (
         (_ADMIN_READ if permissions.admin_read else 0)
         | (_ADMIN_WRITE if permissions.admin_write else 0)
         | (_PUBLIC_READ if permissions.public_read else 0)
         | (_PUBLIC_WRITE if permissions.public_write else 0)
     )
-    kind = value.type.encode()
-    data = value.value.encode() if value.format == "string" else data_bytes(value)
+
+
+def _body(kind: str, data: bytes, ttl: int, permissions: Permissions) -> bytes:
+    kind_bytes = kind.encode()
     return b"".join(
         (
-            _HEADER.pack(_TTL_RELATIVE, value.ttl, mask, len(kind)),
-            kind,
+            _HEADER.pack(_TTL_RELATIVE, ttl, _mask(permissions), len(kind_bytes)),
+            kind_bytes,
             _LENGTH.pack(len(data)),
             data,
             _NO_REFERENCES,
         )
     )
+
+
+def value_body(value: HandleValue) -> bytes:
+    """``Encoder.encodeHandleValue(value)`` without its index and timestamp."""
+    data = value.value.encode() if value.format == "string" else data_bytes(value)
+    return _body(value.type, data, value.ttl, value.permissions)
+
+
+def _digest(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
 # A batch repeats the same short values (product name, batch number, template version) in
@@ -90,33 +109,46 @@ _DIGEST_CACHE_SIZE = 4096
 _CACHED_DATA_LENGTH = 128
 
 
-def digest_value(value: HandleValue) -> str:
-    """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
-    data = value.value
-    if value.format != "string" or len(data) > _CACHED_DATA_LENGTH:
-        return base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
-    permissions = value.permissions
-    key = (
-        value.type,
-        data,
-        value.ttl,
-        permissions.admin_read,
-        permissions.admin_write,
-        permissions.public_read,
-        permissions.public_write,
-    )
+def _string_digest(kind: str, text: str, ttl: int, permissions: Permissions) -> str:
+    if len(text) > _CACHED_DATA_LENGTH:
+        return _digest(_body(kind, text.encode(), ttl, permissions))
+    key = (kind, text, ttl, permissions)
     digest = _DIGESTS.get(key)
     if digest is None:
-        digest = base64.b64encode(hashlib.sha256(value_body(value)).digest()).decode()
+        digest = _digest(_body(kind, text.encode(), ttl, permissions))
         if len(_DIGESTS) >= _DIGEST_CACHE_SIZE:
             _DIGESTS.clear()
         _DIGESTS[key] = digest
     return digest
 
 
+def digest_value(value: HandleValue) -> str:
+    """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
+    if value.format != "string":
+        return _digest(value_body(value))
+    return _string_digest(value.type, value.value, value.ttl, value.permissions)
+
+
+def digest_stored(stored: Mapping[str, Any]) -> str:
+    """``digest_value`` of a value in its stored form (``HandleValue.to_storage``), unbuilt."""
+    data = stored["data"]
+    if data["format"] != "string":
+        return digest_value(HandleValue.from_storage(stored))
+    permissions = Permissions.parse(stored.get("permissions", "1110"))
+    return _string_digest(
+        stored["type"], data["value"], stored.get("ttl", DEFAULT_TTL), permissions
+    )
+
+
+def _claim(entries: Iterable[dict[str, object]]) -> dict[str, object]:
+    return {"alg": DIGEST_ALG, "digests": list(entries)}
+
+
 def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:
     """The ``digests`` claim of a signature over ``values``."""
-    return {
-        "alg": DIGEST_ALG,
-        "digests": [{"index": v.index, "digest": digest_value(v)} for v in values],
-    }
+    return _claim({"index": v.index, "digest": digest_value(v)} for v in values)
+
+
+def digest_stored_values(stored: Iterable[Mapping[str, Any]]) -> dict[str, object]:
+    """``digest_values`` of values in their stored form."""
+    return _claim({"index": s["index"], "digest": digest_stored(s)} for s in stored)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from functools import lru_cache
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -27,6 +27,7 @@ __all__ = [
     "generate_key",
     "import_jwk",
     "import_pem",
+    "jws_signer",
     "public_jwk",
     "read_jws",
     "sign_jws",
@@ -113,7 +114,7 @@ def _b64(raw: bytes) -> bytes:
     return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
 
-@lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _header_segment(alg: str, kid: str) -> bytes:
     return _b64(orjson.dumps({"alg": alg, "kid": kid}))
 
@@ -123,30 +124,53 @@ _SHA256 = hashes.SHA256()
 _PKCS1 = padding.PKCS1v15()
 
 
-def _raw_signature(private: Any, alg: str, signing_input: bytes) -> bytes | None:
-    """RFC 7518 signature bytes straight from ``cryptography``; None for a key it does not fit."""
-    if alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
-        if private.curve.name != "secp256r1":
-            return None
+def _es256(private: ec.EllipticCurvePrivateKey) -> Callable[[bytes], bytes]:
+    def sign(signing_input: bytes) -> bytes:
+        # RFC 7518 wants r || s, each 32 bytes; OpenSSL gives DER.
         r, s = decode_dss_signature(private.sign(signing_input, _ES256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    return sign
+
+
+def _raw_signer(private: Any, alg: str) -> Callable[[bytes], bytes] | None:
+    """RFC 7518 signature bytes straight from ``cryptography``; None for a key it does not fit."""
+    if alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
+        return _es256(private) if private.curve.name == "secp256r1" else None
     if alg == "Ed25519" and isinstance(private, ed25519.Ed25519PrivateKey):
-        return private.sign(signing_input)
+        return private.sign
     if alg == "RS256" and isinstance(private, rsa.RSAPrivateKey):
-        return private.sign(signing_input, _PKCS1, _SHA256)
+        return functools.partial(private.sign, padding=_PKCS1, algorithm=_SHA256)
     return None
+
+
+def jws_signer(key: Key, alg: str, kid: str) -> Callable[[Mapping[str, Any]], str]:
+    """A function making compact JWSs of claims signed with ``key``: one per key, kept by callers.
+
+    Every write signs a record: joserfc's generic path costs several times the signature
+    itself, so the three algorithms we issue sign here directly (same compact form), with
+    everything that depends only on the key worked out once.
+    """
+    raw = _raw_signer(getattr(key, "private_key", None), alg)
+    if raw is None:
+        header = {"alg": alg, "kid": kid}
+
+        def generic(claims: Mapping[str, Any]) -> str:
+            return jws.serialize_compact(header, orjson.dumps(claims), key, algorithms=[alg])
+
+        return generic
+    prefix = _header_segment(alg, kid) + b"."
+
+    def sign(claims: Mapping[str, Any]) -> str:
+        signing_input = prefix + _b64(orjson.dumps(claims))
+        return (signing_input + b"." + _b64(raw(signing_input))).decode("ascii")
+
+    return sign
 
 
 def sign_jws(key: Key, alg: str, kid: str, claims: Mapping[str, Any]) -> str:
     """A compact JWS of ``claims`` signed with ``key``."""
-    # Every write signs a record: joserfc's generic path costs several times the signature
-    # itself, so the three algorithms we issue sign here directly (same compact form).
-    signing_input = _header_segment(alg, kid) + b"." + _b64(orjson.dumps(claims))
-    raw = _raw_signature(getattr(key, "private_key", None), alg, signing_input)
-    if raw is None:
-        header = {"alg": alg, "kid": kid}
-        return jws.serialize_compact(header, orjson.dumps(claims), key, algorithms=[alg])
-    return (signing_input + b"." + _b64(raw)).decode("ascii")
+    return jws_signer(key, alg, kid)(claims)
 
 
 def read_jws(token: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ __all__ = [
     "Sealer",
     "change_payload",
     "decode_values",
+    "each_or_refusal",
     "encode_values",
     "seal_each",
 ]
@@ -46,6 +47,9 @@ ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
 # A batch's records to seal: each handle with the values about to be stored.
 SealItems = Sequence[tuple[Handle, list[HandleValue]]]
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 IndexSelection = Collection[int] | Literal["various"] | None
 ADMIN_SUFFIX = "ADMIN"
@@ -69,15 +73,22 @@ class BatchSealer(Protocol):
     async def seal_many(self, items: SealItems) -> list[str | NodeError]: ...
 
 
-def seal_each(sealer: Sealer, items: SealItems) -> list[str | NodeError]:
-    """Each item's sealed values as stored text, or the ``NodeError`` that refused the item."""
+def each_or_refusal(
+    work: Callable[[A, B], str], items: Iterable[tuple[A, B]]
+) -> list[str | NodeError]:
+    """``work(*item)`` for each item, or the ``NodeError`` that refused the item."""
     results: list[str | NodeError] = []
-    for handle, values in items:
+    for first, second in items:
         try:
-            results.append(encode_values(sealer(handle, values)))
+            results.append(work(first, second))
         except NodeError as exc:
             results.append(exc)
     return results
+
+
+def seal_each(sealer: Sealer, items: SealItems) -> list[str | NodeError]:
+    """Each item's sealed values as stored text, or the ``NodeError`` that refused the item."""
+    return each_or_refusal(lambda handle, values: encode_values(sealer(handle, values)), items)
 
 
 def _check_not_admin_handle(principal: Principal, handle: Handle) -> None:

@@ -3,7 +3,7 @@
 One P-256 signature costs about as much CPU as everything else a batch registration does for a
 record; made in the request's process it halves the rate one process registers at. A
 ``SealingPool`` hands a batch, split evenly, to processes that each run the node's ``RecordSigner``
-(it pickles; see there) and get back each record's stored text, or the ``NodeError`` that
+(it pickles; see there) on the records' stored text, and get back each record's sealed text, or the ``NodeError`` that
 refused it. A pool whose process died is replaced and the batch is sealed in the caller instead:
 a crashed signer never fails a write.
 """
@@ -22,10 +22,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ._errors import NodeError
-from ._grammar import Handle
-from ._records import SealItems, decode_values, encode_values, seal_each
+from ._records import SealItems, each_or_refusal, encode_values, seal_each
 from ._signer import RecordSigner
-from ._values import HandleValue
 
 __all__ = ["SealingPool"]
 
@@ -115,7 +113,4 @@ def _exit_with(parent: int) -> None:
 
 
 def _seal_chunk(signer: RecordSigner, chunk: Sequence[tuple[str, str]]) -> list[str | NodeError]:
-    items: list[tuple[Handle, list[HandleValue]]] = [
-        (Handle.parse(handle), list(decode_values(text))) for handle, text in chunk
-    ]
-    return seal_each(signer, items)
+    return each_or_refusal(signer.seal_stored, chunk)

@@ -10,14 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from ._certs import Certificate, Grant, key_handle, split_key_id
-from ._encoding import digest_values
+from ._encoding import digest_stored_values, digest_values
 from ._errors import InvalidValue
 from ._grammar import Handle, Prefix
-from ._jose import export_pem, import_pem, read_jws, sign_jws
+from ._jose import export_pem, import_pem, jws_signer, read_jws
 from ._keys import KeyInfo, SigningKey
+from ._records import encode_values
 from ._values import HandleValue, Permissions, utc_timestamp
 from ._verify import (
     CERT_TYPE,
@@ -59,6 +63,7 @@ class RecordSigner:
         self._node_keys = {key.kid: key for key in (*known, active)}
         self._node_grants = (Grant(self.node_handle, "derivedPrefixes"),)
         self._pickled: tuple[Any, ...] | None = None
+        self._sign = jws_signer(active.key, active.alg, active.kid)
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._pickled is None:
@@ -93,35 +98,52 @@ class RecordSigner:
             for signature in foreign:
                 self._accept(key, signature, values, now)
             signed = [v for v in values if v.type != SIGNATURE_TYPE]
-        index = own[0].index if own else self._free_index(values)
+        index = own[0].index if own else _free_index({v.index for v in values})
+        stamp = next((v.timestamp for v in values if v.timestamp), None)
+        signature = self._signature(key, digest_values(signed), index, stamp, now)
+        kept = [v for v in values if v not in own] if own else values
+        return sorted([*kept, signature], key=_by_index)
+
+    def seal_stored(self, handle: str, text: str) -> str:
+        """What ``self(handle, values)`` stores, for values in their stored text.
+
+        A sealing process's job: a record that carries no signature is sealed on its stored form
+        without building a ``HandleValue`` for each value, which costs about as much as the
+        signature; any other record goes through ``__call__``.
+        """
+        stored = orjson.loads(text)
+        if any(item["type"] == SIGNATURE_TYPE for item in stored):
+            values = [HandleValue.from_storage(item) for item in stored]
+            return encode_values(self(Handle.parse(handle), values))
+        index = _free_index({item["index"] for item in stored})
+        stamp = next((item["timestamp"] for item in stored if item.get("timestamp")), None)
+        signature = self._signature(
+            handle, digest_stored_values(stored), index, stamp, int(time.time())
+        )
+        stored.append(signature.to_storage())
+        stored.sort(key=itemgetter("index"))
+        return orjson.dumps(stored).decode()
+
+    def _signature(
+        self, handle: str, digests: dict[str, object], index: int, stamp: str | None, now: int
+    ) -> HandleValue:
+        """The node's HS_SIGNATURE value over ``digests``, stamped like the values it signs."""
         claims = {
             "iss": self.issuer,
-            "sub": key,
+            "sub": handle,
             "iat": now,
             "nbf": now,
             "exp": now + self.lifetime,
-            "digests": digest_values(signed),
+            "digests": digests,
         }
-        token = sign_jws(self.active.key, self.active.alg, self.active.kid, claims)
-        stamp = next((v.timestamp for v in values if v.timestamp), None) or utc_timestamp()
-        signature = HandleValue(
+        return HandleValue(
             index,
             SIGNATURE_TYPE,
             "string",
-            token,
-            timestamp=stamp,
+            self._sign(claims),
+            timestamp=stamp or utc_timestamp(),
             permissions=_SIGNATURE_PERMISSIONS,
         )
-        kept = [v for v in values if v not in own] if own else values
-        return sorted([*kept, signature], key=lambda v: v.index)
-
-    @staticmethod
-    def _free_index(values: Sequence[HandleValue]) -> int:
-        taken = {v.index for v in values}
-        index = FIRST_SIGNATURE_INDEX
-        while index in taken:
-            index += 1
-        return index
 
     def _accept(
         self, handle: str, signature: HandleValue, values: list[HandleValue], now: int
@@ -179,6 +201,17 @@ class RecordSigner:
             f"a value signed by {issuer} must come with that key's HS_CERT value in the same"
             " record (issued by this node: idnode keys certify-enterprise)"
         )
+
+
+def _by_index(value: HandleValue) -> int:
+    return value.index
+
+
+def _free_index(taken: set[int]) -> int:
+    index = FIRST_SIGNATURE_INDEX
+    while index in taken:
+        index += 1
+    return index
 
 
 @lru_cache(maxsize=8)

@@ -6,7 +6,15 @@ import base64
 import hashlib
 import struct
 
-from registry import HandleValue, Permissions, digest_value, value_body
+from registry import (
+    HandleValue,
+    Permissions,
+    digest_stored,
+    digest_stored_values,
+    digest_value,
+    digest_values,
+    value_body,
+)
 
 
 def _sized(raw: bytes) -> bytes:
@@ -79,3 +87,21 @@ def test_a_changed_permission_or_ttl_changes_the_digest():
     assert digest_value(base) != digest_value(HandleValue(1, "URL", "string", "http://a", ttl=5))
     private = HandleValue(1, "URL", "string", "http://a", permissions=Permissions.parse("1100"))
     assert digest_value(base) != digest_value(private)
+
+
+def test_a_stored_value_digests_as_the_value_does():
+    values = [
+        HandleValue(1, "URL", "string", "http://a"),
+        HandleValue(2, "URL", "string", "y" * 300, ttl=5),
+        HandleValue(3, "EMAIL", "string", "a@b.c", permissions=Permissions.parse("1011")),
+        HandleValue(4, "BLOB", "base64", "aGVsbG8="),
+        HandleValue(5, "RAW", "hex", "00ff"),
+        HandleValue(100, "HS_ADMIN", "admin",
+                    {"handle": "0.NA/88.118.8", "index": 200, "permissions": "011111110011"}),
+        HandleValue(6, "HS_VLIST", "vlist", [{"handle": "88.118.8/A", "index": 300}]),
+        HandleValue(7, "HS_SITE", "site", {"servers": []}),
+    ]  # fmt: skip
+    for _ in range(2):  # the second round is answered from memory
+        for value in values:
+            assert digest_stored(value.to_storage()) == digest_value(value)
+    assert digest_stored_values(v.to_storage() for v in values) == digest_values(values)

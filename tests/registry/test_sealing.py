@@ -6,6 +6,7 @@ import os
 import pickle
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from registry import (
     HandleAlreadyExists,
     HandleValue,
     InvalidValue,
+    Permissions,
     RecordSigner,
     SealingPool,
     decode_values,
+    encode_values,
     seal_each,
     verify_record,
 )
@@ -152,3 +155,69 @@ def test_a_signer_pickles_with_its_keys(tmp_path: Path):
     assert copy.issuer == rotated.issuer and copy.node_handle == rotated.node_handle
     assert set(copy._node_keys) == {world.node.kid, rotated.active.kid}
     assert copy.active.public_jwk() == rotated.active.public_jwk()
+
+
+def _varied_records(world: World, tmp_path: Path) -> list[tuple[Handle, list[HandleValue]]]:
+    """Records of every shape the stored-form path must seal as ``__call__`` does."""
+    enterprise, cert = world.enterprise(tmp_path, "88.118.9")
+    signed_by_enterprise = enterprise(
+        Handle.parse("88.118.9/E1"),
+        [HandleValue(1, "URL", "string", "https://e.example/1", timestamp="t"), cert],
+    )
+    return [
+        _items(1)[0],
+        (  # every data format, a long string, private and short-lived values, no timestamps
+            Handle.parse("88.118.8/FORMATS"),
+            [
+                HandleValue(1, "URL", "string", "x" * 500, ttl=60),
+                HandleValue(2, "BLOB", "base64", "aGVsbG8=", permissions=Permissions.parse("1100")),
+                HandleValue(3, "RAW", "hex", "00ff"),
+                HandleValue(
+                    100,
+                    "HS_ADMIN",
+                    "admin",
+                    {"handle": "0.NA/88.118.8", "index": 200, "permissions": "011111110011"},
+                ),
+                HandleValue(4, "HS_VLIST", "vlist", [{"handle": "88.118.8/A", "index": 300}]),
+                HandleValue(400, "TAKEN", "string", "index 400 is not free"),
+            ],
+        ),
+        (Handle.parse("88.118.8/EMPTY"), []),
+        # Carries the node's own signature: refreshed, through __call__.
+        (Handle.parse("88.118.8/P0"), list(world.signer(*_items(1)[0]))),
+        # Carries an enterprise's: verified and kept, through __call__.
+        (Handle.parse("88.118.9/E1"), signed_by_enterprise),
+    ]
+
+
+@pytest.mark.parametrize("alg", ["Ed25519", "ES256"])
+def test_sealing_the_stored_form_stores_what_sealing_values_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alg: str
+):
+    world = World(tmp_path, alg)
+    # One clock for both, so Ed25519's deterministic signatures must come out byte for byte.
+    monkeypatch.setattr("registry._signer.time.time", lambda: 1_800_000_000.5)
+    for handle, values in _varied_records(world, tmp_path):
+        from_stored = world.signer.seal_stored(str(handle), encode_values(values))
+        from_values = encode_values(world.signer(handle, values))
+        if alg == "Ed25519":
+            assert from_stored == from_values
+        # ES256 signatures are randomised: each value must agree but for the signature bytes.
+        pairs = zip(decode_values(from_stored), decode_values(from_values), strict=True)
+        for ours, theirs in pairs:
+            if ours.type == "HS_SIGNATURE" and ours != theirs:
+                assert read_jws(ours.value) == read_jws(theirs.value)
+                assert replace(ours, value="") == replace(theirs, value="")
+            else:
+                assert ours == theirs
+
+
+def test_a_refused_stored_record_raises_what_sealing_its_values_raises(tmp_path: Path):
+    world = World(tmp_path)
+    handle, values = _items(1)[0]
+    forged = [*values, HandleValue(400, "HS_SIGNATURE", "string", "a.b.c", timestamp="t")]
+    with pytest.raises(InvalidValue) as from_values:
+        world.signer(handle, forged)
+    with pytest.raises(InvalidValue) as from_stored:
+        world.signer.seal_stored(str(handle), encode_values(forged))
+    assert from_stored.value.message == from_values.value.message
