@@ -9,6 +9,7 @@ each a length-prefixed handle and a 4-byte index). All integers are big-endian.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import struct
 from collections.abc import Iterable, Mapping
@@ -99,7 +100,7 @@ def value_body(value: HandleValue) -> bytes:
 
 
 def _digest(body: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+    return binascii.b2a_base64(hashlib.sha256(body).digest(), newline=False).decode()
 
 
 # A batch repeats the same short values (product name, batch number, template version) in
@@ -140,15 +141,13 @@ def digest_stored(stored: Mapping[str, Any]) -> str:
     )
 
 
-def _claim(entries: Iterable[dict[str, object]]) -> dict[str, object]:
-    return {"alg": DIGEST_ALG, "digests": list(entries)}
-
-
 def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:
     """The ``digests`` claim of a signature over ``values``."""
-    return _claim({"index": v.index, "digest": digest_value(v)} for v in values)
+    digests = [{"index": v.index, "digest": digest_value(v)} for v in values]
+    return {"alg": DIGEST_ALG, "digests": digests}
 
 
 def digest_stored_values(stored: Iterable[Mapping[str, Any]]) -> dict[str, object]:
     """``digest_values`` of values in their stored form."""
-    return _claim({"index": s["index"], "digest": digest_stored(s)} for s in stored)
+    digests = [{"index": s["index"], "digest": digest_stored(s)} for s in stored]
+    return {"alg": DIGEST_ALG, "digests": digests}

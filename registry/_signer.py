@@ -112,16 +112,26 @@ class RecordSigner:
         signature; any other record goes through ``__call__``.
         """
         stored = orjson.loads(text)
-        if any(item["type"] == SIGNATURE_TYPE for item in stored):
-            values = [HandleValue.from_storage(item) for item in stored]
-            return encode_values(self(Handle.parse(handle), values))
-        index = _free_index({item["index"] for item in stored})
-        stamp = next((item["timestamp"] for item in stored if item.get("timestamp")), None)
+        taken: set[int] = set()
+        stamp = None
+        last = -1
+        ordered = True
+        for item in stored:  # one pass: this runs for every record of every batch
+            if item["type"] == SIGNATURE_TYPE:
+                values = [HandleValue.from_storage(item) for item in stored]
+                return encode_values(self(Handle.parse(handle), values))
+            index = item["index"]
+            taken.add(index)
+            ordered = ordered and index > last
+            last = index
+            stamp = stamp or item.get("timestamp")
+        index = _free_index(taken)
         signature = self._signature(
             handle, digest_stored_values(stored), index, stamp, int(time.time())
         )
         stored.append(signature.to_storage())
-        stored.sort(key=itemgetter("index"))
+        if not ordered or index < last:
+            stored.sort(key=itemgetter("index"))
         return orjson.dumps(stored).decode()
 
     def _signature(
