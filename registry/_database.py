@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -24,12 +26,15 @@ __all__ = ["Database"]
 
 T = TypeVar("T")
 
+# How long a writer waits for its turn before the request fails as Unavailable.
+SQLITE_BUSY_SECONDS = 30
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: a committed transaction survives power loss, not just a crash of the process.
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}",
 )
 
 
@@ -72,6 +77,9 @@ class Database:
             writer = self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         # The resolution read path: one statement, no transaction (no BEGIN/ROLLBACK round
         # trips) and no pre-ping (three more); a dead pooled connection is retried in lookup().
         self._lookup = (
@@ -97,9 +105,38 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with _outages_unavailable():
-            async with self._writer() as session, session.begin():
-                yield session
+        async with self._writer_turn():
+            with _outages_unavailable():
+                async with self._writer() as session, session.begin():
+                    yield session
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers queue here rather than in SQLite's busy handler.
+
+        SQLite takes one writer at a time; one kept waiting by ``BEGIN IMMEDIATE`` sleeps and
+        polls (1, 2, 5, 10 … 100 ms), so it starts up to tens of milliseconds after the lock is
+        free. Queued on a lock, the next writer starts as the last one commits. Writers in other
+        processes (commands, more workers) still meet in SQLite's busy handler.
+        """
+        if not self.is_sqlite:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise Unavailable(
+                f"storage is busy: no write turn within {SQLITE_BUSY_SECONDS} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     async def lookup(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """``await read(connection)`` on a bare connection: the resolution path's one-statement reads.

@@ -1,0 +1,101 @@
+"""Write transactions: SQLite's writers in one process take turns on a queue, in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from registry import Database, Unavailable, _database
+
+from .. import databases
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    async with database.write() as session:
+        await session.execute(text("CREATE TABLE log (n INTEGER)"))
+    yield database
+    await database.dispose()
+
+
+async def _hold(database: Database, entered: asyncio.Event, release: asyncio.Event) -> None:
+    async with database.write() as session:
+        await session.execute(text("INSERT INTO log VALUES (0)"))
+        entered.set()
+        await release.wait()
+
+
+async def test_sqlite_writers_take_turns_in_the_order_they_came(sqlite: Database):
+    entered, release = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(_hold(sqlite, entered, release))
+    await entered.wait()
+
+    async def write(n: int) -> None:
+        async with sqlite.write() as session:
+            await session.execute(text("INSERT INTO log VALUES (:n)"), {"n": n})
+
+    waiting = []
+    for n in range(1, 9):
+        waiting.append(asyncio.create_task(write(n)))
+        await asyncio.sleep(0)  # each one queued before the next comes
+    release.set()
+    await asyncio.gather(holder, *waiting)
+    async with sqlite.read() as session:
+        order = list((await session.execute(text("SELECT n FROM log ORDER BY rowid"))).scalars())
+    # SQLite's busy handler wakes waiting writers by polling, in no particular order.
+    assert order == list(range(9))
+
+
+async def test_a_writer_that_gets_no_turn_in_time_is_told_storage_is_busy(
+    sqlite: Database, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(_database, "SQLITE_BUSY_SECONDS", 0.2)
+    entered, release = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(_hold(sqlite, entered, release))
+    await entered.wait()
+    with pytest.raises(Unavailable, match=r"storage is busy: no write turn within 0\.2 s"):
+        async with sqlite.write():
+            pass
+    release.set()
+    await holder
+    async with sqlite.write() as session:  # the queue is free again
+        await session.execute(text("INSERT INTO log VALUES (1)"))
+
+
+def test_one_database_serves_writers_on_successive_event_loops(tmp_path: Path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'loops.db'}")
+
+    async def write(statement: str) -> None:
+        async with database.write() as session:
+            await session.execute(text(statement))
+
+    asyncio.run(write("CREATE TABLE t (n INTEGER)"))
+    asyncio.run(write("INSERT INTO t VALUES (1)"))
+    asyncio.run(database.dispose())
+
+
+async def test_postgresql_writers_are_not_queued_by_the_node(tmp_path: Path):
+    async with databases.fresh_database("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            entered, release = asyncio.Event(), asyncio.Event()
+            holder = asyncio.create_task(_hold_any(database, entered, release))
+            await entered.wait()
+            async with database.write() as session:  # another transaction, at the same time
+                assert (await session.execute(text("SELECT 1"))).scalar() == 1
+            release.set()
+            await holder
+        finally:
+            await database.dispose()
+
+
+async def _hold_any(database: Database, entered: asyncio.Event, release: asyncio.Event) -> None:
+    async with database.write() as session:
+        await session.execute(text("SELECT 1"))
+        entered.set()
+        await release.wait()
