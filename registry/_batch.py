@@ -162,7 +162,7 @@ class BatchService:
             inserted = await BulkRecords(session).insert_new(list(rows.values()))
             await BulkRecords(session).append_outbox(
                 (
-                    ("handle.upsert", row["handle"], change_payload(row["handle"], row["values"]))
+                    ("handle.upsert", row["handle"], change_payload(row["handle"]))
                     for row in rows.values()
                     if row["handle"] in inserted
                 ),
@@ -219,10 +219,7 @@ class BatchService:
                 )
             await BulkRecords(session).update_many(rows)
             await BulkRecords(session).append_outbox(
-                (
-                    ("handle.upsert", row["handle"], change_payload(row["handle"], row["values"]))
-                    for row in rows
-                ),
+                (("handle.upsert", row["handle"], change_payload(row["handle"])) for row in rows),
                 now,
             )
         await self._notify([row["handle"] for row in rows])
@@ -238,7 +235,8 @@ class BatchService:
         async with self.db.write() as session:
             deleted = await BulkRecords(session).delete_many(wanted)
             await BulkRecords(session).append_outbox(
-                (("handle.delete", key, {"handle": key}) for key in wanted if key in deleted), now
+                (("handle.delete", key, change_payload(key)) for key in wanted if key in deleted),
+                now,
             )
         for position, handle in enumerate(handles):
             key = str(handle)

@@ -164,7 +164,7 @@ class EnterpriseService:
                 (
                     "handle.upsert",
                     f"0.NA/{allocated}",
-                    change_payload(f"0.NA/{allocated}", na_text),
+                    change_payload(f"0.NA/{allocated}"),
                 ),
             ],
             now,

@@ -179,7 +179,7 @@ class RecordService:
                     await records.update(key, text, now, version)
             except IntegrityError as exc:
                 raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
-            await Outbox(session).append("handle.upsert", key, change_payload(key, text), now)
+            await Outbox(session).append("handle.upsert", key, change_payload(key), now)
         await self.notify([key])
         return row is None
 
@@ -228,7 +228,7 @@ class RecordService:
             if not indexes:
                 if not await records.delete(key):
                     raise HandleNotFound(f"handle {key} does not exist", handle=key)
-                await Outbox(session).append("handle.delete", key, {"handle": key}, now)
+                await Outbox(session).append("handle.delete", key, change_payload(key), now)
             else:
                 row = await records.get(key, for_update=True)
                 if row is None:
@@ -241,7 +241,7 @@ class RecordService:
                     )
                 text = encode_values(self.seal(handle, kept))
                 await records.update(key, text, now, row.template_version)
-                await Outbox(session).append("handle.upsert", key, change_payload(key, text), now)
+                await Outbox(session).append("handle.upsert", key, change_payload(key), now)
         await self.notify([key])
 
     async def page(
@@ -258,6 +258,10 @@ class RecordService:
             return await Records(session).page(str(prefix), (page or 0) * size, size)
 
 
-def change_payload(handle: str, values_text: str) -> dict[str, object]:
-    """The outbox payload of an upsert: the full record, so the top-level node keeps a copy."""
-    return {"handle": handle, "values": orjson.Fragment(values_text)}
+def change_payload(handle: str) -> dict[str, object]:
+    """The outbox payload of a change to a record: its handle alone.
+
+    The shipper adds an upsert's values as the record holds them when the change ships (see
+    ``SyncStore``), so a write stores its values once, not a second time in the outbox.
+    """
+    return {"handle": handle}

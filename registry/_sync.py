@@ -5,6 +5,10 @@ A batch is fixed before it is sent: its sequence number and outbox ids are store
 the same number and the top-level node can apply each number exactly once. Rows are deleted only
 when their batch is acknowledged. Rows are chosen by id, never by an id range, so a transaction
 that commits late with a lower id (possible on PostgreSQL) is shipped in a later batch, not lost.
+
+An upsert row names its record, not its values: the values shipped are those the record holds
+when the batch is built. The top-level node thus may skip a version, never the last one; a batch
+sent again may carry newer values than its first sending, and is applied once either way.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = ["OutboxBatch", "SyncLease", "SyncStore"]
 # Any constant works; it names "the outbox shipper" among PostgreSQL advisory locks.
 _LOCK_KEY = 0x1D0DE5
 _INFLIGHT = "inflight"
+_UPSERT, _DELETE = "handle.upsert", "handle.delete"
 _LAST_SEQ = "last_acked_seq"
 
 
@@ -42,7 +47,7 @@ class OutboxBatch:
     changes: list[dict[str, Any]]
 
     def body(self) -> bytes:
-        """The JSON body of the batch; payloads are passed through as stored."""
+        """The JSON body of the batch; records' values are passed through as stored."""
         return orjson.dumps({"seq": self.seq, "changes": self.changes})
 
 
@@ -103,7 +108,7 @@ class SyncStore:
             if inflight is not None:
                 fixed = orjson.loads(inflight)
                 rows = await _rows(session, fixed["ids"])
-                return OutboxBatch(fixed["seq"], [_change(row) for row in rows])
+                return OutboxBatch(fixed["seq"], await _changes(session, rows))
             statement = select(OutboxRow).order_by(OutboxRow.seq).limit(limit)
             rows = list((await session.execute(statement)).scalars())
             if not rows:
@@ -111,7 +116,7 @@ class SyncStore:
             seq = int(await _get(session, _LAST_SEQ) or 0) + 1
             ids = [row.seq for row in rows]
             await _set(session, _INFLIGHT, orjson.dumps({"seq": seq, "ids": ids}).decode())
-            return OutboxBatch(seq, [_change(row) for row in rows])
+            return OutboxBatch(seq, await _changes(session, rows))
 
     async def acknowledge(self, seq: int) -> bool:
         """Batch ``seq`` reached the top-level node: drop its rows; False if it was not in flight."""
@@ -218,14 +223,43 @@ async def _rows(session: AsyncSession, ids: list[int]) -> list[OutboxRow]:
     return sorted(rows, key=lambda row: row.seq)
 
 
-def _change(row: OutboxRow) -> dict[str, Any]:
-    return {
-        "id": row.seq,
-        "kind": row.kind,
-        "subject": row.subject,
-        "payload": orjson.Fragment(row.payload),
-        "createdAt": row.created_at.isoformat(),
-    }
+async def _changes(session: AsyncSession, rows: list[OutboxRow]) -> list[dict[str, Any]]:
+    """The rows as changes, each upsert with the values its record holds now.
+
+    A record deleted since its upsert was written ships that upsert as a delete (its own delete
+    follows). Rows written before upserts stopped carrying their values ship as they were stored.
+    """
+    payloads = [orjson.loads(row.payload) for row in rows]
+    wanted = [
+        row.subject
+        for row, payload in zip(rows, payloads, strict=True)
+        if row.kind == _UPSERT and "values" not in payload
+    ]
+    current: dict[str, str] = {}
+    for start in range(0, len(wanted), 1000):
+        statement = select(RecordRow.handle, RecordRow.values).where(
+            RecordRow.handle.in_(wanted[start : start + 1000])
+        )
+        current.update((handle, values) for handle, values in await session.execute(statement))
+    changes = []
+    for row, payload in zip(rows, payloads, strict=True):
+        kind = row.kind
+        if kind == _UPSERT and "values" not in payload:
+            values = current.get(row.subject)
+            if values is None:
+                kind = _DELETE
+            else:
+                payload["values"] = orjson.Fragment(values)
+        changes.append(
+            {
+                "id": row.seq,
+                "kind": kind,
+                "subject": row.subject,
+                "payload": payload,
+                "createdAt": row.created_at.isoformat(),
+            }
+        )
+    return changes
 
 
 def _file_lease(url: str) -> SyncLease | None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import orjson
+from sqlalchemy import select
 
 from registry import (
     ADMIN,
@@ -10,10 +14,13 @@ from registry import (
     EnterpriseService,
     Handle,
     HandleValue,
+    OutboxBatch,
     Prefix,
     RecordService,
     SyncStore,
 )
+from registry._models import OutboxRow
+from registry._repository import Outbox
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 
@@ -77,3 +84,59 @@ async def test_only_one_shipper_leads_at_a_time(db: Database) -> None:
         await taken.release()
     finally:
         await other.db.dispose()
+
+
+def _shipped(batch: OutboxBatch) -> list[tuple[str, str, Any]]:
+    changes = orjson.loads(batch.body())["changes"]
+    return [(c["kind"], c["subject"], c["payload"].get("values")) for c in changes]
+
+
+async def test_upserts_ship_the_values_their_record_holds_when_they_ship(db: Database) -> None:
+    records = RecordService(db)
+    handle = Handle.parse("88.118.8/V")
+    await records.put(ADMIN, handle, [URL])
+    newer = HandleValue(1, "URL", "string", "https://example.com/newer")
+    await records.put(ADMIN, handle, [newer])
+    async with db.read() as session:
+        stored = [row.payload for row in (await session.execute(select(OutboxRow))).scalars()]
+    # The outbox names the record; its values are stored once, in the record.
+    assert [orjson.loads(p) for p in stored] == [{"handle": "88.118.8/V"}] * 2
+    batch = await SyncStore(db).next_batch(10)
+    assert batch is not None
+    shipped = _shipped(batch)
+    assert [(kind, subject) for kind, subject, _ in shipped] == [
+        ("handle.upsert", "88.118.8/V")
+    ] * 2
+    for _, _, values in shipped:
+        assert [v["data"]["value"] for v in values] == ["https://example.com/newer"]
+
+
+async def test_an_upsert_whose_record_was_deleted_before_it_shipped_ships_as_a_delete(
+    db: Database,
+) -> None:
+    records = RecordService(db)
+    await records.put(ADMIN, Handle.parse("88.118.8/GONE"), [URL])
+    await records.put(ADMIN, Handle.parse("88.118.8/KEPT"), [URL])
+    await records.delete(ADMIN, Handle.parse("88.118.8/GONE"))
+    batch = await SyncStore(db).next_batch(10)
+    assert batch is not None
+    assert [(kind, subject) for kind, subject, _ in _shipped(batch)] == [
+        ("handle.delete", "88.118.8/GONE"),
+        ("handle.upsert", "88.118.8/KEPT"),
+        ("handle.delete", "88.118.8/GONE"),
+    ]
+
+
+async def test_rows_that_carry_their_values_ship_them_as_stored(db: Database) -> None:
+    # As an outbox written before upserts named their record holds them.
+    carried = [{"index": 1, "type": "URL", "data": {"format": "string", "value": "as-stored"}}]
+    async with db.write() as session:
+        await Outbox(session).append(
+            "handle.upsert",
+            "88.118.8/OLD",
+            {"handle": "88.118.8/OLD", "values": carried},
+            datetime.now(UTC),
+        )
+    batch = await SyncStore(db).next_batch(10)
+    assert batch is not None
+    assert _shipped(batch) == [("handle.upsert", "88.118.8/OLD", carried)]
