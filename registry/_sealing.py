@@ -11,6 +11,7 @@ a crashed signer never fails a write.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -102,6 +103,8 @@ class SealingPool:
 def _start_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the node, not its helpers, decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The modules imported so far live as long as the process: keep full collections off them.
+    gc.freeze()
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
 
 
