@@ -80,11 +80,11 @@ def _mask(permissions: Permissions) -> int:
     )
 
 
-def _body(kind: str, data: bytes, ttl: int, permissions: Permissions) -> bytes:
+def _body(kind: str, data: bytes, ttl: int, mask: int) -> bytes:
     kind_bytes = kind.encode()
     return b"".join(
         (
-            _HEADER.pack(_TTL_RELATIVE, ttl, _mask(permissions), len(kind_bytes)),
+            _HEADER.pack(_TTL_RELATIVE, ttl, mask, len(kind_bytes)),
             kind_bytes,
             _LENGTH.pack(len(data)),
             data,
@@ -96,7 +96,7 @@ def _body(kind: str, data: bytes, ttl: int, permissions: Permissions) -> bytes:
 def value_body(value: HandleValue) -> bytes:
     """``Encoder.encodeHandleValue(value)`` without its index and timestamp."""
     data = value.value.encode() if value.format == "string" else data_bytes(value)
-    return _body(value.type, data, value.ttl, value.permissions)
+    return _body(value.type, data, value.ttl, _mask(value.permissions))
 
 
 def _digest(body: bytes) -> str:
@@ -110,13 +110,13 @@ _DIGEST_CACHE_SIZE = 4096
 _CACHED_DATA_LENGTH = 128
 
 
-def _string_digest(kind: str, text: str, ttl: int, permissions: Permissions) -> str:
+def _string_digest(kind: str, text: str, ttl: int, mask: int) -> str:
     if len(text) > _CACHED_DATA_LENGTH:
-        return _digest(_body(kind, text.encode(), ttl, permissions))
-    key = (kind, text, ttl, permissions)
+        return _digest(_body(kind, text.encode(), ttl, mask))
+    key = (kind, text, ttl, mask)
     digest = _DIGESTS.get(key)
     if digest is None:
-        digest = _digest(_body(kind, text.encode(), ttl, permissions))
+        digest = _digest(_body(kind, text.encode(), ttl, mask))
         if len(_DIGESTS) >= _DIGEST_CACHE_SIZE:
             _DIGESTS.clear()
         _DIGESTS[key] = digest
@@ -127,7 +127,7 @@ def digest_value(value: HandleValue) -> str:
     """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
     if value.format != "string":
         return _digest(value_body(value))
-    return _string_digest(value.type, value.value, value.ttl, value.permissions)
+    return _string_digest(value.type, value.value, value.ttl, _mask(value.permissions))
 
 
 def digest_stored(stored: Mapping[str, Any]) -> str:
@@ -135,10 +135,15 @@ def digest_stored(stored: Mapping[str, Any]) -> str:
     data = stored["data"]
     if data["format"] != "string":
         return digest_value(HandleValue.from_storage(stored))
-    permissions = Permissions.parse(stored.get("permissions", "1110"))
-    return _string_digest(
-        stored["type"], data["value"], stored.get("ttl", DEFAULT_TTL), permissions
-    )
+    text = stored.get("permissions", "1110")
+    mask = _STORED_MASKS.get(text)
+    if mask is None:
+        mask = _STORED_MASKS[text] = _mask(Permissions.parse(text))
+    return _string_digest(stored["type"], data["value"], stored.get("ttl", DEFAULT_TTL), mask)
+
+
+# The stored permissions texts seen so far (sixteen at most: parsed, so validated, once each).
+_STORED_MASKS: dict[str, int] = {}
 
 
 def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:

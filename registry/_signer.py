@@ -22,7 +22,7 @@ from ._grammar import Handle, Prefix
 from ._jose import export_pem, import_pem, jws_signer, read_jws
 from ._keys import KeyInfo, SigningKey
 from ._records import encode_values
-from ._values import HandleValue, Permissions, utc_timestamp
+from ._values import DEFAULT_TTL, HandleValue, Permissions, utc_timestamp
 from ._verify import (
     CERT_TYPE,
     SIGNATURE_TYPE,
@@ -37,6 +37,7 @@ __all__ = ["DEFAULT_SIGNATURE_LIFETIME", "FIRST_SIGNATURE_INDEX", "RecordSigner"
 FIRST_SIGNATURE_INDEX = 400
 DEFAULT_SIGNATURE_LIFETIME = 365 * 86400
 _SIGNATURE_PERMISSIONS = Permissions()
+_SIGNATURE_PERMISSIONS_TEXT = str(_SIGNATURE_PERMISSIONS)
 
 
 class RecordSigner:
@@ -126,18 +127,23 @@ class RecordSigner:
             last = index
             stamp = stamp or item.get("timestamp")
         index = _free_index(taken)
-        signature = self._signature(
-            handle, digest_stored_values(stored), index, stamp, int(time.time())
-        )
-        stored.append(signature.to_storage())
+        token = self._token(handle, digest_stored_values(stored), int(time.time()))
+        stored.append(
+            {
+                "index": index,
+                "type": SIGNATURE_TYPE,
+                "data": {"format": "string", "value": token},
+                "ttl": DEFAULT_TTL,
+                "timestamp": stamp or utc_timestamp(),
+                "permissions": _SIGNATURE_PERMISSIONS_TEXT,
+            }
+        )  # HandleValue.to_storage of _signature's value, without building it
         if not ordered or index < last:
             stored.sort(key=itemgetter("index"))
         return orjson.dumps(stored).decode()
 
-    def _signature(
-        self, handle: str, digests: dict[str, object], index: int, stamp: str | None, now: int
-    ) -> HandleValue:
-        """The node's HS_SIGNATURE value over ``digests``, stamped like the values it signs."""
+    def _token(self, handle: str, digests: dict[str, object], now: int) -> str:
+        """The node's JWS over ``digests`` for ``handle``."""
         claims = {
             "iss": self.issuer,
             "sub": handle,
@@ -146,11 +152,17 @@ class RecordSigner:
             "exp": now + self.lifetime,
             "digests": digests,
         }
+        return self._sign(claims)
+
+    def _signature(
+        self, handle: str, digests: dict[str, object], index: int, stamp: str | None, now: int
+    ) -> HandleValue:
+        """The node's HS_SIGNATURE value over ``digests``, stamped like the values it signs."""
         return HandleValue(
             index,
             SIGNATURE_TYPE,
             "string",
-            self._sign(claims),
+            self._token(handle, digests, now),
             timestamp=stamp or utc_timestamp(),
             permissions=_SIGNATURE_PERMISSIONS,
         )
