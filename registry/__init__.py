@@ -52,7 +52,7 @@ from ._records import (
     seal_each,
 )
 from ._schema import alembic_config, downgrade, upgrade
-from ._sealing import SealingPool
+from ._sealing import SealingPool, seal_in_process
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._templates import (
@@ -161,6 +161,7 @@ __all__ = [
     "parse_value",
     "parse_values",
     "seal_each",
+    "seal_in_process",
     "upgrade",
     "utc_timestamp",
     "value_body",

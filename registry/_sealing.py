@@ -23,10 +23,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ._errors import NodeError
-from ._records import SealItems, each_or_refusal, encode_values, seal_each
+from ._records import SealItems, each_or_refusal, encode_values
 from ._signer import RecordSigner
 
-__all__ = ["SealingPool"]
+__all__ = ["SealingPool", "seal_in_process"]
 
 logger = logging.getLogger("idnode.sealing")
 
@@ -63,7 +63,7 @@ class SealingPool:
     async def seal(self, signer: RecordSigner, items: SealItems) -> list[str | NodeError]:
         """Each item's stored text sealed by ``signer``, or the error that refused it, in order."""
         if len(items) < MIN_POOLED_ITEMS:
-            return seal_each(signer, items)
+            return seal_in_process(signer, items)
         loop = asyncio.get_running_loop()
         pool = self._pool()
         jobs: list[asyncio.Future[list[str | NodeError]]] = []
@@ -73,7 +73,7 @@ class SealingPool:
             # loop's core more than a smaller job would save.
             size = -(-len(items) // self.processes)
             for start in range(0, len(items), size):
-                chunk = [(str(h), encode_values(v)) for h, v in items[start : start + size]]
+                chunk = _stored(items[start : start + size])
                 jobs.append(loop.run_in_executor(pool, _seal_chunk, signer, chunk))
         except BrokenProcessPool:
             broken = True
@@ -82,7 +82,7 @@ class SealingPool:
         if broken or any(isinstance(part, BrokenProcessPool) for part in parts):
             logger.warning("a sealing process died; restarting the pool, sealing this batch here")
             self._replace(pool)
-            return seal_each(signer, items)
+            return seal_in_process(signer, items)
         for part in parts:
             if isinstance(part, BaseException):
                 raise part
@@ -98,6 +98,15 @@ class SealingPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def seal_in_process(signer: RecordSigner, items: SealItems) -> list[str | NodeError]:
+    """A batch sealed here as a sealing process seals it: each record on its stored form."""
+    return _seal_chunk(signer, _stored(items))
+
+
+def _stored(items: SealItems) -> list[tuple[str, str]]:
+    return [(str(handle), encode_values(values)) for handle, values in items]
 
 
 def _start_worker(parent: int) -> None:

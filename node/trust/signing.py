@@ -27,6 +27,7 @@ from registry import (
     issue_certificate,
     key_handle,
     seal_each,
+    seal_in_process,
 )
 
 from ..settings import Settings
@@ -118,8 +119,10 @@ class KeyWatchingSigner:
     async def seal_many(self, items: SealItems) -> list[str | NodeError]:
         """A batch sealed as ``__call__`` seals one record, in the pool when there is one."""
         signer = self.signer
-        if signer is None or self.pool is None:
+        if signer is None:
             return seal_each(self, items)
+        if self.pool is None:
+            return seal_in_process(signer, items)
         return await self.pool.seal(signer, items)
 
     def close(self) -> None:

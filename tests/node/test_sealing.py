@@ -83,6 +83,17 @@ def _register(url: str) -> dict:
         return response.json()
 
 
+def _assert_signed(url: str, jwk: dict) -> None:
+    for n in (0, BATCH // 2, BATCH - 1):
+        handle = f"88.118.8/SEAL-{n}"
+        record = httpx.get(f"{url}/api/handles/{handle}", timeout=10).json()
+        values = parse_values(record["values"])
+        signature = next(v for v in values if v.type == "HS_SIGNATURE")
+        claims = verify_jws(signature.value, jwk)
+        assert claims["sub"] == handle
+        assert claims["digests"] == digest_values([v for v in values if v.type != "HS_SIGNATURE"])
+
+
 def test_batches_are_signed_in_the_sealing_process_and_verify(
     node: tuple[NodeProcess, KeyStore],
 ) -> None:
@@ -99,16 +110,7 @@ def test_batches_are_signed_in_the_sealing_process_and_verify(
             pid for pid in sealers if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
         assert len(workers) == 1, "the default node runs one sealing process"
-        for n in (0, BATCH // 2, BATCH - 1):
-            handle = f"88.118.8/SEAL-{n}"
-            record = httpx.get(f"{server.url}/api/handles/{handle}", timeout=10).json()
-            values = parse_values(record["values"])
-            signature = next(v for v in values if v.type == "HS_SIGNATURE")
-            claims = verify_jws(signature.value, active.public_jwk())
-            assert claims["sub"] == handle
-            assert claims["digests"] == digest_values(
-                [v for v in values if v.type != "HS_SIGNATURE"]
-            )
+        _assert_signed(server.url, active.public_jwk())
         server.stop()
         assert _wait_gone(sealers) == [], "the sealing process outlived the node"
 
@@ -125,3 +127,18 @@ def test_the_sealing_process_does_not_outlive_a_killed_node(
         assert sealers
         server.kill()
         assert _wait_gone(sealers) == [], "the sealing process outlived the killed node"
+
+
+def test_with_no_sealing_processes_batches_are_signed_in_the_node(
+    node: tuple[NodeProcess, KeyStore],
+) -> None:
+    server, keys = node
+    server = NodeProcess({**server.env, "IDNODE_SEALING_PROCESSES": "0"})
+    active = keys.active()
+    assert active is not None
+    with server:
+        assert server.process is not None
+        body = _register(server.url)
+        assert [item["msg"] for item in body["data"]] == ["success"] * BATCH, body
+        assert _spawned(server.process.pid) == []
+        _assert_signed(server.url, active.public_jwk())
