@@ -23,9 +23,15 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def _hold(database: Database, entered: asyncio.Event, release: asyncio.Event) -> None:
+async def _hold(
+    database: Database,
+    entered: asyncio.Event,
+    release: asyncio.Event,
+    statement: str = "INSERT INTO log VALUES (0)",
+) -> None:
+    """Run ``statement`` in a write transaction and keep it open until ``release``."""
     async with database.write() as session:
-        await session.execute(text("INSERT INTO log VALUES (0)"))
+        await session.execute(text(statement))
         entered.set()
         await release.wait()
 
@@ -84,7 +90,7 @@ async def test_postgresql_writers_are_not_queued_by_the_node(tmp_path: Path):
         database = Database(url)
         try:
             entered, release = asyncio.Event(), asyncio.Event()
-            holder = asyncio.create_task(_hold_any(database, entered, release))
+            holder = asyncio.create_task(_hold(database, entered, release, "SELECT 1"))
             await entered.wait()
             async with database.write() as session:  # another transaction, at the same time
                 assert (await session.execute(text("SELECT 1"))).scalar() == 1
@@ -92,10 +98,3 @@ async def test_postgresql_writers_are_not_queued_by_the_node(tmp_path: Path):
             await holder
         finally:
             await database.dispose()
-
-
-async def _hold_any(database: Database, entered: asyncio.Event, release: asyncio.Event) -> None:
-    async with database.write() as session:
-        await session.execute(text("SELECT 1"))
-        entered.set()
-        await release.wait()
