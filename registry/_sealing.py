@@ -3,9 +3,9 @@
 One P-256 signature costs about as much CPU as everything else a batch registration does for a
 record; made in the request's process it halves the rate one process registers at. A
 ``SealingPool`` hands a batch, split evenly, to processes that each run the node's ``RecordSigner``
-(it pickles; see there) on the records' stored text, and get back each record's sealed text, or the ``NodeError`` that
-refused it. A pool whose process died is replaced and the batch is sealed in the caller instead:
-a crashed signer never fails a write.
+(it pickles; see there) on the records' stored text, and get back each record's sealed text, or
+the ``NodeError`` that refused it. A pool whose process died is replaced and the batch is sealed
+in the caller instead: a crashed signer never fails a write.
 """
 
 from __future__ import annotations
