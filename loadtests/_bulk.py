@@ -108,15 +108,15 @@ async def bulk_create(
         items = batch_items(credential.prefix, first, last, template_version, values)
         return orjson.dumps({"data": items})
 
-    ready = {first: encoded(first, last) for first, last in batches} if prebuilt else {}
-    pending = iter(batches)
+    bodies = [encoded(first, last) if prebuilt else None for first, last in batches]
+    pending = iter(zip(batches, bodies, strict=True))
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
 
     async def loop() -> None:
-        for first, last in pending:
+        for (first, last), prepared in pending:
             if deadline is not None and time.monotonic() > deadline:
                 return
-            content = ready.pop(first, None) or encoded(first, last)
+            content = prepared or encoded(first, last)
             began = time.perf_counter()
             response = await client.post(
                 "/identityv2/data/batchCreate", content=content, headers=headers

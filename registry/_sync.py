@@ -230,21 +230,22 @@ async def _changes(session: AsyncSession, rows: list[OutboxRow]) -> list[dict[st
     follows). Rows written before upserts stopped carrying their values ship as they were stored.
     """
     payloads = [orjson.loads(row.payload) for row in rows]
-    wanted = [
-        row.subject
+    # Upserts that name their record (rows written before carry their values already).
+    named = [
+        row.kind == _UPSERT and "values" not in payload
         for row, payload in zip(rows, payloads, strict=True)
-        if row.kind == _UPSERT and "values" not in payload
     ]
+    wanted = [row.subject for row, names in zip(rows, named, strict=True) if names]
     current: dict[str, str] = {}
     for start in range(0, len(wanted), 1000):
         statement = select(RecordRow.handle, RecordRow.values).where(
             RecordRow.handle.in_(wanted[start : start + 1000])
         )
-        current.update((handle, values) for handle, values in await session.execute(statement))
+        current.update((await session.execute(statement)).all())
     changes = []
-    for row, payload in zip(rows, payloads, strict=True):
+    for row, payload, names in zip(rows, payloads, named, strict=True):
         kind = row.kind
-        if kind == _UPSERT and "values" not in payload:
+        if names:
             values = current.get(row.subject)
             if values is None:
                 kind = _DELETE
