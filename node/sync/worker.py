@@ -141,6 +141,10 @@ class SyncWorker:
 
     async def _ship_while_leading(self) -> None:
         while True:
+            # Noted before looking at the outbox: stop() comes after the server's last request, so
+            # an outbox found empty after that holds nothing acknowledged; one found empty before
+            # (say, while onboarding took seconds) may have been written to since.
+            stopping = self._stopping
             try:
                 shipped = await self.ship_once()
             except NodeError as exc:
@@ -155,9 +159,10 @@ class SyncWorker:
                 continue
             self.failures = 0
             if not shipped:
-                if self._stopping:
+                if stopping:
                     return
-                await self._sleep(self.idle_seconds)
+                if not self._stopping:
+                    await self._sleep(self.idle_seconds)
 
     def backoff_delay(self, failures: int) -> float:
         """How long to wait after ``failures`` failures in a row: doubling, capped, jittered."""

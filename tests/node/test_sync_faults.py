@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,13 +17,24 @@ from pydantic import SecretStr
 from node import Settings, create_app
 from node.sync import SyncWorker, TopLevelClient
 from node.toplevel import create_toplevel_app
-from registry import Database, SyncStore
+from registry import (
+    ADMIN,
+    Database,
+    EnterpriseService,
+    Handle,
+    HandleValue,
+    OutboxBatch,
+    Prefix,
+    RecordService,
+    SyncStore,
+)
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 from .test_sync import journal
 
 BOOTSTRAP = "faults-bootstrap"
+URL = HandleValue(1, "URL", "string", "https://example.com/")
 
 
 @pytest.fixture
@@ -130,3 +142,60 @@ def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> N
     httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 0}).raise_for_status()
     subjects = {c["subject"] for c in journal(toplevel_url)}
     assert set(handles) <= subjects and len(journal(toplevel_url)) == len(handles) + 2
+
+
+class _SlowOnboarding(TopLevelClient):
+    """A top-level node that answers onboarding only when told to, and takes every batch."""
+
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:9")
+        self.registering = asyncio.Event()
+        self.answer = asyncio.Event()
+        self.shipped: list[str] = []
+
+    async def register(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self.registering.set()
+        await self.answer.wait()
+        return {"token": "sync-token", "certificate": None}
+
+    async def send_batch(self, code: str, token: str, batch: OutboxBatch) -> dict[str, Any]:
+        self.shipped.extend(change["subject"] for change in batch.changes)
+        return {}
+
+
+class _Identity:
+    """One trust key, already on disk, as ``NodeIdentity`` presents it."""
+
+    kid, index, jwk = "k1", 300, {"kid": "k1"}
+
+    async def key(self) -> _Identity:
+        return self
+
+    async def install(self, certificate: str) -> str:
+        return self.kid
+
+
+async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: Database) -> None:
+    client = _SlowOnboarding()
+    worker = SyncWorker(
+        SyncStore(db),
+        client,
+        node_code="88.118",
+        public_url="http://127.0.0.1:8000",
+        bootstrap_token=BOOTSTRAP,
+        identity=_Identity(),
+    )
+    worker.start()
+    # The outbox was empty when the shipper began onboarding; writes come in while it waits.
+    await asyncio.wait_for(client.registering.wait(), 10)
+    records = RecordService(db)
+    await EnterpriseService(db, records, Prefix.parse("88.118")).create("Acme", "88.118.8")
+    handles = [f"88.118.8/W{i}" for i in range(3)]
+    for handle in handles:
+        await records.put(ADMIN, Handle.parse(handle), [URL])
+    stopping = asyncio.create_task(worker.stop(flush_seconds=10))
+    await asyncio.sleep(0)  # the shutdown has begun before the onboarding answer arrives
+    client.answer.set()
+    await stopping
+    assert set(handles) <= set(client.shipped)
+    assert (await SyncStore(db).status())["pendingRows"] == 0
