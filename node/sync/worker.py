@@ -123,6 +123,7 @@ class SyncWorker:
         while not self._stopping:
             lease = await self._try_lead()
             if lease is None:
+                self._wake.clear()
                 await self._sleep(self.idle_seconds * 5)
                 continue
             self.leading = True
@@ -145,6 +146,9 @@ class SyncWorker:
             # an outbox found empty after that holds nothing acknowledged; one found empty before
             # (say, while onboarding took seconds) may have been written to since.
             stopping = self._stopping
+            # Cleared before looking too: a change signalled while this look is under way (an
+            # empty outbox, then seconds of onboarding) cuts the idle sleep after it short.
+            self._wake.clear()
             try:
                 shipped = await self.ship_once()
             except NodeError as exc:
@@ -171,8 +175,8 @@ class SyncWorker:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     async def _sleep(self, seconds: float) -> None:
-        """Wait ``seconds``, or until a change; then linger briefly so changes travel together."""
-        self._wake.clear()
+        """Wait ``seconds``, or until a change signalled since the caller cleared ``_wake``; then
+        linger briefly so changes travel together."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
             await asyncio.sleep(self.linger)

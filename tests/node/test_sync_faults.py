@@ -199,3 +199,32 @@ async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: D
     await stopping
     assert set(handles) <= set(client.shipped)
     assert (await SyncStore(db).status())["pendingRows"] == 0
+
+
+async def test_a_change_signalled_while_looking_cuts_the_idle_sleep_short(db: Database) -> None:
+    client = _SlowOnboarding()
+    worker = SyncWorker(
+        SyncStore(db),
+        client,
+        node_code="88.118",
+        public_url="http://127.0.0.1:8000",
+        bootstrap_token=BOOTSTRAP,
+        identity=_Identity(),
+        idle_seconds=60,
+    )
+    worker.start()
+    try:
+        # The shipper found the outbox empty and is onboarding when a write lands and says so.
+        await asyncio.wait_for(client.registering.wait(), 10)
+        records = RecordService(db)
+        await EnterpriseService(db, records, Prefix.parse("88.118")).create("Acme", "88.118.8")
+        await records.put(ADMIN, Handle.parse("88.118.8/SOON"), [URL])
+        await worker.changed(["88.118.8/SOON"])
+        client.answer.set()
+        # Shipped at once, not after the 60 s idle sleep that follows an empty look.
+        deadline = time.monotonic() + 10
+        while "88.118.8/SOON" not in client.shipped:
+            assert time.monotonic() < deadline, "the change waited for the idle poll"
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop(flush_seconds=5)
