@@ -175,8 +175,8 @@ class _Identity:
         return self.kid
 
 
-async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: Database) -> None:
-    client = _SlowOnboarding()
+def _onboarding_worker(db: Database, client: TopLevelClient, **options: Any) -> SyncWorker:
+    """A started shipper that onboards (through ``client``) before it ships anything."""
     worker = SyncWorker(
         SyncStore(db),
         client,
@@ -184,15 +184,26 @@ async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: D
         public_url="http://127.0.0.1:8000",
         bootstrap_token=BOOTSTRAP,
         identity=_Identity(),
+        **options,
     )
     worker.start()
-    # The outbox was empty when the shipper began onboarding; writes come in while it waits.
-    await asyncio.wait_for(client.registering.wait(), 10)
+    return worker
+
+
+async def _register(db: Database, handles: list[str]) -> None:
     records = RecordService(db)
     await EnterpriseService(db, records, Prefix.parse("88.118")).create("Acme", "88.118.8")
-    handles = [f"88.118.8/W{i}" for i in range(3)]
     for handle in handles:
         await records.put(ADMIN, Handle.parse(handle), [URL])
+
+
+async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: Database) -> None:
+    client = _SlowOnboarding()
+    worker = _onboarding_worker(db, client)
+    # The outbox was empty when the shipper began onboarding; writes come in while it waits.
+    await asyncio.wait_for(client.registering.wait(), 10)
+    handles = [f"88.118.8/W{i}" for i in range(3)]
+    await _register(db, handles)
     stopping = asyncio.create_task(worker.stop(flush_seconds=10))
     await asyncio.sleep(0)  # the shutdown has begun before the onboarding answer arrives
     client.answer.set()
@@ -203,22 +214,11 @@ async def test_shutdown_during_onboarding_ships_what_was_written_meanwhile(db: D
 
 async def test_a_change_signalled_while_looking_cuts_the_idle_sleep_short(db: Database) -> None:
     client = _SlowOnboarding()
-    worker = SyncWorker(
-        SyncStore(db),
-        client,
-        node_code="88.118",
-        public_url="http://127.0.0.1:8000",
-        bootstrap_token=BOOTSTRAP,
-        identity=_Identity(),
-        idle_seconds=60,
-    )
-    worker.start()
+    worker = _onboarding_worker(db, client, idle_seconds=60)
     try:
         # The shipper found the outbox empty and is onboarding when a write lands and says so.
         await asyncio.wait_for(client.registering.wait(), 10)
-        records = RecordService(db)
-        await EnterpriseService(db, records, Prefix.parse("88.118")).create("Acme", "88.118.8")
-        await records.put(ADMIN, Handle.parse("88.118.8/SOON"), [URL])
+        await _register(db, ["88.118.8/SOON"])
         await worker.changed(["88.118.8/SOON"])
         client.answer.set()
         # Shipped at once, not after the 60 s idle sleep that follows an empty look.
