@@ -124,6 +124,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         loop="auto",
         http="auto",
         proxy_headers=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 
@@ -158,7 +159,15 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
         flush=True,
     )
-    run_toplevel(url, token.get_secret_value(), args.host, args.port, args.log_level, root)
+    run_toplevel(
+        url,
+        token.get_secret_value(),
+        args.host,
+        args.port,
+        args.log_level,
+        root,
+        keep_alive_seconds=settings.keep_alive_seconds,
+    )
 
 
 def _safe_url(url: str) -> str:

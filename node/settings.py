@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     )
     public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
+    keep_alive_seconds: int = Field(
+        75,
+        ge=1,
+        description="how long an idle client connection stays open; longer than the idle expiry"
+        " of client pools and load balancers (httpx 5 s, AWS ALB 60 s), so the client closes"
+        " first and never sends a request into a connection the node is closing",
+    )
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
     credential_key: SecretStr | None = Field(
         None, description="node secret sealing SNMS cipher-login verifiers; unset: no cipher login"

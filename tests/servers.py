@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from node import Settings
+
 __all__ = ["NodeProcess", "ThreadedServer", "free_port"]
 
 _LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -40,7 +42,15 @@ class ThreadedServer:
     def __init__(
         self, app: Any, *, startup_timeout: float = 20.0, shutdown_timeout: float = 15.0
     ) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            # As `idnode serve` does: test clients' pools close idle connections first.
+            timeout_keep_alive=Settings().keep_alive_seconds,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.startup_timeout = startup_timeout

@@ -76,10 +76,19 @@ def run_toplevel(
     port: int,
     log_level: str = "info",
     root: RootAuthority | None = None,
+    *,
+    keep_alive_seconds: int = 5,
 ) -> None:
     """Serve the top-level node until interrupted; ``root`` is its certificate authority."""
     app = create_toplevel_app(database_url, bootstrap_token, root=root)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        timeout_keep_alive=keep_alive_seconds,
+    )
     server = RefusingServer(config, app.state.faults)
     app.state.faults.refuse = server.refuse
     server.run()
