@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -12,8 +14,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -38,7 +42,34 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 SequenceInt = BigInteger().with_variant(Integer(), "sqlite")
-Timestamp = DateTime(timezone=True)
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """A timezone-aware ``DateTime`` that formats a moment it binds over and over only once.
+
+    A batch stamps every row it writes with the same moment; SQLite's DATETIME formats each
+    bound value anew, which cost a third of a batch write's time in the event loop.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: tuple[Any, Any] = (None, None)
+
+        def bind(value: Any) -> Any:
+            nonlocal last
+            seen, bound = last  # one tuple, read and replaced whole: safe across threads
+            if value is seen and value is not None:
+                return bound
+            bound = process(value)
+            last = (value, bound)
+            return bound
+
+        return bind
 
 
 class Base(DeclarativeBase):
@@ -50,7 +81,7 @@ class EnterpriseRow(Base):
 
     id: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class PrefixRow(Base):
@@ -60,7 +91,7 @@ class PrefixRow(Base):
     enterprise_id: Mapped[int | None] = mapped_column(
         ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class CredentialRow(Base):
@@ -72,10 +103,10 @@ class CredentialRow(Base):
     )
     username: Mapped[str] = mapped_column(String(300), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
     # sha256(password) sealed under the node's credential key, for the SNMS cipher login.
     cipher_verifier: Mapped[str | None] = mapped_column(String(200))
-    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 
 class TokenRow(Base):
@@ -85,7 +116,7 @@ class TokenRow(Base):
     credential_id: Mapped[int] = mapped_column(
         ForeignKey("credentials.id", ondelete="CASCADE"), index=True
     )
-    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class RecordRow(Base):
@@ -96,8 +127,8 @@ class RecordRow(Base):
     # The values as JSON text (orjson), so a read needs no per-value rows or decoding by the driver.
     values: Mapped[str] = mapped_column(Text)
     template_version: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
-    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class TemplateRow(Base):
@@ -108,8 +139,8 @@ class TemplateRow(Base):
     prefix: Mapped[str] = mapped_column(String(255))
     version: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
-    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class OutboxRow(Base):
@@ -121,7 +152,7 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(255))
     payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
 
 
 class SyncStateRow(Base):

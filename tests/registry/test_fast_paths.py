@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from joserfc import jws
+from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
 
 from registry import (
     HandleValue,
@@ -19,6 +22,7 @@ from registry import (
     _grammar,
 )
 from registry._jose import generate_key, public_jwk, read_jws, sign_jws, verify_jws
+from registry._models import Timestamp
 from registry._values import parse_value
 
 
@@ -107,3 +111,15 @@ def test_plain_string_values_parse_as_the_general_path_does() -> None:
     bare = parse_value({"index": 5, "type": "URL", "data": "http://a"})
     wrapped = parse_value({"index": "5", "type": "URL", "data": {"value": "http://a"}})
     assert bare == wrapped == HandleValue(5, "URL", "string", "http://a")
+
+
+def test_a_remembered_timestamp_binds_as_sqlite_s_own_datetime_does() -> None:
+    dialect = sqlite.dialect()
+    bind = Timestamp().dialect_impl(dialect).bind_processor(dialect)
+    plain = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    moments = [datetime(2026, 12, 2, 7, 30, s, 1000 * s, tzinfo=UTC) for s in (1, 2, 1)]
+    # The same moment bound again, a different one, an equal one that is another object.
+    for moment in [moments[0], moments[0], moments[1], moments[2], moments[0]]:
+        assert bind(moment) == plain(moment)
+    assert bind(None) is None
+    assert bind(moments[1]) != bind(moments[0])
