@@ -77,7 +77,7 @@ def run_toplevel(
     log_level: str = "info",
     root: RootAuthority | None = None,
     *,
-    keep_alive_seconds: int = 5,
+    keep_alive_seconds: int,
 ) -> None:
     """Serve the top-level node until interrupted; ``root`` is its certificate authority."""
     app = create_toplevel_app(database_url, bootstrap_token, root=root)

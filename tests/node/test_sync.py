@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from ..conftest import ADMIN_TOKEN
-from ..servers import NodeProcess, free_port
+from ..servers import NodeProcess, ThreadedServer, free_port
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 BOOTSTRAP = "sync-test-bootstrap"
@@ -64,13 +64,13 @@ def node(node_env: dict[str, str]) -> Iterator[NodeProcess]:
         yield process
 
 
-def sync_status(node: NodeProcess) -> dict:
+def sync_status(node: NodeProcess | ThreadedServer) -> dict:
     response = httpx.get(f"{node.url}/admin/sync", headers=ADMIN_HEADERS, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def wait_until_synced(node: NodeProcess, timeout: float = 240) -> dict:
+def wait_until_synced(node: NodeProcess | ThreadedServer, timeout: float = 240) -> dict:
     """Poll the node's sync status until its outbox is empty (bounded, never a timed assertion)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -31,7 +31,7 @@ from registry import (
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
-from .test_sync import journal
+from .test_sync import journal, wait_until_synced
 
 BOOTSTRAP = "faults-bootstrap"
 URL = HandleValue(1, "URL", "string", "https://example.com/")
@@ -67,24 +67,15 @@ def test_errors_and_lost_answers_neither_lose_nor_duplicate(
     credential = create_enterprise(synced_node.url, "Acme", "88.118.8")
     handles = [f"88.118.8/F{i}" for i in range(120)]
 
-    def caught_up() -> dict[str, Any]:
-        deadline = time.monotonic() + 120
-        while True:
-            status = httpx.get(f"{synced_node.url}/admin/sync", headers=ADMIN_HEADERS).json()
-            if status["pendingRows"] == 0 and status["inflightSeq"] is None:
-                return status
-            assert time.monotonic() < deadline, f"sync did not catch up: {status}"
-            time.sleep(0.1)
-
     with httpx.Client(base_url=synced_node.url, auth=basic_auth(credential), timeout=30) as client:
         for handle in handles:
             body = {"values": [{"index": 1, "type": "URL", "data": "https://e.com/"}]}
             assert client.put(f"/api/handles/{handle}", json=body).status_code == 201
         # Shipped before the delete: an upsert whose batch is (re)built after its record was
         # deleted ships as a delete by design (the top-level may skip a version, never the last).
-        caught_up()
+        wait_until_synced(synced_node, timeout=120)
         assert client.delete(f"/api/handles/{handles[0]}").status_code == 200
-    status = caught_up()
+    status = wait_until_synced(synced_node, timeout=120)
 
     httpx.put(
         f"{toplevel_url}/faults", json={"errorRate": 0, "lostAnswerRate": 0}
