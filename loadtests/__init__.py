@@ -10,7 +10,15 @@ from ._driver import Outcome, RunResult, run_open_loop
 from ._http import Http, Reply, error_kind
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
 from ._latency import PERCENTILES, LatencyRecorder, Timeline
-from ._process import RssSampler, peak_rss_bytes, process_tree, rss_bytes
+from ._process import (
+    CpuMeter,
+    CpuUse,
+    RssSampler,
+    cpu_seconds,
+    peak_rss_bytes,
+    process_tree,
+    rss_bytes,
+)
 from ._report import build_report, write_report
 from ._runner import RunSpec, client_for, credential_for, run_scenario
 from ._scenarios import SCENARIOS, Plan, Scenario, build_scenario
@@ -32,6 +40,8 @@ __all__ = [
     "SCENARIOS",
     "BulkResult",
     "ColdOrder",
+    "CpuMeter",
+    "CpuUse",
     "Credential",
     "Http",
     "LatencyRecorder",
@@ -53,6 +63,7 @@ __all__ = [
     "build_scenario",
     "bulk_create",
     "client_for",
+    "cpu_seconds",
     "credential_for",
     "ensure_credential",
     "error_kind",

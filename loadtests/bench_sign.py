@@ -19,7 +19,9 @@ The client shares the machine's cores with the nodes, and signing needs the core
 node leaves idle: so the client builds each round's request bodies before the clock starts and
 keeps its garbage collector off what it set up, and what it still spends is the same for every
 leg. Several concurrent batch loops (four, as ``seed`` and ``bench_register`` use) keep the node
-and its sealing process busy at once.
+and its sealing process busy at once. Each leg's CPU is accounted from ``/proc`` (the kit's
+``CpuMeter``): per identifier for the node's process, its sealing processes and this client, with
+the share of the machine's cores in use, so a figure over the goal says what bounded it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from loadtests import (
+    CpuMeter,
+    CpuUse,
     Credential,
     NodeHandle,
     bulk_create,
@@ -183,22 +187,45 @@ async def _signature_types(url: str, credential: Credential, i: int) -> list[str
         return [v["type"] for v in response.json()["values"] if v["type"] == "HS_SIGNATURE"]
 
 
-async def _leg(url: str, credential: Credential, start: int, count: int, args: Any) -> float:
-    async with client_for(url, connections=args.clients, timeout=120) as client:
-        result = await bulk_create(
-            client,
-            credential,
-            count=count,
-            start=start,
-            batch_size=args.batch_size,
-            clients=args.clients,
-            prebuilt=True,
-        )
+async def _leg(
+    node: NodeHandle, credential: Credential, start: int, count: int, args: Any
+) -> tuple[float, CpuUse]:
+    """Identifiers/s of one leg, and the CPU its node, sealing processes and client spent."""
+    async with client_for(node.url, connections=args.clients, timeout=120) as client:
+        with CpuMeter(node.pid) as meter:
+            result = await bulk_create(
+                client,
+                credential,
+                count=count,
+                start=start,
+                batch_size=args.batch_size,
+                clients=args.clients,
+                prebuilt=True,
+            )
     if result.failed or result.created != count:
         raise RuntimeError(
-            f"batchCreate on {url}: {result.created} of {count} created, failed {dict(result.failed)}"
+            f"batchCreate on {node.url}: {result.created} of {count} created,"
+            f" failed {dict(result.failed)}"
         )
-    return result.per_second
+    assert meter.use is not None
+    return result.per_second, meter.use
+
+
+def _cpu_figures(uses: Sequence[CpuUse], count: int) -> dict[str, Any]:
+    """Median CPU per identifier (µs) of node, sealing processes and client; machine busy share."""
+    per_item = [use.per_item(count) for use in uses]
+
+    def median(part: str) -> float:
+        return round(statistics.median(row[part] for row in per_item), 1)
+
+    busy = [use.busy for use in uses if use.busy is not None]
+    return {
+        "node": median("node"),
+        "sealing": median("helpers"),
+        "client": median("client"),
+        "machine_busy": round(statistics.median(busy), 3) if busy else None,
+        "cores": uses[0].cores,
+    }
 
 
 def _seal_ms(batch_size: int, directory: Path) -> float:
@@ -235,9 +262,10 @@ async def bench_batch_registration(args: Any, directory: Path) -> dict[str, Any]
             per_round = max(1, args.records // args.rounds)
             warm = min(per_round, args.batch_size)
             rates: dict[str, list[float]] = {name: [] for name in nodes}
+            cpu: dict[str, list[CpuUse]] = {name: [] for name in nodes}
             # Warm-up (connections, statement caches, the first key load) is not measured.
             for name, node in nodes.items():
-                await _leg(node.url, credentials[name], 0, warm, args)
+                await _leg(node, credentials[name], 0, warm, args)
             names = list(nodes)
             # This process shares the node's cores: keep its full collections off what it set up.
             gc.collect()
@@ -245,9 +273,9 @@ async def bench_batch_registration(args: Any, directory: Path) -> dict[str, Any]
             for r in range(args.rounds):
                 for name in names[r % len(names) :] + names[: r % len(names)]:
                     start = warm + r * per_round
-                    rates[name].append(
-                        await _leg(nodes[name].url, credentials[name], start, per_round, args)
-                    )
+                    rate, use = await _leg(nodes[name], credentials[name], start, per_round, args)
+                    rates[name].append(rate)
+                    cpu[name].append(use)
             signed = {
                 name: await _signature_types(node.url, credentials[name], warm)
                 for name, node in nodes.items()
@@ -268,7 +296,11 @@ async def bench_batch_registration(args: Any, directory: Path) -> dict[str, Any]
         "batch_size": args.batch_size,
         "clients": args.clients,
         **{
-            name: {"items_per_s": round(median[name], 1), "rounds": [round(x, 1) for x in values]}
+            name: {
+                "items_per_s": round(median[name], 1),
+                "rounds": [round(x, 1) for x in values],
+                "cpu_us_per_identifier": _cpu_figures(cpu[name], per_round),
+            }
             for name, values in rates.items()
         },
         "ratio_on_off": ratios(
@@ -330,6 +362,27 @@ def _print_registration(result: dict[str, Any]) -> None:
         for r in range(result["rounds"])
     )
     print(f"  rounds ({'/'.join(LEGS)} identifiers/s): {rounds}")
+    cores = result["off"]["cpu_us_per_identifier"]["cores"]
+    print(
+        f"  CPU per identifier in µs (median of rounds), and the share of {cores} core(s) in use:"
+    )
+    print(f"    {'':20}{'node':>8}{'sealing':>9}{'client':>8}{'busy':>7}")
+    for name in LEGS:
+        figures = result[name]["cpu_us_per_identifier"]
+        busy = figures["machine_busy"]
+        print(
+            f"    {'signing ' + name:20}{figures['node']:8.1f}{figures['sealing']:9.1f}"
+            f"{figures['client']:8.1f}{'' if busy is None else f'{busy:.0%}':>7}"
+        )
+    on = result["on"]
+    used = {
+        part: on["cpu_us_per_identifier"][part] * on["items_per_s"] / 1e6
+        for part in ("node", "sealing")
+    }
+    print(
+        f"  signing on kept its sealing process(es) {used['sealing']:.2f} core(s) busy and its"
+        f" node {used['node']:.2f} (IDNODE_SEALING_PROCESSES={LEGS['on']['IDNODE_SEALING_PROCESSES']})"
+    )
 
 
 async def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from pathlib import Path
 
@@ -20,14 +21,15 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     out = tmp_path / "figures.json"
     database = ["--postgres", postgres_url()] if backend == "postgresql" else []
     code = await main(
-        ["--seconds", "0.02", "--records", "40", "--rounds", "2", "--batch-size", "10",
+        # Batches of 20: large enough for the signing node's sealing process to start.
+        ["--seconds", "0.02", "--records", "80", "--rounds", "2", "--batch-size", "20",
          "--clients", "1", "--json", str(out), *database]
     )  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
     for expected in (
         "ES256", "Ed25519", "RS256", "batchCreate", "signing off", "signing on",
-        "signing in-process",
+        "signing in-process", "CPU per identifier", "sealing process(es)",
     ):  # fmt: skip
         assert expected in text
     assert "goal of at most 25%" in text
@@ -35,10 +37,17 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     assert [row["alg"] for row in figures["algorithms"]] == ["ES256", "Ed25519", "RS256"]
     registration = figures["batch_registration"]
     assert registration["database"] == backend
-    assert registration["identifiers_per_leg"] == 40
+    assert registration["identifiers_per_leg"] == 80
     for leg in ("off", "on", "in-process"):
         assert len(registration[leg]["rounds"]) == 2
         assert registration[leg]["items_per_s"] > 0
+        cpu = registration[leg]["cpu_us_per_identifier"]
+        assert cpu["cores"] == os.cpu_count()
+        assert all(cpu[part] >= 0 for part in ("node", "sealing", "client"))
+        assert cpu["machine_busy"] is not None and 0 <= cpu["machine_busy"] <= 1
+    # Only the default signing node has sealing processes (the others sign nothing or in-process).
+    assert registration["off"]["cpu_us_per_identifier"]["sealing"] == 0
+    assert registration["in-process"]["cpu_us_per_identifier"]["sealing"] == 0
     for leg, key in (("on", "cost"), ("in-process", "cost_in_process")):
         pairs = zip(registration["off"]["rounds"], registration[leg]["rounds"], strict=True)
         expected = statistics.median(1 - signed / unsigned for unsigned, signed in pairs)

@@ -1,11 +1,8 @@
-"""Ratios against a baseline, and the memory sampler benchmarks use for the node's RSS."""
+"""Ratios against a baseline."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-
-from loadtests import RssSampler, peak_rss_bytes, process_tree, ratio_table, ratios, rss_bytes
+from loadtests import ratio_table, ratios
 
 
 def test_ratios_divide_candidate_by_baseline() -> None:
@@ -14,15 +11,3 @@ def test_ratios_divide_candidate_by_baseline() -> None:
     assert ratios(baseline, candidate) == {"achieved_rate": 2.5, "p50": 0.5, "p99": None}
     table = ratio_table(baseline, candidate)
     assert "2.500" in table and "0.500" in table
-
-
-async def test_rss_sampler_reads_this_process() -> None:
-    pid = os.getpid()
-    assert (rss_bytes(pid) or 0) > 0
-    assert (peak_rss_bytes(pid) or 0) >= (rss_bytes(pid) or 0)
-    assert process_tree(pid)[0] == pid
-    async with RssSampler(pid, interval=0.01) as sampler:
-        while len(sampler.samples) < 3:
-            await asyncio.sleep(0.01)
-    assert sampler.peak > 0
-    assert sampler.growth() > 0
