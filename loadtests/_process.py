@@ -123,7 +123,8 @@ def _machine_ticks() -> tuple[int, int] | None:
         first = Path("/proc/stat").read_text().splitlines()[0].split()
     except (OSError, IndexError):
         return None
-    ticks = [int(field) for field in first[1:]]
+    # user nice system idle iowait irq softirq steal; guest time is already counted in user.
+    ticks = [int(field) for field in first[1:9]]
     return ticks[3] + ticks[4], sum(ticks)
 
 
