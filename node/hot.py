@@ -16,6 +16,8 @@ from starlette.types import Receive, Scope, Send
 from registry import Handle, NodeError
 from resolver import FORWARDED_HEADER, Resolution, Resolver
 
+from .paths import path_text
+
 __all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
 
 HANDLES_PATH = "/api/handles/"
@@ -56,13 +58,15 @@ class HotPath:
             and not any(name in _NOT_HERE for name, _ in scope["headers"])
         ):
             resolver: Resolver = self.state.node.resolver
-            key = scope["path"][len(HANDLES_PATH) :]
-            # Keys are normalised handles; a path in another spelling misses and is parsed below.
-            entry = resolver.hot(key)
-            if entry is not None:
-                await _send(send, entry.status, entry.body, [])
-                return
             try:
+                # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
+                # turns bytes that are not UTF-8 into U+FFFD.
+                key = path_text(scope, HANDLES_PATH)
+                # Keys are normalised handles; a path in another spelling misses and is parsed.
+                entry = resolver.hot(key)
+                if entry is not None:
+                    await _send(send, entry.status, entry.body, [])
+                    return
                 resolution = await resolver.lookup(Handle.parse(key))
             except NodeError:
                 pass  # the app answers it, in the Handle REST error dialect

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from ._errors import InvalidIdentifier
 
@@ -12,9 +13,24 @@ __all__ = ["MAX_HANDLE_LENGTH", "Handle", "Prefix"]
 
 MAX_HANDLE_LENGTH = 255
 MAX_SEGMENT_LENGTH = 32
+# NFD is at most four times as long as NFC (UAX #15), so a handle within the limit once
+# normalised is never refused for its length before it.
+_MAX_UNNORMALISED_LENGTH = 4 * MAX_HANDLE_LENGTH
 _SEGMENT = re.compile(r"[0-9A-Za-z_-]{1,32}")
-# C0 controls, DEL and C1 controls.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidi controls: embeddings and overrides, isolates, marks (all of category Cf).
+_BIDI = frozenset(
+    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
+)
+# Why each refused Unicode category is refused; every other category is allowed.
+_REFUSED = {
+    "Cc": "control character",
+    "Cf": "invisible format character",
+    "Cs": "surrogate",
+    "Cn": "unassigned code point",
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+}
+_REPLACEMENT = "\ufffd"
 
 
 _PREFIX_CACHE_SIZE = 4096
@@ -87,37 +103,97 @@ class Handle:
         """Parse and normalise a handle (already percent-decoded)."""
         if not isinstance(text, str) or not text:
             raise InvalidIdentifier("handle is empty")
-        if len(text) > MAX_HANDLE_LENGTH:
-            raise InvalidIdentifier(
-                f"handle is {len(text)} characters long; at most {MAX_HANDLE_LENGTH} are allowed"
-            )
+        if len(text) > _MAX_UNNORMALISED_LENGTH:
+            raise _too_long(len(text))
         prefix_text, slash, suffix = text.partition("/")
         if not slash:
             raise InvalidIdentifier(f"handle {text!r} has no '/' between prefix and suffix")
         if not prefix_text:
             raise InvalidIdentifier(f"handle {text!r} has an empty prefix")
         prefix = Prefix.parse(prefix_text)
-        cls.check_suffix(suffix)
+        suffix = cls.check_suffix(suffix)
+        length = len(prefix_text) + 1 + len(suffix)
+        if length > MAX_HANDLE_LENGTH:
+            raise _too_long(length)
         return cls(prefix, suffix)
 
     @classmethod
-    def from_url(cls, text: str) -> Handle:
+    def from_url(cls, text: str | bytes) -> Handle:
         """Parse a handle still percent-encoded, as it appears in a URL; decodes exactly once."""
-        return cls.parse(unquote(text, errors="strict"))
+        return cls.parse(cls.decode_url(text))
 
     @staticmethod
-    def check_suffix(suffix: str) -> None:
-        """Raise ``InvalidIdentifier`` unless ``suffix`` is a valid suffix."""
+    def decode_url(text: str | bytes) -> str:
+        """Percent-decode ``text`` once; the bytes must be UTF-8.
+
+        An invalid sequence is refused, never replaced by U+FFFD (which would let two byte
+        strings name one handle).
+        """
+        if isinstance(text, str):
+            # Surrogates encoded as they stand, so decoding refuses them below.
+            text = text.encode("utf-8", "surrogatepass")
+        raw = unquote_to_bytes(text)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw[exc.start : exc.end].hex(" ").upper()
+            raise InvalidIdentifier(
+                f"handle is not valid UTF-8 once percent-decoded: byte {bad}"
+                f" at position {exc.start} ({exc.reason})"
+            ) from None
+
+    @staticmethod
+    def check_suffix(suffix: str) -> str:
+        """The normal form (NFC) of ``suffix``; ``InvalidIdentifier`` naming the rule it breaks.
+
+        Refused: control characters (C0, DEL, C1), invisible format characters (bidi
+        controls, zero-width characters, BOM: category Cf), line and paragraph separators,
+        surrogates, unassigned code points and noncharacters, and U+FFFD (the mark of
+        undecodable bytes) — characters that make one identifier look like another.
+        """
         if not suffix:
             raise InvalidIdentifier("handle suffix is empty")
-        control = _CONTROL.search(suffix)
-        if control:
-            raise InvalidIdentifier(
-                f"handle suffix contains the control character U+{ord(control.group()):04X}"
-            )
+        if not suffix.isascii():
+            suffix = unicodedata.normalize("NFC", suffix)
+        # The common case, ASCII without controls, in one scan.
+        if suffix.isascii() and suffix.isprintable():
+            return suffix
+        for char in suffix:
+            rule = _refusal(char)
+            if rule is not None:
+                raise InvalidIdentifier(f"handle suffix contains {_describe(char)} ({rule})")
+        return suffix
 
     def __str__(self) -> str:
         return f"{self.prefix}/{self.suffix}"
+
+
+def _too_long(length: int) -> InvalidIdentifier:
+    return InvalidIdentifier(
+        f"handle is {length} characters long; at most {MAX_HANDLE_LENGTH} are allowed"
+    )
+
+
+def _refusal(char: str) -> str | None:
+    """Why ``char`` may not appear in a suffix, or None when it may."""
+    if char in _BIDI:
+        return "bidi control"
+    if char == _REPLACEMENT:
+        return "replacement character: the name held bytes that are not UTF-8"
+    category = unicodedata.category(char)
+    if category == "Cn" and _is_noncharacter(char):
+        return "noncharacter"
+    return _REFUSED.get(category)
+
+
+def _is_noncharacter(char: str) -> bool:
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
 
 
 _PREFIXES: dict[str, Prefix] = {}

@@ -23,12 +23,15 @@ from ..auth import get_principal
 from ..bodies import read_json
 from ..context import NodeContext, get_context
 from ..hot import stale_headers
+from ..paths import HANDLE_PATH, path_text
 from ..responses import json_response
 from .codes import SUCCESS
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/handles", tags=["Handle REST API"])
+MOUNT = "/api/handles/"
+router = APIRouter(prefix=MOUNT.rstrip("/"), tags=["Handle REST API"])
+ROUTE = f"/{{handle:{HANDLE_PATH}}}"
 
 
 def _bool_param(request: Request, name: str, default: bool) -> bool:
@@ -108,12 +111,12 @@ async def list_handles(
     return json_response(body)
 
 
-@router.get("/{handle:path}", summary="Resolve a handle")
+@router.get(ROUTE, summary="Resolve a handle")
 async def get_handle(handle: str, request: Request) -> Response:
     # Dependencies resolved by hand: FastAPI would run the sync get_context in a thread.
     context: NodeContext = request.app.state.node
     principal = await get_principal(request, context)
-    parsed = HandleId.parse(handle)
+    parsed = HandleId.parse(path_text(request.scope, MOUNT))
     indexes = _index_params(request) or ()
     types = request.query_params.getlist("type")
     # A request another node forwarded is answered from our own storage only (no loops).
@@ -125,7 +128,7 @@ async def get_handle(handle: str, request: Request) -> Response:
     return Response(body, status, stale_headers(resolution), media_type="application/json")
 
 
-@router.put("/{handle:path}", summary="Create or change a handle", status_code=201)
+@router.put(ROUTE, summary="Create or change a handle", status_code=201)
 async def put_handle(
     handle: str,
     request: Request,
@@ -133,6 +136,7 @@ async def put_handle(
     principal: Principal = Depends(get_principal),
 ) -> Response:
     limit = context.settings.max_body_bytes
+    handle = path_text(request.scope, MOUNT)
     if _bool_param(request, "mintNewSuffix", False):
         prefix_text, _, stem = handle.partition("/")
         prefix = Prefix.parse(prefix_text)
@@ -155,14 +159,14 @@ async def put_handle(
     return json_response({"responseCode": SUCCESS, "handle": str(parsed)}, 201 if created else 200)
 
 
-@router.delete("/{handle:path}", summary="Delete a handle or some of its values")
+@router.delete(ROUTE, summary="Delete a handle or some of its values")
 async def delete_handle(
     handle: str,
     request: Request,
     context: NodeContext = Depends(get_context),
     principal: Principal = Depends(get_principal),
 ) -> Response:
-    parsed = HandleId.parse(handle)
+    parsed = HandleId.parse(path_text(request.scope, MOUNT))
     indexes = _index_params(request)
     await context.records.delete(principal, parsed, indexes)
     return json_response({"responseCode": SUCCESS, "handle": str(parsed)})

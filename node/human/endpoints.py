@@ -11,6 +11,7 @@ from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, 
 from ..context import NodeContext, get_context
 from ..errors import error_headers
 from ..hot import stale_headers
+from ..paths import HANDLE_PATH, path_text
 from .page import error_page, record_page
 
 __all__ = ["human_dialect", "router"]
@@ -18,11 +19,14 @@ __all__ = ["human_dialect", "router"]
 router = APIRouter(tags=["Human resolution"])
 
 
-@router.get("/{handle:path}", summary="Redirect to a handle's URL, or show its record as HTML")
+@router.get(
+    f"/{{handle:{HANDLE_PATH}}}",
+    summary="Redirect to a handle's URL, or show its record as HTML",
+)
 async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
 ) -> Response:
-    parsed = Handle.parse(handle)
+    parsed = Handle.parse(path_text(request.scope, "/"))
     resolution = await context.resolver.lookup(parsed)
     record = resolution.record()
     if record is None:
