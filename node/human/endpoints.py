@@ -12,6 +12,7 @@ from ..context import NodeContext, get_context
 from ..errors import error_headers
 from ..hot import stale_headers
 from ..paths import HANDLE_PATH, path_text
+from .links import redirect_target
 from .page import error_page, record_page
 
 __all__ = ["human_dialect", "router"]
@@ -21,7 +22,7 @@ router = APIRouter(tags=["Human resolution"])
 
 @router.get(
     f"/{{handle:{HANDLE_PATH}}}",
-    summary="Redirect to a handle's URL, or show its record as HTML",
+    summary="Redirect to a handle's http(s) URL, or show its record as HTML",
 )
 async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
@@ -32,7 +33,7 @@ async def resolve_for_humans(
     if record is None:
         raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
     record = record.public()
-    url = record.first_url()
+    url = redirect_target(record)
     headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
         return RedirectResponse(url, status_code=302, headers=headers)

@@ -7,6 +7,8 @@ from html import escape
 
 from registry import Record
 
+from .links import is_web_url
+
 __all__ = ["error_page", "record_page"]
 
 _STYLE = """
@@ -34,11 +36,7 @@ def record_page(record: Record) -> str:
     rows = []
     for value in record.values:
         shown = escape(_display(value.value))
-        if (
-            value.type == "URL"
-            and value.format == "string"
-            and value.value.startswith(("http://", "https://"))
-        ):
+        if value.type == "URL" and value.format == "string" and is_web_url(value.value):
             shown = f'<a href="{escape(value.value, quote=True)}" rel="noopener">{shown}</a>'
         rows.append(
             f"<tr><td>{value.index}</td><td>{escape(value.type)}</td>"

@@ -104,3 +104,54 @@ def test_snms_bodies_follow_the_same_grammar(client: httpx.Client, server) -> No
         headers=headers,
     ).json()
     assert "U+202E RIGHT-TO-LEFT OVERRIDE (bidi control)" in refused["data"][0]["msg"]
+
+
+# Item 12: the human redirect follows only web addresses.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "//evil.example/phish",
+        "/relative/path",
+        "https:evil.example",
+        "https://",
+        " https://example.com/leading-space",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_redirect_only_to_http_and_https(client: httpx.Client, auth, url: str) -> None:
+    values = {"values": [{"index": 1, "type": "URL", "data": url}]}
+    assert client.put("/api/handles/88.118.8/SCAN", json=values, auth=auth).status_code == 201
+    response = client.get("/88.118.8/SCAN")
+    assert response.status_code == 200, response.headers
+    assert "location" not in response.headers
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<a " not in response.text  # shown as text, not as a link
+
+
+@pytest.mark.parametrize("url", ["https://example.com/p/1", "HTTP://EXAMPLE.COM/p?q=1#f"])
+def test_web_urls_still_redirect_and_link(client: httpx.Client, auth, url: str) -> None:
+    values = {"values": [{"index": 1, "type": "URL", "data": url}]}
+    assert client.put("/api/handles/88.118.8/SCAN", json=values, auth=auth).status_code == 201
+    response = client.get("/88.118.8/SCAN")
+    assert response.status_code == 302 and response.headers["location"] == url
+    page = client.get("/88.118.8/SCAN?noredirect")
+    assert '<a href="' in page.text
+
+
+def test_redirect_skips_a_script_url_for_a_later_web_url(client: httpx.Client, auth) -> None:
+    values = {
+        "values": [
+            {"index": 1, "type": "URL", "data": "javascript:alert(1)"},
+            {"index": 2, "type": "URL", "data": "https://example.com/real"},
+        ]
+    }
+    assert client.put("/api/handles/88.118.8/TWO", json=values, auth=auth).status_code == 201
+    response = client.get("/88.118.8/TWO")
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://example.com/real"
