@@ -9,6 +9,7 @@ from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import orjson
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._database import Database
 from ._errors import (
@@ -24,6 +25,7 @@ from ._errors import (
 from ._grammar import Handle, Prefix
 from ._principal import Principal
 from ._repository import Outbox, Records
+from ._templates import check_reserved, reapply_template, stored_template
 from ._values import HandleValue, Record, utc_timestamp
 
 __all__ = [
@@ -149,11 +151,13 @@ class RecordService:
 
         Without ``indexes`` the body replaces the whole record (``overwrite=False``: only if
         the handle is new). With ``indexes`` only those values are added or replaced
-        (``overwrite=False``: only added).
+        (``overwrite=False``: only added). Index 1001 is the node's; a record registered with
+        a template version stays within that template, as the SNMS API keeps it.
         """
         key = str(handle)
         principal.require_owner(handle.prefix, handle=key)
         _check_not_admin_handle(principal, handle)
+        check_reserved(key, (value.index for value in values))
         now = datetime.now(UTC)
         stamp = utc_timestamp(now)
         values = [value.stamped(stamp) for value in values]
@@ -168,10 +172,11 @@ class RecordService:
                 if row is None:
                     raise HandleNotFound(f"handle {key} does not exist", handle=key)
                 merged = self._merge(key, decode_values(row.values), values, indexes, overwrite)
-            text = encode_values(self.seal(handle, merged))
             version = (
                 template_version if template_version is not None else (row and row.template_version)
             )
+            merged = await self._templated(session, handle, merged, version, stamp)
+            text = encode_values(self.seal(handle, merged))
             try:
                 if row is None:
                     await records.insert(key, str(handle.prefix), text, now, version)
@@ -207,6 +212,20 @@ class RecordService:
         by_index.update((value.index, value) for value in new)
         return sorted(by_index.values(), key=lambda v: v.index)
 
+    @staticmethod
+    async def _templated(
+        session: AsyncSession,
+        handle: Handle,
+        values: Sequence[HandleValue],
+        version: str | None,
+        stamp: str,
+    ) -> list[HandleValue]:
+        if not version:
+            return list(values)
+        key = str(handle)
+        template = await stored_template(session, key, handle.prefix, version)
+        return reapply_template(key, values, template, stamp)
+
     async def mint(
         self, principal: Principal, prefix: Prefix, stem: str, values: Sequence[HandleValue]
     ) -> Handle:
@@ -222,6 +241,7 @@ class RecordService:
         key = str(handle)
         principal.require_owner(handle.prefix, handle=key)
         _check_not_admin_handle(principal, handle)
+        check_reserved(key, indexes or ())
         now = datetime.now(UTC)
         async with self.db.write() as session:
             records = Records(session)
@@ -239,6 +259,9 @@ class RecordService:
                     raise ValuesNotFound(
                         f"handle {key} has no values at index {sorted(indexes)}", handle=key
                     )
+                kept = await self._templated(
+                    session, handle, kept, row.template_version, utc_timestamp(now)
+                )
                 text = encode_values(self.seal(handle, kept))
                 await records.update(key, text, now, row.template_version)
                 await Outbox(session).append("handle.upsert", key, change_payload(key), now)

@@ -8,7 +8,7 @@ required one present, strings within their lengths. Index 1001 is the node's: it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,10 @@ __all__ = [
     "TemplateItem",
     "TemplateService",
     "apply_template",
+    "check_reserved",
     "check_version",
+    "reapply_template",
+    "stored_template",
 ]
 
 TEMPLATE_INDEX = 1001
@@ -256,20 +259,54 @@ class Template:
             )
 
 
-def apply_template(
-    handle: str, values: Sequence[HandleValue], template: Template | None
-) -> list[HandleValue]:
-    """Check ``values`` against ``template`` and add the node's ``TEMPLATE`` value at 1001."""
-    if any(value.index == TEMPLATE_INDEX for value in values):
+def check_reserved(handle: str, indexes: Iterable[int]) -> None:
+    """Raise ``InvalidValue`` when a client names index 1001, which only the node writes."""
+    if TEMPLATE_INDEX in indexes:
         raise InvalidValue(
             f"index {TEMPLATE_INDEX} is reserved: the node writes the TEMPLATE value there",
             handle=handle,
         )
+
+
+def apply_template(
+    handle: str, values: Sequence[HandleValue], template: Template | None
+) -> list[HandleValue]:
+    """Check ``values`` against ``template`` and add the node's ``TEMPLATE`` value at 1001.
+
+    The one set of template rules: SNMS registrations and every Handle REST change to a record
+    registered with a template version pass through here.
+    """
+    check_reserved(handle, (value.index for value in values))
     if template is None:
         return list(values)
     template.check(handle, values)
     marker = HandleValue(TEMPLATE_INDEX, TEMPLATE_TYPE, "string", template.version)
     return sorted([*values, marker], key=lambda v: v.index)
+
+
+def reapply_template(
+    handle: str, values: Sequence[HandleValue], template: Template | None, stamp: str
+) -> list[HandleValue]:
+    """A stored record's values after a change, checked again against its template.
+
+    ``values`` may hold the node's own ``TEMPLATE`` value from before the change; it is written
+    afresh. A record without a template is left as it is.
+    """
+    if template is None:
+        return list(values)
+    own = [value for value in values if value.index != TEMPLATE_INDEX]
+    return [
+        value if value.timestamp else value.stamped(stamp)
+        for value in apply_template(handle, own, template)
+    ]
+
+
+async def stored_template(session: Any, handle: str, prefix: Prefix, version: str) -> Template:
+    """The template a record of ``prefix`` is registered against, read in the write's session."""
+    row = await Templates(session).get(str(prefix), version)
+    if row is None:
+        raise EntityNotFound(f"template {version} of prefix {prefix} does not exist", handle=handle)
+    return _decode(row.body)
 
 
 def _decode(text: str) -> Template:

@@ -155,3 +155,161 @@ def test_redirect_skips_a_script_url_for_a_later_web_url(client: httpx.Client, a
     response = client.get("/88.118.8/TWO")
     assert response.status_code == 302
     assert response.headers["location"] == "https://example.com/real"
+
+
+# Item 13: Handle REST writes keep a record within its template, as SNMS writes do.
+
+TEMPLATE = {
+    "prefix": "88.118.8",
+    "version": "1.0",
+    "type": 1,
+    "items": [
+        {
+            "name": "productName",
+            "idType": "productName",
+            "idIndex": 2000,
+            "required": True,
+            "state": 1,
+            "metadata": {"type": "string", "minLength": 1, "maxLength": 20},
+        },
+        {
+            "name": "batchNo",
+            "idType": "batchNo",
+            "idIndex": 2001,
+            "required": False,
+            "state": 1,
+            "metadata": {"type": "string", "minLength": 0, "maxLength": 10},
+        },
+    ],
+}
+RECORD = "/api/handles/88.118.8/MC-1"
+
+
+def _value(index: int, kind: str, data: str) -> dict:
+    return {"index": index, "type": kind, "data": {"format": "string", "value": data}}
+
+
+@pytest.fixture
+def templated(client: httpx.Client, server) -> httpx.BasicAuth:
+    """Acme's REST credential, with 88.118.8/MC-1 registered through SNMS against template 1.0."""
+    acme = create_enterprise(server.url, "Acme", "88.118.8")
+    token = client.post("/identity/token", json=acme).json()["data"]["token"]
+    headers = {"Authorization": token}
+    assert (
+        client.post("/snms/api/v5/template", json=TEMPLATE, headers=headers).json()["status"] == 1
+    )
+    body = {
+        "handle": "88.118.8/MC-1",
+        "templateVersion": "1.0",
+        "value": [
+            _value(1, "URL", "https://example.com/mc/1"),
+            _value(2000, "productName", "Motor"),
+        ],
+    }
+    assert client.post("/identityv2/data", json=body, headers=headers).json()["status"] == 1
+    return basic_auth(acme)
+
+
+def _stored(client: httpx.Client, auth: httpx.BasicAuth) -> dict[int, tuple[str, str]]:
+    values = client.get(RECORD, auth=auth).json()["values"]
+    return {
+        v["index"]: (v["type"], v["data"]["value"])
+        for v in values
+        if v["index"] < 400 or v["index"] >= 1000
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "body", "words"),
+    [
+        (
+            "PUT",
+            "?index=2000",
+            {"values": [_value(2000, "productName", "M" * 21)]},
+            "item 'productName' (value index 2000) must be 1-20 characters long, got 21",
+        ),
+        (
+            "PUT",
+            "?index=2001",
+            {"values": [_value(2001, "lotNo", "L1")]},
+            "value index 2001 must have type 'batchNo'",
+        ),
+        (
+            "PUT",
+            "",
+            {"values": [_value(1, "URL", "https://example.com/other")]},
+            "required items of template 1.0 are missing: 'productName' (index 2000",
+        ),
+        (
+            "PUT",
+            "?index=1500",
+            {"values": [_value(1500, "NOTE", "x")]},
+            "value index 1500 is not an item of template 1.0",
+        ),
+        (
+            "DELETE",
+            "?index=2000",
+            None,
+            "required items of template 1.0 are missing: 'productName'",
+        ),
+        (
+            "PUT",
+            "?index=1001",
+            {"values": [_value(1001, "TEMPLATE", "2.0")]},
+            "index 1001 is reserved: the node writes the TEMPLATE value there",
+        ),
+        (
+            "PUT",
+            "",
+            {"values": [_value(1001, "TEMPLATE", "2.0"), _value(2000, "productName", "Motor")]},
+            "index 1001 is reserved",
+        ),
+        ("DELETE", "?index=1001", None, "index 1001 is reserved"),
+    ],
+)
+def test_rest_writes_that_break_the_template_are_refused(
+    client: httpx.Client, templated, method: str, query: str, body: dict | None, words: str
+) -> None:
+    before = _stored(client, templated)
+    assert before[1001] == ("TEMPLATE", "1.0") and before[2000] == ("productName", "Motor")
+    response = client.request(method, RECORD + query, json=body, auth=templated)
+    assert response.status_code == 400, response.text
+    assert response.json()["responseCode"] == 202 and words in response.json()["message"]
+    assert response.json()["handle"] == "88.118.8/MC-1"
+    assert _stored(client, templated) == before
+
+
+def test_rest_writes_within_the_template_keep_its_marker(client: httpx.Client, templated) -> None:
+    added = client.put(
+        RECORD + "?index=2001", json={"values": [_value(2001, "batchNo", "B7")]}, auth=templated
+    )
+    assert added.status_code == 200, added.text
+    assert _stored(client, templated)[2001] == ("batchNo", "B7")
+    assert client.delete(RECORD + "?index=2001", auth=templated).status_code == 200
+    replaced = client.put(
+        RECORD,
+        json={
+            "values": [
+                _value(1, "URL", "https://example.com/b"),
+                _value(2000, "productName", "Pump"),
+            ]
+        },
+        auth=templated,
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert _stored(client, templated) == {
+        1: ("URL", "https://example.com/b"),
+        1001: ("TEMPLATE", "1.0"),
+        2000: ("productName", "Pump"),
+    }
+    assert client.get(RECORD).json()["values"][1]["timestamp"]  # the node's value is stamped
+    # Deleting the whole record is still the way out of its template.
+    assert client.delete(RECORD, auth=templated).status_code == 200
+
+
+def test_index_1001_is_the_nodes_on_records_without_a_template(client: httpx.Client, auth) -> None:
+    body = {"values": [_value(1, "URL", "https://example.com/x"), _value(1001, "TEMPLATE", "9")]}
+    response = client.put("/api/handles/88.118.8/PLAIN", json=body, auth=auth)
+    assert response.status_code == 400 and response.json()["responseCode"] == 202
+    assert "index 1001 is reserved" in response.json()["message"]
+    assert client.get("/api/handles/88.118.8/PLAIN").status_code == 404
