@@ -11,14 +11,13 @@ from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, 
 from ..context import NodeContext, get_context
 from ..errors import error_headers
 from ..hot import stale_headers
-from .page import error_page, record_page
+from .page import PAGE_HEADERS, error_page, record_page
 
 __all__ = ["human_dialect", "router"]
 
 router = APIRouter(tags=["Human resolution"])
 
 
-@router.get("/{handle:path}", summary="Redirect to a handle's URL, or show its record as HTML")
 async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
 ) -> Response:
@@ -32,7 +31,19 @@ async def resolve_for_humans(
     headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
         return RedirectResponse(url, status_code=302, headers=headers)
-    return HTMLResponse(record_page(record), headers=headers)
+    return HTMLResponse(record_page(record), headers={**PAGE_HEADERS, **(headers or {})})
+
+
+router.add_api_route(
+    "/{handle:path}",
+    resolve_for_humans,
+    methods=["GET"],
+    summary="Redirect to a handle's URL, or show its record as HTML",
+)
+# HEAD answers as GET does, without the body (outside the schema: one operation per path).
+router.add_api_route(
+    "/{handle:path}", resolve_for_humans, methods=["HEAD"], include_in_schema=False
+)
 
 
 def human_dialect(request: Request, exc: NodeError) -> Response:
@@ -45,4 +56,5 @@ def human_dialect(request: Request, exc: NodeError) -> Response:
         status, title = 503, "Temporarily unavailable"
     else:
         status, title = 500, "Something went wrong"
-    return HTMLResponse(error_page(title, exc.message), status, error_headers(exc))
+    headers = {**PAGE_HEADERS, **(error_headers(exc) or {})}
+    return HTMLResponse(error_page(title, exc.message), status, headers)
