@@ -13,6 +13,7 @@ from registry import Unavailable
 from . import admin, handle_api, human, snms
 from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
+from .headers import NoSniff
 from .hot import HotPath
 from .responses import json_response
 from .runtime import tune_gc
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return json_response({"status": "unavailable", "message": exc.message}, 503)
         return json_response({"status": "ok", "nodeCode": settings.node_code})
 
+    app.add_middleware(NoSniff)
     app.include_router(handle_api.router)
     app.include_router(admin.router)
     app.include_router(snms.router)

@@ -127,9 +127,13 @@ def install_error_handlers(app: FastAPI, dialects: dict[str, Dialect]) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _dialect_for(request)(
+        response = _dialect_for(request)(
             request, NodeError("internal error; the change was not applied")
         )
+        # Starlette re-raises after this response and the server then closes the connection;
+        # saying so lets a client's pool drop it instead of failing its next request on it.
+        response.headers["Connection"] = "close"
+        return response
 
     app.add_exception_handler(NodeError, on_node_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

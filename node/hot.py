@@ -1,8 +1,8 @@
 """The resolution hot path: anonymous resolutions answered before any routing.
 
 A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
-``GET /api/handles/<handle>`` without query parameters is answered here from the resolver: a
-fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+``GET`` or ``HEAD /api/handles/<handle>`` without query parameters is answered here from the
+resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
 validation; a miss is resolved here too (through the cache, so it is filled). Anything else, and
 every error, goes on to the FastAPI app, whose endpoint has the same semantics and speaks the
 Handle REST error dialect.
@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from registry import Handle, NodeError
 from resolver import FORWARDED_HEADER, Resolution, Resolver
 
+from .headers import NOSNIFF
 from .paths import path_text
 
 __all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
@@ -23,6 +24,8 @@ __all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
 HANDLES_PATH = "/api/handles/"
 STALE_HEADER = "X-Idnode-Stale"
 _JSON = (b"content-type", b"application/json")
+# HEAD answers as GET does; the server leaves the body out.
+_READS = frozenset({"GET", "HEAD"})
 # Requests carrying these need the full endpoint: credentials see private values, and a
 # forwarded request must not be resolved recursively.
 _NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
@@ -36,7 +39,7 @@ def stale_headers(resolution: Resolution) -> dict[str, str] | None:
 
 
 async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [_JSON, (b"content-length", str(len(body)).encode()), *extra]
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), NOSNIFF, *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -52,7 +55,7 @@ class HotPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
-            and scope["method"] == "GET"
+            and scope["method"] in _READS
             and not scope["query_string"]
             and scope["path"].startswith(HANDLES_PATH)
             and not any(name in _NOT_HERE for name, _ in scope["headers"])

@@ -18,11 +18,13 @@ from ._principal import Principal, Role
 from ._records import ADMIN_SUFFIX, RecordService, change_payload, decode_values, encode_values
 from ._repository import Credentials, Enterprises, Outbox, Records
 from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
+from ._text import control_character
 from ._values import HandleValue, Permissions, utc_timestamp
 
 __all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
 
 FIRST_CREDENTIAL_INDEX = 300
+MAX_NAME_LENGTH = 200  # the enterprises.name column
 _SECKEY_PERMISSIONS = Permissions(public_read=False)
 
 
@@ -100,6 +102,11 @@ class EnterpriseService:
         name = name.strip()
         if not name:
             raise InvalidInput("enterprise name is empty")
+        if len(name) > MAX_NAME_LENGTH:
+            raise InvalidInput(f"enterprise name is longer than {MAX_NAME_LENGTH} characters")
+        control = control_character(name)
+        if control is not None:
+            raise InvalidInput(f"enterprise name contains the control character {control}")
         now = datetime.now(UTC)
         async with self.db.write() as session:
             enterprise = await Enterprises(session).create(name, now)

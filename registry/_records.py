@@ -56,6 +56,8 @@ B = TypeVar("B")
 IndexSelection = Collection[int] | Literal["various"] | None
 ADMIN_SUFFIX = "ADMIN"
 MAX_PAGE_SIZE = 10_000
+# The largest offset both backends can take (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
 
 
 def encode_values(values: Sequence[HandleValue]) -> str:
@@ -277,6 +279,10 @@ class RecordService:
         if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidInput(f"pageSize must be from 1 to {MAX_PAGE_SIZE}")
         size = page_size or MAX_PAGE_SIZE
+        if (page or 0) * size > MAX_OFFSET:
+            raise InvalidInput(
+                f"page {page} is past the end: page x pageSize must be at most {MAX_OFFSET}"
+            )
         async with self.db.read() as session:
             return await Records(session).page(str(prefix), (page or 0) * size, size)
 

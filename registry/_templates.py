@@ -21,6 +21,7 @@ from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Inva
 from ._grammar import Prefix
 from ._principal import Principal
 from ._repository_snms import Templates
+from ._text import control_character
 from ._values import MAX_INDEX, MAX_TYPE_LENGTH, HandleValue
 
 __all__ = [
@@ -116,6 +117,9 @@ class TemplateItem:
         name = raw.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_TYPE_LENGTH:
             raise InvalidInput(f"{where}: name must be 1-{MAX_TYPE_LENGTH} characters")
+        control = control_character(name)
+        if control is not None:
+            raise InvalidInput(f"{where}: name contains the control character {control}")
         id_type = raw.get("idType")
         if (
             not isinstance(id_type, str)

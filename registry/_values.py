@@ -16,10 +16,12 @@ from ._grammar import Handle
 __all__ = [
     "DEFAULT_TTL",
     "FORMATS",
+    "MAX_DATA_DEPTH",
     "MAX_INDEX",
     "HandleValue",
     "Permissions",
     "Record",
+    "parse_index",
     "parse_value",
     "parse_values",
     "utc_timestamp",
@@ -28,6 +30,12 @@ __all__ = [
 MAX_INDEX = 2**31 - 1
 DEFAULT_TTL = 86400
 MAX_TYPE_LENGTH = 128
+# Site and key data are objects a few levels deep (HS_SITE's servers and interfaces, a JWK).
+MAX_DATA_DEPTH = 32
+_INT64 = -(2**63)
+_UINT64 = 2**64
+_DIGITS = re.compile(r"[0-9]+")
+_INDEX_DIGITS = len(str(MAX_INDEX))
 FORMATS = frozenset({"string", "base64", "hex", "admin", "vlist", "site", "key"})
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*")
 _PERMISSION_BITS = re.compile(r"[01]{1,12}")
@@ -169,18 +177,55 @@ def _field(item: Mapping[str, Any], name: str, position: int) -> Any:
     return item[name]
 
 
-def _parse_index(raw: Any, where: str) -> int:
+def parse_index(raw: Any, where: str) -> int:
+    """An index from a body or a query: an integer, or a string of ASCII digits, 1..2^31-1."""
     # JSON parsers hand integers past 64 bits over as floats; judge them by size, not type.
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw):
+        digits = raw.lstrip("0") or "0"
+        # Judged before int(): a 5,000-digit string is out of range, not worth converting.
+        if len(digits) > _INDEX_DIGITS:
+            raise InvalidValue(f"{where}: index of {len(digits)} digits is outside 1..{MAX_INDEX}")
+        raw = int(digits)
     if isinstance(raw, bool) or not isinstance(raw, int):
-        if isinstance(raw, str) and raw.isdigit():
-            raw = int(raw)
-        else:
-            raise InvalidValue(f"{where}: index must be an integer, got {raw!r}")
+        shown = f"{raw[:20]!r}..." if isinstance(raw, str) and len(raw) > 20 else repr(raw)
+        raise InvalidValue(f"{where}: index must be an integer of ASCII digits, got {shown}")
     if not 1 <= raw <= MAX_INDEX:
-        raise InvalidValue(f"{where}: index {raw} is outside 1..{MAX_INDEX}")
+        # str() of a huge int is itself refused past 4,300 digits: count them from the bits.
+        shown = str(raw) if abs(raw) < 10**20 else f"of about {raw.bit_length() * 3 // 10} digits"
+        raise InvalidValue(f"{where}: index {shown} is outside 1..{MAX_INDEX}")
     return raw
+
+
+def _check_structure(value: Any, where: str, fmt: str) -> None:
+    """Structured (site, key) data: at most ``MAX_DATA_DEPTH`` levels, exact 64-bit integers."""
+    # Iterative, so a deep value is refused without recursion; orjson itself writes at most
+    # 255 levels and keeps integers exactly only within 64 bits (it reads larger ones as floats).
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        elif isinstance(node, float):
+            raise InvalidValue(
+                f"{where}: {fmt} data holds the number {node!r}; numbers in {fmt} data must be"
+                f" integers from -2^63 to 2^64-1 (larger ones cannot be kept exactly)"
+            )
+        elif isinstance(node, int) and not isinstance(node, bool) and not _INT64 <= node < _UINT64:
+            raise InvalidValue(
+                f"{where}: {fmt} data holds an integer outside -2^63..2^64-1,"
+                " which cannot be kept exactly"
+            )
+        else:
+            continue
+        if depth > MAX_DATA_DEPTH:
+            raise InvalidValue(
+                f"{where}: {fmt} data is nested more than {MAX_DATA_DEPTH} levels deep"
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _check_admin(value: Any, where: str) -> dict[str, Any]:
@@ -191,7 +236,7 @@ def _check_admin(value: Any, where: str) -> dict[str, Any]:
         Handle.parse(handle)
     except InvalidIdentifier as exc:
         raise InvalidValue(f"{where}: admin handle is invalid: {exc.message}") from exc
-    index = _parse_index(value.get("index"), f"{where}: admin")
+    index = parse_index(value.get("index"), f"{where}: admin")
     permissions = value.get("permissions", "011111110011")
     if not isinstance(permissions, str) or not _PERMISSION_BITS.fullmatch(permissions):
         raise InvalidValue(f"{where}: admin permissions must be up to 12 bits of 0/1")
@@ -209,7 +254,7 @@ def _check_vlist(value: Any, where: str) -> list[dict[str, Any]]:
             handle = str(Handle.parse(entry.get("handle")))
         except InvalidIdentifier as exc:
             raise InvalidValue(f"{where}: vlist handle is invalid: {exc.message}") from exc
-        checked.append({"handle": handle, "index": _parse_index(entry.get("index"), where)})
+        checked.append({"handle": handle, "index": parse_index(entry.get("index"), where)})
     return checked
 
 
@@ -241,6 +286,8 @@ def _check_data(data: Any, where: str) -> tuple[str, Any]:
         raise InvalidValue(f"{where}: site data must be an object or a string")
     elif fmt == "key" and not isinstance(value, Mapping | str):
         raise InvalidValue(f"{where}: key data must be a string or a JWK object")
+    elif fmt in ("site", "key") and isinstance(value, Mapping):
+        _check_structure(value, where, fmt)
     return fmt, value
 
 
@@ -261,9 +308,9 @@ def parse_value(item: Any, position: int = 1) -> HandleValue:
     if type(item) is not dict and not isinstance(item, Mapping):
         raise InvalidValue(f"value #{position} must be an object")
     index = _field(item, "index", position)
-    # Exact ints in range need none of _parse_index's coercions (bool is not exactly int).
+    # Exact ints in range need none of parse_index's coercions (bool is not exactly int).
     if type(index) is not int or not 1 <= index <= MAX_INDEX:
-        index = _parse_index(index, f"value #{position}")
+        index = parse_index(index, f"value #{position}")
     kind = _field(item, "type", position)
     if not isinstance(kind, str) or not 1 <= len(kind) <= MAX_TYPE_LENGTH or not kind.isprintable():
         raise InvalidValue(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -12,9 +13,9 @@ from registry import Handle as HandleId
 from registry import (
     HandleNotFound,
     InvalidInput,
-    InvalidValue,
     Prefix,
     Principal,
+    parse_index,
     parse_values,
 )
 from resolver import FORWARDED_HEADER
@@ -32,6 +33,8 @@ __all__ = ["router"]
 MOUNT = "/api/handles/"
 router = APIRouter(prefix=MOUNT.rstrip("/"), tags=["Handle REST API"])
 ROUTE = f"/{{handle:{HANDLE_PATH}}}"
+# page and pageSize: within a signed 64-bit integer, ASCII digits only (int() takes "٣" too).
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 def _bool_param(request: Request, name: str, default: bool) -> bool:
@@ -52,24 +55,19 @@ def _index_params(request: Request, *, allow_various: bool = False) -> list[int]
         return None
     if allow_various and "various" in raw:
         return "various"
-    indexes = []
-    for item in raw:
-        if not item.isdigit() or not 1 <= int(item) <= 2**31 - 1:
-            raise InvalidValue(
-                f"index parameter must be an integer from 1 to 2147483647, got {item!r}"
-            )
-        indexes.append(int(item))
-    return indexes
+    return [parse_index(item, "index parameter") for item in raw]
 
 
 def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"query parameter {name} must be an integer, got {raw!r}") from None
+    if not _INTEGER.fullmatch(raw):
+        shown = f"{raw[:20]!r}..." if len(raw) > 20 else repr(raw)
+        raise InvalidInput(
+            f"query parameter {name} must be an integer of at most 18 ASCII digits, got {shown}"
+        )
+    return int(raw)
 
 
 def _values_from_body(body: Any, handle: str | None) -> Any:
@@ -112,6 +110,7 @@ async def list_handles(
 
 
 @router.get(ROUTE, summary="Resolve a handle")
+@router.head(ROUTE, include_in_schema=False)
 async def get_handle(handle: str, request: Request) -> Response:
     # Dependencies resolved by hand: FastAPI would run the sync get_context in a thread.
     context: NodeContext = request.app.state.node

@@ -13,17 +13,13 @@ from ..errors import error_headers
 from ..hot import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from .links import redirect_target
-from .page import error_page, record_page
+from .page import PAGE_HEADERS, error_page, record_page
 
 __all__ = ["human_dialect", "router"]
 
 router = APIRouter(tags=["Human resolution"])
 
 
-@router.get(
-    f"/{{handle:{HANDLE_PATH}}}",
-    summary="Redirect to a handle's http(s) URL, or show its record as HTML",
-)
 async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
 ) -> Response:
@@ -37,7 +33,19 @@ async def resolve_for_humans(
     headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
         return RedirectResponse(url, status_code=302, headers=headers)
-    return HTMLResponse(record_page(record), headers=headers)
+    return HTMLResponse(record_page(record), headers={**PAGE_HEADERS, **(headers or {})})
+
+
+router.add_api_route(
+    f"/{{handle:{HANDLE_PATH}}}",
+    resolve_for_humans,
+    methods=["GET"],
+    summary="Redirect to a handle's http(s) URL, or show its record as HTML",
+)
+# HEAD answers as GET does, without the body (outside the schema: one operation per path).
+router.add_api_route(
+    f"/{{handle:{HANDLE_PATH}}}", resolve_for_humans, methods=["HEAD"], include_in_schema=False
+)
 
 
 def human_dialect(request: Request, exc: NodeError) -> Response:
@@ -50,4 +58,5 @@ def human_dialect(request: Request, exc: NodeError) -> Response:
         status, title = 503, "Temporarily unavailable"
     else:
         status, title = 500, "Something went wrong"
-    return HTMLResponse(error_page(title, exc.message), status, error_headers(exc))
+    headers = {**PAGE_HEADERS, **(error_headers(exc) or {})}
+    return HTMLResponse(error_page(title, exc.message), status, headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from html import escape
 
@@ -9,7 +11,7 @@ from registry import Record
 
 from .links import is_web_url
 
-__all__ = ["error_page", "record_page"]
+__all__ = ["PAGE_HEADERS", "error_page", "record_page"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:56rem;padding:0 1rem;color:#222}
@@ -18,6 +20,18 @@ th,td{border:1px solid #ccc;padding:.4rem .6rem;text-align:left;vertical-align:t
 th{background:#f3f3f3}td.v{word-break:break-all;font-family:ui-monospace,monospace}
 .muted{color:#666;font-size:.9rem}
 """
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+
+# The pages load nothing and run nothing: only their own inline style, named by its hash.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none';"
+        " form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    # Which identifier a phone scanned is not the linked site's business.
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _page(title: str, body: str) -> str:

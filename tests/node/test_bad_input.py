@@ -299,3 +299,116 @@ def test_a_body_the_client_abandons_writes_nothing_and_is_no_server_error(
     assert all("client went away" in m and "nothing written" in m for m in messages), messages
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
     _assert_nothing_written(client, auth)
+
+
+def _site_json(value: str) -> bytes:
+    return (
+        '{"values":[{"index":1,"type":"HS_SITE","data":{"format":"site","value":' + value + "}}]}"
+    ).encode()
+
+
+def _nested_json(depth: int) -> str:
+    """An object ``depth`` levels deep, compact enough for the small body limit."""
+    return '{"a":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        (_site_json(_nested_json(250)), 202, "site data is nested more than 32 levels deep"),
+        (_site_json(_nested_json(1000)), 202, "site data is nested more than 32 levels deep"),
+        (_site_json(_nested_json(1100)), 4, "not valid JSON: depth limit exceeded"),
+        (_site_json('{"n":123456789012345678901234567890}'), 202, "integers from -2^63 to 2^64-1"),
+        (_site_json('{"n":1' + "0" * 400 + "}"), 4, "not valid JSON: number is infinity"),
+        (
+            b'{"values":[{"index":"' + b"9" * 4000 + b'","type":"A","data":"a"}]}',
+            202,
+            "4000 digits",
+        ),
+        ('{"values":[{"index":"٣","type":"A","data":"a"}]}'.encode(), 202, "ASCII digits"),
+        (b'{"values":[{"index":"\xc2\xb2","type":"A","data":"a"}]}', 202, "ASCII digits"),
+    ],
+)
+def test_bodies_that_once_were_server_errors(
+    client: httpx.Client, auth: httpx.BasicAuth, body: bytes, code: int, words: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    response = client.put("/api/handles/88.118.8/x", content=body, headers=headers, auth=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["responseCode"] == code and words in response.json()["message"]
+    _assert_nothing_written(client, auth)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("index=" + "9" * 5000, "index of 5000 digits is outside 1..2147483647"),
+        ("index=%D9%A3", "index must be an integer of ASCII digits"),  # Arabic-Indic three
+        ("index=%C2%B2", "index must be an integer of ASCII digits"),  # superscript two
+        ("index=2147483648", "outside 1..2147483647"),
+    ],
+)
+def test_bad_index_parameters_on_reads_and_writes(
+    client: httpx.Client, auth: httpx.BasicAuth, query: str, words: str
+) -> None:
+    client.put("/api/handles/88.118.8/keep", json=GOOD, auth=auth)
+    for read_auth in (None, auth):  # anonymous too
+        read = client.get(f"/api/handles/88.118.8/keep?{query}", auth=read_auth)
+        assert read.status_code == 400, read.text
+        assert read.json()["responseCode"] == 202 and words in read.json()["message"]
+    write = client.put(f"/api/handles/88.118.8/x?{query}", json=GOOD, auth=auth)
+    assert write.status_code == 400 and words in write.json()["message"]
+    delete = client.delete(f"/api/handles/88.118.8/keep?{query}", auth=auth)
+    assert delete.status_code == 400 and words in delete.json()["message"]
+    assert client.get("/api/handles/88.118.8/keep").json()["values"][0]["data"]["value"] == (
+        "https://example.com/good"
+    )
+    assert client.get("/api/handles/88.118.8/x").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("page=99999999999999999999", "page must be an integer of at most 18 ASCII digits"),
+        ("page=999999999999999999", "page x pageSize must be at most 9223372036854775807"),
+        ("page=922337203685478&pageSize=10000", "past the end"),
+        ("pageSize=99999999999999999999", "pageSize must be an integer"),
+        ("page=%D9%A3", "page must be an integer of at most 18 ASCII digits"),
+        ("page=" + "9" * 5000, "page must be an integer"),
+    ],
+)
+def test_bad_paging_parameters(
+    client: httpx.Client, auth: httpx.BasicAuth, query: str, words: str
+) -> None:
+    response = client.get(f"/api/handles?prefix=88.118.8&{query}", auth=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["responseCode"] == 4 and words in response.json()["message"]
+    last = client.get("/api/handles?prefix=88.118.8&page=922337203685477&pageSize=1", auth=auth)
+    assert last.status_code == 200 and last.json()["handles"] == []
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "tab\tin", "del\x7f", "c1\x85in"])
+def test_enterprise_names_refuse_control_characters(
+    client: httpx.Client, auth: httpx.BasicAuth, name: str
+) -> None:
+    response = client.post("/admin/enterprises", json={"name": name}, headers=ADMIN_HEADERS)
+    assert response.status_code == 400, response.text
+    assert "enterprise name contains the control character U+00" in response.json()["message"]
+    assert len(client.get("/admin/enterprises", headers=ADMIN_HEADERS).json()) == 1
+
+
+def test_an_unexpected_error_says_the_connection_closes(settings: Settings) -> None:
+    app = create_app(settings)
+
+    @app.post("/api/handles/test-only/boom")  # on this test's app only, never the product's
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.get("/healthz").status_code == 200
+        failed = client.post("/api/handles/test-only/boom")
+        assert failed.status_code == 500 and failed.json()["responseCode"] == 2
+        assert "bug" not in failed.text
+        assert failed.headers["connection"] == "close"
+        # The pool dropped the closed connection: the next request is answered, not reset.
+        assert client.get("/healthz").status_code == 200

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import httpx
 import pytest
 
+from node import Settings, create_app
+from node.hot import HotPath
+
+from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
 
 
@@ -67,3 +74,50 @@ def test_unknown_and_invalid_handles_get_pages(client: httpx.Client) -> None:
 
 def test_healthz(client: httpx.Client) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_the_page_forbids_scripts_framing_and_sniffing(client: httpx.Client) -> None:
+    for path in ("/88.118.8/WITH-URL?noredirect", "/88.118.8/NOPE", "/88..8/x"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy and "unsafe-inline" not in policy
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+    page = client.get("/88.118.8/WITH-URL?noredirect")
+    # The one inline style is allowed by its hash, so the page still renders styled.
+    style = page.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in page.headers["content-security-policy"]
+    assert page.text.count("<style>") == 1 and " style=" not in page.text
+
+
+def test_head_answers_as_get_without_a_body(client: httpx.Client) -> None:
+    for path in ("/88.118.8/WITH-URL?noredirect", "/88.118.8/WITH-URL", "/88.118.8/NOPE"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert head.headers.get("location") == got.headers.get("location")
+
+
+def test_json_answers_say_nosniff(client: httpx.Client) -> None:
+    assert client.get("/api/handles/88.118.8/NO-URL").headers["x-content-type-options"] == "nosniff"
+    assert client.get("/api/handles/88.118.8/NOPE").headers["x-content-type-options"] == "nosniff"
+
+
+def test_head_on_handles_behind_the_hot_path(settings: Settings) -> None:
+    with ThreadedServer(HotPath(create_app(settings))) as server:
+        auth = basic_auth(create_enterprise(server.url, "Acme", "88.118.8"))
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            body = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/"}]}
+            assert client.put("/api/handles/88.118.8/H", json=body, auth=auth).status_code == 201
+            for path in ("/api/handles/88.118.8/H", "/api/handles/88.118.8/NOPE"):
+                for _ in range(2):  # a miss, then (for H) a cache hit
+                    got, head = client.get(path), client.head(path)
+                    assert head.status_code == got.status_code, path
+                    assert head.content == b""
+                    assert head.headers["content-length"] == got.headers["content-length"]
+                    assert head.headers["x-content-type-options"] == "nosniff"
+            assert client.head("/api/handles/88.118.8/H", auth=auth).status_code == 200
+            assert client.head("/api/handles/88.118.8/H?index=1").status_code == 200

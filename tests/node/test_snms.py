@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -444,3 +445,84 @@ def test_an_update_without_a_version_keeps_the_record_template(
     assert refused.status_code == 400 and "'productName' (index 2000" in refused.json()["message"]
     kept = client.get("/identityv2/data/detail?handle=88.118.8/K1", headers=auth).json()["data"]
     assert kept["templateVersion"] == "1.0" and kept["value"][-1]["data"]["value"] == "Motor"
+
+
+def _deep_site(depth: int) -> str:
+    """An HS_SITE value nested ``depth`` levels, as JSON text (too deep for json.dumps)."""
+    value = '{"next":' * (depth - 1) + '{"leaf":1}' + "}" * (depth - 1)
+    return '{"index":1,"type":"HS_SITE","data":{"format":"site","value":' + value + "}}"
+
+
+def _with_site(handle: str, site: str) -> str:
+    plain = json.dumps(item(handle))
+    return plain[: plain.rindex("]")] + "," + site + "]}"
+
+
+@pytest.mark.parametrize("depth", [250, 1000])
+def test_a_batch_with_deeply_nested_data_writes_its_valid_items(
+    client: httpx.Client, auth: dict, depth: int
+) -> None:
+    items = [
+        json.dumps(item("88.118.8/D1")),
+        _with_site("88.118.8/D2", _deep_site(depth)),
+        _with_site("88.118.8/D3", _deep_site(32)),
+        json.dumps(
+            {"handle": "88.118.8/D4", "value": [{"index": "9" * 5000, "type": "A", "data": "a"}]}
+        ),
+        json.dumps({"handle": "88.118.8/D5", "value": [{"index": "٣", "type": "A", "data": "a"}]}),
+    ]
+    json_headers = {**auth, "Content-Type": "application/json"}
+    response = client.post(
+        "/identityv2/data/batchCreate", content="[" + ",".join(items) + "]", headers=json_headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == 1 and body["message"] == "3 of 5 items failed"
+    msgs = [line["msg"] for line in body["data"]]
+    assert msgs[0] == "success" and msgs[2] == "success"
+    assert "site data is nested more than 32 levels deep" in msgs[1]
+    assert "index of 5000 digits is outside 1..2147483647" in msgs[3]
+    assert "index must be an integer of ASCII digits" in msgs[4]
+    assert client.get("/api/handles/88.118.8/D1").status_code == 200
+    assert client.get("/api/handles/88.118.8/D3").status_code == 200
+    for missing in ("D2", "D4", "D5"):
+        assert client.get(f"/api/handles/88.118.8/{missing}").status_code == 404
+
+    one = client.post("/identityv2/data", content=items[1], headers=json_headers)
+    assert one.status_code == 400 and one.json()["status"] == -2
+    assert "nested more than 32 levels" in one.json()["message"]
+
+
+def test_large_integers_in_site_data_are_kept_exactly_or_refused(
+    client: httpx.Client, auth: dict
+) -> None:
+    exact = {"serialNumber": 2**64 - 1, "primaryMask": -(2**63)}
+    site = {"index": 1, "type": "HS_SITE", "data": {"format": "site", "value": exact}}
+    created = client.post("/identityv2/data", json=item("88.118.8/S1", more=[site]), headers=auth)
+    assert created.json()["status"] == 1, created.text
+    detail = client.get("/identityv2/data/detail?handle=88.118.8/S1", headers=auth).json()
+    assert detail["data"]["value"][0]["data"]["value"] == exact
+    body = b'{"handle":"88.118.8/S2","templateVersion":"1.0","value":[' + (
+        b'{"index":2000,"type":"productName","data":"x"},'
+        b'{"index":1,"type":"HS_SITE","data":{"format":"site","value":'
+        b'{"serialNumber":123456789012345678901234567890}}}]}'
+    )
+    refused = client.post(
+        "/identityv2/data", content=body, headers={**auth, "Content-Type": "application/json"}
+    )
+    assert refused.status_code == 400 and refused.json()["status"] == -2
+    assert "integers from -2^63 to 2^64-1" in refused.json()["message"]
+    assert client.get("/api/handles/88.118.8/S2").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "bell\x07", "c1\x9f"])
+def test_template_item_names_refuse_control_characters(
+    client: httpx.Client, auth: dict, name: str
+) -> None:
+    body = {**TEMPLATE, "version": "2.0"}
+    body["items"] = [{**TEMPLATE["items"][0], "name": name}]
+    response = client.post("/snms/api/v5/template", json=body, headers=auth)
+    assert response.status_code == 400 and response.json()["status"] == -2, response.text
+    assert "name contains the control character" in response.json()["message"]
+    missing = client.get("/snms/api/v5/template?prefix=88.118.8&version=2.0", headers=auth)
+    assert missing.json()["status"] != 1

@@ -108,3 +108,12 @@ def test_template_items_must_be_string_data() -> None:
     template = Template.parse(BODY)
     with pytest.raises(InvalidValue, match="must be string data"):
         apply_template("h/x", [HandleValue(2000, "productName", "hex", "00")], template)
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "tab\there", "del\x7f", "c1\x85"])
+def test_item_names_refuse_control_characters(name: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        Template.parse(_broken(("items", 0, "name"), name))
+    assert "template item #1: name contains the control character U+00" in caught.value.message
+    with pytest.raises(InvalidInput, match="idType must be 1-128 printable"):
+        Template.parse(_broken(("items", 0, "idType"), name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry import InvalidValue, Permissions, parse_values
+from registry import MAX_DATA_DEPTH, InvalidValue, Permissions, parse_index, parse_values
 
 
 def test_bare_string_data_means_string_format_and_defaults_apply() -> None:
@@ -106,3 +106,63 @@ def test_invalid_values_name_the_problem(values: object, message: str) -> None:
     with pytest.raises(InvalidValue) as caught:
         parse_values(values)
     assert message in caught.value.message
+
+
+def _site(value: object) -> list[dict]:
+    return [{"index": 1, "type": "HS_SITE", "data": {"format": "site", "value": value}}]
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        ("9" * 5000, "index of 5000 digits is outside 1..2147483647"),
+        ("2147483648", "outside 1..2147483647"),
+        ("0", "outside 1..2147483647"),
+        ("٣", "must be an integer of ASCII digits"),  # Arabic-Indic three
+        ("²", "must be an integer of ASCII digits"),  # superscript two: isdigit(), not int()
+        (" 3", "must be an integer of ASCII digits"),
+        ("1_000", "must be an integer of ASCII digits"),
+        ("-1", "must be an integer of ASCII digits"),
+    ],
+)
+def test_indexes_are_ascii_digits_in_range(index: str, message: str) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_values([{"index": index, "type": "A", "data": "a"}])
+    assert message in caught.value.message
+
+
+def test_an_index_string_of_ascii_digits_is_read() -> None:
+    assert parse_index("0002147483647", "query") == 2**31 - 1
+    assert parse_index(7, "query") == 7
+
+
+def test_site_and_key_data_nest_at_most_32_levels() -> None:
+    (value,) = parse_values(_site(_nested(MAX_DATA_DEPTH)))
+    assert value.value == _nested(32)
+    for fmt in ("site", "key"):
+        body = [{"index": 1, "type": "K", "data": {"format": fmt, "value": _nested(33)}}]
+        with pytest.raises(InvalidValue) as caught:
+            parse_values(body)
+        assert f"{fmt} data is nested more than 32 levels deep" in caught.value.message
+    lists: list = []
+    for _ in range(32):  # 32 lists inside the object: 33 levels
+        lists = [lists]
+    with pytest.raises(InvalidValue, match="nested more than 32"):
+        parse_values(_site({"list": lists}))
+
+
+def test_structured_data_keeps_64_bit_integers_and_refuses_what_it_cannot_keep() -> None:
+    exact = {"serialNumber": 2**64 - 1, "low": -(2**63), "flag": True, "none": None}
+    (value,) = parse_values(_site(exact))
+    assert value.value == exact
+    for number in (2**64, -(2**63) - 1, 1.2345678901234568e29, 1.5):
+        with pytest.raises(InvalidValue) as caught:
+            parse_values(_site({"n": [number]}))
+        assert "site data holds" in caught.value.message and "2^64-1" in caught.value.message
