@@ -43,7 +43,11 @@ class NodeContext:
 
     @classmethod
     def build(cls, settings: Settings) -> NodeContext:
-        db = Database(settings.database_url)
+        db = Database(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout,
+        )
         records = RecordService(db)
         signer = build_signer(settings)
         records.set_sealer(signer)

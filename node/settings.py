@@ -19,6 +19,15 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./var/idnode.db",
         description="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     )
+    database_connect_timeout: float = Field(
+        5, gt=0, description="longest wait for a new PostgreSQL connection (s)"
+    )
+    database_statement_timeout: float = Field(
+        15,
+        gt=0,
+        description="longest wait for a PostgreSQL statement, or for a free pooled connection;"
+        " a hung database answers 503 after it (s)",
+    )
     node_code: str = Field("88.118", description="this secondary node's code")
     admin_token: SecretStr | None = Field(
         None, description="bearer token of the node administrator"
