@@ -65,6 +65,8 @@ class NodeContext:
                 stale_seconds=settings.cache_stale_seconds,
             ),
             upstream_timeout=settings.upstream_timeout,
+            upstream_max_bytes=settings.upstream_max_bytes,
+            upstream_deadline=settings.upstream_deadline,
         )
         return cls(settings, db, records, enterprises, resolver, signer)
 

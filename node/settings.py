@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         5, gt=0, description="timeout of requests to the top-level and other nodes (s)"
     )
+    upstream_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="largest answer read from another node; more is a 503"
+    )
+    upstream_deadline: float = Field(
+        10, gt=0, description="longest a recursive resolution may take in all (s); then a 503"
+    )
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )
