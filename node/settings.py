@@ -41,6 +41,24 @@ class Settings(BaseSettings):
         " of client pools and load balancers (httpx 5 s, AWS ALB 60 s), so the client closes"
         " first and never sends a request into a connection the node is closing",
     )
+    http_max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="largest request line and headers together; more is 431 (nginx: 4 x 8k)",
+    )
+    http_max_headers: int = Field(100, ge=1, description="most request headers; more is 431")
+    http_header_timeout: float = Field(
+        20, gt=0, description="time to send the request line and headers; then 408 (s)"
+    )
+    http_body_timeout: float = Field(
+        30, gt=0, description="longest pause while sending a request body; then 408 (s)"
+    )
+    http_max_connections: int = Field(
+        1000,
+        ge=1,
+        description="most open client connections (kept under the open-file limit); past it"
+        " the longest-idle connection is closed",
+    )
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
     credential_key: SecretStr | None = Field(
         None, description="node secret sealing SNMS cipher-login verifiers; unset: no cipher login"
