@@ -111,21 +111,20 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    import uvicorn
+    from .serving import serve, server_config
 
-    uvicorn.run(
+    config = server_config(
         "node.app:create_served_app",
+        settings,
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        # uvloop and httptools when installed (uvicorn[standard]).
+        # uvloop when installed (uvicorn[standard]).
         loop="auto",
-        http="auto",
-        proxy_headers=False,
-        timeout_keep_alive=settings.keep_alive_seconds,
     )
+    serve(config)
 
 
 async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:

@@ -43,7 +43,11 @@ class NodeContext:
 
     @classmethod
     def build(cls, settings: Settings) -> NodeContext:
-        db = Database(settings.database_url)
+        db = Database(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout,
+        )
         records = RecordService(db)
         signer = build_signer(settings)
         records.set_sealer(signer)
@@ -61,6 +65,8 @@ class NodeContext:
                 stale_seconds=settings.cache_stale_seconds,
             ),
             upstream_timeout=settings.upstream_timeout,
+            upstream_max_bytes=settings.upstream_max_bytes,
+            upstream_deadline=settings.upstream_deadline,
         )
         return cls(settings, db, records, enterprises, resolver, signer)
 

@@ -19,6 +19,15 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./var/idnode.db",
         description="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     )
+    database_connect_timeout: float = Field(
+        5, gt=0, description="longest wait for a new PostgreSQL connection (s)"
+    )
+    database_statement_timeout: float = Field(
+        15,
+        gt=0,
+        description="longest wait for a PostgreSQL statement, or for a free pooled connection;"
+        " a hung database answers 503 after it (s)",
+    )
     node_code: str = Field("88.118", description="this secondary node's code")
     admin_token: SecretStr | None = Field(
         None, description="bearer token of the node administrator"
@@ -31,6 +40,24 @@ class Settings(BaseSettings):
         description="how long an idle client connection stays open; longer than the idle expiry"
         " of client pools and load balancers (httpx 5 s, AWS ALB 60 s), so the client closes"
         " first and never sends a request into a connection the node is closing",
+    )
+    http_max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="largest request line and headers together; more is 431 (nginx: 4 x 8k)",
+    )
+    http_max_headers: int = Field(100, ge=1, description="most request headers; more is 431")
+    http_header_timeout: float = Field(
+        20, gt=0, description="time to send the request line and headers; then 408 (s)"
+    )
+    http_body_timeout: float = Field(
+        30, gt=0, description="longest pause while sending a request body; then 408 (s)"
+    )
+    http_max_connections: int = Field(
+        1000,
+        ge=1,
+        description="most open client connections (kept under the open-file limit); past it"
+        " the longest-idle connection is closed",
     )
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
     credential_key: SecretStr | None = Field(
@@ -89,6 +116,12 @@ class Settings(BaseSettings):
     )
     upstream_timeout: float = Field(
         5, gt=0, description="timeout of requests to the top-level and other nodes (s)"
+    )
+    upstream_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="largest answer read from another node; more is a 503"
+    )
+    upstream_deadline: float = Field(
+        10, gt=0, description="longest a recursive resolution may take in all (s); then a 503"
     )
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -59,16 +60,30 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """Owns the engine and hands out read and write units of work."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 15.0,
+        **engine_options: Any,
+    ) -> None:
+        """On PostgreSQL, a hung server fails a request as ``Unavailable`` within the timeouts."""
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # asyncpg's own timeouts: connecting, and every statement (pre-ping and rollback too).
+        bounded: dict[str, Any] = {
+            "connect_args": {"timeout": connect_timeout, "command_timeout": statement_timeout},
+            "pool_timeout": statement_timeout,
+        }
         if not self.is_sqlite:
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 10)
             engine_options.setdefault("pool_pre_ping", True)
+            engine_options = {**bounded, **engine_options}
         self.engine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
@@ -92,6 +107,7 @@ class Database:
                 max_overflow=0,
                 pool_pre_ping=False,
                 isolation_level="AUTOCOMMIT",
+                **bounded,
             )
         )
 
@@ -171,6 +187,8 @@ def _outages_unavailable() -> Iterator[None]:
     """Translate a storage outage into ``Unavailable``; other database errors pass through."""
     try:
         yield
+    except PoolTimeout as exc:
+        raise Unavailable("storage is unavailable: no free connection in time") from exc
     except (OSError, DBAPIError) as exc:
         if isinstance(exc, DBAPIError) and not (exc.connection_invalidated or _is_outage(exc)):
             raise

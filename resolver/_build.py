@@ -25,6 +25,8 @@ def build_resolver(
     toplevel_url: str | None = None,
     config: CacheConfig | None = None,
     upstream_timeout: float = 5.0,
+    upstream_max_bytes: int = 1024 * 1024,
+    upstream_deadline: float = 10.0,
 ) -> Resolver:
     """A resolver for one node process; ``await resolver.start()`` before use, ``close()`` after.
 
@@ -39,7 +41,9 @@ def build_resolver(
             limits=httpx.Limits(max_connections=UPSTREAM_CONNECTIONS),
             follow_redirects=False,
         )
-        remote = Upstream(toplevel_url, client).fetch
+        remote = Upstream(
+            toplevel_url, client, max_answer_bytes=upstream_max_bytes, deadline=upstream_deadline
+        ).fetch
     resolver = Resolver(records, config=config, node_code=node_code, remote=remote)
     if client is not None:
         resolver.on_close(client.aclose)

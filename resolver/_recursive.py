@@ -2,12 +2,18 @@
 
 ``GET {toplevel}/api/handles/0.NA/<prefix>`` answers in Handle REST JSON; its ``HS_SITE`` value
 (format ``site``) carries ``{"baseUrl": ..., "nodeCode": ...}``. The full prefix is tried first,
-then its parents (``0.NA/88.119.5`` → ``0.NA/88.119`` → ``0.NA/88``). Directory answers are
-cached for the smallest TTL of their values; the record itself is fetched from the serving node.
+then its parents (``0.NA/88.119.5`` → ``0.NA/88.119`` → ``0.NA/88``), from at most
+``DIRECTORY_LEVELS`` segments down. Directory answers are cached for the smallest TTL of their
+values; the record itself is fetched from the serving node.
+
+Other nodes are not trusted to be small or quick: an answer over ``max_answer_bytes`` is dropped
+as it streams in, and a whole resolution (directory walk and record) has ``deadline`` seconds.
+Either failure is ``Unavailable`` (503), never cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -29,6 +35,11 @@ SITE_TYPE = "HS_SITE"
 FORWARDED_HEADER = "X-Idnode-Forwarded"
 NEGATIVE_DIRECTORY_TTL = 30.0
 DIRECTORY_ENTRIES = 10_000
+# Real prefixes have a handful of segments (88.118.8); a made-up 121-segment one must not cost
+# 121 sequential requests to the top-level node. Deeper prefixes are looked up from this depth.
+DIRECTORY_LEVELS = 8
+MAX_ANSWER_BYTES = 1024 * 1024
+DEADLINE_SECONDS = 10.0
 
 
 def _records_from(handle: Handle, body: Any) -> Record:
@@ -71,10 +82,14 @@ class Upstream:
         toplevel_url: str,
         client: httpx.AsyncClient,
         *,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        deadline: float = DEADLINE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.toplevel_url = toplevel_url.rstrip("/")
         self.client = client
+        self.max_answer_bytes = max_answer_bytes
+        self.deadline = deadline
         self.clock = clock
         # Bounded: anyone can make us look up made-up prefixes.
         self._directory: LRUCache[str, tuple[str | None, float]] = LRUCache(DIRECTORY_ENTRIES)
@@ -83,22 +98,40 @@ class Upstream:
         """The JSON answer for ``handle`` at ``base_url``; ``None`` on 404."""
         url = f"{base_url}/api/handles/{quote(handle, safe='/')}"
         try:
-            response = await self.client.get(url, headers={FORWARDED_HEADER: "1"})
+            async with self.client.stream("GET", url, headers={FORWARDED_HEADER: "1"}) as response:
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    raise Unavailable(
+                        f"{base_url} answered {handle} with HTTP {response.status_code}"
+                    )
+                content = await self._read(response, base_url, handle)
         except httpx.HTTPError as exc:
             raise Unavailable(f"{base_url} is unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise Unavailable(f"{base_url} answered {handle} with HTTP {response.status_code}")
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise Unavailable(f"{base_url} answered {handle} with malformed JSON") from exc
+
+    async def _read(self, response: httpx.Response, base_url: str, handle: str) -> bytes:
+        """The body, given up (and the connection closed) once it passes ``max_answer_bytes``."""
+        too_large = Unavailable(
+            f"{base_url} answered {handle} with more than {self.max_answer_bytes} bytes"
+        )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_answer_bytes:
+            raise too_large
+        content = bytearray()
+        async for chunk in response.aiter_bytes():
+            content += chunk
+            if len(content) > self.max_answer_bytes:
+                raise too_large
+        return bytes(content)
 
     async def site_of(self, prefix: Prefix) -> str | None:
         """The base URL of the node serving ``prefix`` (or its nearest listed parent)."""
         segments = prefix.segments
-        for length in range(len(segments), 0, -1):
+        for length in range(min(len(segments), DIRECTORY_LEVELS), 0, -1):
             name = ".".join(segments[:length])
             site = await self._directory_entry(name)
             if site is not None:
@@ -123,6 +156,15 @@ class Upstream:
 
     async def fetch(self, handle: Handle) -> Record | None:
         """The record from the node serving its prefix; ``None`` when none does or it has none."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._fetch(handle)
+        except TimeoutError:
+            raise Unavailable(
+                f"no answer for {handle} from other nodes within {self.deadline:g} s"
+            ) from None
+
+    async def _fetch(self, handle: Handle) -> Record | None:
         if str(handle.prefix) == DIRECTORY_PREFIX:
             base_url: str | None = self.toplevel_url
         else:

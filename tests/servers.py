@@ -24,6 +24,7 @@ import httpx
 import uvicorn
 
 from node import Settings
+from node.serving import server_config
 
 __all__ = ["NodeProcess", "ThreadedServer", "free_port"]
 
@@ -37,19 +38,26 @@ def free_port() -> int:
 
 
 class ThreadedServer:
-    """``with ThreadedServer(app) as server: httpx.get(server.url + "/healthz")``."""
+    """``with ThreadedServer(app) as server: httpx.get(server.url + "/healthz")``.
+
+    Served as ``idnode serve`` serves (protocol, limits, keep-alive) under ``settings``.
+    """
 
     def __init__(
-        self, app: Any, *, startup_timeout: float = 20.0, shutdown_timeout: float = 15.0
+        self,
+        app: Any,
+        *,
+        settings: Settings | None = None,
+        startup_timeout: float = 20.0,
+        shutdown_timeout: float = 15.0,
     ) -> None:
-        config = uvicorn.Config(
+        config = server_config(
             app,
+            settings or Settings(),
             host="127.0.0.1",
             port=0,
             log_level="warning",
             lifespan="on",
-            # As `idnode serve` does: test clients' pools close idle connections first.
-            timeout_keep_alive=Settings().keep_alive_seconds,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
