@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ._cipher import CipherKey
 from ._database import Database
-from ._errors import AlreadyExists, EntityNotFound, InvalidInput, Unauthenticated
+from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role
 from ._records import ADMIN_SUFFIX, RecordService, change_payload, decode_values, encode_values
@@ -174,7 +174,12 @@ class EnterpriseService:
     async def _issue(
         self, session, enterprise_id: int, prefix: str, now: datetime, password: str | None = None
     ) -> IssuedCredential:
-        """A new credential ``<index>:<prefix>/ADMIN``; its HS_SECKEY value marks the index in use."""
+        """A new credential ``<index>:<prefix>/ADMIN`` at an index no credential ever had.
+
+        Its HS_SECKEY value marks the index in use. A revoked credential keeps its row (and so
+        its username) for the record, so its index is never given out again: the revoked secret
+        can never name a live credential.
+        """
         records = Records(session)
         admin = _admin_handle(prefix)
         row = await records.get(admin, for_update=True)
@@ -194,7 +199,8 @@ class EnterpriseService:
                     timestamp=stamp,
                 )
             )
-        used = {v.index for v in values}
+        credentials = Credentials(session)
+        used = {v.index for v in values} | await credentials.indexes_under(admin)
         index = FIRST_CREDENTIAL_INDEX
         while index in used:
             index += 1
@@ -217,9 +223,10 @@ class EnterpriseService:
         password = password or new_secret()
         username = f"{index}:{admin}"
         verifier = self.cipher_key.seal(username, password) if self.cipher_key else None
-        await Credentials(session).add(
-            enterprise_id, username, hash_secret(password), now, verifier
-        )
+        try:
+            await credentials.add(enterprise_id, username, hash_secret(password), now, verifier)
+        except IntegrityError as exc:
+            raise Conflict(f"credential {username} was issued at the same time; try again") from exc
         return IssuedCredential(username, password, prefix)
 
     async def issue_credential(self, prefix: str) -> IssuedCredential:
