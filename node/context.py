@@ -14,6 +14,7 @@ from registry import (
     Prefix,
     RecordService,
     TemplateService,
+    ensure_credential_key,
 )
 from resolver import CacheConfig, Resolver, build_resolver
 
@@ -38,8 +39,14 @@ class NodeContext:
         self.templates = TemplateService(self.db)
         self.batches = BatchService(self.db, self.records, self.templates)
         key = self.settings.credential_key
-        if key is not None and self.enterprises.cipher_key is None:
-            self.enterprises.cipher_key = CipherKey(key.get_secret_value())
+        if self.enterprises.cipher_key is None:
+            # Unset, the node keeps a key of its own beside its signing keys, so credentials are
+            # always issued with the verifier the SNMS cipher login needs.
+            self.enterprises.cipher_key = (
+                CipherKey(key.get_secret_value())
+                if key is not None
+                else ensure_credential_key(self.settings.keys_dir)
+            )
 
     @classmethod
     def build(cls, settings: Settings) -> NodeContext:
