@@ -11,6 +11,8 @@ from registry import (
     CipherKey,
     Database,
     EnterpriseService,
+    LoginLimits,
+    LoginThrottle,
     Prefix,
     RecordService,
     TemplateService,
@@ -54,7 +56,16 @@ class NodeContext:
         records = RecordService(db)
         signer = build_signer(settings)
         records.set_sealer(signer)
-        enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
+        throttle = LoginThrottle(
+            LoginLimits(
+                per_identity_client=settings.login_failures_per_identity_client,
+                per_identity=settings.login_failures_per_identity,
+                per_client=settings.login_failures_per_client,
+            )
+        )
+        enterprises = EnterpriseService(
+            db, records, Prefix.parse(settings.node_code), throttle=throttle
+        )
         resolver = build_resolver(
             records,
             database_url=settings.database_url,

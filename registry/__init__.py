@@ -30,6 +30,7 @@ from ._errors import (
     NodeError,
     NotFound,
     PayloadTooLarge,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -64,6 +65,7 @@ from ._templates import (
     apply_template,
     check_version,
 )
+from ._throttle import LoginLimits, LoginThrottle, parse_limit
 from ._values import (
     DEFAULT_TTL,
     FORMATS,
@@ -115,6 +117,8 @@ __all__ = [
     "IssuedCredential",
     "KeyInfo",
     "KeyStore",
+    "LoginLimits",
+    "LoginThrottle",
     "NodeError",
     "NotFound",
     "OutboxBatch",
@@ -138,6 +142,7 @@ __all__ = [
     "Template",
     "TemplateItem",
     "TemplateService",
+    "TooManyAttempts",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
@@ -160,6 +165,7 @@ __all__ = [
     "ensure_credential_key",
     "issue_certificate",
     "key_handle",
+    "parse_limit",
     "parse_username",
     "parse_value",
     "parse_values",
