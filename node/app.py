@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from registry import Unavailable
+from registry import Unavailable, require_schema
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
@@ -24,6 +25,8 @@ from .trust.endpoints import router as trust_router
 
 __all__ = ["create_app", "create_served_app"]
 
+logger = logging.getLogger("idnode")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the node's app; storage and clients are opened in its lifespan and closed after."""
@@ -33,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = NodeContext.build(settings)
         app.state.node = context
+        app.state.schema_ready = await _schema_ready(context)
         await context.resolver.start()
         tune_gc(settings.gc_threshold)
         start_sync(app, context)
@@ -52,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["Operations"], summary="200 when the node can serve")
     async def healthz() -> Response:
         try:
+            # Checked again only while it is not: a migration run after start is picked up.
+            if not app.state.schema_ready:
+                await require_schema(app.state.node.db)
+                app.state.schema_ready = True
             await app.state.node.db.ping()
         except Unavailable as exc:
             return json_response({"status": "unavailable", "message": exc.message}, 503)
@@ -77,6 +85,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     return app
+
+
+async def _schema_ready(context: NodeContext) -> bool:
+    """Whether the database is migrated; said loudly at startup when it is not."""
+    try:
+        await require_schema(context.db)
+    except Unavailable as exc:
+        logger.error("%s; /healthz answers 503 until it is", exc.message)
+        return False
+    return True
 
 
 def create_served_app() -> HotPath:

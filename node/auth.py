@@ -14,7 +14,7 @@ from registry import ADMIN, ANONYMOUS, Principal, Unauthenticated
 
 from .context import NodeContext, get_context
 
-__all__ = ["get_principal"]
+__all__ = ["client_address", "get_principal"]
 
 
 async def get_principal(request: Request, context: NodeContext = Depends(get_context)) -> Principal:
@@ -26,7 +26,9 @@ async def get_principal(request: Request, context: NodeContext = Depends(get_con
     credentials = credentials.strip()
     if scheme.lower() == "basic":
         username, password = _basic(credentials)
-        return await context.enterprises.authenticate(username, password)
+        return await context.enterprises.authenticate(
+            username, password, client=client_address(request)
+        )
     if scheme.lower() == "bearer":
         if not credentials:
             raise Unauthenticated("the bearer token is empty")
@@ -37,6 +39,12 @@ async def get_principal(request: Request, context: NodeContext = Depends(get_con
             return ADMIN
         return await context.enterprises.principal_for_token(credentials)
     raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
+
+
+def client_address(request: Request) -> str:
+    """Who failed logins are counted against: the peer's address (``idnode serve`` trusts no
+    forwarding header)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _basic(credentials: str) -> tuple[str, str]:

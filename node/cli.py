@@ -251,11 +251,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             code = handler(args, settings)
     except NodeError as exc:
-        if getattr(args, "json", False):
-            print(
-                json.dumps({"error": type(exc).__name__, "message": exc.message}), file=sys.stderr
-            )
-        else:
-            print(f"idnode: {exc.message}", file=sys.stderr)
+        _fail(args, type(exc).__name__, exc.message)
+        return 1
+    except Exception as exc:
+        # One line, never a traceback: a database error's traceback holds the statement's
+        # parameters, which for a credential are its scrypt hash and sealed verifier.
+        _fail(args, type(exc).__name__, _unexpected(exc))
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _fail(args: argparse.Namespace, kind: str, message: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": kind, "message": message}), file=sys.stderr)
+    else:
+        print(f"idnode: {message}", file=sys.stderr)
+
+
+def _unexpected(exc: Exception) -> str:
+    """What went wrong, without the statement or parameters a database error carries."""
+    from sqlalchemy.exc import StatementError
+
+    cause: BaseException = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
+    lines = str(cause).strip().splitlines()
+    detail = lines[0][:300] if lines else type(cause).__name__
+    kind = "database error" if isinstance(exc, StatementError) else "unexpected error"
+    return f"{kind} ({type(cause).__name__}): {detail}"

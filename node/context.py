@@ -11,9 +11,12 @@ from registry import (
     CipherKey,
     Database,
     EnterpriseService,
+    LoginLimits,
+    LoginThrottle,
     Prefix,
     RecordService,
     TemplateService,
+    ensure_credential_key,
 )
 from resolver import CacheConfig, Resolver, build_resolver
 
@@ -38,8 +41,14 @@ class NodeContext:
         self.templates = TemplateService(self.db)
         self.batches = BatchService(self.db, self.records, self.templates)
         key = self.settings.credential_key
-        if key is not None and self.enterprises.cipher_key is None:
-            self.enterprises.cipher_key = CipherKey(key.get_secret_value())
+        if self.enterprises.cipher_key is None:
+            # Unset, the node keeps a key of its own beside its signing keys, so credentials are
+            # always issued with the verifier the SNMS cipher login needs.
+            self.enterprises.cipher_key = (
+                CipherKey(key.get_secret_value())
+                if key is not None
+                else ensure_credential_key(self.settings.keys_dir)
+            )
 
     @classmethod
     def build(cls, settings: Settings) -> NodeContext:
@@ -51,7 +60,16 @@ class NodeContext:
         records = RecordService(db)
         signer = build_signer(settings)
         records.set_sealer(signer)
-        enterprises = EnterpriseService(db, records, Prefix.parse(settings.node_code))
+        throttle = LoginThrottle(
+            LoginLimits(
+                per_identity_client=settings.login_failures_per_identity_client,
+                per_identity=settings.login_failures_per_identity,
+                per_client=settings.login_failures_per_client,
+            )
+        )
+        enterprises = EnterpriseService(
+            db, records, Prefix.parse(settings.node_code), throttle=throttle
+        )
         resolver = build_resolver(
             records,
             database_url=settings.database_url,

@@ -25,6 +25,7 @@ from registry import (
     NodeError,
     NotFound,
     PayloadTooLarge,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -56,6 +57,7 @@ def lookup(table: dict[type[NodeError], T], exc: NodeError) -> T:
 
 
 PLAIN_STATUS: dict[type[NodeError], int] = {
+    TooManyAttempts: 429,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     InvalidInput: 400,
@@ -79,6 +81,8 @@ def plain_dialect(request: Request, exc: NodeError) -> Response:
 
 def error_headers(exc: NodeError) -> dict[str, str] | None:
     """Headers every dialect adds: how to authenticate, when to retry."""
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, Unauthenticated):
         return {"WWW-Authenticate": 'Basic realm="idnode", Bearer'}
     if isinstance(exc, Unavailable):

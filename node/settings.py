@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registry import InvalidInput, parse_limit
 
 __all__ = ["Settings", "get_settings"]
 
@@ -62,6 +64,15 @@ class Settings(BaseSettings):
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
     credential_key: SecretStr | None = Field(
         None, description="node secret sealing SNMS cipher-login verifiers; unset: no cipher login"
+    )
+    login_failures_per_identity_client: str = Field(
+        "10/minute", description="failed logins one client may make for one identity"
+    )
+    login_failures_per_identity: str = Field(
+        "100/minute", description="failed logins for one identity, from any client"
+    )
+    login_failures_per_client: str = Field(
+        "100/minute", description="failed logins from one client, for any identity"
     )
     max_batch_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
@@ -126,6 +137,19 @@ class Settings(BaseSettings):
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )
+
+    @field_validator(
+        "login_failures_per_identity_client",
+        "login_failures_per_identity",
+        "login_failures_per_client",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_limit(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+        return value
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from ._authority import RootAuthority
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
+from ._credential_key import CREDENTIAL_KEY_FILE, ensure_credential_key
 from ._database import Database
 from ._encoding import (
     digest_stored,
@@ -29,6 +30,7 @@ from ._errors import (
     NodeError,
     NotFound,
     PayloadTooLarge,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -51,7 +53,7 @@ from ._records import (
     encode_values,
     seal_each,
 )
-from ._schema import alembic_config, downgrade, upgrade
+from ._schema import alembic_config, downgrade, require_schema, upgrade
 from ._sealing import SealingPool, seal_in_process
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
@@ -63,6 +65,7 @@ from ._templates import (
     apply_template,
     check_version,
 )
+from ._throttle import LoginLimits, LoginThrottle, parse_limit
 from ._values import (
     DEFAULT_TTL,
     FORMATS,
@@ -82,6 +85,7 @@ __all__ = [
     "ADMIN",
     "ALGORITHMS",
     "ANONYMOUS",
+    "CREDENTIAL_KEY_FILE",
     "DEFAULT_MAX_CHAIN",
     "DEFAULT_TTL",
     "FORMATS",
@@ -116,6 +120,8 @@ __all__ = [
     "IssuedCredential",
     "KeyInfo",
     "KeyStore",
+    "LoginLimits",
+    "LoginThrottle",
     "NodeError",
     "NotFound",
     "OutboxBatch",
@@ -139,6 +145,7 @@ __all__ = [
     "Template",
     "TemplateItem",
     "TemplateService",
+    "TooManyAttempts",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
@@ -158,12 +165,15 @@ __all__ = [
     "digest_values",
     "downgrade",
     "encode_values",
+    "ensure_credential_key",
     "issue_certificate",
     "key_handle",
     "parse_index",
+    "parse_limit",
     "parse_username",
     "parse_value",
     "parse_values",
+    "require_schema",
     "seal_each",
     "seal_in_process",
     "upgrade",

@@ -12,19 +12,25 @@ from sqlalchemy.exc import IntegrityError
 
 from ._cipher import CipherKey
 from ._database import Database
-from ._errors import AlreadyExists, EntityNotFound, InvalidInput, Unauthenticated
+from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role
 from ._records import ADMIN_SUFFIX, RecordService, change_payload, decode_values, encode_values
 from ._repository import Credentials, Enterprises, Outbox, Records
 from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 from ._text import control_character
+from ._throttle import LoginThrottle
 from ._values import HandleValue, Permissions, utc_timestamp
 
 __all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
 
 FIRST_CREDENTIAL_INDEX = 300
 MAX_NAME_LENGTH = 200  # the enterprises.name column
+# What an unknown identity's password is checked against, so that it costs the same scrypt as a
+# known one's: the hash of a random password nobody knows (the parameters of ``hash_secret``).
+_UNKNOWN_HASH = (
+    "scrypt$16384$8$1$4ycoWjsQaXGghm1U3z4HOA==$E+74Hr5AqW2zJyAlw1DuNXXiyJUc6ZrczJJl7c8V5lc="
+)
 _SECKEY_PERMISSIONS = Permissions(public_read=False)
 
 
@@ -85,11 +91,13 @@ class EnterpriseService:
         records: RecordService,
         node_code: Prefix,
         cipher_key: CipherKey | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.db = db
         self.records = records
         self.node_code = node_code
         self.cipher_key = cipher_key
+        self.throttle = throttle or LoginThrottle()
         self._verified: TTLCache = TTLCache(10_000, 300)
 
     async def create(
@@ -181,7 +189,12 @@ class EnterpriseService:
     async def _issue(
         self, session, enterprise_id: int, prefix: str, now: datetime, password: str | None = None
     ) -> IssuedCredential:
-        """A new credential ``<index>:<prefix>/ADMIN``; its HS_SECKEY value marks the index in use."""
+        """A new credential ``<index>:<prefix>/ADMIN`` at an index no credential ever had.
+
+        Its HS_SECKEY value marks the index in use. A revoked credential keeps its row (and so
+        its username) for the record, so its index is never given out again: the revoked secret
+        can never name a live credential.
+        """
         records = Records(session)
         admin = _admin_handle(prefix)
         row = await records.get(admin, for_update=True)
@@ -201,7 +214,8 @@ class EnterpriseService:
                     timestamp=stamp,
                 )
             )
-        used = {v.index for v in values}
+        credentials = Credentials(session)
+        used = {v.index for v in values} | await credentials.indexes_under(admin)
         index = FIRST_CREDENTIAL_INDEX
         while index in used:
             index += 1
@@ -224,9 +238,10 @@ class EnterpriseService:
         password = password or new_secret()
         username = f"{index}:{admin}"
         verifier = self.cipher_key.seal(username, password) if self.cipher_key else None
-        await Credentials(session).add(
-            enterprise_id, username, hash_secret(password), now, verifier
-        )
+        try:
+            await credentials.add(enterprise_id, username, hash_secret(password), now, verifier)
+        except IntegrityError as exc:
+            raise Conflict(f"credential {username} was issued at the same time; try again") from exc
         return IssuedCredential(username, password, prefix)
 
     async def issue_credential(self, prefix: str) -> IssuedCredential:
@@ -282,42 +297,56 @@ class EnterpriseService:
                 )
         return result
 
-    async def authenticate(self, username: str, password: str) -> Principal:
-        """Check a username and password; the principal carries the enterprise's prefixes."""
+    async def authenticate(self, username: str, password: str, *, client: str = "") -> Principal:
+        """Check a username and password; the principal carries the enterprise's prefixes.
+
+        ``client`` (the caller's address) and the identity count failed logins; over their
+        limits, ``TooManyAttempts``. An unknown or revoked identity costs the same scrypt as a
+        wrong password, so the time taken does not tell which identities exist.
+        """
         index, handle = parse_username(username)
         normalised = f"{index}:{handle}"
+        self.throttle.check(normalised, client)
         async with self.db.read() as session:
             row = await Credentials(session).by_username(normalised)
-            if (
-                row is None
-                or row.revoked_at is not None
-                or not await self._verify(password, row.secret_hash)
-            ):
+            stored = row.secret_hash if row is not None else _UNKNOWN_HASH
+            matches = await self._verify(password, stored)
+            if row is None or row.revoked_at is not None or not matches:
+                self.throttle.failed(normalised, client)
                 raise Unauthenticated(f"unknown credential or wrong password for {normalised}")
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        self.throttle.succeeded(normalised, client)
         return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
 
-    async def authenticate_cipher(self, username: str, cipher: str) -> Principal:
-        """Check an SNMS cipher login (``sha256(sha256(password) + day)``) for a credential."""
+    async def authenticate_cipher(
+        self, username: str, cipher: str, *, client: str = ""
+    ) -> Principal:
+        """Check an SNMS cipher login (``sha256(sha256(password) + day)``) for a credential.
+
+        Throttled and equal in cost for known and unknown identities, as ``authenticate``.
+        """
         index, handle = parse_username(username)
         normalised = f"{index}:{handle}"
         if self.cipher_key is None:
             raise Unauthenticated(
                 "cipher login is not enabled on this node (the operator sets IDNODE_CREDENTIAL_KEY)"
             )
+        self.throttle.check(normalised, client)
         async with self.db.read() as session:
             row = await Credentials(session).by_username(normalised)
-            if (
-                row is None
-                or row.revoked_at is not None
-                or not self.cipher_key.check(normalised, row.cipher_verifier, cipher)
-            ):
+            stored = row.cipher_verifier if row is not None else None
+            # Without a verifier, one of a password nobody knows: opening it costs the same.
+            stored = stored or self.cipher_key.seal(normalised, new_secret())
+            matches = self.cipher_key.check(normalised, stored, cipher)
+            if row is None or row.revoked_at is not None or not row.cipher_verifier or not matches:
+                self.throttle.failed(normalised, client)
                 raise Unauthenticated(
                     f"unknown credential, wrong cipher password, or no cipher verifier for"
                     f" {normalised} (credentials issued before the credential key was set"
                     " need a new credential)"
                 )
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        self.throttle.succeeded(normalised, client)
         return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
 
     async def _verify(self, password: str, secret_hash: str) -> bool:

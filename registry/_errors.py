@@ -10,6 +10,7 @@ SNMS status envelope, admin JSON, DNS RCODEs) turns these into responses through
     │   ├── PayloadTooLarge ..... a body over the configured limit
     │   └── UnsupportedMediaType  a body that is not JSON by its content type
     ├── Unauthenticated ......... no credentials, or wrong ones
+    │   └── TooManyAttempts ..... failed logins over their limit; retry after a while
     ├── Forbidden ............... authenticated, but not allowed to do this
     ├── NotFound
     │   ├── HandleNotFound
@@ -37,6 +38,7 @@ __all__ = [
     "NodeError",
     "NotFound",
     "PayloadTooLarge",
+    "TooManyAttempts",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
@@ -82,6 +84,17 @@ class Unauthenticated(NodeError):
     """Credentials are missing or wrong."""
 
 
+class TooManyAttempts(Unauthenticated):
+    """Too many failed logins for an identity or from a client; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int, handle: str | None = None) -> None:
+        super().__init__(message, handle=handle)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_throttled, (self.message, self.retry_after, self.handle))
+
+
 class Forbidden(NodeError):
     """The caller is known but may not do this."""
 
@@ -124,3 +137,7 @@ class Unavailable(NodeError):
 
 def _rebuilt(cls: type[NodeError], message: str, handle: str | None) -> NodeError:
     return cls(message, handle=handle)
+
+
+def _throttled(message: str, retry_after: int, handle: str | None) -> TooManyAttempts:
+    return TooManyAttempts(message, retry_after=retry_after, handle=handle)

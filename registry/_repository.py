@@ -185,6 +185,14 @@ class Credentials:
         statement = select(CredentialRow).where(CredentialRow.username == username)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def indexes_under(self, handle: str) -> set[int]:
+        """The index of every credential ever issued under ``handle``, revoked ones included."""
+        statement = select(CredentialRow.username).where(
+            CredentialRow.username.endswith(f":{handle}", autoescape=True)
+        )
+        usernames = (await self.session.execute(statement)).scalars()
+        return {int(name.partition(":")[0]) for name in usernames}
+
     async def of_enterprise(self, enterprise_id: int) -> list[CredentialRow]:
         statement = (
             select(CredentialRow)

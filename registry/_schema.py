@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 import migrations
 
 from ._database import Database
+from ._errors import Unavailable
 
-__all__ = ["alembic_config", "downgrade", "upgrade"]
+__all__ = ["alembic_config", "downgrade", "require_schema", "upgrade"]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -31,3 +36,23 @@ async def downgrade(db: Database, revision: str) -> None:
     """Revert migrations down to ``revision`` (``base`` empties the schema)."""
     async with db.engine.begin() as connection:
         await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+@cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def require_schema(db: Database) -> None:
+    """Raise ``Unavailable`` unless the database is migrated to the newest revision shipped."""
+    async with db.read() as session:
+        connection = await session.connection()
+        current = await connection.run_sync(
+            lambda sync: frozenset(MigrationContext.configure(sync).get_current_heads())
+        )
+    if current != _heads():
+        at = ", ".join(sorted(current)) or "no schema"
+        raise Unavailable(
+            f"the database is not migrated (it is at {at}, this node needs"
+            f" {', '.join(sorted(_heads()))}): run idnode migrate"
+        )

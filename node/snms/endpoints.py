@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from registry import Handle, InvalidInput, NodeError, Principal
 
+from ..auth import client_address
 from ..bodies import read_json
 from ..context import NodeContext, get_context
 from .auth import snms_user
@@ -49,7 +50,10 @@ async def _token(context: NodeContext, principal: Principal) -> Response:
 @router.post("/identity/token", summary="Log in: a 24 h bearer token for a credential")
 async def token(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     username, password = _login_fields(await read_json(request, context.settings.max_body_bytes))
-    return await _token(context, await context.enterprises.authenticate(username, password))
+    principal = await context.enterprises.authenticate(
+        username, password, client=client_address(request)
+    )
+    return await _token(context, principal)
 
 
 @router.post(
@@ -58,7 +62,10 @@ async def token(request: Request, context: NodeContext = Depends(get_context)) -
 )
 async def token_v1(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     username, cipher = _login_fields(await read_json(request, context.settings.max_body_bytes))
-    return await _token(context, await context.enterprises.authenticate_cipher(username, cipher))
+    principal = await context.enterprises.authenticate_cipher(
+        username, cipher, client=client_address(request)
+    )
+    return await _token(context, principal)
 
 
 async def param_or_body(request: Request, context: NodeContext, name: str) -> Any:

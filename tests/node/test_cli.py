@@ -117,3 +117,26 @@ def test_demo_is_idempotent(migrated: str) -> None:
     second = json.loads(idnode(migrated, "demo", "--json").stdout)
     assert first == second
     assert "88.118.8/JXDY2106023" in first["handles"]
+
+
+def test_a_revoked_credential_is_replaced_through_the_cli(migrated: str) -> None:
+    idnode(migrated, "admin", "enterprise", "create", "--name", "Acme", "--prefix", "88.118.2")
+    idnode(migrated, "admin", "credential", "revoke", "--username", "300:88.118.2/ADMIN")
+    issued = idnode(
+        migrated, "admin", "credential", "issue", "--prefix", "88.118.2", "--json", check=False
+    )
+    assert "scrypt$" not in issued.stderr and "aesgcm1$" not in issued.stderr
+    assert issued.returncode == 0, issued.stderr
+    assert json.loads(issued.stdout)["username"] == "301:88.118.2/ADMIN"
+
+
+def test_an_unexpected_cli_failure_is_one_line_without_a_traceback(database_url: str) -> None:
+    # An unmigrated database: on PostgreSQL the statement fails inside SQLAlchemy (not as a
+    # NodeError), as the UNIQUE violation of a reused credential index did.
+    failed = idnode(
+        database_url, "admin", "credential", "issue", "--prefix", "88.118.2", check=False
+    )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    assert failed.stderr.startswith("idnode: ")
