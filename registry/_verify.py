@@ -320,7 +320,9 @@ class _ChainVerifier:
             verified.update(good)
             tampered.update(bad)
             problems.extend(found)
-            signers.append(" → ".join(anchor.chain))
+            chain = " → ".join(anchor.chain)
+            if chain not in signers:  # the public and the non-public signature share a signer
+                signers.append(chain)
         unsigned = [
             v.index
             for v in values
