@@ -1,4 +1,8 @@
-"""Signing every write: the sealer that adds or refreshes the node's HS_SIGNATURE value.
+"""Signing every write: the sealer that adds or refreshes the node's HS_SIGNATURE values.
+
+A record gets a public signature over its public values only, so it confirms no guess of a
+value an anonymous reader may not see; a record with non-public values also gets a second
+signature, itself non-public (``1100``), over all of its values for readers who may see them.
 
 Values an enterprise signed with its own certified key (an HS_SIGNATURE whose ``iss`` is not
 the node, with the enterprise's HS_CERT in the same record) are verified before they are
@@ -22,7 +26,7 @@ from ._grammar import Handle, Prefix
 from ._jose import export_pem, import_pem, jws_signer, read_jws
 from ._keys import KeyInfo, SigningKey
 from ._records import encode_values
-from ._values import DEFAULT_TTL, HandleValue, Permissions, utc_timestamp
+from ._values import DEFAULT_TTL, PRIVATE, PUBLIC, HandleValue, Permissions, utc_timestamp
 from ._verify import (
     CERT_TYPE,
     SIGNATURE_TYPE,
@@ -36,8 +40,8 @@ __all__ = ["DEFAULT_SIGNATURE_LIFETIME", "FIRST_SIGNATURE_INDEX", "RecordSigner"
 
 FIRST_SIGNATURE_INDEX = 400
 DEFAULT_SIGNATURE_LIFETIME = 365 * 86400
-_SIGNATURE_PERMISSIONS = Permissions()
-_SIGNATURE_PERMISSIONS_TEXT = str(_SIGNATURE_PERMISSIONS)
+_PUBLIC_TEXT = str(PUBLIC)
+_PRIVATE_TEXT = str(PRIVATE)
 
 
 class RecordSigner:
@@ -99,11 +103,22 @@ class RecordSigner:
             for signature in foreign:
                 self._accept(key, signature, values, now)
             signed = [v for v in values if v.type != SIGNATURE_TYPE]
-        index = own[0].index if own else _free_index({v.index for v in values})
-        stamp = next((v.timestamp for v in values if v.timestamp), None)
-        signature = self._signature(key, digest_values(signed), index, stamp, now)
         kept = [v for v in values if v not in own] if own else values
-        return sorted([*kept, signature], key=_by_index)
+        taken = {v.index for v in kept}
+        # A refreshed signature keeps its index: the public one, then the non-public one.
+        reused = [v.index for v in own if v.permissions.public_read]
+        reused += [v.index for v in own if not v.permissions.public_read]
+        # One stamp for both signatures, as seal_stored gives them.
+        stamp = next((v.timestamp for v in values if v.timestamp), None) or utc_timestamp()
+        public = [v for v in signed if v.permissions.public_read]
+        index = _next_index(reused, taken)
+        signatures = [self._signature(key, digest_values(public), index, stamp, now, PUBLIC)]
+        if len(public) < len(signed):
+            index = _next_index(reused[1:], taken)
+            signatures.append(
+                self._signature(key, digest_values(signed), index, stamp, now, PRIVATE)
+            )
+        return sorted([*kept, *signatures], key=_by_index)
 
     def seal_stored(self, handle: str, text: str) -> str:
         """What ``self(handle, values)`` stores, for values in their stored text.
@@ -117,6 +132,7 @@ class RecordSigner:
         stamp = None
         last = -1
         ordered = True
+        public = True
         for item in stored:  # one pass: this runs for every record of every batch
             if item["type"] == SIGNATURE_TYPE:
                 values = [HandleValue.from_storage(item) for item in stored]
@@ -126,21 +142,38 @@ class RecordSigner:
             ordered = ordered and index > last
             last = index
             stamp = stamp or item.get("timestamp")
+            public = public and item.get("permissions", _PUBLIC_TEXT)[2] == "1"
+        now = int(time.time())
+        stamp = stamp or utc_timestamp()
         index = _free_index(taken)
-        token = self._token(handle, digest_stored_values(stored), int(time.time()))
-        stored.append(
-            {
-                "index": index,
-                "type": SIGNATURE_TYPE,
-                "data": {"format": "string", "value": token},
-                "ttl": DEFAULT_TTL,
-                "timestamp": stamp or utc_timestamp(),
-                "permissions": _SIGNATURE_PERMISSIONS_TEXT,
-            }
-        )  # HandleValue.to_storage of _signature's value, without building it
+        if public:
+            digests = digest_stored_values(stored)
+        else:
+            digests = digest_stored_values(s for s in stored if _publicly_readable(s))
+        stored.append(self._stored_signature(handle, digests, index, stamp, now, _PUBLIC_TEXT))
+        if not public:
+            digests = digest_stored_values(stored[:-1])
+            private = _free_index({*taken, index})
+            stored.append(
+                self._stored_signature(handle, digests, private, stamp, now, _PRIVATE_TEXT)
+            )
+        # The public signature has the lower index: the record is in order if it comes last.
         if not ordered or index < last:
             stored.sort(key=itemgetter("index"))
         return orjson.dumps(stored).decode()
+
+    def _stored_signature(
+        self, handle: str, digests: dict[str, object], index: int, stamp: str, now: int, perms: str
+    ) -> dict[str, Any]:
+        """``HandleValue.to_storage`` of ``_signature``'s value, without building it."""
+        return {
+            "index": index,
+            "type": SIGNATURE_TYPE,
+            "data": {"format": "string", "value": self._token(handle, digests, now)},
+            "ttl": DEFAULT_TTL,
+            "timestamp": stamp,
+            "permissions": perms,
+        }
 
     def _token(self, handle: str, digests: dict[str, object], now: int) -> str:
         """The node's JWS over ``digests`` for ``handle``."""
@@ -155,7 +188,13 @@ class RecordSigner:
         return self._sign(claims)
 
     def _signature(
-        self, handle: str, digests: dict[str, object], index: int, stamp: str | None, now: int
+        self,
+        handle: str,
+        digests: dict[str, object],
+        index: int,
+        stamp: str | None,
+        now: int,
+        permissions: Permissions,
     ) -> HandleValue:
         """The node's HS_SIGNATURE value over ``digests``, stamped like the values it signs."""
         return HandleValue(
@@ -164,7 +203,7 @@ class RecordSigner:
             "string",
             self._token(handle, digests, now),
             timestamp=stamp or utc_timestamp(),
-            permissions=_SIGNATURE_PERMISSIONS,
+            permissions=permissions,
         )
 
     def _accept(
@@ -234,6 +273,20 @@ def _free_index(taken: set[int]) -> int:
     while index in taken:
         index += 1
     return index
+
+
+def _next_index(reused: list[int], taken: set[int]) -> int:
+    """The first index of ``reused`` not yet taken, else the first free one; now taken."""
+    index = next((i for i in reused if i not in taken), None)
+    if index is None:
+        index = _free_index(taken)
+    taken.add(index)
+    return index
+
+
+def _publicly_readable(stored: dict[str, Any]) -> bool:
+    """Does a stored value's permissions text (``"1110"`` when absent) grant public read?"""
+    return stored.get("permissions", _PUBLIC_TEXT)[2] == "1"
 
 
 @lru_cache(maxsize=8)

@@ -104,14 +104,21 @@ class HandleValue:
     permissions: Permissions = PUBLIC
 
     def to_json(self) -> dict[str, Any]:
-        """The Handle REST form: ``{index, type, data: {format, value}, ttl, timestamp}``."""
-        return {
+        """The Handle REST form: ``{index, type, data: {format, value}, ttl, timestamp}``.
+
+        Permissions other than the default ``1110`` are added (only those who may read such a
+        value see it): a signature's digest covers them, so a verifier needs them.
+        """
+        body = {
             "index": self.index,
             "type": self.type,
             "data": {"format": self.format, "value": self.value},
             "ttl": self.ttl,
             "timestamp": self.timestamp,
         }
+        if self.permissions != PUBLIC:
+            body["permissions"] = str(self.permissions)
+        return body
 
     def to_storage(self) -> dict[str, Any]:
         """The stored form, which also keeps the permissions."""

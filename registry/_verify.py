@@ -11,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from ._certs import Certificate, Grant, grants_cover, split_key_id
 from ._encoding import DIGEST_ALG, digest_value
@@ -36,6 +37,7 @@ CLOCK_SKEW = 60
 SIGNATURE_TYPE = "HS_SIGNATURE"
 CERT_TYPE = "HS_CERT"
 Fetch = Callable[[str], Awaitable[Sequence[HandleValue] | None]]
+_T = TypeVar("_T")
 
 
 class TrustFailure(Exception):
@@ -221,8 +223,19 @@ class _ChainVerifier:
         return found
 
     async def anchor(
-        self, key_id: str, kid: str | None, values: Sequence[HandleValue], depth: int
-    ) -> _Anchor:
+        self,
+        key_id: str,
+        kid: str | None,
+        values: Sequence[HandleValue],
+        depth: int,
+        accept: Callable[[_Anchor], _T],
+    ) -> tuple[_Anchor, _T]:
+        """A trusted key of ``key_id`` that ``accept`` takes, and what it returned.
+
+        ``key_id`` may have several certificates (a re-certified or replaced key): each is
+        tried, the one whose key is ``kid`` first, until one chains to the root and its key
+        passes ``accept`` (it verifies the signature or certificate at hand).
+        """
         if key_id == self.root.sub:
             if kid is not None and kid != self.root.kid:
                 raise TrustFailure(
@@ -230,7 +243,8 @@ class _ChainVerifier:
                     f"{key_id} signed with key {kid}, not with the configured root's key"
                     f" {self.root.kid}: the chain leads to another root",
                 )
-            return _Anchor(self.root.public_jwk, self.root.perms, (key_id,))
+            root = _Anchor(self.root.public_jwk, self.root.perms, (key_id,))
+            return root, accept(root)
         if depth >= self.max_chain:
             raise TrustFailure(
                 "chain-too-long",
@@ -257,13 +271,21 @@ class _ChainVerifier:
                         f"the chain ends at the self-signed certificate of {cert.sub},"
                         f" which is not the configured root {self.root.sub}",
                     )
-                parent = await self.anchor(cert.iss, cert.kid, values, depth + 1)
-                check_certificate(cert, parent.jwk, parent.grants, self.now)
-                return _Anchor(cert.public_jwk, cert.perms, (key_id, *parent.chain))
+                parent, _ = await self.anchor(
+                    cert.iss, cert.kid, values, depth + 1, partial(self._issued, cert)
+                )
+                found = _Anchor(cert.public_jwk, cert.perms, (key_id, *parent.chain))
+                return found, accept(found)
             except TrustFailure as exc:
                 failure = failure or exc
         assert failure is not None
         raise failure
+
+    def _issued(self, cert: Certificate, issuer: _Anchor) -> None:
+        check_certificate(cert, issuer.jwk, issuer.grants, self.now)
+
+    def _signed(self, handle: str, signature: HandleValue, signer: _Anchor) -> dict[str, Any]:
+        return check_signature(handle, signature, signer.jwk, signer.grants, self.now)
 
     async def verify(self, handle: str, values: Sequence[HandleValue]) -> Verdict:
         signatures = [v for v in values if v.type == SIGNATURE_TYPE]
@@ -281,8 +303,13 @@ class _ChainVerifier:
                 key_id = unverified.get("iss")
                 if not isinstance(key_id, str):
                     raise TrustFailure("bad-signature", f"signature {signature.index} has no iss")
-                anchor = await self.anchor(key_id, header.get("kid"), values, 0)
-                claims = check_signature(handle, signature, anchor.jwk, anchor.grants, self.now)
+                anchor, claims = await self.anchor(
+                    key_id,
+                    header.get("kid"),
+                    values,
+                    0,
+                    partial(self._signed, handle, signature),
+                )
             except TrustFailure as exc:
                 problems.append(Problem(exc.code, f"signature {signature.index}: {exc.message}"))
                 continue
@@ -293,7 +320,9 @@ class _ChainVerifier:
             verified.update(good)
             tampered.update(bad)
             problems.extend(found)
-            signers.append(" → ".join(anchor.chain))
+            chain = " → ".join(anchor.chain)
+            if chain not in signers:  # the public and the non-public signature share a signer
+                signers.append(chain)
         unsigned = [
             v.index
             for v in values

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -30,9 +31,9 @@ from registry import (
 
 from ..responses import json_response
 from .faults import Faults
-from .models import NodeRow
+from .models import NodeCertificateRow, NodeRow
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
-from .store import Change, TopLevelStore
+from .store import FIRST_CERT_INDEX, Change, TopLevelStore
 
 __all__ = ["Certify", "router"]
 
@@ -97,14 +98,20 @@ async def resolve(handle: str, request: Request) -> Response:
     entry = await _store(request).directory_entry(prefix)
     if entry is None:
         raise HandleNotFound(f"prefix {prefix} is not in the directory", handle=str(parsed))
-    values = _directory_values(entry)
+    values = _directory_values(entry, await _store(request).certificates(entry.code))
     return json_response(
         {"responseCode": 1, "handle": f"0.NA/{prefix}", "values": [v.to_json() for v in values]}
     )
 
 
-def _directory_values(node: NodeRow) -> list[HandleValue]:
-    """HS_ADMIN, the serving node as HS_SITE, its key as HS_PUBKEY and, if issued, HS_CERT."""
+def _directory_values(
+    node: NodeRow, certificates: Sequence[NodeCertificateRow]
+) -> list[HandleValue]:
+    """HS_ADMIN, the serving node as HS_SITE, its keys as HS_PUBKEY and their HS_CERTs.
+
+    Every unexpired certificate stays, each with its key: a rotation must not break the
+    verification of records the older keys signed.
+    """
     code, registered_at = node.code, node.registered_at
     if registered_at.tzinfo is None:
         registered_at = registered_at.replace(tzinfo=UTC)
@@ -117,12 +124,18 @@ def _directory_values(node: NodeRow) -> list[HandleValue]:
             {"handle": f"0.NA/{code}", "index": 300, "permissions": "011111110011"},
         ),
         HandleValue(1, "HS_SITE", "site", {"baseUrl": node.base_url, "nodeCode": code}),
-        HandleValue(
-            _key_index(node.certificate), "HS_PUBKEY", "key", orjson.loads(node.public_key)
-        ),
     ]
-    if node.certificate:
-        values.append(HandleValue(400, "HS_CERT", "string", node.certificate))
+    keys = {row.key_index: orjson.loads(row.public_key) for row in certificates}
+    keys[_key_index(node.certificate)] = orjson.loads(node.public_key)
+    values += [HandleValue(index, "HS_PUBKEY", "key", jwk) for index, jwk in sorted(keys.items())]
+    values += [
+        HandleValue(row.value_index, "HS_CERT", "string", row.certificate) for row in certificates
+    ]
+    legacy = node.certificate
+    if legacy and all(row.certificate != legacy for row in certificates) and not _expired(legacy):
+        # Issued before the top-level kept one certificate per key: published as it was.
+        index = max((row.value_index for row in certificates), default=FIRST_CERT_INDEX - 1) + 1
+        values.append(HandleValue(index, "HS_CERT", "string", legacy))
     return [value.stamped(stamp) for value in values]
 
 
@@ -133,6 +146,13 @@ async def root_certificate(request: Request) -> Response:
     if certificate is None:
         raise EntityNotFound("this top-level node runs without a root certificate authority")
     return json_response({"id": request.app.state.root_id, "certificate": certificate})
+
+
+def _expired(certificate: str) -> bool:
+    try:
+        return Certificate.parse(certificate).exp <= time.time()
+    except (InvalidValue, ValueError, TypeError):
+        return False
 
 
 def _key_index(certificate: str | None) -> int:

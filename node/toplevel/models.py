@@ -7,7 +7,15 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ChangeRow", "CopyRow", "HomedPrefixRow", "NodeRow", "StatsRow", "TopLevelBase"]
+__all__ = [
+    "ChangeRow",
+    "CopyRow",
+    "HomedPrefixRow",
+    "NodeCertificateRow",
+    "NodeRow",
+    "StatsRow",
+    "TopLevelBase",
+]
 
 Timestamp = DateTime(timezone=True)
 SequenceInt = BigInteger().with_variant(Integer(), "sqlite")
@@ -33,6 +41,25 @@ class NodeRow(TopLevelBase):
     changes: Mapped[int] = mapped_column(BigInteger, default=0)
     registered_at: Mapped[datetime] = mapped_column(Timestamp)
     last_batch_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class NodeCertificateRow(TopLevelBase):
+    """A certificate issued to one key of a node, published at ``0.NA/<code>`` until it expires.
+
+    Every key keeps its own (latest) certificate, so records signed before a rotation still
+    verify; ``value_index`` is its HS_CERT index, fixed for the key's lifetime.
+    """
+
+    __tablename__ = "node_certificates"
+
+    node_code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the key's RFC 7638 members: the same key re-certified replaces its certificate.
+    key_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_index: Mapped[int] = mapped_column(Integer)
+    key_index: Mapped[int] = mapped_column(Integer)
+    public_key: Mapped[str] = mapped_column(Text)
+    certificate: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class HomedPrefixRow(TopLevelBase):

@@ -6,6 +6,8 @@ start with ``create_all`` rather than through the node's Alembic history.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,20 +18,33 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from registry import (
+    Certificate,
     Conflict,
     Database,
     EntityNotFound,
     Forbidden,
     Handle,
     InvalidInput,
+    InvalidValue,
     Prefix,
 )
 
-from .models import ChangeRow, CopyRow, HomedPrefixRow, NodeRow, StatsRow, TopLevelBase
+from .models import (
+    ChangeRow,
+    CopyRow,
+    HomedPrefixRow,
+    NodeCertificateRow,
+    NodeRow,
+    StatsRow,
+    TopLevelBase,
+)
 
-__all__ = ["KINDS", "BatchResult", "Change", "TopLevelStore"]
+__all__ = ["FIRST_CERT_INDEX", "KINDS", "BatchResult", "Change", "TopLevelStore"]
 
 KINDS = ("handle.upsert", "handle.delete", "prefix.create")
+FIRST_CERT_INDEX = 400
+# The members RFC 7638 hashes for a key's thumbprint: what identifies the key, nothing else.
+_KEY_MEMBERS = ("crv", "e", "kty", "n", "x", "y")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +109,71 @@ class TopLevelStore:
                         registered_at=now,
                     )
                 )
-                return True
-            row.base_url, row.public_key, row.token_hash = base_url, key_text, token_hash
-            row.certificate = certificate
-            return False
+            else:
+                row.base_url, row.public_key, row.token_hash = base_url, key_text, token_hash
+                row.certificate = certificate
+            if certificate is not None:
+                await self._keep_certificate(session, code, certificate)
+            return row is None
+
+    async def _keep_certificate(self, session: Any, code: str, certificate: str) -> None:
+        """Publish ``certificate`` beside the node's other unexpired ones; drop expired ones.
+
+        A new key's certificate takes the next HS_CERT index, never one a dropped certificate
+        had; the same key certified again keeps its index. A certificate that does not parse
+        is left to the node row alone.
+        """
+        try:
+            cert = Certificate.parse(certificate)
+        except InvalidValue:
+            return
+        digest = _key_digest(cert.public_jwk)
+        rows = list(
+            (
+                await session.execute(
+                    select(NodeCertificateRow).where(NodeCertificateRow.node_code == code)
+                )
+            ).scalars()
+        )
+        next_index = max((row.value_index for row in rows), default=FIRST_CERT_INDEX - 1) + 1
+        now = int(time.time())
+        held = None
+        for row in rows:
+            if row.key_digest == digest:
+                held = row
+            elif row.expires_at <= now:
+                await session.delete(row)
+        key_index = int(cert.sub.partition(":")[0])
+        if held is not None:
+            held.certificate, held.expires_at, held.key_index = certificate, cert.exp, key_index
+            return
+        session.add(
+            NodeCertificateRow(
+                node_code=code,
+                key_digest=digest,
+                value_index=next_index,
+                key_index=key_index,
+                public_key=orjson.dumps(cert.public_jwk).decode(),
+                certificate=certificate,
+                expires_at=cert.exp,
+            )
+        )
+
+    async def certificates(self, code: str) -> list[NodeCertificateRow]:
+        """The node's unexpired certificates, by their HS_CERT index."""
+        async with self.db.read() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(NodeCertificateRow)
+                        .where(
+                            NodeCertificateRow.node_code == code,
+                            NodeCertificateRow.expires_at > int(time.time()),
+                        )
+                        .order_by(NodeCertificateRow.value_index)
+                    )
+                ).scalars()
+            )
 
     async def node_for_token(self, code: str, token_hash: str) -> NodeRow | None:
         async with self.db.read() as session:
@@ -308,6 +384,11 @@ def _node_summary(row: NodeRow, copies: int, homed: int) -> dict[str, Any]:
         "registeredAt": _iso(row.registered_at),
         "lastBatchAt": _iso(row.last_batch_at) if row.last_batch_at else None,
     }
+
+
+def _key_digest(jwk: dict[str, Any]) -> str:
+    members = {name: jwk[name] for name in _KEY_MEMBERS if name in jwk}
+    return hashlib.sha256(orjson.dumps(members, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _iso(moment: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .verify import read_root, verify_handle
 __all__ = ["add_trust_commands"]
 
 ROOT_FILE = "root.jws"
+VERIFY_SECRET_ENV = "IDNODE_VERIFY_SECRET"
 
 
 def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
@@ -122,11 +124,28 @@ async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def _verify_credential(args: argparse.Namespace) -> tuple[str, str] | None:
+    """``--user`` with its secret from the environment (never the command line), if given."""
+    if not args.user:
+        return None
+    if not args.url:
+        raise InvalidInput("--user reads the record over HTTP: pass --url too")
+    secret = os.environ.get(VERIFY_SECRET_ENV)
+    if not secret:
+        raise InvalidInput(f"--user {args.user} needs its secret in {VERIFY_SECRET_ENV}")
+    return args.user, secret
+
+
 async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     root = await read_root(args.root or settings.trust_root_file)
+    credential = _verify_credential(args)
     if args.url:
         verdict = await verify_handle(
-            args.handle, root, url=args.url, max_chain=settings.trust_max_chain
+            args.handle,
+            root,
+            url=args.url,
+            max_chain=settings.trust_max_chain,
+            credential=credential,
         )
     else:
 
@@ -197,6 +216,11 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     verify = add(sub, "verify", cmd_verify, "verify a record's signatures and certificate chain")
     verify.add_argument("handle")
     verify.add_argument("--url", help="the node to resolve at; the local store when omitted")
+    verify.add_argument(
+        "--user",
+        help="read as this identity (e.g. 300:88.118.8/ADMIN, its secret in"
+        f" {VERIFY_SECRET_ENV}) to verify the non-public values too",
+    )
     verify.add_argument(
         "--root",
         help="root certificate file or URL, e.g. the top-level's /root"

@@ -142,10 +142,12 @@ def build_signer(settings: Settings) -> KeyWatchingSigner | None:
 def _key_values(store: KeyStore) -> list[HandleValue]:
     values = []
     certificates = []
+    now = time.time()
     for info in store.list():
         jwk = store.load(info.kid).public_jwk()
         values.append(HandleValue(info.index, "HS_PUBKEY", "key", jwk, permissions=Permissions()))
-        if info.certificate:
+        # Every key's certificate until it expires: what the older keys signed stays verifiable.
+        if info.certificate and Certificate.parse(info.certificate).exp > now:
             certificates.append(info.certificate)
     for offset, certificate in enumerate(certificates):
         values.append(HandleValue(FIRST_CERT_INDEX + offset, "HS_CERT", "string", certificate))

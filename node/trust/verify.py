@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -66,10 +67,21 @@ async def verify_handle(
     records: RecordService | None = None,
     max_chain: int = DEFAULT_MAX_CHAIN,
     now: int | None = None,
+    credential: tuple[str, str] | None = None,
 ) -> Verdict:
-    """Verify ``handle`` as served at ``url`` (or read from ``records``) against the root."""
+    """Verify ``handle`` as served at ``url`` (or read from ``records``) against the root.
+
+    Anonymously only the public values are read and verified; with a ``credential``
+    (identity, secret) that may read the record, its non-public values and the signature
+    that covers them are read and verified too.
+    """
     Handle.parse(handle)
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    auth = (
+        None
+        if credential is None
+        else httpx.BasicAuth(quote(credential[0], safe=""), credential[1])
+    )
+    async with httpx.AsyncClient(timeout=10.0, auth=auth) as client:
         if url is not None:
             fetch = HttpFetcher(url, client)
         elif records is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,37 @@ def test_the_root_ca_certifies_the_key_index_sent_and_serves_its_certificate(
 def test_without_a_root_ca_there_is_no_root_certificate(toplevel: httpx.Client) -> None:
     missing = toplevel.get("/root")
     assert missing.status_code == 404 and "without a root" in missing.json()["message"]
+
+
+async def test_the_directory_keeps_each_keys_unexpired_certificate(tmp_path: Path) -> None:
+    from node.toplevel.store import TopLevelStore
+    from registry import KeyStore, RootAuthority
+
+    root = RootAuthority.open(tmp_path / "root")
+    keys = KeyStore(tmp_path / "keys")
+    old, current, next_key = (keys.generate().kid for _ in range(3))
+    jwk = {kid: keys.load(kid).public_jwk() for kid in (old, current, next_key)}
+    store = TopLevelStore(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}")
+    await store.open()
+    try:
+
+        async def onboard(kid: str, index: int, **lifetime: int) -> str:
+            certificate = root.certify_node("88.118", jwk[kid], index, **lifetime)
+            await store.register_node("88.118", "http://a", jwk[kid], "h", certificate)
+            return certificate
+
+        async def published() -> list[tuple[int, str]]:
+            return [
+                (row.value_index, row.certificate) for row in await store.certificates("88.118")
+            ]
+
+        expired = await onboard(old, 300, lifetime_seconds=60, now=int(time.time()) - 3600)
+        assert await published() == []  # expired: never served
+        first = await onboard(current, 301)
+        assert await published() == [(401, first)]
+        second = await onboard(next_key, 302)
+        again = await onboard(current, 301)  # the same key re-certified keeps its index
+        assert await published() == [(401, again), (402, second)]
+        assert expired not in {token for _, token in await published()}
+    finally:
+        await store.close()

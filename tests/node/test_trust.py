@@ -287,3 +287,97 @@ def test_verify_names_an_unreachable_node_and_exits_1(tmp_path: Path, root: Root
     result = _cli(unused, "verify", HANDLE, "--url", url, "--root", str(root_file))
     assert result.returncode == 1
     assert f"cannot reach {url}" in result.stderr
+
+
+def _signatures(url: str, handle: str, auth: httpx.Auth | None = None) -> list[dict]:
+    answer = httpx.get(f"{url}/api/handles/{quote(handle)}", auth=auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [v for v in answer.json()["values"] if v["type"] == "HS_SIGNATURE"]
+
+
+def _signed_indexes(signature: dict) -> list[int]:
+    payload = signature["data"]["value"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return [entry["index"] for entry in claims["digests"]["digests"]]
+
+
+SECRET = {"index": 5, "type": "COST", "data": "cost price 41.20", "permissions": "1100"}
+
+
+async def test_a_non_public_value_is_signed_only_by_a_non_public_signature(
+    trusted_node: ThreadedServer, trusted_settings: Settings, root: RootAuthority, tmp_path: Path
+):
+    credential = create_enterprise(trusted_node.url, "Acme", "88.118.8")
+    url_value = {"index": 1, "type": "URL", "data": "https://example.com/p/1"}
+    response = _put(trusted_node.url, credential, HANDLE, [url_value, SECRET])
+    assert response.status_code == 201, response.text
+
+    # Anonymous: one signature, over the public value alone; nothing to test a guess against.
+    public = _signatures(trusted_node.url, HANDLE)
+    assert [(s["index"], _signed_indexes(s)) for s in public] == [(400, [1])]
+    anonymous = await verify_handle(HANDLE, root.root_certificate(), url=trusted_node.url)
+    assert anonymous.trusted and anonymous.verified == (1,), anonymous.problems
+
+    # The owner also reads the non-public signature (admin read only), which covers every value.
+    owner = _signatures(trusted_node.url, HANDLE, basic_auth(credential))
+    assert [(s["index"], _signed_indexes(s)) for s in owner] == [(400, [1]), (401, [1, 5])]
+    assert httpx.get(f"{trusted_node.url}/api/handles/{HANDLE}?index=401").json()["values"] == []
+    full = await verify_handle(
+        HANDLE,
+        root.root_certificate(),
+        url=trusted_node.url,
+        credential=(credential["username"], credential["password"]),
+    )
+    assert full.trusted and full.verified == (1, 5), full.problems
+
+    root_file = tmp_path / "root.jws"
+    root_file.write_text(root.root_certificate())
+    args = ("verify", HANDLE, "--url", trusted_node.url, "--root", str(root_file))
+    printed = _cli(trusted_settings, *args)
+    assert printed.returncode == 0 and "values [1] verified" in printed.stdout, printed.stdout
+    os.environ["IDNODE_VERIFY_SECRET"] = credential["password"]
+    try:
+        as_owner = _cli(trusted_settings, *args, "--user", credential["username"])
+    finally:
+        del os.environ["IDNODE_VERIFY_SECRET"]
+    assert as_owner.returncode == 0, as_owner.stdout + as_owner.stderr
+    assert "values [1, 5] verified" in as_owner.stdout
+
+
+async def test_a_batch_sealed_in_the_sealing_process_keeps_non_public_values_out_of_public_signatures(
+    trusted_node: ThreadedServer, root: RootAuthority
+):
+    credential = create_enterprise(trusted_node.url, "Acme", "88.118.8")
+    login = httpx.post(
+        f"{trusted_node.url}/identity/token",
+        json={"username": credential["username"], "password": credential["password"]},
+    )
+    token = login.json()["data"]["token"]
+    items = [  # 20: more than a batch the node seals itself
+        {
+            "handle": f"88.118.8/B{n}",
+            "value": [
+                {"index": 1, "type": "URL", "data": f"https://example.com/{n}"},
+                {"index": 5, "type": "COST", "data": f"{n}.00", "auth": "1100"},
+            ],
+        }
+        for n in range(20)
+    ]
+    created = httpx.post(
+        f"{trusted_node.url}/identityv2/data/batchCreate",
+        json=items,
+        headers={"Authorization": token},
+        timeout=60,
+    ).json()
+    assert created["status"] == 1 and {i["msg"] for i in created["data"]} == {"success"}, created
+    for handle in ("88.118.8/B0", "88.118.8/B19"):
+        assert [_signed_indexes(s) for s in _signatures(trusted_node.url, handle)] == [[1]]
+        owner = _signatures(trusted_node.url, handle, basic_auth(credential))
+        assert [_signed_indexes(s) for s in owner] == [[1], [1, 5]]
+        full = await verify_handle(
+            handle,
+            root.root_certificate(),
+            url=trusted_node.url,
+            credential=(credential["username"], credential["password"]),
+        )
+        assert full.trusted and full.verified == (1, 5), full.problems

@@ -152,3 +152,41 @@ def test_verify_names_a_root_url_that_gives_no_certificate(
     assert not_json.returncode == 1 and "without a 'certificate'" in not_json.stderr
     missing = idnode(env, "verify", HANDLE, "--url", toplevel.url, "--root", f"{toplevel.url}/x")
     assert missing.returncode == 1 and "answered HTTP 404" in missing.stderr
+
+
+def test_records_signed_before_a_rotation_stay_trusted_after_it(
+    env: dict[str, str], toplevel: TopLevel
+) -> None:
+    root = f"{toplevel.url}/root"
+    with NodeProcess(env) as node:
+        wait_for_certificate(node.url, 300)
+        credential = create_enterprise(node.url, "Acme", "88.118.8")
+        body = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/old"}]}
+        before = httpx.put(
+            f"{node.url}/api/handles/88.118.8/OLD", json=body, auth=basic_auth(credential)
+        )
+        assert before.status_code == 201, before.text
+
+        rotated = idnode(env, "keys", "rotate", "--json")
+        assert rotated.returncode == 0, rotated.stderr
+        wait_for_certificate(node.url, 301)
+        body = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/new"}]}
+        after = httpx.put(
+            f"{node.url}/api/handles/88.118.8/NEW", json=body, auth=basic_auth(credential)
+        )
+        assert after.status_code == 201, after.text
+
+        for handle, signer in (("88.118.8/OLD", "300:"), ("88.118.8/NEW", "301:")):
+            verified = idnode(env, "verify", handle, "--url", node.url, "--root", root)
+            assert verified.returncode == 0, verified.stdout + verified.stderr
+            assert verified.stdout.startswith(f"TRUSTED {handle}")
+            assert f"chain {signer}0.NA/88.118 → 300:0.NA/88" in verified.stdout
+
+        # The directory keeps the old key's certificate beside the new one, each at its index.
+        directory = httpx.get(f"{toplevel.url}/api/handles/0.NA/88.118").json()["values"]
+        certs = {
+            v["index"]: claims(v["data"]["value"]) for v in directory if v["type"] == "HS_CERT"
+        }
+        assert sorted(c["sub"] for c in certs.values()) == ["300:0.NA/88.118", "301:0.NA/88.118"]
+        keys = {v["index"] for v in directory if v["type"] == "HS_PUBKEY"}
+        assert keys == {300, 301}

@@ -12,8 +12,11 @@ from registry import (
     Handle,
     HandleValue,
     InvalidValue,
+    Permissions,
     RecordService,
+    digest_value,
 )
+from registry._jose import read_jws
 
 from .test_trust import HANDLE, World, _values
 
@@ -153,3 +156,44 @@ async def test_malformed_claims_from_a_certified_enterprise_key_are_a_clear_400(
     values = [*_values(), cert, HandleValue(400, "HS_SIGNATURE", "string", token)]
     with pytest.raises(InvalidValue, match="bad-signature"):
         await records.put(ADMIN, Handle.parse(HANDLE), values)
+
+
+async def test_a_non_public_value_gets_its_own_non_public_signature_through_every_write(
+    records: RecordService, world: World
+):
+    handle = Handle.parse(HANDLE)
+    secret = HandleValue(5, "COST", "string", "41.20", permissions=Permissions.parse("1100"))
+    await records.put(ADMIN, handle, [*_values(), secret])
+    stored = await records.get(handle)
+    assert stored is not None
+    signatures = {v.index: v for v in stored.values if v.type == "HS_SIGNATURE"}
+    assert [(i, str(s.permissions)) for i, s in signatures.items()] == [
+        (400, "1110"),
+        (401, "1100"),
+    ]
+    assert _signed(signatures[400]) == [1, 2] and _signed(signatures[401]) == [1, 2, 5]
+    # The public signature carries no digest of the secret to test a guess of it against.
+    assert digest_value(secret) not in signatures[400].value and "41.20" not in str(
+        read_jws(signatures[400].value)
+    )
+    anonymous = await world.verify(stored.public().values)
+    assert anonymous.trusted and anonymous.verified == (1, 2)
+    assert "5" not in str(anonymous.as_dict())  # not even told a value at index 5 exists
+    full = await world.verify(stored.values)
+    assert full.trusted and full.verified == (1, 2, 5)
+
+    # Rewritten, each signature keeps its index; once no value is private, the second goes.
+    await records.put(ADMIN, handle, [HandleValue(3, "DESC", "string", "x")], indexes=[3])
+    again = await records.get(handle)
+    assert again is not None
+    assert [v.index for v in again.values if v.type == "HS_SIGNATURE"] == [400, 401]
+    assert (await world.verify(again.values)).verified == (1, 2, 3, 5)
+    await records.delete(ADMIN, handle, indexes=[5])
+    public_only = await records.get(handle)
+    assert public_only is not None
+    assert [v.index for v in public_only.values if v.type == "HS_SIGNATURE"] == [400]
+    assert (await world.verify(public_only.values)).trusted
+
+
+def _signed(signature: HandleValue) -> list[int]:
+    return [entry["index"] for entry in read_jws(signature.value)[1]["digests"]["digests"]]

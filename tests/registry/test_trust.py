@@ -271,3 +271,25 @@ async def test_the_root_certificate_must_be_self_signed(tmp_path: Path):
     world = World(tmp_path)
     with pytest.raises(InvalidValue, match="self-signed"):
         await verify_record(HANDLE, _sign(world), world.node_cert, world.fetch)
+
+
+async def test_the_certificate_of_the_signing_key_is_found_among_several_for_one_key_id(
+    tmp_path: Path,
+):
+    # The key at 300 was replaced (its store rebuilt): two certificates name 300:0.NA/88.118,
+    # with keys that carry no kid to sort them by. Each signature verifies with its own.
+    world = World(tmp_path)
+    old_signed = _sign(world)
+    old_cert = world.root.certify_node("88.118", _without_kid(world.node.public_jwk()), 300)
+    new = World._key(tmp_path / "rebuilt")
+    assert new.info.index == 300
+    new_cert = world.root.certify_node("88.118", _without_kid(new.public_jwk()), 300)
+    world.publish_node(old_cert, new_cert)
+    new_signed = RecordSigner("88.118", new)(Handle.parse(HANDLE), _values())
+    for signed in (old_signed, new_signed):
+        verdict = await world.verify(signed)
+        assert verdict.trusted, verdict.problems
+
+
+def _without_kid(jwk: dict) -> dict:
+    return {name: value for name, value in jwk.items() if name != "kid"}
