@@ -159,6 +159,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
         flush=True,
     )
+    operator = settings.toplevel_operator_token
     run_toplevel(
         url,
         token.get_secret_value(),
@@ -167,6 +168,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         args.log_level,
         root,
         keep_alive_seconds=settings.keep_alive_seconds,
+        operator_token=None if operator is None else operator.get_secret_value(),
     )
 
 

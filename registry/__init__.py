@@ -39,6 +39,7 @@ from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
+from ._possession import RegistrationProof, check_registration, sign_registration
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import (
     BatchSealer,
@@ -125,6 +126,7 @@ __all__ = [
     "RecordDraft",
     "RecordService",
     "RecordSigner",
+    "RegistrationProof",
     "Role",
     "RootAuthority",
     "SealItems",
@@ -146,6 +148,7 @@ __all__ = [
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
+    "check_registration",
     "check_version",
     "cipher_password",
     "decode_values",
@@ -162,6 +165,7 @@ __all__ = [
     "parse_values",
     "seal_each",
     "seal_in_process",
+    "sign_registration",
     "upgrade",
     "utc_timestamp",
     "value_body",

@@ -43,6 +43,8 @@ class Identity(Protocol):
 
     async def install(self, certificate: str) -> str: ...
 
+    async def prove(self, kid: str | None, code: str, base_url: str, key: OnboardingKey) -> str: ...
+
 
 class SyncWorker:
     """Ships the outbox to the top-level node and reports statistics, until stopped."""
@@ -218,8 +220,17 @@ class SyncWorker:
             )
         if key is None or self.identity is None:
             raise Unauthenticated("not onboarded at the top-level node: no trust key to present")
+        # Signed by the key the top-level node knows, so it lets us re-register or re-key.
+        proof = await self.identity.prove(
+            await self.store.get(_ONBOARDED_KEY), self.node_code, self.public_url, key
+        )
         answer = await self.client.register(
-            self.node_code, self.public_url, key.jwk, self.bootstrap_token, key_index=key.index
+            self.node_code,
+            self.public_url,
+            key.jwk,
+            self.bootstrap_token,
+            key_index=key.index,
+            proof=proof,
         )
         if answer.get("certificate"):
             kid = await self.identity.install(answer["certificate"])

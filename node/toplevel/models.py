@@ -7,7 +7,15 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ChangeRow", "CopyRow", "HomedPrefixRow", "NodeRow", "StatsRow", "TopLevelBase"]
+__all__ = [
+    "ChangeRow",
+    "CopyRow",
+    "HomedPrefixRow",
+    "NodeRow",
+    "StatsRow",
+    "TopLevelBase",
+    "UsedProofRow",
+]
 
 Timestamp = DateTime(timezone=True)
 SequenceInt = BigInteger().with_variant(Integer(), "sqlite")
@@ -85,3 +93,13 @@ class StatsRow(TopLevelBase):
     node_code: Mapped[str] = mapped_column(String(255), index=True)
     reported_at: Mapped[datetime] = mapped_column(Timestamp)
     body: Mapped[str] = mapped_column(Text)
+
+
+class UsedProofRow(TopLevelBase):
+    """A registration proof already accepted, kept until it expires so it cannot be replayed."""
+
+    __tablename__ = "used_proofs"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_code: Mapped[str] = mapped_column(String(255))
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)
