@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -245,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Databases, keys, ./var and whatever else the node writes are its owner's alone.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     settings = get_settings()
     handler = args.handler

@@ -54,6 +54,7 @@ from ._records import (
 )
 from ._schema import alembic_config, downgrade, upgrade
 from ._sealing import SealingPool, seal_in_process
+from ._secretbox import SecretBox
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._templates import (
@@ -132,6 +133,7 @@ __all__ = [
     "SealItems",
     "Sealer",
     "SealingPool",
+    "SecretBox",
     "SigningKey",
     "SyncLease",
     "SyncStore",

@@ -23,7 +23,6 @@ __all__ = ["Identity", "OnboardingKey", "StatsSource", "SyncWorker"]
 logger = logging.getLogger("idnode.sync")
 
 StatsSource = Callable[[], Awaitable[dict[str, Any]]]
-_TOKEN = "toplevel_token"
 # The id of the key the top-level node certified; another active key (a rotation) re-onboards.
 _ONBOARDED_KEY = "toplevel_key"
 
@@ -196,7 +195,7 @@ class SyncWorker:
             await self.client.send_batch(self.node_code, token, batch)
         except Unauthenticated:
             # The top-level no longer knows our token (it was reset or re-issued): onboard again.
-            await self.store.put(_TOKEN, None)
+            await self.store.set_token(None)
             raise
         except Conflict as exc:
             raise Unavailable(f"{exc.message} (the top-level node's state disagrees)") from exc
@@ -204,7 +203,7 @@ class SyncWorker:
         return True
 
     async def _token(self) -> str:
-        token = await self.store.get(_TOKEN)
+        token = await self.store.token()
         if token is not None and (self.identity is None or not self.bootstrap_token):
             return token
         key = None if self.identity is None else await self.identity.key()
@@ -237,7 +236,7 @@ class SyncWorker:
             logger.info("sync: installed the top-level node's certificate of key %s", kid)
         await self.store.put(_ONBOARDED_KEY, key.kid)
         token = answer["token"]
-        await self.store.put(_TOKEN, token)
+        await self.store.set_token(token)
         logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
         return token
 
@@ -259,6 +258,6 @@ class SyncWorker:
         figures["lagSeconds"] = status["lagSeconds"]
         for source in self.stats_sources:
             figures.update(await source())
-        token = await self.store.get(_TOKEN)
+        token = await self.store.token()
         if token is not None:
             await self.client.send_stats(self.node_code, token, figures)

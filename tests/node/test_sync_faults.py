@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from registry import (
     OutboxBatch,
     Prefix,
     RecordService,
+    SecretBox,
     SyncStore,
 )
 
@@ -180,7 +182,7 @@ class _Identity:
 def _onboarding_worker(db: Database, client: TopLevelClient, **options: Any) -> SyncWorker:
     """A started shipper that onboards (through ``client``) before it ships anything."""
     worker = SyncWorker(
-        SyncStore(db),
+        SyncStore(db, SecretBox(os.urandom(32))),
         client,
         node_code="88.118",
         public_url="http://127.0.0.1:8000",
