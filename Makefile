@@ -8,6 +8,7 @@ export IDNODE_DATABASE_URL ?= sqlite+aiosqlite:///./var/idnode.db
 export IDNODE_ADMIN_TOKEN ?= demo-admin-token
 export IDNODE_CREDENTIAL_KEY ?= demo-credential-key
 export IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN ?= demo-bootstrap-token
+export IDNODE_TOPLEVEL_OPERATOR_TOKEN ?= demo-operator-token
 
 .PHONY: run test lint format install clean
 
@@ -27,6 +28,7 @@ run: $(STAMP)
 	@echo "admin token:            $$IDNODE_ADMIN_TOKEN"
 	@echo "node:                   http://127.0.0.1:8000  (API docs: /docs)"
 	@echo "top-level node (sim.):  http://127.0.0.1:8100  (sync: idnode sync status)"
+	@echo "top-level operator:     $$IDNODE_TOPLEVEL_OPERATOR_TOKEN"
 	$(BIN)/idnode toplevel --host 127.0.0.1 --port 8100 --db ./var/toplevel.db & \
 	trap 'kill $$! 2>/dev/null; wait' EXIT INT TERM; \
 	IDNODE_TOPLEVEL_URL=http://127.0.0.1:8100 $(BIN)/idnode serve --host 127.0.0.1 --port 8000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -158,6 +159,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
         flush=True,
     )
+    operator = settings.toplevel_operator_token
     run_toplevel(
         url,
         token.get_secret_value(),
@@ -166,6 +168,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         args.log_level,
         root,
         keep_alive_seconds=settings.keep_alive_seconds,
+        operator_token=None if operator is None else operator.get_secret_value(),
     )
 
 
@@ -242,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Databases, keys, ./var and whatever else the node writes are its owner's alone.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     settings = get_settings()
     handler = args.handler

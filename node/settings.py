@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     toplevel_bootstrap_token: SecretStr | None = Field(
         None, description="credential for onboarding at the top-level node (and its own setting)"
     )
+    toplevel_operator_token: SecretStr | None = Field(
+        None,
+        description="the simulated top-level node's operator token: its read API and fault"
+        " switches (idnode toplevel)",
+    )
     toplevel_root_dir: str = Field(
         "./var/root", description="the top-level node's root CA key directory (idnode toplevel)"
     )

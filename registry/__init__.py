@@ -41,6 +41,7 @@ from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
+from ._possession import RegistrationProof, check_registration, sign_registration
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import (
     BatchSealer,
@@ -55,6 +56,7 @@ from ._records import (
 )
 from ._schema import alembic_config, downgrade, require_schema, upgrade
 from ._sealing import SealingPool, seal_in_process
+from ._secretbox import SecretBox
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
 from ._templates import (
@@ -134,11 +136,13 @@ __all__ = [
     "RecordDraft",
     "RecordService",
     "RecordSigner",
+    "RegistrationProof",
     "Role",
     "RootAuthority",
     "SealItems",
     "Sealer",
     "SealingPool",
+    "SecretBox",
     "SigningKey",
     "SyncLease",
     "SyncStore",
@@ -156,6 +160,7 @@ __all__ = [
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
+    "check_registration",
     "check_version",
     "cipher_password",
     "decode_values",
@@ -176,6 +181,7 @@ __all__ = [
     "require_schema",
     "seal_each",
     "seal_in_process",
+    "sign_registration",
     "upgrade",
     "utc_timestamp",
     "value_body",

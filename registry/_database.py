@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -39,6 +41,21 @@ _SQLITE_PRAGMAS = (
 )
 
 
+def _private_file(path: Path) -> None:
+    """The SQLite file readable by its owner only: 0600, in a 0700 directory if one is made.
+
+    SQLite gives its -wal and -shm files the database file's mode. A file an older version left
+    readable by others is narrowed to 0600.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, durability, foreign keys; BEGIN IMMEDIATE for writers so they queue instead of failing."""
 
@@ -73,7 +90,7 @@ class Database:
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         # asyncpg's own timeouts: connecting, and every statement (pre-ping and rollback too).
         bounded: dict[str, Any] = {
             "connect_args": {"timeout": connect_timeout, "command_timeout": statement_timeout},

@@ -30,13 +30,18 @@ class TopLevelClient:
         bootstrap_token: str,
         *,
         key_index: int = 300,
+        proof: str | None = None,
     ) -> dict[str, Any]:
-        """Onboard this node; the answer carries its sync ``token`` and its ``certificate``."""
+        """Onboard this node; the answer carries its sync ``token`` and its ``certificate``.
+
+        ``proof`` (``registry.sign_registration``) lets a node already registered re-register.
+        """
         body = {
             "nodeCode": code,
             "baseUrl": base_url,
             "publicKey": public_key,
             "keyIndex": key_index,
+            "proof": proof,
         }
         return await self._call("POST", "/nodes", bootstrap_token, orjson.dumps(body))
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
-from registry import SyncStore
+from registry import SecretBox, SyncStore
 
 from ..context import NodeContext
 from ..trust.identity import NodeIdentity, ensure_key
 from .client import TopLevelClient
 from .worker import StatsSource, SyncWorker
 
-__all__ = ["start_sync", "stop_sync"]
+__all__ = ["SEALING_KEY_FILE", "start_sync", "stop_sync"]
+
+# Beside the node's signing keys: the key that seals the top-level sync token in the database.
+SEALING_KEY_FILE = "secrets.key"
 
 
 def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
@@ -26,7 +31,7 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
     ensure_key(settings)
     bootstrap = settings.toplevel_bootstrap_token
     worker = SyncWorker(
-        SyncStore(context.db),
+        SyncStore(context.db, SecretBox.at(Path(settings.keys_dir) / SEALING_KEY_FILE)),
         TopLevelClient(settings.toplevel_url),
         node_code=settings.node_code,
         public_url=settings.public_url,

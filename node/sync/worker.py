@@ -23,7 +23,6 @@ __all__ = ["Identity", "OnboardingKey", "StatsSource", "SyncWorker"]
 logger = logging.getLogger("idnode.sync")
 
 StatsSource = Callable[[], Awaitable[dict[str, Any]]]
-_TOKEN = "toplevel_token"
 # The id of the key the top-level node certified; another active key (a rotation) re-onboards.
 _ONBOARDED_KEY = "toplevel_key"
 
@@ -42,6 +41,8 @@ class Identity(Protocol):
     async def key(self) -> OnboardingKey: ...
 
     async def install(self, certificate: str) -> str: ...
+
+    async def prove(self, kid: str | None, code: str, base_url: str, key: OnboardingKey) -> str: ...
 
 
 class SyncWorker:
@@ -194,7 +195,7 @@ class SyncWorker:
             await self.client.send_batch(self.node_code, token, batch)
         except Unauthenticated:
             # The top-level no longer knows our token (it was reset or re-issued): onboard again.
-            await self.store.put(_TOKEN, None)
+            await self.store.set_token(None)
             raise
         except Conflict as exc:
             raise Unavailable(f"{exc.message} (the top-level node's state disagrees)") from exc
@@ -202,7 +203,7 @@ class SyncWorker:
         return True
 
     async def _token(self) -> str:
-        token = await self.store.get(_TOKEN)
+        token = await self.store.token()
         if token is not None and (self.identity is None or not self.bootstrap_token):
             return token
         key = None if self.identity is None else await self.identity.key()
@@ -218,15 +219,24 @@ class SyncWorker:
             )
         if key is None or self.identity is None:
             raise Unauthenticated("not onboarded at the top-level node: no trust key to present")
+        # Signed by the key the top-level node knows, so it lets us re-register or re-key.
+        proof = await self.identity.prove(
+            await self.store.get(_ONBOARDED_KEY), self.node_code, self.public_url, key
+        )
         answer = await self.client.register(
-            self.node_code, self.public_url, key.jwk, self.bootstrap_token, key_index=key.index
+            self.node_code,
+            self.public_url,
+            key.jwk,
+            self.bootstrap_token,
+            key_index=key.index,
+            proof=proof,
         )
         if answer.get("certificate"):
             kid = await self.identity.install(answer["certificate"])
             logger.info("sync: installed the top-level node's certificate of key %s", kid)
         await self.store.put(_ONBOARDED_KEY, key.kid)
         token = answer["token"]
-        await self.store.put(_TOKEN, token)
+        await self.store.set_token(token)
         logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
         return token
 
@@ -248,6 +258,6 @@ class SyncWorker:
         figures["lagSeconds"] = status["lagSeconds"]
         for source in self.stats_sources:
             figures.update(await source())
-        token = await self.store.get(_TOKEN)
+        token = await self.store.token()
         if token is not None:
             await self.client.send_stats(self.node_code, token, figures)

@@ -24,12 +24,14 @@ def create_toplevel_app(
     certify: Certify | None = None,
     *,
     root: RootAuthority | None = None,
+    operator_token: str | None = None,
 ) -> FastAPI:
     """The top-level node on the SQLite file at ``database_url``.
 
     ``root`` is its root CA: it certifies onboarded nodes and its certificate is served at
     ``GET /root``. ``certify(node_code, public_jwk, key_index)`` overrides how nodes are
-    certified; with neither, nodes are onboarded with no certificate.
+    certified; with neither, nodes are onboarded with no certificate. ``operator_token`` opens
+    the read API and the fault switches to the operator; without it only nodes read (their own).
     """
     if certify is None and root is not None:
         certify = root.certify_node
@@ -51,6 +53,7 @@ def create_toplevel_app(
         lifespan=lifespan,
     )
     app.state.bootstrap_token = bootstrap_token
+    app.state.operator_token = operator_token or None
     app.state.certify = certify
     app.state.root_id = None if root is None else root.root_id
     app.state.root_certificate = None if root is None else root.root_certificate()

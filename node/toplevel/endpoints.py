@@ -7,6 +7,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -19,13 +20,16 @@ from registry import (
     Certificate,
     Conflict,
     EntityNotFound,
+    Forbidden,
     Handle,
     HandleNotFound,
     HandleValue,
     InvalidInput,
     InvalidValue,
+    Permissions,
     Prefix,
     Unauthenticated,
+    check_registration,
     utc_timestamp,
 )
 
@@ -35,13 +39,15 @@ from .models import NodeCertificateRow, NodeRow
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import FIRST_CERT_INDEX, Change, TopLevelStore
 
-__all__ = ["Certify", "router"]
+__all__ = ["Caller", "Certify", "router"]
 
 # The root CA's "certify this node's key at this index" (``RootAuthority.certify_node``), if any.
 Certify = Callable[[str, dict[str, Any], int], str]
 
 router = APIRouter()
 
+# A value stored without permissions was shipped before they were kept: the default, public.
+_DEFAULT_PERMISSIONS = str(Permissions())
 _JWK_MEMBERS = {"EC": ("crv", "x", "y"), "OKP": ("crv", "x"), "RSA": ("n", "e")}
 
 
@@ -60,12 +66,61 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+def _is_operator(request: Request, token: str) -> bool:
+    operator: str | None = request.app.state.operator_token
+    return operator is not None and hmac.compare_digest(token.encode(), operator.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: the operator, or the node whose sync token was sent."""
+
+    operator: bool
+    node_code: str | None = None
+
+    def may_read(self, node_code: str) -> bool:
+        """Everything a node shipped is readable by the operator and by that node."""
+        return self.operator or self.node_code == node_code
+
+    def require(self, node_code: str) -> None:
+        if not self.may_read(node_code):
+            raise Forbidden(f"only node {node_code} and the operator may read this")
+
+
+async def _caller(request: Request) -> Caller:
+    """The caller of the read API, by the operator token or a node's sync token."""
+    token = _bearer(request)
+    if _is_operator(request, token):
+        return Caller(operator=True)
+    code = await _store(request).node_for_token(_hash(token))
+    if code is None:
+        raise Unauthenticated("the token is neither the operator token nor a node's sync token")
+    return Caller(operator=False, node_code=code)
+
+
+def _operator(request: Request) -> None:
+    """Pass only the operator (``IDNODE_TOPLEVEL_OPERATOR_TOKEN``)."""
+    if request.app.state.operator_token is None:
+        raise Unauthenticated(
+            "this top-level node has no operator token: set IDNODE_TOPLEVEL_OPERATOR_TOKEN"
+        )
+    if not _is_operator(request, _bearer(request)):
+        raise Unauthenticated("the operator token is wrong")
+
+
 async def _node_code(request: Request, code: str) -> str:
     """The node code of the path, once the caller proved it is that node."""
     parsed = str(Prefix.parse(code))
-    if await _store(request).node_for_token(parsed, _hash(_bearer(request))) is None:
+    if await _store(request).node_for_token(_hash(_bearer(request))) != parsed:
         raise Unauthenticated(f"the token is not the sync token of node {parsed}")
     return parsed
+
+
+def _publicly_readable(value: Any) -> bool:
+    try:
+        return Permissions.parse(value.get("permissions", _DEFAULT_PERMISSIONS)).public_read
+    except (AttributeError, InvalidValue):
+        return False
 
 
 def _check_jwk(key: dict[str, Any]) -> None:
@@ -166,34 +221,65 @@ def _key_index(certificate: str | None) -> int:
 
 @router.post("/nodes", tags=["Onboarding"], status_code=201)
 async def register_node(body: NodeRegistration, request: Request) -> Response:
-    """Onboard a secondary node with the bootstrap credential; returns its sync token."""
+    """Onboard a secondary node with the bootstrap credential; returns its sync token.
+
+    A node already registered re-registers (a new key, site or token) only with a ``proof``
+    signed by its current key; the operator token re-registers it without one (a lost key).
+    """
+    token = _bearer(request)
+    forced = _is_operator(request, token)
     bootstrap: str = request.app.state.bootstrap_token
-    if not hmac.compare_digest(_bearer(request).encode(), bootstrap.encode()):
+    if not forced and not hmac.compare_digest(token.encode(), bootstrap.encode()):
         raise Unauthenticated("the bootstrap credential is wrong")
     code = Prefix.parse(body.nodeCode)
     if len(code.segments) != 2 or code.segments[0] != "88":
         raise InvalidInput(f"node code {code} must be a code under 88, such as 88.118")
     _check_jwk(body.publicKey)
-    token = secrets.token_urlsafe(32)
+    store = _store(request)
+    current = await store.node_key(str(code))
+    proof = None
+    if current is not None and not forced:
+        proof = check_registration(
+            body.proof,
+            orjson.loads(current),
+            str(code),
+            body.baseUrl,
+            body.publicKey,
+            body.keyIndex,
+        )
+    sync_token = secrets.token_urlsafe(32)
     certify: Certify | None = request.app.state.certify
     certificate = None if certify is None else certify(str(code), body.publicKey, body.keyIndex)
-    created = await _store(request).register_node(
-        str(code), body.baseUrl.rstrip("/"), body.publicKey, _hash(token), certificate
+    created = await store.register_node(
+        str(code),
+        body.baseUrl.rstrip("/"),
+        body.publicKey,
+        _hash(sync_token),
+        certificate,
+        replaces=current,
+        proof=proof,
+        force=forced,
     )
     return json_response(
-        {"nodeCode": str(code), "token": token, "certificate": certificate},
+        {"nodeCode": str(code), "token": sync_token, "certificate": certificate},
         201 if created else 200,
     )
 
 
 @router.get("/nodes", tags=["Read API"])
 async def list_nodes(request: Request) -> Response:
+    """Every registered node (the operator only)."""
+    _operator(request)
     return json_response({"nodes": await _store(request).nodes()})
 
 
 @router.get("/nodes/{code}", tags=["Read API"])
 async def show_node(code: str, request: Request) -> Response:
-    return json_response(await _store(request).node(str(Prefix.parse(code))))
+    """One node's summary (the operator, or the node itself)."""
+    caller = await _caller(request)
+    node_code = str(Prefix.parse(code))
+    caller.require(node_code)
+    return json_response(await _store(request).node(node_code))
 
 
 @router.get("/nodes/{code}/changes", tags=["Read API"])
@@ -203,8 +289,11 @@ async def list_changes(
     after: int = Query(0, ge=0),
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> Response:
-    """The journal of applied changes of a node, oldest first."""
-    changes = await _store(request).changes(str(Prefix.parse(code)), after, limit)
+    """The journal of applied changes of a node, oldest first (the operator, or the node)."""
+    caller = await _caller(request)
+    node_code = str(Prefix.parse(code))
+    caller.require(node_code)
+    changes = await _store(request).changes(node_code, after, limit)
     return json_response({"changes": changes})
 
 
@@ -226,18 +315,27 @@ async def receive_stats(code: str, body: StatsIn, request: Request) -> Response:
 
 @router.get("/copies/{handle:path}", tags=["Read API"])
 async def show_copy(handle: str, request: Request) -> Response:
-    """The recovery copy of a record, as its node last shipped it."""
-    return json_response(await _store(request).copy(str(Handle.parse(handle))))
+    """The recovery copy of a record, as its node last shipped it, permissions included.
+
+    The operator and the record's node read every value; another node only the public ones.
+    """
+    caller = await _caller(request)
+    copy = await _store(request).copy(str(Handle.parse(handle)))
+    if not caller.may_read(copy["nodeCode"]):
+        copy["values"] = [value for value in copy["values"] if _publicly_readable(value)]
+    return json_response(copy)
 
 
 @router.get("/faults", tags=["Fault switches"])
 async def show_faults(request: Request) -> Response:
+    _operator(request)
     return json_response(request.app.state.faults.as_dict())
 
 
 @router.put("/faults", tags=["Fault switches"])
 async def set_faults(body: FaultsIn, request: Request) -> Response:
     """Switch latency, the error or lost-answer rate, or refuse connections for some seconds."""
+    _operator(request)
     faults: Faults = request.app.state.faults
     if body.refuseConnectionsSeconds is not None and faults.refuse is None:
         raise Conflict("refusing connections needs the top-level run as `idnode toplevel`")

@@ -15,6 +15,7 @@ __all__ = [
     "NodeRow",
     "StatsRow",
     "TopLevelBase",
+    "UsedProofRow",
 ]
 
 Timestamp = DateTime(timezone=True)
@@ -112,3 +113,13 @@ class StatsRow(TopLevelBase):
     node_code: Mapped[str] = mapped_column(String(255), index=True)
     reported_at: Mapped[datetime] = mapped_column(Timestamp)
     body: Mapped[str] = mapped_column(Text)
+
+
+class UsedProofRow(TopLevelBase):
+    """A registration proof already accepted, kept until it expires so it cannot be replayed."""
+
+    __tablename__ = "used_proofs"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_code: Mapped[str] = mapped_column(String(255))
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)

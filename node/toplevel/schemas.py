@@ -20,6 +20,11 @@ class NodeRegistration(BaseModel):
     baseUrl: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=2000)
     publicKey: dict[str, Any]
     keyIndex: int = Field(300, ge=1, le=2**31 - 1, description="the key's HS_PUBKEY index")
+    proof: str | None = Field(
+        None,
+        max_length=16_384,
+        description="re-registration only: a JWS over this request signed by the node's current key",
+    )
 
 
 class ChangeIn(BaseModel):

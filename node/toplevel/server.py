@@ -78,9 +78,12 @@ def run_toplevel(
     root: RootAuthority | None = None,
     *,
     keep_alive_seconds: int,
+    operator_token: str | None = None,
 ) -> None:
     """Serve the top-level node until interrupted; ``root`` is its certificate authority."""
-    app = create_toplevel_app(database_url, bootstrap_token, root=root)
+    app = create_toplevel_app(
+        database_url, bootstrap_token, root=root, operator_token=operator_token
+    )
     config = uvicorn.Config(
         app,
         host=host,

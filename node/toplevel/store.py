@@ -27,6 +27,7 @@ from registry import (
     InvalidInput,
     InvalidValue,
     Prefix,
+    RegistrationProof,
 )
 
 from .models import (
@@ -37,6 +38,7 @@ from .models import (
     NodeRow,
     StatsRow,
     TopLevelBase,
+    UsedProofRow,
 )
 
 __all__ = ["FIRST_CERT_INDEX", "KINDS", "BatchResult", "Change", "TopLevelStore"]
@@ -89,12 +91,20 @@ class TopLevelStore:
         public_key: dict[str, Any],
         token_hash: str,
         certificate: str | None = None,
+        *,
+        replaces: str | None = None,
+        proof: RegistrationProof | None = None,
+        force: bool = False,
     ) -> bool:
-        """Register a node, or re-register it (new site, key and token); True when new."""
+        """Register a node, or re-register it (new site, key and token); True when new.
+
+        A registered node is replaced only by the operator (``force``), or with a ``proof``
+        checked against its key ``replaces`` that is still its key and was not used before.
+        """
         now = datetime.now(UTC)
         key_text = orjson.dumps(public_key).decode()
         async with self.db.write() as session:
-            row = await session.get(NodeRow, code)
+            row = await session.get(NodeRow, code, with_for_update=True)
             if row is None:
                 session.add(
                     NodeRow(
@@ -110,6 +120,8 @@ class TopLevelStore:
                     )
                 )
             else:
+                if not force:
+                    await _spend_proof(session, code, row, replaces, proof, int(now.timestamp()))
                 row.base_url, row.public_key, row.token_hash = base_url, key_text, token_hash
                 row.certificate = certificate
             if certificate is not None:
@@ -175,10 +187,17 @@ class TopLevelStore:
                 ).scalars()
             )
 
-    async def node_for_token(self, code: str, token_hash: str) -> NodeRow | None:
+    async def node_key(self, code: str) -> str | None:
+        """The public key (JWK text) node ``code`` is registered with, if it is."""
         async with self.db.read() as session:
             row = await session.get(NodeRow, code)
-        return row if row is not None and row.token_hash == token_hash else None
+        return None if row is None else row.public_key
+
+    async def node_for_token(self, token_hash: str) -> str | None:
+        """The code of the node whose sync token has this hash, if any."""
+        async with self.db.read() as session:
+            statement = select(NodeRow.code).where(NodeRow.token_hash == token_hash)
+            return (await session.execute(statement)).scalars().first()
 
     async def nodes(self) -> list[dict[str, Any]]:
         """Every node with its counts: copies, homed prefixes, last applied sequence."""
@@ -369,6 +388,28 @@ class TopLevelStore:
             if homed is None:
                 return None
             return await session.get(NodeRow, homed.node_code)
+
+
+async def _spend_proof(
+    session: Any,
+    code: str,
+    row: NodeRow,
+    replaces: str | None,
+    proof: RegistrationProof | None,
+    now: int,
+) -> None:
+    """Accept ``proof`` once: checked against the node's key as it still is, never seen before."""
+    if proof is None or replaces is None:
+        raise Forbidden(
+            f"node {code} is already registered: re-registering needs a 'proof' signed by its"
+            " current key"
+        )
+    if row.public_key != replaces:
+        raise Forbidden(f"the key of node {code} changed meanwhile: sign a new proof")
+    await session.execute(delete(UsedProofRow).where(UsedProofRow.expires < now))
+    if await session.get(UsedProofRow, proof.jti) is not None:
+        raise Forbidden("this proof was used before: sign a new one")
+    session.add(UsedProofRow(jti=proof.jti, node_code=code, expires=proof.expires))
 
 
 def _node_summary(row: NodeRow, copies: int, homed: int) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry import SigningKey
+from registry import EntityNotFound, SigningKey, sign_registration
 
 from ..settings import Settings
 from .signing import install_certificate, key_store, publish_keys
 
 if TYPE_CHECKING:
     from ..context import NodeContext
+    from ..sync.worker import OnboardingKey
 
 __all__ = ["NodeIdentity", "NodeKey", "ensure_key"]
 
@@ -72,3 +73,16 @@ class NodeIdentity:
         kid = install_certificate(self.context.settings, certificate)
         await publish_keys(self.context)
         return kid
+
+    async def prove(self, kid: str | None, code: str, base_url: str, key: OnboardingKey) -> str:
+        """A registration proof for ``key``, signed by key ``kid`` (the one the top-level knows).
+
+        Without ``kid`` (never onboarded), or if that key is gone, the active key signs.
+        """
+        settings = self.context.settings
+        store = key_store(settings)
+        try:
+            signer = store.load(kid) if kid else ensure_key(settings)
+        except EntityNotFound:
+            signer = ensure_key(settings)
+        return sign_registration(signer, code, base_url, key.jwk, key.index)

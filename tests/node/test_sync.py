@@ -22,6 +22,9 @@ from ..servers import NodeProcess, ThreadedServer, free_port
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 BOOTSTRAP = "sync-test-bootstrap"
+OPERATOR = "sync-test-operator"
+# The top-level node's read API and fault switches answer its operator.
+OPS = {"Authorization": f"Bearer {OPERATOR}"}
 # The issue asks for 10,000; IDNODE_TEST_SYNC_REGISTRATIONS makes a quicker local run possible.
 REGISTRATIONS = int(os.environ.get("IDNODE_TEST_SYNC_REGISTRATIONS", "10000"))
 CONCURRENCY = 32
@@ -33,7 +36,10 @@ class TopLevel(NodeProcess):
     def __init__(self, db: Path, port: int) -> None:
         args = ["toplevel", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
         super().__init__(
-            {"IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN": BOOTSTRAP},
+            {
+                "IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN": BOOTSTRAP,
+                "IDNODE_TOPLEVEL_OPERATOR_TOKEN": OPERATOR,
+            },
             [*args, "--log-level", "warning"],
             port=port,
         )
@@ -85,7 +91,7 @@ def wait_until_synced(node: NodeProcess | ThreadedServer, timeout: float = 240) 
 def journal(toplevel_url: str, code: str = "88.118") -> list[dict]:
     """Every change the top-level node applied for ``code``, in the order applied."""
     changes: list[dict] = []
-    with httpx.Client(base_url=toplevel_url, timeout=30) as client:
+    with httpx.Client(base_url=toplevel_url, headers=OPS, timeout=30) as client:
         while True:
             after = changes[-1]["id"] if changes else 0
             page = client.get(
@@ -133,7 +139,7 @@ def assert_copies_match(node: NodeProcess, toplevel_url: str, handles: list[str]
     with httpx.Client(timeout=30) as client:
         for handle in handles:
             here = client.get(f"{node.url}/api/handles/{handle}").json()["values"]
-            there = client.get(f"{toplevel_url}/copies/{handle}").json()["values"]
+            there = client.get(f"{toplevel_url}/copies/{handle}", headers=OPS).json()["values"]
             assert [(v["index"], v["data"]) for v in there] == [
                 (v["index"], v["data"]) for v in here
             ]
@@ -176,13 +182,13 @@ async def test_node_killed_mid_batches_then_restarted(
     suffixes = [f"K{i:04d}" for i in range(600)]
     with TopLevel(tmp_path / "toplevel.db", toplevel_port) as toplevel:
         # Nothing ships while registering; then slow answers keep batches in flight.
-        httpx.put(f"{toplevel.url}/faults", json={"errorRate": 1}).raise_for_status()
+        httpx.put(f"{toplevel.url}/faults", json={"errorRate": 1}, headers=OPS).raise_for_status()
         node = NodeProcess(env).start()
         try:
             credential = create_enterprise(node.url, "Acme", "88.118.8")
             await register(node.url, credential, suffixes)
             faults = {"errorRate": 0, "latencyMs": 300}
-            httpx.put(f"{toplevel.url}/faults", json=faults).raise_for_status()
+            httpx.put(f"{toplevel.url}/faults", json=faults, headers=OPS).raise_for_status()
             deadline = time.monotonic() + 60
             while sync_status(node)["lastAckedSeq"] < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -191,7 +197,7 @@ async def test_node_killed_mid_batches_then_restarted(
             node.kill()
         finally:
             node.stop()
-        httpx.put(f"{toplevel.url}/faults", json={"latencyMs": 0}).raise_for_status()
+        httpx.put(f"{toplevel.url}/faults", json={"latencyMs": 0}, headers=OPS).raise_for_status()
 
         with NodeProcess(env) as restarted:
             wait_until_synced(restarted)
@@ -216,12 +222,12 @@ async def test_toplevel_restart_keeps_directory_and_copies(
         await register(node.url, credential, [h.split("/")[1] for h in handles])
         wait_until_synced(node)
         directory = httpx.get(f"{toplevel.url}/api/handles/0.NA/88.118.8").json()
-        summary = httpx.get(f"{toplevel.url}/nodes/88.118").json()
+        summary = httpx.get(f"{toplevel.url}/nodes/88.118", headers=OPS).json()
         toplevel.kill()
 
     with TopLevel(db, toplevel_port) as toplevel:
         assert httpx.get(f"{toplevel.url}/api/handles/0.NA/88.118.8").json() == directory
-        again = httpx.get(f"{toplevel.url}/nodes/88.118").json()
+        again = httpx.get(f"{toplevel.url}/nodes/88.118", headers=OPS).json()
         assert {k: again[k] for k in ("lastSeq", "copies", "prefixes")} == {
             k: summary[k] for k in ("lastSeq", "copies", "prefixes")
         }
@@ -237,7 +243,9 @@ async def test_toplevel_restart_keeps_directory_and_copies(
 
 def test_toplevel_refuses_connections_when_switched(tmp_path: Path, toplevel_port: int) -> None:
     with TopLevel(tmp_path / "toplevel.db", toplevel_port) as toplevel:
-        switched = httpx.put(f"{toplevel.url}/faults", json={"refuseConnectionsSeconds": 2})
+        switched = httpx.put(
+            f"{toplevel.url}/faults", json={"refuseConnectionsSeconds": 2}, headers=OPS
+        )
         assert switched.json()["refusingConnections"] is True
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{toplevel.url}/healthz")
@@ -249,7 +257,9 @@ def test_toplevel_refuses_connections_when_switched(tmp_path: Path, toplevel_por
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the top-level node did not listen again"
                 time.sleep(0.1)
-        assert httpx.get(f"{toplevel.url}/faults").json()["refusingConnections"] is False
+        assert (
+            httpx.get(f"{toplevel.url}/faults", headers=OPS).json()["refusingConnections"] is False
+        )
 
 
 def test_sync_status_command(node: NodeProcess, node_env: dict[str, str]) -> None:
@@ -299,7 +309,7 @@ async def test_two_instances_on_one_database_ship_each_change_once(
         # Registrations: the records under 88.118.8, its ADMIN handle (the credentials) included.
         deadline = time.monotonic() + 60
         while True:
-            stats = httpx.get(f"{toplevel.url}/nodes/88.118").json()["statistics"]
+            stats = httpx.get(f"{toplevel.url}/nodes/88.118", headers=OPS).json()["statistics"]
             if (
                 stats is not None
                 and stats["registrations"] == len(suffixes) + 1

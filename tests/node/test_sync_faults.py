@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import Counter
@@ -26,12 +27,13 @@ from registry import (
     OutboxBatch,
     Prefix,
     RecordService,
+    SecretBox,
     SyncStore,
 )
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
-from .test_sync import journal, wait_until_synced
+from .test_sync import OPERATOR, OPS, journal, wait_until_synced
 
 BOOTSTRAP = "faults-bootstrap"
 URL = HandleValue(1, "URL", "string", "https://example.com/")
@@ -39,7 +41,9 @@ URL = HandleValue(1, "URL", "string", "https://example.com/")
 
 @pytest.fixture
 def toplevel_url(tmp_path: Path) -> Iterator[str]:
-    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP)
+    app = create_toplevel_app(
+        f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP, operator_token=OPERATOR
+    )
     with ThreadedServer(app) as server:
         yield server.url
 
@@ -63,7 +67,7 @@ def test_errors_and_lost_answers_neither_lose_nor_duplicate(
     synced_node: ThreadedServer, toplevel_url: str
 ) -> None:
     faults = {"errorRate": 0.3, "lostAnswerRate": 0.3, "latencyMs": 5}
-    httpx.put(f"{toplevel_url}/faults", json=faults).raise_for_status()
+    httpx.put(f"{toplevel_url}/faults", json=faults, headers=OPS).raise_for_status()
     credential = create_enterprise(synced_node.url, "Acme", "88.118.8")
     handles = [f"88.118.8/F{i}" for i in range(120)]
 
@@ -78,7 +82,7 @@ def test_errors_and_lost_answers_neither_lose_nor_duplicate(
     status = wait_until_synced(synced_node, timeout=120)
 
     httpx.put(
-        f"{toplevel_url}/faults", json={"errorRate": 0, "lostAnswerRate": 0}
+        f"{toplevel_url}/faults", json={"errorRate": 0, "lostAnswerRate": 0}, headers=OPS
     ).raise_for_status()
     changes = journal(toplevel_url)
     assert Counter(c["subject"] for c in changes if c["kind"] == "handle.upsert") == {
@@ -88,8 +92,8 @@ def test_errors_and_lost_answers_neither_lose_nor_duplicate(
     assert [c["subject"] for c in changes if c["kind"] == "handle.delete"] == [handles[0]]
     seqs = [c["batchSeq"] for c in changes]
     assert seqs == sorted(seqs) and set(seqs) == set(range(1, status["lastAckedSeq"] + 1))
-    assert httpx.get(f"{toplevel_url}/copies/{handles[0]}").status_code == 404
-    assert httpx.get(f"{toplevel_url}/copies/{handles[1]}").status_code == 200
+    assert httpx.get(f"{toplevel_url}/copies/{handles[0]}", headers=OPS).status_code == 404
+    assert httpx.get(f"{toplevel_url}/copies/{handles[1]}", headers=OPS).status_code == 200
 
 
 async def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
@@ -116,7 +120,7 @@ async def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
 
 
 def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> None:
-    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 500}).raise_for_status()
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 500}, headers=OPS).raise_for_status()
     wired = settings.model_copy(
         update={
             "toplevel_url": toplevel_url,
@@ -136,7 +140,7 @@ def test_shutdown_ships_what_is_left(settings: Settings, toplevel_url: str) -> N
         pending = httpx.get(f"{node.url}/admin/sync", headers=ADMIN_HEADERS).json()["pendingRows"]
         assert pending > 0
     # The server has stopped: its lifespan kept shipping until the outbox was empty.
-    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 0}).raise_for_status()
+    httpx.put(f"{toplevel_url}/faults", json={"latencyMs": 0}, headers=OPS).raise_for_status()
     subjects = {c["subject"] for c in journal(toplevel_url)}
     assert set(handles) <= subjects and len(journal(toplevel_url)) == len(handles) + 2
 
@@ -171,11 +175,14 @@ class _Identity:
     async def install(self, certificate: str) -> str:
         return self.kid
 
+    async def prove(self, kid: str | None, code: str, base_url: str, key: Any) -> str:
+        return "proof"
+
 
 def _onboarding_worker(db: Database, client: TopLevelClient, **options: Any) -> SyncWorker:
     """A started shipper that onboards (through ``client``) before it ships anything."""
     worker = SyncWorker(
-        SyncStore(db),
+        SyncStore(db, SecretBox(os.urandom(32))),
         client,
         node_code="88.118",
         public_url="http://127.0.0.1:8000",

@@ -10,17 +10,21 @@ import httpx
 import pytest
 
 from node.toplevel import create_toplevel_app, open_root
-from registry import Certificate
+from registry import Certificate, KeyStore, SigningKey, sign_registration
 
 from ..servers import ThreadedServer
 
 BOOTSTRAP = "test-bootstrap"
+OPERATOR = "test-operator"
+OPS = {"Authorization": f"Bearer {OPERATOR}"}
 KEY = {"kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ"}
 
 
 @pytest.fixture
 def toplevel(tmp_path: Path) -> Iterator[httpx.Client]:
-    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP)
+    app = create_toplevel_app(
+        f"sqlite+aiosqlite:///{tmp_path / 'toplevel.db'}", BOOTSTRAP, operator_token=OPERATOR
+    )
     with ThreadedServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
 
@@ -90,7 +94,7 @@ def test_bad_onboarding_is_refused_by_name(
     response = toplevel.post("/nodes", json=body, headers=headers)
     assert response.status_code == status
     assert message in response.json()["message"]
-    assert toplevel.get("/nodes").json() == {"nodes": []}
+    assert toplevel.get("/nodes", headers=OPS).json() == {"nodes": []}
 
 
 def test_each_batch_applies_exactly_once_and_in_order(toplevel: httpx.Client) -> None:
@@ -123,10 +127,10 @@ def test_each_batch_applies_exactly_once_and_in_order(toplevel: httpx.Client) ->
     }
     assert toplevel.post("/nodes/88.118/batches", json=second, headers=auth).json()["applied"]
 
-    copy = toplevel.get("/copies/88.118.8/A").json()
+    copy = toplevel.get("/copies/88.118.8/A", headers=OPS).json()
     assert copy["values"][0]["data"]["value"] == "https://example.com/2" and copy["batchSeq"] == 2
-    assert toplevel.get("/copies/88.118.8/B").status_code == 404
-    journal = toplevel.get("/nodes/88.118/changes").json()["changes"]
+    assert toplevel.get("/copies/88.118.8/B", headers=OPS).status_code == 404
+    journal = toplevel.get("/nodes/88.118/changes", headers=OPS).json()["changes"]
     assert [(c["batchSeq"], c["changeId"]) for c in journal] == [
         (1, 1),
         (1, 2),
@@ -135,7 +139,7 @@ def test_each_batch_applies_exactly_once_and_in_order(toplevel: httpx.Client) ->
         (2, 5),
     ]
 
-    node = toplevel.get("/nodes/88.118").json()
+    node = toplevel.get("/nodes/88.118", headers=OPS).json()
     assert node["lastSeq"] == 2 and node["batches"] == 2 and node["changes"] == 5
     assert node["prefixes"] == {"88.118.8": 1}
     homed = toplevel.get("/api/handles/0.na/88.118.8").json()
@@ -166,8 +170,8 @@ def test_a_bad_change_rejects_the_whole_batch(
     response = toplevel.post("/nodes/88.118/batches", json=batch, headers=auth)
     assert response.status_code == status, response.text
     assert message in response.json()["message"]
-    assert toplevel.get("/copies/88.118.8/OK").status_code == 404
-    assert toplevel.get("/nodes/88.118").json()["lastSeq"] == 0
+    assert toplevel.get("/copies/88.118.8/OK", headers=OPS).status_code == 404
+    assert toplevel.get("/nodes/88.118", headers=OPS).json()["lastSeq"] == 0
 
 
 def test_sync_calls_need_the_node_token(toplevel: httpx.Client) -> None:
@@ -182,28 +186,28 @@ def test_statistics_are_kept(toplevel: httpx.Client) -> None:
     auth = _onboard(toplevel)
     figures = {"registrations": 12, "resolutions": 340, "cacheHitRatio": 0.75}
     assert toplevel.post("/nodes/88.118/stats", json=figures, headers=auth).status_code == 204
-    stats = toplevel.get("/nodes/88.118").json()["statistics"]
+    stats = toplevel.get("/nodes/88.118", headers=OPS).json()["statistics"]
     assert {k: stats[k] for k in figures} == figures and stats["reportedAt"].endswith("Z")
     bad = toplevel.post("/nodes/88.118/stats", json={"cacheHitRatio": 3}, headers=auth)
     assert bad.status_code == 400 and "cacheHitRatio" in bad.json()["message"]
 
 
 def test_fault_switches(toplevel: httpx.Client) -> None:
-    assert toplevel.put("/faults", json={"errorRate": 1}).json()["errorRate"] == 1
-    failing = toplevel.get("/nodes")
+    assert toplevel.put("/faults", json={"errorRate": 1}, headers=OPS).json()["errorRate"] == 1
+    failing = toplevel.get("/nodes", headers=OPS)
     assert failing.status_code == 503 and "injected" in failing.json()["message"]
     assert toplevel.get("/healthz").status_code == 200
-    assert toplevel.put("/faults", json={"errorRate": 0, "latencyMs": 50}).json() == {
+    assert toplevel.put("/faults", json={"errorRate": 0, "latencyMs": 50}, headers=OPS).json() == {
         "latencyMs": 50,
         "errorRate": 0,
         "lostAnswerRate": 0.0,
         "refusingConnections": False,
         "canRefuseConnections": False,
     }
-    assert toplevel.get("/nodes").status_code == 200
-    assert toplevel.put("/faults", json={"errorRate": 2}).status_code == 400
+    assert toplevel.get("/nodes", headers=OPS).status_code == 200
+    assert toplevel.put("/faults", json={"errorRate": 2}, headers=OPS).status_code == 400
     # Refusing connections needs the process runner, which owns the listening socket.
-    refused = toplevel.put("/faults", json={"refuseConnectionsSeconds": 1})
+    refused = toplevel.put("/faults", json={"refuseConnectionsSeconds": 1}, headers=OPS)
     assert refused.status_code == 409 and "idnode toplevel" in refused.json()["message"]
 
 
@@ -273,7 +277,7 @@ async def test_the_directory_keeps_each_keys_unexpired_certificate(tmp_path: Pat
 
         async def onboard(kid: str, index: int, **lifetime: int) -> str:
             certificate = root.certify_node("88.118", jwk[kid], index, **lifetime)
-            await store.register_node("88.118", "http://a", jwk[kid], "h", certificate)
+            await store.register_node("88.118", "http://a", jwk[kid], "h", certificate, force=True)
             return certificate
 
         async def published() -> list[tuple[int, str]]:
@@ -291,3 +295,148 @@ async def test_the_directory_keeps_each_keys_unexpired_certificate(tmp_path: Pat
         assert expired not in {token for _, token in await published()}
     finally:
         await store.close()
+
+
+def _node_key(directory: Path) -> SigningKey:
+    store = KeyStore(directory)
+    store.generate()
+    active = store.active()
+    assert active is not None
+    return active
+
+
+def _private_batch() -> dict:
+    values = [
+        {"index": 1, "type": "URL", "data": {"format": "string", "value": "https://e.com/"}},
+        {
+            "index": 2,
+            "type": "PRICE",
+            "data": {"format": "string", "value": "secret price"},
+            "permissions": "1100",
+        },
+    ]
+    change = {"id": 1, "kind": "handle.upsert", "subject": "88.118.8/S", "payload": {}}
+    directory_change = {"id": 2, "kind": "handle.upsert", "subject": "0.NA/88.118.8"}
+    return {
+        "seq": 1,
+        "changes": [
+            {"id": 3, "kind": "prefix.create", "subject": "88.118.8", "payload": {}},
+            {**change, "payload": {"values": values}},
+            {**directory_change, "payload": {"values": values}},
+        ],
+    }
+
+
+def test_the_read_api_serves_only_callers_who_may_read(toplevel: httpx.Client) -> None:
+    own = _onboard(toplevel, "88.118")
+    other = _onboard(toplevel, "88.119")
+    shipped = toplevel.post("/nodes/88.118/batches", json=_private_batch(), headers=own)
+    assert shipped.status_code == 200, shipped.text
+    reads = ["/copies/88.118.8/S", "/nodes/88.118/changes", "/nodes/88.118", "/nodes", "/faults"]
+    for path in reads:
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            refused = toplevel.get(path, headers=headers)
+            assert refused.status_code == 401, (path, refused.text)
+            assert "token" in refused.json()["message"]
+
+    # The operator and the record's own node read every value, permissions kept.
+    for headers in (OPS, own):
+        values = toplevel.get("/copies/88.118.8/S", headers=headers).json()["values"]
+        assert [(v["index"], v.get("permissions")) for v in values] == [(1, None), (2, "1100")]
+    # Another node reads the public values only, and none of the node's journal or summary.
+    values = toplevel.get("/copies/88.118.8/S", headers=other).json()["values"]
+    assert [v["index"] for v in values] == [1]
+    for path in ("/nodes/88.118/changes", "/nodes/88.118"):
+        forbidden = toplevel.get(path, headers=other)
+        assert forbidden.status_code == 403 and "88.118" in forbidden.json()["message"]
+    assert toplevel.get("/nodes/88.118/changes", headers=own).json()["changes"]
+    assert toplevel.get("/nodes", headers=own).status_code == 401
+    assert toplevel.put("/faults", json={"latencyMs": 5}, headers=own).status_code == 401
+
+
+def test_the_public_directory_never_serves_a_shipped_value(toplevel: httpx.Client) -> None:
+    auth = _onboard(toplevel)
+    toplevel.post("/nodes/88.118/batches", json=_private_batch(), headers=auth).raise_for_status()
+    entry = toplevel.get("/api/handles/0.NA/88.118.8")
+    assert entry.status_code == 200
+    assert "secret price" not in entry.text
+    assert {v["type"] for v in entry.json()["values"]} == {"HS_ADMIN", "HS_SITE", "HS_PUBKEY"}
+    assert toplevel.get("/api/handles/88.118.8/S").status_code == 404
+    assert toplevel.get("/root").status_code == 404  # public, here without a root CA
+
+
+def test_without_an_operator_token_the_switches_stay_shut(tmp_path: Path) -> None:
+    app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", BOOTSTRAP)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.url) as client:
+        refused = client.put("/faults", json={"errorRate": 1}, headers=OPS)
+        assert refused.status_code == 401
+        assert "IDNODE_TOPLEVEL_OPERATOR_TOKEN" in refused.json()["message"]
+        assert client.get("/nodes/88.118").status_code == 401
+
+
+def _register(
+    client: httpx.Client,
+    key: dict,
+    base_url: str = "http://127.0.0.1:8001",
+    proof: str | None = None,
+    token: str = BOOTSTRAP,
+) -> httpx.Response:
+    body = {"nodeCode": "88.118", "baseUrl": base_url, "publicKey": key, "keyIndex": 300}
+    if proof is not None:
+        body["proof"] = proof
+    return client.post("/nodes", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def _site(client: httpx.Client) -> tuple[str, dict]:
+    values = client.get("/api/handles/0.NA/88.118").json()["values"]
+    by_type = {v["type"]: v["data"]["value"] for v in values}
+    return by_type["HS_SITE"]["baseUrl"], by_type["HS_PUBKEY"]
+
+
+def test_only_the_holder_of_the_current_key_re_registers(
+    toplevel: httpx.Client, tmp_path: Path
+) -> None:
+    real = _node_key(tmp_path / "real")
+    attacker = _node_key(tmp_path / "attacker")
+    first = _register(toplevel, real.public_jwk())
+    assert first.status_code == 201
+    sync = {"Authorization": f"Bearer {first.json()['token']}"}
+
+    evil = "http://127.0.0.1:6666"
+    attempts = {
+        "no proof": None,
+        "signed by the new key": sign_registration(
+            attacker, "88.118", evil, attacker.public_jwk(), 300
+        ),
+        "made for another request": sign_registration(
+            real, "88.118", "http://127.0.0.1:8001", attacker.public_jwk(), 300
+        ),
+        "stale": sign_registration(
+            real, "88.118", evil, attacker.public_jwk(), 300, now=int(time.time()) - 3600
+        ),
+        "garbage": "not.a.jws",
+    }
+    for name, proof in attempts.items():
+        refused = _register(toplevel, attacker.public_jwk(), evil, proof)
+        assert refused.status_code == 403, (name, refused.text)
+        assert "proof" in refused.json()["message"], name
+    # Nothing moved: the directory points at the real node, its sync token still works.
+    assert _site(toplevel) == ("http://127.0.0.1:8001", real.public_jwk())
+    batch = {"seq": 1, "changes": [_upsert(1, "88.118.8/A")]}
+    assert toplevel.post("/nodes/88.118/batches", json=batch, headers=sync).status_code == 200
+
+    # The real node re-keys with a proof from its current key; the proof works once.
+    rotated = _node_key(tmp_path / "rotated")
+    proof = sign_registration(real, "88.118", "http://127.0.0.1:8002", rotated.public_jwk(), 300)
+    again = _register(toplevel, rotated.public_jwk(), "http://127.0.0.1:8002", proof)
+    assert again.status_code == 200, again.text
+    assert _site(toplevel) == ("http://127.0.0.1:8002", rotated.public_jwk())
+    replayed = _register(toplevel, rotated.public_jwk(), "http://127.0.0.1:8002", proof)
+    assert replayed.status_code == 403
+    renewed = {"Authorization": f"Bearer {again.json()['token']}"}
+    assert toplevel.post("/nodes/88.118/batches", json=batch, headers=renewed).status_code == 200
+
+    # The operator re-registers a node that lost its key, without a proof.
+    forced = _register(toplevel, real.public_jwk(), token=OPERATOR)
+    assert forced.status_code == 200
+    assert _site(toplevel) == ("http://127.0.0.1:8001", real.public_jwk())

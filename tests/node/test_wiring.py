@@ -147,7 +147,7 @@ def test_verify_names_a_root_url_that_gives_no_certificate(
     env: dict[str, str], toplevel: TopLevel
 ) -> None:
     not_json = idnode(
-        env, "verify", HANDLE, "--url", toplevel.url, "--root", f"{toplevel.url}/nodes"
+        env, "verify", HANDLE, "--url", toplevel.url, "--root", f"{toplevel.url}/healthz"
     )
     assert not_json.returncode == 1 and "without a 'certificate'" in not_json.stderr
     missing = idnode(env, "verify", HANDLE, "--url", toplevel.url, "--root", f"{toplevel.url}/x")
