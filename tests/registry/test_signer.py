@@ -15,7 +15,8 @@ from registry import (
     RecordService,
 )
 
-from .test_trust import HANDLE, World, _values
+from .world import HANDLE, World
+from .world import sample_values as _values
 
 
 @pytest.fixture
