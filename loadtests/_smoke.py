@@ -6,25 +6,21 @@ database in a temporary directory; it is stopped however the smoke ends.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
-import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from ._compare import ratios
+from ._node import started_node
 
-__all__ = ["SMOKE_SCENARIOS", "NodeHandle", "run_smoke", "started_node"]
+__all__ = ["SMOKE_SCENARIOS", "run_smoke"]
 
 SMOKE_SCENARIOS = [
     "healthz",
@@ -37,73 +33,6 @@ SMOKE_SCENARIOS = [
     "batch-register",
 ]
 _SEED_PREFIX = "88.118.990"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class NodeHandle:
-    """A node the kit started: its base URL and process id (for ``RssSampler``)."""
-
-    url: str
-    pid: int
-
-
-@contextlib.contextmanager
-def started_node(
-    workdir: Path,
-    admin_token: str,
-    *,
-    database_url: str | None = None,
-    workers: int = 1,
-    timeout: float = 30.0,
-    env: Mapping[str, str] | None = None,
-) -> Iterator[NodeHandle]:
-    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default.
-
-    ``env`` adds settings (``IDNODE_*``) to the node's environment.
-    """
-    env = {
-        **os.environ,
-        **(env or {}),
-        "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
-        "IDNODE_ADMIN_TOKEN": admin_token,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True
-    )
-    port = _free_port()
-    log = (workdir / "node.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the node exited with {process.returncode}; see {log.name}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the node did not become healthy in time")
-            time.sleep(0.1)
-        yield NodeHandle(url, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _serves_snms(url: str) -> bool:
