@@ -10,6 +10,7 @@ from ._driver import Outcome, RunResult, run_open_loop
 from ._http import Http, Reply, error_kind
 from ._keys import ColdOrder, ZipfKeys, missing_suffix, new_suffix, seeded_suffix
 from ._latency import PERCENTILES, LatencyRecorder, Timeline
+from ._node import NodeHandle, free_port, started_node, stop_process, wait_until_answering
 from ._process import (
     CpuMeter,
     CpuUse,
@@ -31,7 +32,6 @@ from ._setup import (
     put_handles,
     record_values,
 )
-from ._smoke import NodeHandle, started_node
 
 __all__ = [
     "COMPARED",
@@ -67,6 +67,7 @@ __all__ = [
     "credential_for",
     "ensure_credential",
     "error_kind",
+    "free_port",
     "missing_suffix",
     "new_suffix",
     "peak_rss_bytes",
@@ -81,5 +82,7 @@ __all__ = [
     "seeded_suffix",
     "snms_token",
     "started_node",
+    "stop_process",
+    "wait_until_answering",
     "write_report",
 ]

@@ -6,25 +6,25 @@ database in a temporary directory; it is stopped however the smoke ends.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import importlib.util
-import json
-import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
+from ._bulk import bulk_create
 from ._compare import ratios
+from ._node import started_node
+from ._report import write_report
+from ._runner import RunSpec, client_for, run_scenario
+from ._setup import SetupError, ensure_credential
 
-__all__ = ["SMOKE_SCENARIOS", "NodeHandle", "run_smoke", "started_node"]
+__all__ = ["SMOKE_SCENARIOS", "run_smoke"]
 
 SMOKE_SCENARIOS = [
     "healthz",
@@ -37,73 +37,6 @@ SMOKE_SCENARIOS = [
     "batch-register",
 ]
 _SEED_PREFIX = "88.118.990"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class NodeHandle:
-    """A node the kit started: its base URL and process id (for ``RssSampler``)."""
-
-    url: str
-    pid: int
-
-
-@contextlib.contextmanager
-def started_node(
-    workdir: Path,
-    admin_token: str,
-    *,
-    database_url: str | None = None,
-    workers: int = 1,
-    timeout: float = 30.0,
-    env: Mapping[str, str] | None = None,
-) -> Iterator[NodeHandle]:
-    """A migrated node (``python -m node serve``) on 127.0.0.1; SQLite in ``workdir`` by default.
-
-    ``env`` adds settings (``IDNODE_*``) to the node's environment.
-    """
-    env = {
-        **os.environ,
-        **(env or {}),
-        "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
-        "IDNODE_ADMIN_TOKEN": admin_token,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "node", "migrate"], env=env, check=True, capture_output=True
-    )
-    port = _free_port()
-    log = (workdir / "node.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the node exited with {process.returncode}; see {log.name}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the node did not become healthy in time")
-            time.sleep(0.1)
-        yield NodeHandle(url, process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _serves_snms(url: str) -> bool:
@@ -122,6 +55,46 @@ def _locust(url: str, admin_token: str, out: Path, seconds: int) -> int:
     return subprocess.run(command, timeout=seconds + 120).returncode
 
 
+async def _scenario(spec: RunSpec, out: Path) -> dict | str:
+    """One run with its report written to ``out``; the reason instead when it could not run."""
+    try:
+        report = await run_scenario(spec)
+    except (SetupError, httpx.TransportError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    write_report(report, out)
+    return report
+
+
+async def _seed(url: str, admin_token: str, count: int) -> str | None:
+    """``count`` identifiers under ``_SEED_PREFIX`` through batchCreate; the failure, if any."""
+    try:
+        async with client_for(url, connections=4) as client:
+            credential = await ensure_credential(
+                client,
+                admin_token=admin_token,
+                username=None,
+                password=None,
+                prefix=_SEED_PREFIX,
+                name="idnode load test",
+            )
+            result = await bulk_create(client, credential, count=count, clients=4)
+    except (SetupError, httpx.TransportError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if result.failed:
+        return f"{sum(result.failed.values())} failed, e.g. {result.failed.most_common(1)[0][0]}"
+    return None
+
+
+def _line(name: str, report: dict, baseline: dict | None) -> str:
+    # Same run, same machine: the ratio to the bare HTTP server is the figure to quote.
+    versus = ratios(baseline, report, ("p50", "p99")) if baseline else {}
+    return (
+        f"{name:15} achieved {report['achieved_rate']:>7}/s  p50 {report['p50']:>8} ms  "
+        f"p99 {report['p99']:>8} ms  max {report['max']:>8} ms  errors {report['error_count']}"
+        + (f"  (p50 ×{versus['p50']}, p99 ×{versus['p99']} of healthz)" if versus else "")
+    )
+
+
 def run_smoke(
     out: Path,
     *,
@@ -133,8 +106,6 @@ def run_smoke(
     progress: bool = True,
 ) -> int:
     """Run the smoke; 0 when every tool ran and no request failed."""
-    from ._cli import main
-
     token = secrets.token_urlsafe(16)
     failed: list[str] = []
     lines: list[str] = []
@@ -146,38 +117,35 @@ def run_smoke(
         url = node.url
         print(f"node on {url} (SQLite in {tmp})", file=sys.stderr)
         snms = _serves_snms(url)
-        common = ["--target", url, "--admin-token", token, "--fail-on-errors"]
-        if not progress:
-            common.append("--no-progress")
+        common = {"target": url, "admin_token": token, "progress": progress}
         for name in scenarios:
             if name == "batch-register" and not snms:
                 lines.append(f"{name:15} skipped: this node does not serve SNMS batchCreate")
                 continue
-            args = ["run", "--scenario", name, "--rate", str(rate), "--duration", str(duration),
-                    "--warmup", str(warmup),
-                    "--out", str(out), "--keys", "100", "--batch-size", "20", *common]  # fmt: skip
-            if main(args) != 0:
+            spec = RunSpec(name, rate, duration, warmup=warmup, keys=100, batch_size=20, **common)
+            report = asyncio.run(_scenario(spec, out))
+            if isinstance(report, str):
                 failed.append(name)
-            report = json.loads((out / f"{name}.json").read_text())
+                lines.append(f"{name:15} FAILED: {report}")
+                continue
+            if report["error_count"] or report["interrupted"]:
+                failed.append(name)
             if name == "healthz":
                 baseline = report
-            # Same run, same machine: the ratio to the bare HTTP server is the figure to quote.
-            versus = ratios(baseline, report, ("p50", "p99")) if baseline else {}
-            lines.append(
-                f"{name:15} achieved {report['achieved_rate']:>7}/s  p50 {report['p50']:>8} ms  "
-                f"p99 {report['p99']:>8} ms  max {report['max']:>8} ms  errors {report['error_count']}"
-                + (f"  (p50 ×{versus['p50']}, p99 ×{versus['p99']} of healthz)" if versus else "")
-            )
+            lines.append(_line(name, report, baseline))
         if snms:
             count = 2000
-            seeded = ["seed", "--count", str(count), "--prefix", _SEED_PREFIX, *common[:4]]
-            if main([*seeded, "--no-progress"]) != 0:
+            cold = RunSpec(
+                "resolve-cold", rate, duration, prefix=_SEED_PREFIX, keyspace=count, **common
+            )
+            problem = asyncio.run(_seed(url, token, count))
+            report = problem or asyncio.run(_scenario(cold, out / "seeded"))
+            if problem is not None:
                 failed.append("seed")
-                lines.append("seed            FAILED (see above)")
-            elif main(["run", "--scenario", "resolve-cold", "--rate", str(rate), "--duration",
-                       str(duration), "--out", str(out / "seeded"), "--prefix", _SEED_PREFIX,
-                       "--keyspace", str(count), *common]) != 0:  # fmt: skip
+                lines.append(f"seed            FAILED: {problem}")
+            elif isinstance(report, str) or report["error_count"]:
                 failed.append("resolve-cold on seeded data")
+                lines.append(f"resolve-cold    FAILED on seeded data: {report}")
             else:
                 lines.append(
                     f"seed            ok: {count} identifiers through batchCreate, then "

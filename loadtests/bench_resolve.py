@@ -59,6 +59,8 @@ from loadtests import (
     rss_bytes,
     seeded_suffix,
     started_node,
+    stop_process,
+    wait_until_answering,
 )
 
 __all__ = ["main"]
@@ -193,19 +195,6 @@ async def _seed(node_url: str, database_url: str, count: int, progress: bool) ->
         f" ({result.per_second:,.0f}/s; {result.existed:,} were there already)",
         flush=True,
     )
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in time")
 
 
 def _lua(kind: str, count: int) -> str:
@@ -365,17 +354,13 @@ def _start_baseline(workdir: Path, body: bytes) -> tuple[subprocess.Popen[str], 
         process.kill()
         raise RuntimeError("the baseline server did not start")
     url = f"http://127.0.0.1:{port}"
-    _wait_ready(url + "/", process)
+    # It serves no /healthz: any answer on / means it listens.
+    wait_until_answering(url, process, timeout=60, path="/", status=None, interval=0.1)
     return process, url
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    stop_process(process)
     if process.stdout is not None:
         process.stdout.close()
 

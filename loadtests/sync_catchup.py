@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,10 @@ from urllib.parse import quote
 
 import httpx
 
+from loadtests import free_port, stop_process, wait_until_answering
+
 ADMIN = "bench-admin"
 BOOTSTRAP = "bench-bootstrap"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
@@ -43,23 +38,12 @@ def _start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen[b
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"{args[0]} did not start")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        wait_until_answering(url, process)
+    except RuntimeError as exc:
+        stop_process(process)
+        raise SystemExit(f"{args[0]} did not start: {exc}") from exc
+    return process
 
 
 async def _register(
@@ -102,7 +86,7 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=300, help="longest wait for catch-up, s")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        node_port, top_port = _free_port(), _free_port()
+        node_port, top_port = free_port(), free_port()
         node_url, top_url = f"http://127.0.0.1:{node_port}", f"http://127.0.0.1:{top_port}"
         env = {
             "IDNODE_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'node.db'}",
@@ -139,9 +123,9 @@ def main() -> None:
             )
             lag_after = _wait_synced(node_url, args.limit)
         finally:
-            _stop(node)
+            stop_process(node)
             if top is not None:
-                _stop(top)
+                stop_process(top)
     drain = (args.count + 2) / drain_seconds
     print(
         json.dumps(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
+import httpx._transports.default
 import pytest
 from pydantic import SecretStr
 
 from node import Settings, create_app
 from registry import Database
 
-from .databases import BACKENDS, fresh_database, migrate
+from .databases import BACKENDS, MigratedDatabases, fresh_database, migrate
 from .servers import ThreadedServer
 
 ADMIN_TOKEN = "test-admin-token"
@@ -24,17 +29,69 @@ def _own_key_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("IDNODE_TOPLEVEL_ROOT_DIR", str(tmp_path / "root"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_tls_context() -> Iterator[None]:
+    """One default TLS context for every httpx client the tests make.
+
+    httpx parses the whole CA bundle again for each client (a tenth of a second on a busy
+    machine), and the tests make thousands of clients that never use TLS. A context serves any
+    number of clients (httpx's own advice), so the default one is built once per session.
+    """
+    build = httpx._transports.default.create_ssl_context
+    default = functools.cache(build)
+
+    def shared(
+        verify: ssl.SSLContext | str | bool = True, cert: object = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            return default(True, None, trust_env)
+        return build(verify, cert, trust_env)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx._transports.default, "create_ssl_context", shared)
+        yield
+
+
+@pytest.fixture(scope="session")
+def _migrated_databases() -> Iterator[MigratedDatabases]:
+    """Each backend migrated once per session (see ``MigratedDatabases``)."""
+    databases = MigratedDatabases()
+    yield databases
+    asyncio.run(databases.close())
+
+
 @pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite``, and in a second run of the test, ``postgresql``."""
+    return request.param
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database on SQLite and, in a second run of the test, on PostgreSQL."""
-    async with fresh_database(request.param, tmp_path) as url:
+    async with fresh_database(backend, tmp_path) as url:
         yield url
 
 
 @pytest.fixture
-async def migrated_url(database_url: str) -> str:
-    """A database with the schema applied by the real Alembic history."""
+async def _migrated_copy(
+    backend: str, tmp_path: Path, _migrated_databases: MigratedDatabases
+) -> str:
+    return await _migrated_databases.get(backend, tmp_path)
+
+
+@pytest.fixture
+async def _database_url_migrated(database_url: str) -> str:
     return await migrate(database_url)
+
+
+@pytest.fixture
+def migrated_url(request: pytest.FixtureRequest, backend: str) -> str:
+    """A database of the test's own with the schema of the real Alembic history, and no rows."""
+    if "database_url" in request.fixturenames:
+        # The test holds the empty database too: migrate that one, so both name the same.
+        return request.getfixturevalue("_database_url_migrated")
+    return request.getfixturevalue("_migrated_copy")
 
 
 @pytest.fixture

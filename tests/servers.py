@@ -2,7 +2,8 @@
 
 ``ThreadedServer`` runs uvicorn in a thread of the test process (port 0, waits for readiness);
 ``NodeProcess`` runs ``python -m node serve`` as a separate process, for tests that kill or
-restart it or need several workers.
+restart it or need several workers; it starts and stops as the load-test kit starts nodes
+(``loadtests/_node.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,21 +20,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
+from loadtests import free_port, stop_process, wait_until_answering
 from node import Settings
 from node.serving import server_config
 
 __all__ = ["NodeProcess", "ThreadedServer", "free_port"]
 
 _LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ThreadedServer:
@@ -122,18 +116,12 @@ class NodeProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node exited with {self.process.returncode} before it listened")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("node did not become healthy in time")
+        try:
+            wait_until_answering(self.url, self.process, timeout=self.startup_timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush."""
@@ -142,12 +130,8 @@ class NodeProcess:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process:
+            stop_process(self.process)
 
     def __enter__(self) -> NodeProcess:
         return self.start()

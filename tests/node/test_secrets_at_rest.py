@@ -21,7 +21,7 @@ from registry._models import SyncStateRow
 
 from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
-from .test_sync import OPERATOR, OPS, wait_until_synced
+from .syncing import OPERATOR, OPS, wait_until_synced
 
 BOOTSTRAP = "at-rest-bootstrap"
 

@@ -33,7 +33,7 @@ from registry import (
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
-from .test_sync import OPERATOR, OPS, journal, wait_until_synced
+from .syncing import OPERATOR, OPS, journal, wait_until_synced
 
 BOOTSTRAP = "faults-bootstrap"
 URL = HandleValue(1, "URL", "string", "https://example.com/")

@@ -14,7 +14,7 @@ import httpx
 from ..conftest import ADMIN_TOKEN
 from ..servers import NodeProcess, free_port
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
-from .test_sync import BOOTSTRAP, TopLevel
+from .syncing import BOOTSTRAP, TopLevel
 
 
 def _node_env(database_url: str, code: str, toplevel_url: str, port: int) -> dict[str, str]:

@@ -18,7 +18,7 @@ import pytest
 from ..conftest import ADMIN_TOKEN
 from ..servers import NodeProcess, free_port
 from .helpers import basic_auth, create_enterprise
-from .test_sync import BOOTSTRAP, TopLevel
+from .syncing import BOOTSTRAP, TopLevel
 
 HANDLE = "88.118.8/JXDY2106023"
 

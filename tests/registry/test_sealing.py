@@ -27,7 +27,7 @@ from registry import (
 from registry._jose import read_jws
 from registry._sealing import MIN_POOLED_ITEMS
 
-from .test_trust import World
+from .world import World
 
 BATCH = 3 * MIN_POOLED_ITEMS
 

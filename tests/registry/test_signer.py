@@ -18,7 +18,8 @@ from registry import (
 )
 from registry._jose import read_jws
 
-from .test_trust import HANDLE, World, _values
+from .world import HANDLE, World
+from .world import sample_values as _values
 
 
 @pytest.fixture
