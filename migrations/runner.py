@@ -6,9 +6,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-import migrations
+from registry import Database
 
-from ._database import Database
+from . import SCRIPT_LOCATION
 
 __all__ = ["alembic_config", "downgrade", "upgrade"]
 
@@ -16,7 +16,7 @@ __all__ = ["alembic_config", "downgrade", "upgrade"]
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for the migrations shipped with idnode, bound to ``connection``."""
     config = Config()
-    config.set_main_option("script_location", str(migrations.SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
     config.attributes["connection"] = connection
     return config
 

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from registry import InvalidInput, NodeError, upgrade
+from migrations.runner import upgrade
+from registry import InvalidInput, NodeError
 
 from .context import NodeContext
 from .settings import Settings, get_settings
@@ -147,7 +148,7 @@ async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
-    from .toplevel import ROOT_FILE, open_root, run_toplevel
+    from toplevel import ROOT_FILE, open_root, run_toplevel
 
     token = settings.toplevel_bootstrap_token
     if token is None:

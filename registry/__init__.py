@@ -3,7 +3,6 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
-from ._authority import RootAuthority
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
@@ -51,7 +50,6 @@ from ._records import (
     encode_values,
     seal_each,
 )
-from ._schema import alembic_config, downgrade, upgrade
 from ._sealing import SealingPool, seal_in_process
 from ._signer import RecordSigner
 from ._sync import OutboxBatch, SyncLease, SyncStore
@@ -126,7 +124,6 @@ __all__ = [
     "RecordService",
     "RecordSigner",
     "Role",
-    "RootAuthority",
     "SealItems",
     "Sealer",
     "SealingPool",
@@ -142,7 +139,6 @@ __all__ = [
     "ValueAlreadyExists",
     "ValuesNotFound",
     "Verdict",
-    "alembic_config",
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
@@ -153,7 +149,6 @@ __all__ = [
     "digest_stored_values",
     "digest_value",
     "digest_values",
-    "downgrade",
     "encode_values",
     "issue_certificate",
     "key_handle",
@@ -162,7 +157,6 @@ __all__ = [
     "parse_values",
     "seal_each",
     "seal_in_process",
-    "upgrade",
     "utc_timestamp",
     "value_body",
     "verify_record",

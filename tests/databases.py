@@ -16,7 +16,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from registry import Database, upgrade
+from migrations.runner import upgrade
+from registry import Database
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")

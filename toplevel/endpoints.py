@@ -28,9 +28,9 @@ from registry import (
     utc_timestamp,
 )
 
-from ..responses import json_response
 from .faults import Faults
 from .models import NodeRow
+from .responses import json_response
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import Change, TopLevelStore
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry import ALGORITHMS, InvalidInput, RootAuthority, key_handle
+from registry import ALGORITHMS, InvalidInput, key_handle
+from toplevel import RootAuthority
 
 from ..settings import Settings
 from .signing import (

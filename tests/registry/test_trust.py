@@ -19,12 +19,12 @@ from registry import (
     InvalidValue,
     KeyStore,
     RecordSigner,
-    RootAuthority,
     SigningKey,
     digest_value,
     issue_certificate,
     verify_record,
 )
+from toplevel import RootAuthority
 
 HANDLE = "88.118.8/JXDY2106023"
 NODE_KEYS = "0.NA/88.118"
