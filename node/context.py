@@ -11,14 +11,15 @@ from registry import (
     CipherKey,
     Database,
     EnterpriseService,
+    KeyWatchingSigner,
     Prefix,
     RecordService,
     TemplateService,
 )
 from resolver import CacheConfig, Resolver, build_resolver
 
+from .keys import build_signer
 from .settings import Settings
-from .trust import KeyWatchingSigner, build_signer
 
 __all__ = ["NodeContext", "get_context"]
 

@@ -36,6 +36,7 @@ from ._errors import (
 )
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
+from ._key_watching import KeyWatchingSigner
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
@@ -111,6 +112,7 @@ __all__ = [
     "IssuedCredential",
     "KeyInfo",
     "KeyStore",
+    "KeyWatchingSigner",
     "NodeError",
     "NotFound",
     "OutboxBatch",

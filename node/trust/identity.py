@@ -5,15 +5,13 @@ from __future__ import annotations
 import fcntl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from registry import SigningKey
 
+from ..context import NodeContext
 from ..settings import Settings
 from .signing import install_certificate, key_store, publish_keys
-
-if TYPE_CHECKING:
-    from ..context import NodeContext
 
 __all__ = ["NodeIdentity", "NodeKey", "ensure_key"]
 
