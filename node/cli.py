@@ -9,7 +9,6 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from migrations.runner import upgrade
 from registry import InvalidInput, NodeError
 
 from .context import NodeContext
@@ -37,6 +36,8 @@ async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaita
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    from migrations.runner import upgrade  # Alembic is slow to import: only migrate pays for it
+
     async def work(context: NodeContext) -> None:
         await upgrade(context.db)
 
