@@ -5,6 +5,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY registry ./registry
 COPY resolver ./resolver
 COPY node ./node
+COPY toplevel ./toplevel
 COPY migrations ./migrations
 COPY loadtests ./loadtests
 RUN pip install --no-cache-dir .

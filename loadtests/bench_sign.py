@@ -63,11 +63,11 @@ from registry import (
     HandleValue,
     KeyStore,
     RecordSigner,
-    RootAuthority,
     encode_values,
     parse_values,
     verify_record,
 )
+from toplevel import RootAuthority
 
 __all__ = ["GOAL", "bench_algorithms", "bench_batch_registration", "main"]
 

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from registry import Unavailable, require_schema
+from migrations.runner import require_schema
+from registry import Unavailable
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext

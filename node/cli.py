@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from registry import InvalidInput, NodeError, upgrade
+from registry import InvalidInput, NodeError
 
 from .context import NodeContext
 from .settings import Settings, get_settings
@@ -37,6 +37,8 @@ async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaita
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    from migrations.runner import upgrade  # Alembic is slow to import: only migrate pays for it
+
     async def work(context: NodeContext) -> None:
         await upgrade(context.db)
 
@@ -147,7 +149,7 @@ async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
-    from .toplevel import ROOT_FILE, open_root, run_toplevel
+    from toplevel import ROOT_FILE, open_root, run_toplevel
 
     token = settings.toplevel_bootstrap_token
     if token is None:

@@ -11,6 +11,7 @@ from registry import (
     CipherKey,
     Database,
     EnterpriseService,
+    KeyWatchingSigner,
     LoginLimits,
     LoginThrottle,
     Prefix,
@@ -20,8 +21,8 @@ from registry import (
 )
 from resolver import CacheConfig, Resolver, build_resolver
 
+from .keys import build_signer
 from .settings import Settings
-from .trust import KeyWatchingSigner, build_signer
 
 __all__ = ["NodeContext", "get_context"]
 

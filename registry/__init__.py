@@ -3,7 +3,6 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
-from ._authority import RootAuthority
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
@@ -39,6 +38,7 @@ from ._errors import (
 )
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
+from ._key_watching import KeyWatchingSigner
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._possession import RegistrationProof, check_registration, sign_registration
@@ -54,7 +54,6 @@ from ._records import (
     encode_values,
     seal_each,
 )
-from ._schema import alembic_config, downgrade, require_schema, upgrade
 from ._sealing import SealingPool, seal_in_process
 from ._secretbox import SecretBox
 from ._signer import RecordSigner
@@ -122,6 +121,7 @@ __all__ = [
     "IssuedCredential",
     "KeyInfo",
     "KeyStore",
+    "KeyWatchingSigner",
     "LoginLimits",
     "LoginThrottle",
     "NodeError",
@@ -138,7 +138,6 @@ __all__ = [
     "RecordSigner",
     "RegistrationProof",
     "Role",
-    "RootAuthority",
     "SealItems",
     "Sealer",
     "SealingPool",
@@ -156,7 +155,6 @@ __all__ = [
     "ValueAlreadyExists",
     "ValuesNotFound",
     "Verdict",
-    "alembic_config",
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
@@ -168,7 +166,6 @@ __all__ = [
     "digest_stored_values",
     "digest_value",
     "digest_values",
-    "downgrade",
     "encode_values",
     "ensure_credential_key",
     "issue_certificate",
@@ -178,11 +175,9 @@ __all__ = [
     "parse_username",
     "parse_value",
     "parse_values",
-    "require_schema",
     "seal_each",
     "seal_in_process",
     "sign_registration",
-    "upgrade",
     "utc_timestamp",
     "value_body",
     "verify_record",

@@ -25,7 +25,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from registry import Base, Database, upgrade
+from migrations.runner import upgrade
+from registry import Base, Database
 
 __all__ = [
     "BACKENDS",

@@ -3,8 +3,6 @@
 from .fetch import HttpFetcher, parse_rest_values
 from .identity import NodeIdentity, NodeKey, ensure_key
 from .signing import (
-    KeyWatchingSigner,
-    build_signer,
     certify_enterprise,
     install_certificate,
     key_store,
@@ -14,10 +12,8 @@ from .verify import load_root, read_root, verify_handle
 
 __all__ = [
     "HttpFetcher",
-    "KeyWatchingSigner",
     "NodeIdentity",
     "NodeKey",
-    "build_signer",
     "certify_enterprise",
     "ensure_key",
     "install_certificate",

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry import ALGORITHMS, InvalidInput, RootAuthority, key_handle
+from registry import ALGORITHMS, InvalidInput, key_handle
+from toplevel import RootAuthority
 
+from ..context import NodeContext
 from ..settings import Settings
 from .signing import (
     install_certificate,
@@ -31,8 +33,6 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _in_context(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    from ..context import NodeContext
-
     context = NodeContext.build(settings)
     try:
         return await work(context)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import fcntl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from registry import EntityNotFound, SigningKey, sign_registration
 
+from ..context import NodeContext
 from ..settings import Settings
 from .signing import install_certificate, key_store, publish_keys
-
-if TYPE_CHECKING:
-    from ..context import NodeContext
-    from ..sync.worker import OnboardingKey
 
 __all__ = ["NodeIdentity", "NodeKey", "ensure_key"]
 
@@ -74,7 +71,7 @@ class NodeIdentity:
         await publish_keys(self.context)
         return kid
 
-    async def prove(self, kid: str | None, code: str, base_url: str, key: OnboardingKey) -> str:
+    async def prove(self, kid: str | None, code: str, base_url: str, key: NodeKey) -> str:
         """A registration proof for ``key``, signed by key ``kid`` (the one the top-level knows).
 
         Without ``kid`` (never onboarded), or if that key is gone, the active key signs.

@@ -1,10 +1,9 @@
-"""The node's signer, built from its key store, and the records that publish keys and certificates."""
+"""The records that publish the node's keys and certificates, and certificates for enterprises."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from registry import (
     ADMIN,
@@ -15,29 +14,19 @@ from registry import (
     HandleNotFound,
     HandleValue,
     InvalidInput,
-    InvalidValue,
     KeyStore,
-    NodeError,
     Permissions,
     Prefix,
-    RecordSigner,
-    SealingPool,
-    SealItems,
     check_public_jwk,
     issue_certificate,
     key_handle,
-    seal_each,
-    seal_in_process,
 )
 
+from ..context import NodeContext
+from ..keys import key_store
 from ..settings import Settings
 
-if TYPE_CHECKING:
-    from ..context import NodeContext
-
 __all__ = [
-    "KeyWatchingSigner",
-    "build_signer",
     "certify_enterprise",
     "install_certificate",
     "key_store",
@@ -48,95 +37,6 @@ __all__ = [
 
 FIRST_CERT_INDEX = 400
 ENTERPRISE_LIFETIME = 365 * 86400
-
-
-def key_store(settings: Settings) -> KeyStore:
-    """The node's key store as the settings describe it."""
-    passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
-    return KeyStore(settings.keys_dir, passphrase)
-
-
-class KeyWatchingSigner:
-    """The node's sealer: signs with the active key, and picks up ``idnode keys rotate`` (or a
-    first ``keys generate``) without a restart by re-reading the key index when it changes.
-
-    Batches are signed in ``pool``'s processes when there is one.
-    """
-
-    def __init__(self, settings: Settings, pool: SealingPool | None = None) -> None:
-        self.settings = settings
-        self.pool = pool
-        self.store = key_store(settings)
-        self._index = Path(settings.keys_dir) / "keys.json"
-        self._stamp: float | None = None
-        self._checked = float("-inf")
-        self._signer: RecordSigner | None = None
-        self._reload()
-
-    def _reload(self) -> None:
-        try:
-            stamp = self._index.stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = None
-        if stamp == self._stamp:
-            return
-        active = self.store.active()
-        known = [self.store.load(info.kid) for info in self.store.list() if not info.active]
-        self._signer = (
-            None
-            if active is None
-            else RecordSigner(
-                self.settings.node_code,
-                active,
-                known,
-                lifetime_seconds=self.settings.signature_lifetime_seconds,
-            )
-        )
-        self._stamp = stamp
-
-    @property
-    def signer(self) -> RecordSigner | None:
-        """The signer in use now (None until the node has a key)."""
-        now = time.monotonic()
-        if now - self._checked >= self.settings.key_recheck_seconds:
-            self._checked = now
-            self._reload()
-        return self._signer
-
-    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]:
-        signer = self.signer
-        if signer is not None:
-            return signer(handle, values)
-        signed = [v.index for v in values if v.type == "HS_SIGNATURE"]
-        if signed:
-            raise InvalidValue(
-                f"value index {signed[0]} (HS_SIGNATURE) cannot be verified: this node has no"
-                " signing key yet (idnode keys generate)",
-                handle=str(handle),
-            )
-        return values
-
-    async def seal_many(self, items: SealItems) -> list[str | NodeError]:
-        """A batch sealed as ``__call__`` seals one record, in the pool when there is one."""
-        signer = self.signer
-        if signer is None:
-            return seal_each(self, items)
-        if self.pool is None:
-            return seal_in_process(signer, items)
-        return await self.pool.seal(signer, items)
-
-    def close(self) -> None:
-        """Stop the pool's processes."""
-        if self.pool is not None:
-            self.pool.close()
-
-
-def build_signer(settings: Settings) -> KeyWatchingSigner | None:
-    """The sealer that signs every write once the node has a key; None when signing is off."""
-    if not settings.sign_records:
-        return None
-    processes = settings.sealing_processes
-    return KeyWatchingSigner(settings, SealingPool(processes) if processes else None)
 
 
 def _key_values(store: KeyStore) -> list[HandleValue]:

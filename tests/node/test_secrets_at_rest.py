@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from node import Settings, create_app
-from node.toplevel import TopLevelStore, create_toplevel_app
 from registry import Database, SecretBox, SyncStore
 from registry._models import SyncStateRow
+from toplevel import TopLevelStore, create_toplevel_app
 
 from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 
 from node import Settings, create_app
 from node.sync import SyncWorker, TopLevelClient
-from node.toplevel import create_toplevel_app
 from registry import (
     ADMIN,
     Database,
@@ -30,6 +29,7 @@ from registry import (
     SecretBox,
     SyncStore,
 )
+from toplevel import create_toplevel_app
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise

@@ -17,7 +17,8 @@ import pytest
 from node import Settings, create_app
 from node.context import NodeContext
 from node.trust import certify_enterprise, publish_keys, verify_handle
-from registry import Handle, HandleValue, KeyStore, RecordSigner, RootAuthority
+from registry import Handle, HandleValue, KeyStore, RecordSigner
+from toplevel import RootAuthority
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise

@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from registry import Base, Database, downgrade, upgrade
+from migrations.runner import downgrade, upgrade
+from registry import Base, Database
 
 
 async def test_upgrade_head_matches_models_and_downgrade_empties(database_url: str) -> None:

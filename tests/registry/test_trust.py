@@ -18,11 +18,11 @@ from registry import (
     InvalidValue,
     KeyStore,
     RecordSigner,
-    RootAuthority,
     digest_value,
     issue_certificate,
     verify_record,
 )
+from toplevel import RootAuthority
 
 from .world import HANDLE, NODE_KEYS, World
 from .world import sample_values as _values

@@ -9,9 +9,8 @@ from typing import Any
 
 import uvicorn
 
-from registry import RootAuthority
-
 from .app import create_toplevel_app
+from .authority import RootAuthority
 from .faults import Faults
 
 __all__ = ["RefusingServer", "run_toplevel"]

@@ -33,9 +33,9 @@ from registry import (
     utc_timestamp,
 )
 
-from ..responses import json_response
 from .faults import Faults
 from .models import NodeCertificateRow, NodeRow
+from .responses import json_response
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import FIRST_CERT_INDEX, Change, TopLevelStore
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._certs import Grant, issue_certificate, key_handle
-from ._keys import KeyStore, SigningKey
+from registry import Grant, KeyStore, SigningKey, issue_certificate, key_handle
 
 __all__ = ["ROOT_PREFIX", "RootAuthority"]
 

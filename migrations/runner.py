@@ -10,10 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-import migrations
+from registry import Database, Unavailable
 
-from ._database import Database
-from ._errors import Unavailable
+from . import SCRIPT_LOCATION
 
 __all__ = ["alembic_config", "downgrade", "require_schema", "upgrade"]
 
@@ -21,7 +20,7 @@ __all__ = ["alembic_config", "downgrade", "require_schema", "upgrade"]
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for the migrations shipped with idnode, bound to ``connection``."""
     config = Config()
-    config.set_main_option("script_location", str(migrations.SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
     config.attributes["connection"] = connection
     return config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry import RootAuthority
+from .authority import RootAuthority
 
 __all__ = ["ROOT_FILE", "open_root"]
 

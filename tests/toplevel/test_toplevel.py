@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from node.toplevel import create_toplevel_app, open_root
 from registry import Certificate, KeyStore, SigningKey, sign_registration
+from toplevel import create_toplevel_app, open_root
 
 from ..servers import ThreadedServer
 
@@ -264,8 +264,9 @@ def test_without_a_root_ca_there_is_no_root_certificate(toplevel: httpx.Client) 
 
 
 async def test_the_directory_keeps_each_keys_unexpired_certificate(tmp_path: Path) -> None:
-    from node.toplevel.store import TopLevelStore
-    from registry import KeyStore, RootAuthority
+    from registry import KeyStore
+    from toplevel import RootAuthority
+    from toplevel.store import TopLevelStore
 
     root = RootAuthority.open(tmp_path / "root")
     keys = KeyStore(tmp_path / "keys")
@@ -440,3 +441,25 @@ def test_only_the_holder_of_the_current_key_re_registers(
     forced = _register(toplevel, real.public_jwk(), token=OPERATOR)
     assert forced.status_code == 200
     assert _site(toplevel) == ("http://127.0.0.1:8001", real.public_jwk())
+
+
+def test_errors_answer_in_the_dialect_of_their_path_never_500(toplevel: httpx.Client) -> None:
+    bad = toplevel.get("/api/handles/0.NA/88..1")
+    assert bad.status_code == 400 and bad.json()["responseCode"] == 102
+    assert bad.json()["handle"] == "0.NA/88..1" and "88..1" in bad.json()["message"]
+
+    for path in ("/api/handlesX", "/api/handlesX/0.NA/88.118"):
+        unknown = toplevel.get(path)
+        assert unknown.status_code == 404, path
+        assert (
+            unknown.json()["responseCode"] == 100
+            and "no such endpoint" in unknown.json()["message"]
+        )
+
+    plain = toplevel.get("/nowhere")
+    assert plain.status_code == 404 and plain.json()["error"] == "NotFound"
+    wrong_method = toplevel.delete("/nodes")
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "MethodNotAllowed"
+    unauthenticated = toplevel.post("/nodes/88.118/stats", json={})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"] == 'Basic realm="idnode", Bearer'

@@ -7,11 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from registry import RootAuthority
-
-from ..errors import install_error_handlers, plain_dialect
-from ..handle_api import handle_dialect
+from .authority import RootAuthority
 from .endpoints import Certify, router
+from .errors import install_error_handlers
 from .faults import FaultMiddleware, Faults
 from .store import TopLevelStore
 
@@ -60,5 +58,5 @@ def create_toplevel_app(
     app.state.faults = Faults()
     app.include_router(router)
     app.add_middleware(FaultMiddleware, faults=app.state.faults)
-    install_error_handlers(app, {"/api/handles": handle_dialect, "/": plain_dialect})
+    install_error_handlers(app)
     return app
