@@ -10,11 +10,11 @@ from registry import (
     HandleValue,
     KeyStore,
     RecordSigner,
-    RootAuthority,
     SigningKey,
     issue_certificate,
     verify_record,
 )
+from toplevel import RootAuthority
 
 __all__ = ["HANDLE", "NODE_KEYS", "World", "sample_values"]
 
