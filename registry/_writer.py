@@ -216,20 +216,19 @@ class WriteTransaction:
         """
         now = self.now
         bulk = BulkRecords(self.session)
-        inserted = await bulk.insert_new(
-            [
-                {
-                    "handle": str(handle),
-                    "prefix": str(handle.prefix),
-                    "values": text,
-                    "template_version": version,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for handle, text, version in rows
-            ]
-        )
-        keys = [key for key in (str(handle) for handle, _, _ in rows) if key in inserted]
+        stored = [
+            {
+                "handle": str(handle),
+                "prefix": str(handle.prefix),
+                "values": text,
+                "template_version": version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for handle, text, version in rows
+        ]
+        inserted = await bulk.insert_new(stored)
+        keys = [row["handle"] for row in stored if row["handle"] in inserted]
         await bulk.append_outbox(((UPSERT, key, change_payload(key)) for key in keys), now)
         self.changed.update(dict.fromkeys(keys))
         return inserted
