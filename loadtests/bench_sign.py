@@ -5,7 +5,7 @@ with signing on and off in the same run (reported as a ratio against the issue-5
                                    [--postgres URL]
 
 Batch registration is the real bulk path: SNMS ``batchCreate`` over HTTP (the kit's
-``bulk_create``), which seals every record through ``RecordService.seal_many``. Three nodes run
+``bulk_create``), which seals every record through ``RecordWriter.seal_many``. Three nodes run
 side by side on 127.0.0.1 (the kit's ``started_node``), each on its own fresh database: ``off``
 with ``IDNODE_SIGN_RECORDS=false``; ``on``, signing with a new ES256 key as a node does by
 default (batches signed in its sealing process, ``IDNODE_SEALING_PROCESSES=1``); and

@@ -60,7 +60,7 @@ class NodeContext:
         )
         records = RecordService(db)
         signer = build_signer(settings)
-        records.set_sealer(signer)
+        records.writer.set_sealer(signer)
         throttle = LoginThrottle(
             LoginLimits(
                 per_identity_client=settings.login_failures_per_identity_client,

@@ -43,17 +43,7 @@ from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._possession import RegistrationProof, check_registration, sign_registration
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
-from ._records import (
-    BatchSealer,
-    ChangeListener,
-    IndexSelection,
-    RecordService,
-    Sealer,
-    SealItems,
-    decode_values,
-    encode_values,
-    seal_each,
-)
+from ._records import IndexSelection, RecordService
 from ._sealing import SealingPool, seal_in_process
 from ._secretbox import SecretBox
 from ._signer import RecordSigner
@@ -75,12 +65,24 @@ from ._values import (
     HandleValue,
     Permissions,
     Record,
+    decode_values,
+    encode_values,
     parse_index,
     parse_value,
     parse_values,
     utc_timestamp,
 )
 from ._verify import DEFAULT_MAX_CHAIN, Fetch, Problem, Verdict, verify_record
+from ._writer import (
+    BatchSealer,
+    ChangeListener,
+    RecordWriter,
+    Sealer,
+    SealItems,
+    WriteTransaction,
+    check_writable,
+    seal_each,
+)
 
 __all__ = [
     "ADMIN",
@@ -136,6 +138,7 @@ __all__ = [
     "RecordDraft",
     "RecordService",
     "RecordSigner",
+    "RecordWriter",
     "RegistrationProof",
     "Role",
     "SealItems",
@@ -155,11 +158,13 @@ __all__ = [
     "ValueAlreadyExists",
     "ValuesNotFound",
     "Verdict",
+    "WriteTransaction",
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
     "check_registration",
     "check_version",
+    "check_writable",
     "cipher_password",
     "decode_values",
     "digest_stored",

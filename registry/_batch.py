@@ -1,10 +1,10 @@
 """Records registered, changed and deleted in batches, each item all-or-nothing.
 
 A batch is checked item by item (grammar, ownership, template, duplicates within the batch) and
-then written in one transaction through the driver's executemany paths: ``INSERT … ON CONFLICT DO
-NOTHING RETURNING`` tells which handles existed already, so a retried batch reports those items
-instead of failing. Every item written gets its outbox row in the same transaction and is
-announced to the change listeners after commit, as single writes are.
+then written in one ``RecordWriter`` transaction through the driver's executemany paths: ``INSERT …
+ON CONFLICT DO NOTHING RETURNING`` tells which handles existed already, so a retried batch reports
+those items instead of failing. The writer gives every item written its outbox row in the same
+transaction and announces the batch to the change listeners once, after commit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,16 +25,11 @@ from ._errors import (
 )
 from ._grammar import Handle
 from ._principal import Principal
-from ._records import (
-    RecordService,
-    _check_not_admin_handle,
-    change_payload,
-    decode_values,
-)
+from ._records import RecordService
 from ._repository import Records
-from ._repository_snms import BulkRecords
 from ._templates import Template, TemplateService, apply_template
-from ._values import HandleValue, Record, utc_timestamp
+from ._values import HandleValue, Record, decode_values, stamp_values, utc_timestamp
+from ._writer import check_writable
 
 __all__ = ["MAX_BATCH_ITEMS", "BatchService", "RecordDraft"]
 
@@ -55,19 +49,13 @@ class RecordDraft:
 ItemResults = list[NodeError | None]
 
 
-def _stamped(values: Sequence[HandleValue], stamp: str) -> list[HandleValue]:
-    # Direct construction: dataclasses.replace costs several times more per value.
-    return [
-        HandleValue(v.index, v.type, v.format, v.value, v.ttl, stamp, v.permissions) for v in values
-    ]
-
-
 class BatchService:
     """create_many / update_many / delete_many with a result per item."""
 
     def __init__(self, db: Database, records: RecordService, templates: TemplateService) -> None:
         self.db = db
         self.records = records
+        self.writer = records.writer
         self.templates = templates
 
     async def read(self, principal: Principal, handle: Handle) -> tuple[Record, str | None]:
@@ -97,8 +85,7 @@ class BatchService:
                         f"handle {key} appears more than once in this batch", handle=key
                     )
                 seen.add(key)
-                principal.require_owner(handle.prefix, handle=key)
-                _check_not_admin_handle(principal, handle)
+                check_writable(principal, handle)
             except NodeError as exc:
                 results[position] = exc
 
@@ -126,8 +113,8 @@ class BatchService:
         self._check_size(len(drafts))
         results: ItemResults = [None] * len(drafts)
         self._admit(principal, [d.handle for d in drafts], results)
-        now = datetime.now(UTC)
-        stamp = utc_timestamp(now)
+        # Stamped before the transaction opens, with the time sealing starts.
+        stamp = utc_timestamp(datetime.now(UTC))
         cache: dict[tuple[str, str], Template | None] = {}
         prepared: dict[int, list[HandleValue]] = {}
         for position, draft in enumerate(drafts):
@@ -139,40 +126,24 @@ class BatchService:
             except NodeError as exc:
                 results[position] = exc
                 continue
-            prepared[position] = _stamped(values, stamp)
+            prepared[position] = stamp_values(values, stamp)
         # Sealed before the write transaction opens: signing a batch holds no lock.
-        sealed = await self.records.seal_many(
+        sealed = await self.writer.seal_many(
             [(drafts[position].handle, values) for position, values in prepared.items()]
         )
-        rows: dict[int, dict[str, Any]] = {}
+        rows: dict[int, tuple[Handle, str, str | None]] = {}
         for position, text in zip(prepared, sealed, strict=True):
             if isinstance(text, NodeError):
                 results[position] = text
                 continue
             draft = drafts[position]
-            rows[position] = {
-                "handle": str(draft.handle),
-                "prefix": str(draft.handle.prefix),
-                "values": text,
-                "template_version": draft.template_version,
-                "created_at": now,
-                "updated_at": now,
-            }
-        async with self.db.write() as session:
-            inserted = await BulkRecords(session).insert_new(list(rows.values()))
-            await BulkRecords(session).append_outbox(
-                (
-                    ("handle.upsert", row["handle"], change_payload(row["handle"]))
-                    for row in rows.values()
-                    if row["handle"] in inserted
-                ),
-                now,
-            )
-        for position, row in rows.items():
-            if row["handle"] not in inserted:
-                key = row["handle"]
+            rows[position] = (draft.handle, text, draft.template_version)
+        async with self.writer.transaction() as tx:
+            inserted = await tx.insert_new(list(rows.values()))
+        for position, (handle, _, _) in rows.items():
+            key = str(handle)
+            if key not in inserted:
                 results[position] = HandleAlreadyExists(f"handle {key} already exists", handle=key)
-        await self._notify([row["handle"] for row in rows.values() if row["handle"] in inserted])
         return results
 
     async def update_many(self, principal: Principal, drafts: Sequence[RecordDraft]) -> ItemResults:
@@ -180,13 +151,11 @@ class BatchService:
         self._check_size(len(drafts))
         results: ItemResults = [None] * len(drafts)
         self._admit(principal, [d.handle for d in drafts], results)
-        now = datetime.now(UTC)
-        stamp = utc_timestamp(now)
         cache: dict[tuple[str, str], Template | None] = {}
-        async with self.db.write() as session:
+        async with self.writer.transaction() as tx:
             wanted = [str(d.handle) for i, d in enumerate(drafts) if results[i] is None]
-            existing = await BulkRecords(session).lock_existing(wanted)
-            prepared: dict[int, tuple[str, list[HandleValue]]] = {}
+            existing = await tx.lock_many(wanted)
+            prepared: dict[int, tuple[str | None, list[HandleValue]]] = {}
             for position, draft in enumerate(drafts):
                 key = str(draft.handle)
                 if results[position] is not None:
@@ -195,34 +164,22 @@ class BatchService:
                     if key not in existing:
                         raise HandleNotFound(f"handle {key} does not exist", handle=key)
                     version = draft.template_version or existing[key]
-                    template = await self._template(cache, draft.handle, version, session)
+                    template = await self._template(cache, draft.handle, version, tx.session)
                     values = apply_template(key, draft.values, template)
                 except NodeError as exc:
                     results[position] = exc
                     continue
-                prepared[position] = (version, _stamped(values, stamp))
-            sealed = await self.records.seal_many(
+                prepared[position] = (version, tx.stamped(values))
+            sealed = await self.writer.seal_many(
                 [(drafts[position].handle, values) for position, (_, values) in prepared.items()]
             )
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[str, str, str | None]] = []
             for (position, (version, _)), text in zip(prepared.items(), sealed, strict=True):
                 if isinstance(text, NodeError):
                     results[position] = text
                     continue
-                rows.append(
-                    {
-                        "handle": str(drafts[position].handle),
-                        "values": text,
-                        "template_version": version,
-                        "updated_at": now,
-                    }
-                )
-            await BulkRecords(session).update_many(rows)
-            await BulkRecords(session).append_outbox(
-                (("handle.upsert", row["handle"], change_payload(row["handle"])) for row in rows),
-                now,
-            )
-        await self._notify([row["handle"] for row in rows])
+                rows.append((str(drafts[position].handle), text, version))
+            await tx.update_many(rows)
         return results
 
     async def delete_many(self, principal: Principal, handles: Sequence[Handle]) -> ItemResults:
@@ -230,21 +187,11 @@ class BatchService:
         self._check_size(len(handles))
         results: ItemResults = [None] * len(handles)
         self._admit(principal, handles, results)
-        now = datetime.now(UTC)
         wanted = [str(h) for i, h in enumerate(handles) if results[i] is None]
-        async with self.db.write() as session:
-            deleted = await BulkRecords(session).delete_many(wanted)
-            await BulkRecords(session).append_outbox(
-                (("handle.delete", key, change_payload(key)) for key in wanted if key in deleted),
-                now,
-            )
+        async with self.writer.transaction() as tx:
+            deleted = await tx.delete_many(wanted)
         for position, handle in enumerate(handles):
             key = str(handle)
             if results[position] is None and key not in deleted:
                 results[position] = HandleNotFound(f"handle {key} does not exist", handle=key)
-        await self._notify([key for key in wanted if key in deleted])
         return results
-
-    async def _notify(self, handles: list[str]) -> None:
-        if handles:
-            await self.records.notify(handles)

@@ -15,12 +15,13 @@ from ._database import Database
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role
-from ._records import ADMIN_SUFFIX, RecordService, change_payload, decode_values, encode_values
-from ._repository import Credentials, Enterprises, Outbox, Records
+from ._records import RecordService
+from ._repository import Credentials, Enterprises
 from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 from ._text import control_character
 from ._throttle import LoginThrottle
-from ._values import HandleValue, Permissions, utc_timestamp
+from ._values import HandleValue, Permissions, decode_values
+from ._writer import ADMIN_SUFFIX, WriteTransaction
 
 __all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
 
@@ -32,6 +33,10 @@ _UNKNOWN_HASH = (
     "scrypt$16384$8$1$4ycoWjsQaXGghm1U3z4HOA==$E+74Hr5AqW2zJyAlw1DuNXXiyJUc6ZrczJJl7c8V5lc="
 )
 _SECKEY_PERMISSIONS = Permissions(public_read=False)
+# The ADMIN record only mirrors the credential table, which never leaves the node (its hashes and
+# verifiers are restored from the node's own backups, not the top-level node's copies): shipping
+# the mirror would only tell the top-level node which credential usernames exist.
+SHIP_ADMIN_RECORD = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class EnterpriseService:
     ) -> None:
         self.db = db
         self.records = records
+        self.writer = records.writer
         self.node_code = node_code
         self.cipher_key = cipher_key
         self.throttle = throttle or LoginThrottle()
@@ -115,29 +121,23 @@ class EnterpriseService:
         control = control_character(name)
         if control is not None:
             raise InvalidInput(f"enterprise name contains the control character {control}")
-        now = datetime.now(UTC)
-        async with self.db.write() as session:
-            enterprise = await Enterprises(session).create(name, now)
-            allocated = await self._allocate(session, enterprise.id, prefix, now)
-            credential = await self._issue(session, enterprise.id, allocated, now, password)
-        await self.records.notify([_admin_handle(allocated), f"0.NA/{allocated}"])
+        async with self.writer.transaction() as tx:
+            enterprise = await Enterprises(tx.session).create(name, tx.now)
+            allocated = await self._allocate(tx, enterprise.id, prefix)
+            credential = await self._issue(tx, enterprise.id, allocated, password)
         return EnterpriseInfo(enterprise.id, name, (allocated,), (credential.username,)), credential
 
     async def allocate_prefix(self, enterprise_id: int, prefix: str | None = None) -> str:
         """Give an existing enterprise one more prefix."""
-        now = datetime.now(UTC)
-        async with self.db.write() as session:
-            if await Enterprises(session).get(enterprise_id) is None:
+        async with self.writer.transaction() as tx:
+            if await Enterprises(tx.session).get(enterprise_id) is None:
                 raise EntityNotFound(f"enterprise {enterprise_id} does not exist")
-            allocated = await self._allocate(session, enterprise_id, prefix, now)
-            await self._issue(session, enterprise_id, allocated, now)
-        await self.records.notify([_admin_handle(allocated), f"0.NA/{allocated}"])
+            allocated = await self._allocate(tx, enterprise_id, prefix)
+            await self._issue(tx, enterprise_id, allocated)
         return allocated
 
-    async def _allocate(
-        self, session, enterprise_id: int, prefix: str | None, now: datetime
-    ) -> str:
-        enterprises = Enterprises(session)
+    async def _allocate(self, tx: WriteTransaction, enterprise_id: int, prefix: str | None) -> str:
+        enterprises = Enterprises(tx.session)
         if prefix is None:
             taken = await enterprises.prefixes_like(str(self.node_code))
             depth = len(self.node_code.segments) + 1
@@ -157,37 +157,27 @@ class EnterpriseService:
                 raise AlreadyExists(f"prefix {parsed} is already allocated")
         allocated = str(parsed)
         try:
-            await enterprises.add_prefix(allocated, enterprise_id, now)
+            await enterprises.add_prefix(allocated, enterprise_id, tx.now)
         except IntegrityError as exc:
             raise AlreadyExists(f"prefix {allocated} is already allocated") from exc
-        stamp = utc_timestamp(now)
         na_values = [
             HandleValue(
                 100,
                 "HS_ADMIN",
                 "admin",
                 {"handle": f"0.NA/{self.node_code}", "index": 200, "permissions": "011111110011"},
-                timestamp=stamp,
+                timestamp=tx.stamp,
             ),
         ]
-        records = Records(session)
-        na_text = encode_values(self.records.seal(Handle.parse(f"0.NA/{allocated}"), na_values))
-        await records.insert(f"0.NA/{allocated}", "0.NA", na_text, now, None)
-        await Outbox(session).append_many(
-            [
-                ("prefix.create", allocated, {"prefix": allocated, "enterprise_id": enterprise_id}),
-                (
-                    "handle.upsert",
-                    f"0.NA/{allocated}",
-                    change_payload(f"0.NA/{allocated}"),
-                ),
-            ],
-            now,
+        # The top-level node learns of the prefix before its 0.NA record.
+        await tx.append_change(
+            "prefix.create", allocated, {"prefix": allocated, "enterprise_id": enterprise_id}
         )
+        await tx.put(Handle.parse(f"0.NA/{allocated}"), na_values, None, new=True)
         return allocated
 
     async def _issue(
-        self, session, enterprise_id: int, prefix: str, now: datetime, password: str | None = None
+        self, tx: WriteTransaction, enterprise_id: int, prefix: str, password: str | None = None
     ) -> IssuedCredential:
         """A new credential ``<index>:<prefix>/ADMIN`` at an index no credential ever had.
 
@@ -195,11 +185,10 @@ class EnterpriseService:
         its username) for the record, so its index is never given out again: the revoked secret
         can never name a live credential.
         """
-        records = Records(session)
         admin = _admin_handle(prefix)
-        row = await records.get(admin, for_update=True)
+        row = await tx.lock(admin)
         values = list(decode_values(row.values)) if row else []
-        stamp = utc_timestamp(now)
+        stamp = tx.stamp
         if not values:
             values.append(
                 HandleValue(
@@ -214,7 +203,7 @@ class EnterpriseService:
                     timestamp=stamp,
                 )
             )
-        credentials = Credentials(session)
+        credentials = Credentials(tx.session)
         used = {v.index for v in values} | await credentials.indexes_under(admin)
         index = FIRST_CREDENTIAL_INDEX
         while index in used:
@@ -230,16 +219,12 @@ class EnterpriseService:
             )
         )
         values.sort(key=lambda v: v.index)
-        text = encode_values(self.records.seal(Handle.parse(admin), values))
-        if row is None:
-            await records.insert(admin, prefix, text, now, None)
-        else:
-            await records.update(admin, text, now, None)
+        await tx.put(Handle.parse(admin), values, None, new=row is None, ship=SHIP_ADMIN_RECORD)
         password = password or new_secret()
         username = f"{index}:{admin}"
         verifier = self.cipher_key.seal(username, password) if self.cipher_key else None
         try:
-            await credentials.add(enterprise_id, username, hash_secret(password), now, verifier)
+            await credentials.add(enterprise_id, username, hash_secret(password), tx.now, verifier)
         except IntegrityError as exc:
             raise Conflict(f"credential {username} was issued at the same time; try again") from exc
         return IssuedCredential(username, password, prefix)
@@ -247,36 +232,29 @@ class EnterpriseService:
     async def issue_credential(self, prefix: str) -> IssuedCredential:
         """Another credential for the enterprise that holds ``prefix``."""
         parsed = str(Prefix.parse(prefix))
-        now = datetime.now(UTC)
-        async with self.db.write() as session:
-            row = await Enterprises(session).prefix(parsed)
+        async with self.writer.transaction() as tx:
+            row = await Enterprises(tx.session).prefix(parsed)
             if row is None or row.enterprise_id is None:
                 raise EntityNotFound(f"prefix {parsed} is not allocated")
-            issued = await self._issue(session, row.enterprise_id, parsed, now)
-        await self.records.notify([_admin_handle(parsed)])
+            issued = await self._issue(tx, row.enterprise_id, parsed)
         return issued
 
     async def revoke_credential(self, username: str) -> None:
         """Revoke a credential and every token issued for it."""
         index, handle = parse_username(username)
         normalised = f"{index}:{handle}"
-        now = datetime.now(UTC)
-        async with self.db.write() as session:
-            credentials = Credentials(session)
+        async with self.writer.transaction() as tx:
+            credentials = Credentials(tx.session)
             row = await credentials.by_username(normalised)
             if row is None or row.revoked_at is not None:
                 raise EntityNotFound(
                     f"credential {normalised} does not exist or is revoked already"
                 )
-            await credentials.revoke(row.id, now)
-            records = Records(session)
-            admin = await records.get(str(handle), for_update=True)
+            await credentials.revoke(row.id, tx.now)
+            admin = await tx.lock(str(handle))
             if admin is not None:
                 kept = [v for v in decode_values(admin.values) if v.index != index]
-                await records.update(
-                    str(handle), encode_values(self.records.seal(handle, kept)), now, None
-                )
-        await self.records.notify([str(handle)])
+                await tx.put(handle, kept, None, new=False, ship=SHIP_ADMIN_RECORD)
 
     async def holder_of(self, prefix: str) -> int | None:
         """The id of the enterprise that holds ``prefix``, if it is allocated."""

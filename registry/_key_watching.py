@@ -7,10 +7,10 @@ import time
 from ._errors import InvalidValue, NodeError
 from ._grammar import Handle
 from ._keys import _INDEX_FILE, KeyStore
-from ._records import SealItems, seal_each
 from ._sealing import SealingPool, seal_in_process
 from ._signer import RecordSigner
 from ._values import HandleValue
+from ._writer import SealItems, seal_each
 
 __all__ = ["KeyWatchingSigner"]
 

@@ -1,138 +1,43 @@
-"""Reading and writing records: Handle semantics, authorization and the outbox in one place."""
+"""Reading and writing records with Handle's semantics; every write goes through the writer."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from datetime import UTC, datetime
-from typing import Literal, Protocol, TypeVar, runtime_checkable
+from collections.abc import Collection, Sequence
+from typing import Literal
 
-import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._database import Database
 from ._errors import (
-    Forbidden,
     HandleAlreadyExists,
     HandleNotFound,
     InvalidInput,
     InvalidValue,
-    NodeError,
     ValueAlreadyExists,
     ValuesNotFound,
 )
 from ._grammar import Handle, Prefix
 from ._principal import Principal
-from ._repository import Outbox, Records
+from ._repository import Records
 from ._templates import check_reserved, reapply_template, stored_template
-from ._values import HandleValue, Record, utc_timestamp
+from ._values import HandleValue, Record, decode_values
+from ._writer import RecordWriter, check_writable
 
-__all__ = [
-    "BatchSealer",
-    "ChangeListener",
-    "IndexSelection",
-    "RecordService",
-    "SealItems",
-    "Sealer",
-    "change_payload",
-    "decode_values",
-    "each_or_refusal",
-    "encode_values",
-    "seal_each",
-]
-
-ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
-# Called on every write path with the values about to be stored; returns what is stored
-# (the trust layer adds or refreshes signatures here; what it returns is stored in the write's
-# transaction, so a record and its signature commit together).
-Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
-# A batch's records to seal: each handle with the values about to be stored.
-SealItems = Sequence[tuple[Handle, list[HandleValue]]]
-
-A = TypeVar("A")
-B = TypeVar("B")
+__all__ = ["IndexSelection", "RecordService"]
 
 IndexSelection = Collection[int] | Literal["various"] | None
-ADMIN_SUFFIX = "ADMIN"
 MAX_PAGE_SIZE = 10_000
 # The largest offset both backends can take (a signed 64-bit integer).
 MAX_OFFSET = 2**63 - 1
 
 
-def encode_values(values: Sequence[HandleValue]) -> str:
-    return orjson.dumps([value.to_storage() for value in values]).decode()
-
-
-def decode_values(text: str) -> tuple[HandleValue, ...]:
-    return tuple(HandleValue.from_storage(item) for item in orjson.loads(text))
-
-
-@runtime_checkable
-class BatchSealer(Protocol):
-    """A sealer that also seals a whole batch at once (the trust layer, over its process pool)."""
-
-    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]: ...
-
-    async def seal_many(self, items: SealItems) -> list[str | NodeError]: ...
-
-
-def each_or_refusal(
-    work: Callable[[A, B], str], items: Iterable[tuple[A, B]]
-) -> list[str | NodeError]:
-    """``work(*item)`` for each item, or the ``NodeError`` that refused the item."""
-    results: list[str | NodeError] = []
-    for first, second in items:
-        try:
-            results.append(work(first, second))
-        except NodeError as exc:
-            results.append(exc)
-    return results
-
-
-def seal_each(sealer: Sealer, items: SealItems) -> list[str | NodeError]:
-    """Each item's sealed values as stored text, or the ``NodeError`` that refused the item."""
-    return each_or_refusal(lambda handle, values: encode_values(sealer(handle, values)), items)
-
-
-def _check_not_admin_handle(principal: Principal, handle: Handle) -> None:
-    if handle.suffix == ADMIN_SUFFIX and not principal.is_admin:
-        raise Forbidden(
-            f"{handle} holds the prefix's credentials and is managed by the node;"
-            " use the credential commands instead",
-            handle=str(handle),
-        )
-
-
 class RecordService:
-    """Registers, changes, deletes and reads records; tells listeners after each commit."""
+    """Registers, changes, deletes and reads records, each write through the ``RecordWriter``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, writer: RecordWriter | None = None) -> None:
         self.db = db
-        self._listeners: list[ChangeListener] = []
-        self._sealer: Sealer | None = None
-
-    def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
-        self._listeners.append(listener)
-
-    def set_sealer(self, sealer: Sealer | None) -> None:
-        """Pass the values of every write through ``sealer`` before they are stored."""
-        self._sealer = sealer
-
-    def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
-        """The values to store for ``handle``: every write path calls this (or ``seal_many``)."""
-        return list(values) if self._sealer is None else self._sealer(handle, list(values))
-
-    async def seal_many(self, items: SealItems) -> list[str | NodeError]:
-        """``seal`` for a batch: each item's stored text, or the ``NodeError`` that refused it."""
-        if isinstance(self._sealer, BatchSealer):
-            return await self._sealer.seal_many(items)
-        return seal_each(self.seal, items)
-
-    async def notify(self, handles: Sequence[str]) -> None:
-        for listener in self._listeners:
-            await listener(handles)
+        self.writer = writer or RecordWriter(db)
 
     async def get(self, handle: Handle) -> Record | None:
         key = str(handle)
@@ -156,16 +61,22 @@ class RecordService:
         (``overwrite=False``: only added). Index 1001 is the node's; a record registered with
         a template version stays within that template, as the SNMS API keeps it.
         """
+        check_writable(principal, handle)
+        return await self._put(handle, values, overwrite, indexes, template_version)
+
+    async def _put(
+        self,
+        handle: Handle,
+        values: Sequence[HandleValue],
+        overwrite: bool,
+        indexes: IndexSelection = None,
+        template_version: str | None = None,
+    ) -> bool:
         key = str(handle)
-        principal.require_owner(handle.prefix, handle=key)
-        _check_not_admin_handle(principal, handle)
         check_reserved(key, (value.index for value in values))
-        now = datetime.now(UTC)
-        stamp = utc_timestamp(now)
-        values = [value.stamped(stamp) for value in values]
-        async with self.db.write() as session:
-            records = Records(session)
-            row = await records.get(key, for_update=True)
+        async with self.writer.transaction() as tx:
+            values = tx.stamped(values)
+            row = await tx.lock(key)
             if indexes is None:
                 if row is not None and not overwrite:
                     raise HandleAlreadyExists(f"handle {key} already exists", handle=key)
@@ -177,17 +88,8 @@ class RecordService:
             version = (
                 template_version if template_version is not None else (row and row.template_version)
             )
-            merged = await self._templated(session, handle, merged, version, stamp)
-            text = encode_values(self.seal(handle, merged))
-            try:
-                if row is None:
-                    await records.insert(key, str(handle.prefix), text, now, version)
-                else:
-                    await records.update(key, text, now, version)
-            except IntegrityError as exc:
-                raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
-            await Outbox(session).append("handle.upsert", key, change_payload(key), now)
-        await self.notify([key])
+            merged = await self._templated(tx.session, handle, merged, version, tx.stamp)
+            await tx.put(handle, merged, version, new=row is None)
         return row is None
 
     @staticmethod
@@ -232,42 +134,35 @@ class RecordService:
         self, principal: Principal, prefix: Prefix, stem: str, values: Sequence[HandleValue]
     ) -> Handle:
         """Register ``values`` under a new suffix ``<stem><uuid>`` the node chooses."""
+        # A minted suffix is never the credentials record's: owning the prefix is enough.
+        principal.require_owner(prefix, handle=f"{prefix}/{stem}")
         handle = Handle.parse(f"{prefix}/{stem}{uuid.uuid4()}")
-        await self.put(principal, handle, values, overwrite=False)
+        await self._put(handle, values, overwrite=False)
         return handle
 
     async def delete(
         self, principal: Principal, handle: Handle, indexes: Collection[int] | None = None
     ) -> None:
         """Delete a record, or only the values at ``indexes``."""
+        check_writable(principal, handle)
         key = str(handle)
-        principal.require_owner(handle.prefix, handle=key)
-        _check_not_admin_handle(principal, handle)
         check_reserved(key, indexes or ())
-        now = datetime.now(UTC)
-        async with self.db.write() as session:
-            records = Records(session)
+        async with self.writer.transaction() as tx:
             if not indexes:
-                if not await records.delete(key):
+                if not await tx.delete(key):
                     raise HandleNotFound(f"handle {key} does not exist", handle=key)
-                await Outbox(session).append("handle.delete", key, change_payload(key), now)
-            else:
-                row = await records.get(key, for_update=True)
-                if row is None:
-                    raise HandleNotFound(f"handle {key} does not exist", handle=key)
-                old = decode_values(row.values)
-                kept = [value for value in old if value.index not in set(indexes)]
-                if len(kept) == len(old):
-                    raise ValuesNotFound(
-                        f"handle {key} has no values at index {sorted(indexes)}", handle=key
-                    )
-                kept = await self._templated(
-                    session, handle, kept, row.template_version, utc_timestamp(now)
+                return
+            row = await tx.lock(key)
+            if row is None:
+                raise HandleNotFound(f"handle {key} does not exist", handle=key)
+            old = decode_values(row.values)
+            kept = [value for value in old if value.index not in set(indexes)]
+            if len(kept) == len(old):
+                raise ValuesNotFound(
+                    f"handle {key} has no values at index {sorted(indexes)}", handle=key
                 )
-                text = encode_values(self.seal(handle, kept))
-                await records.update(key, text, now, row.template_version)
-                await Outbox(session).append("handle.upsert", key, change_payload(key), now)
-        await self.notify([key])
+            kept = await self._templated(tx.session, handle, kept, row.template_version, tx.stamp)
+            await tx.put(handle, kept, row.template_version, new=False)
 
     async def page(
         self, principal: Principal, prefix: Prefix, page: int | None, page_size: int | None
@@ -285,12 +180,3 @@ class RecordService:
             )
         async with self.db.read() as session:
             return await Records(session).page(str(prefix), (page or 0) * size, size)
-
-
-def change_payload(handle: str) -> dict[str, object]:
-    """The outbox payload of a change to a record: its handle alone.
-
-    The shipper adds an upsert's values as the record holds them when the change ships (see
-    ``SyncStore``), so a write stores its values once, not a second time in the outbox.
-    """
-    return {"handle": handle}

@@ -23,8 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ._errors import NodeError
-from ._records import SealItems, each_or_refusal, encode_values
 from ._signer import RecordSigner
+from ._values import encode_values
+from ._writer import SealItems, each_or_refusal
 
 __all__ = ["SealingPool", "seal_in_process"]
 

@@ -25,8 +25,16 @@ from ._errors import InvalidValue
 from ._grammar import Handle, Prefix
 from ._jose import export_pem, import_pem, jws_signer, read_jws
 from ._keys import KeyInfo, SigningKey
-from ._records import encode_values
-from ._values import DEFAULT_TTL, PRIVATE, PUBLIC, HandleValue, Permissions, utc_timestamp
+from ._values import (
+    DEFAULT_TTL,
+    PRIVATE,
+    PUBLIC,
+    HandleValue,
+    Permissions,
+    encode_values,
+    stored_value,
+    utc_timestamp,
+)
 from ._verify import (
     CERT_TYPE,
     SIGNATURE_TYPE,
@@ -166,14 +174,8 @@ class RecordSigner:
         self, handle: str, digests: dict[str, object], index: int, stamp: str, now: int, perms: str
     ) -> dict[str, Any]:
         """``HandleValue.to_storage`` of ``_signature``'s value, without building it."""
-        return {
-            "index": index,
-            "type": SIGNATURE_TYPE,
-            "data": {"format": "string", "value": self._token(handle, digests, now)},
-            "ttl": DEFAULT_TTL,
-            "timestamp": stamp,
-            "permissions": perms,
-        }
+        token = self._token(handle, digests, now)
+        return stored_value(index, SIGNATURE_TYPE, "string", token, DEFAULT_TTL, stamp, perms)
 
     def _token(self, handle: str, digests: dict[str, object], now: int) -> str:
         """The node's JWS over ``digests`` for ``handle``."""

@@ -77,7 +77,7 @@ class Resolver:
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        records.add_listener(self.changed)
+        records.writer.add_listener(self.changed)
 
     def is_local(self, handle: Handle) -> bool:
         """True when this node answers for ``handle`` from its own storage."""

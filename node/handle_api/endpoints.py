@@ -139,14 +139,12 @@ async def put_handle(
     if _bool_param(request, "mintNewSuffix", False):
         prefix_text, _, stem = handle.partition("/")
         prefix = Prefix.parse(prefix_text)
-        principal.require_owner(prefix, handle=handle)
         if stem:
             HandleId.check_suffix(stem)
         values = parse_values(_values_from_body(await read_json(request, limit), None))
         minted = await context.records.mint(principal, prefix, stem, values)
         return json_response({"responseCode": SUCCESS, "handle": str(minted)}, 201)
     parsed = HandleId.parse(handle)
-    principal.require_owner(parsed.prefix, handle=str(parsed))
     overwrite = _bool_param(request, "overwrite", True)
     indexes = _index_params(request, allow_various=True)
     values = parse_values(

@@ -102,7 +102,6 @@ async def create(
     principal: Principal = Depends(snms_user),
 ) -> Response:
     draft = parse_draft(await read_json(request, context.settings.max_body_bytes))
-    principal.require_owner(draft.handle.prefix, handle=str(draft.handle))
     _raise_single(await context.batches.create_many(principal, [draft]))
     return envelope({"handle": str(draft.handle)})
 
@@ -114,7 +113,6 @@ async def update(
     principal: Principal = Depends(snms_user),
 ) -> Response:
     draft = parse_draft(await read_json(request, context.settings.max_body_bytes))
-    principal.require_owner(draft.handle.prefix, handle=str(draft.handle))
     _raise_single(await context.batches.update_many(principal, [draft]))
     return envelope({"handle": str(draft.handle)})
 
@@ -126,7 +124,6 @@ async def delete(
     principal: Principal = Depends(snms_user),
 ) -> Response:
     handle = Handle.parse(await param_or_body(request, context, "handle"))
-    principal.require_owner(handle.prefix, handle=str(handle))
     _raise_single(await context.batches.delete_many(principal, [handle]))
     return envelope({"handle": str(handle)})
 

@@ -42,7 +42,7 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
         stats_interval_seconds=settings.stats_interval_seconds,
         identity=NodeIdentity(context),
     )
-    context.records.add_listener(worker.changed)
+    context.records.writer.add_listener(worker.changed)
     worker.stats_sources.append(_resolution_stats(context))
     worker.start()
     app.state.sync = worker

@@ -33,8 +33,8 @@ def _service(db: Database) -> tuple[BatchService, RecordService, list]:
     async def listener(handles):
         announced.append(list(handles))
 
-    records.add_listener(listener)
-    records.set_sealer(
+    records.writer.add_listener(listener)
+    records.writer.set_sealer(
         lambda handle, values: [
             *values,
             HandleValue(400, "HS_SIGNATURE", "string", f"sig:{handle}"),
@@ -108,7 +108,7 @@ async def test_a_failing_item_leaves_no_row_and_no_outbox_entry(db: Database) ->
             raise InvalidValue("cannot seal this one", handle=str(handle))
         return values
 
-    records.set_sealer(refuse_one)
+    records.writer.set_sealer(refuse_one)
     results = await batches.create_many(
         ADMIN,
         [

@@ -30,7 +30,7 @@ def world(tmp_path: Path) -> World:
 @pytest.fixture
 def records(db: Database, world: World) -> RecordService:
     service = RecordService(db)
-    service.set_sealer(world.signer)
+    service.writer.set_sealer(world.signer)
     return service
 
 
@@ -128,7 +128,7 @@ async def test_enterprise_prefix_and_credential_records_are_signed_too(db: Datab
     from registry import EnterpriseService, Prefix
 
     records = RecordService(db)
-    records.set_sealer(world.signer)
+    records.writer.set_sealer(world.signer)
     enterprises = EnterpriseService(db, records, Prefix.parse("88.118"))
     _, credential = await enterprises.create("Acme", "88.118.8")
     for name in ("0.NA/88.118.8", "88.118.8/ADMIN"):
