@@ -1,13 +1,16 @@
-"""Headers every answer of the node carries."""
+"""Headers every answer of the node carries, and those that flag a stale answer."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["NOSNIFF", "NoSniff"]
+from resolver import Resolution
+
+__all__ = ["NOSNIFF", "STALE_HEADER", "NoSniff", "stale_headers"]
 
 # Browsers must not guess another type than the one the node names (JSON read as HTML, say).
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+STALE_HEADER = "X-Idnode-Stale"
 
 
 class NoSniff:
@@ -27,3 +30,10 @@ class NoSniff:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+def stale_headers(resolution: Resolution) -> dict[str, str] | None:
+    """Headers that flag an answer served from a stale entry while its source was unreachable."""
+    if resolution.stale_age is None:
+        return None
+    return {STALE_HEADER: "true", "Age": str(resolution.stale_age)}

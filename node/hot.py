@@ -3,9 +3,9 @@
 A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
 ``GET`` or ``HEAD /api/handles/<handle>`` without query parameters is answered here from the
 resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
-validation; a miss is resolved here too (through the cache, so it is filled). Anything else, and
-every error, goes on to the FastAPI app, whose endpoint has the same semantics and speaks the
-Handle REST error dialect.
+validation; a miss is resolved here too (through the cache, so it is filled), and an error in
+either is answered here in the Handle REST error dialect (``handle_api.handle_error``), without
+a second read. Anything else goes on to the FastAPI app, whose endpoint has the same semantics.
 """
 
 from __future__ import annotations
@@ -14,28 +14,21 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from registry import Handle, NodeError
-from resolver import FORWARDED_HEADER, Resolution, Resolver
+from resolver import FORWARDED_HEADER, Resolver
 
-from .headers import NOSNIFF
+from .handle_api.codes import handle_error
+from .headers import NOSNIFF, stale_headers
 from .paths import path_text
 
-__all__ = ["STALE_HEADER", "HotPath", "stale_headers"]
+__all__ = ["HotPath"]
 
 HANDLES_PATH = "/api/handles/"
-STALE_HEADER = "X-Idnode-Stale"
 _JSON = (b"content-type", b"application/json")
 # HEAD answers as GET does; the server leaves the body out.
 _READS = frozenset({"GET", "HEAD"})
 # Requests carrying these need the full endpoint: credentials see private values, and a
 # forwarded request must not be resolved recursively.
 _NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
-
-
-def stale_headers(resolution: Resolution) -> dict[str, str] | None:
-    """Headers that flag an answer served from a stale entry while its source was unreachable."""
-    if resolution.stale_age is None:
-        return None
-    return {STALE_HEADER: "true", "Age": str(resolution.stale_age)}
 
 
 async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
@@ -71,11 +64,13 @@ class HotPath:
                     await _send(send, entry.status, entry.body, [])
                     return
                 resolution = await resolver.lookup(Handle.parse(key))
-            except NodeError:
-                pass  # the app answers it, in the Handle REST error dialect
+            except NodeError as exc:
+                # Named as the app's route names it: the path as the server decoded it.
+                status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
             else:
-                extra = stale_headers(resolution) or {}
-                headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-                await _send(send, resolution.entry.status, resolution.entry.body, headers)
-                return
+                status, body = resolution.entry.status, resolution.entry.body
+                extra = stale_headers(resolution)
+            headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+            await _send(send, status, body, headers)
+            return
         await self.app(scope, receive, send)

@@ -3,18 +3,12 @@
 Knows nothing of HTTP. Other packages use only the names listed here.
 """
 
+from . import codec
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
 from ._credential_key import CREDENTIAL_KEY_FILE, ensure_credential_key
 from ._database import Database
-from ._encoding import (
-    digest_stored,
-    digest_stored_values,
-    digest_value,
-    digest_values,
-    value_body,
-)
 from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
 from ._errors import (
     AlreadyExists,
@@ -82,6 +76,13 @@ from ._writer import (
     WriteTransaction,
     check_writable,
     seal_each,
+)
+from .codec.binary import (
+    digest_stored,
+    digest_stored_values,
+    digest_value,
+    digest_values,
+    value_body,
 )
 
 __all__ = [
@@ -166,6 +167,7 @@ __all__ = [
     "check_version",
     "check_writable",
     "cipher_password",
+    "codec",
     "decode_values",
     "digest_stored",
     "digest_stored_values",

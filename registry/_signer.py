@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 
 from ._certs import Certificate, Grant, key_handle, split_key_id
-from ._encoding import digest_stored_values, digest_values
 from ._errors import InvalidValue
 from ._grammar import Handle, Prefix
 from ._jose import export_pem, import_pem, jws_signer, read_jws
@@ -43,6 +42,7 @@ from ._verify import (
     check_digests,
     check_signature,
 )
+from .codec.binary import digest_stored_values, digest_values
 
 __all__ = ["DEFAULT_SIGNATURE_LIFETIME", "FIRST_SIGNATURE_INDEX", "RecordSigner"]
 

@@ -15,10 +15,10 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ._certs import Certificate, Grant, grants_cover, split_key_id
-from ._encoding import DIGEST_ALG, digest_value
 from ._errors import InvalidValue
 from ._jose import BadSignature, read_jws, verify_jws
 from ._values import HandleValue
+from .codec.binary import DIGEST_ALG, digest_value
 
 __all__ = [
     "DEFAULT_MAX_CHAIN",

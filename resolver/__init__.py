@@ -6,6 +6,7 @@ is the cache-hit path that serves pre-serialised bytes.
 
 from ._build import build_resolver
 from ._cache import CacheConfig, RecordCache
+from ._client import HandleRestClient
 from ._entry import Entry, handle_body, not_found_body
 from ._notify import PgInvalidation
 from ._recursive import FORWARDED_HEADER, Upstream
@@ -15,6 +16,7 @@ __all__ = [
     "FORWARDED_HEADER",
     "CacheConfig",
     "Entry",
+    "HandleRestClient",
     "PgInvalidation",
     "Publisher",
     "RecordCache",

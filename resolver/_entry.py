@@ -7,13 +7,10 @@ from collections.abc import Iterable
 
 import orjson
 
-from registry import Handle, HandleValue, Record, decode_values, encode_values
+from registry import Handle, HandleValue, Record, codec, decode_values, encode_values
 
 __all__ = ["Entry", "handle_body", "not_found_body"]
 
-SUCCESS = 1
-HANDLE_NOT_FOUND = 100
-VALUES_NOT_FOUND = 200
 DEFAULT_PERMISSIONS = "1110"
 # Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded.
 MAX_VARIANTS = 4
@@ -31,38 +28,17 @@ def _compact(body: bytes) -> bytes:
 
 
 def handle_body(handle: str, values: Iterable[HandleValue]) -> bytes:
-    """``{"responseCode":1,"handle":...,"values":[...]}`` as bytes."""
-    return _compact(
-        orjson.dumps(
-            {"responseCode": SUCCESS, "handle": handle, "values": [v.to_json() for v in values]}
-        )
-    )
+    """``{"responseCode":1,"handle":...,"values":[...]}`` as exact-size bytes."""
+    return _compact(codec.values_body(handle, values))
 
 
 def not_found_body(handle: str) -> bytes:
     """The Handle REST answer for an unregistered handle (responseCode 100, HTTP 404)."""
-    return _compact(
-        orjson.dumps(
-            {
-                "responseCode": HANDLE_NOT_FOUND,
-                "handle": handle,
-                "message": f"handle {handle} does not exist",
-            }
-        )
-    )
+    return _compact(codec.not_found_body(handle))
 
 
 def _no_match_body(handle: str) -> bytes:
-    return _compact(
-        orjson.dumps(
-            {
-                "responseCode": VALUES_NOT_FOUND,
-                "handle": handle,
-                "values": [],
-                "message": "no values match the index or type given",
-            }
-        )
-    )
+    return _compact(codec.no_match_body(handle))
 
 
 class _Rare:

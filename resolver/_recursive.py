@@ -16,15 +16,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
 from cachebox import LRUCache
 
-from registry import Handle, HandleValue, InvalidInput, Prefix, Record, Unavailable, parse_value
+from registry import Handle, Prefix, Record, Unavailable
+
+from ._client import MAX_ANSWER_BYTES, HandleRestClient
 
 __all__ = ["FORWARDED_HEADER", "Upstream"]
 
@@ -38,25 +37,7 @@ DIRECTORY_ENTRIES = 10_000
 # Real prefixes have a handful of segments (88.118.8); a made-up 121-segment one must not cost
 # 121 sequential requests to the top-level node. Deeper prefixes are looked up from this depth.
 DIRECTORY_LEVELS = 8
-MAX_ANSWER_BYTES = 1024 * 1024
 DEADLINE_SECONDS = 10.0
-
-
-def _records_from(handle: Handle, body: Any) -> Record:
-    """Validate a foreign node's Handle REST answer; its timestamps are kept as given."""
-    if not isinstance(body, dict) or not isinstance(body.get("values"), list):
-        raise Unavailable(f"the node serving {handle.prefix} sent a malformed answer")
-    values: list[HandleValue] = []
-    try:
-        for position, item in enumerate(body["values"], start=1):
-            value = parse_value(item, position)
-            stamp = item.get("timestamp")
-            values.append(replace(value, timestamp=stamp if isinstance(stamp, str) else None))
-    except InvalidInput as exc:
-        raise Unavailable(
-            f"the node serving {handle.prefix} sent an invalid value: {exc.message}"
-        ) from exc
-    return Record(handle, tuple(sorted(values, key=lambda v: v.index)))
 
 
 def _site_url(record: Record) -> str | None:
@@ -89,44 +70,20 @@ class Upstream:
         self.toplevel_url = toplevel_url.rstrip("/")
         self.client = client
         self.max_answer_bytes = max_answer_bytes
+        self._rest = HandleRestClient(
+            client, max_answer_bytes=max_answer_bytes, headers={FORWARDED_HEADER: "1"}
+        )
         self.deadline = deadline
         self.clock = clock
         # Bounded: anyone can make us look up made-up prefixes.
         self._directory: LRUCache[str, tuple[str | None, float]] = LRUCache(DIRECTORY_ENTRIES)
 
-    async def _get(self, base_url: str, handle: str) -> Any | None:
-        """The JSON answer for ``handle`` at ``base_url``; ``None`` on 404."""
-        url = f"{base_url}/api/handles/{quote(handle, safe='/')}"
-        try:
-            async with self.client.stream("GET", url, headers={FORWARDED_HEADER: "1"}) as response:
-                if response.status_code == 404:
-                    return None
-                if response.status_code != 200:
-                    raise Unavailable(
-                        f"{base_url} answered {handle} with HTTP {response.status_code}"
-                    )
-                content = await self._read(response, base_url, handle)
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"{base_url} is unreachable: {type(exc).__name__}") from exc
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise Unavailable(f"{base_url} answered {handle} with malformed JSON") from exc
-
-    async def _read(self, response: httpx.Response, base_url: str, handle: str) -> bytes:
-        """The body, given up (and the connection closed) once it passes ``max_answer_bytes``."""
-        too_large = Unavailable(
-            f"{base_url} answered {handle} with more than {self.max_answer_bytes} bytes"
-        )
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_answer_bytes:
-            raise too_large
-        content = bytearray()
-        async for chunk in response.aiter_bytes():
-            content += chunk
-            if len(content) > self.max_answer_bytes:
-                raise too_large
-        return bytes(content)
+    async def _get(self, base_url: str, handle: Handle) -> Record | None:
+        """The record ``base_url`` serves for ``handle``; ``None`` on 404."""
+        values = await self._rest.fetch_values(base_url, str(handle))
+        if values is None:
+            return None
+        return Record(handle, tuple(sorted(values, key=lambda v: v.index)))
 
     async def site_of(self, prefix: Prefix) -> str | None:
         """The base URL of the node serving ``prefix`` (or its nearest listed parent)."""
@@ -144,11 +101,10 @@ class Upstream:
         if cached is not None and cached[1] > now:
             return cached[0]
         handle = Handle(Prefix.parse(DIRECTORY_PREFIX), prefix)
-        body = await self._get(self.toplevel_url, str(handle))
-        if body is None:
+        record = await self._get(self.toplevel_url, handle)
+        if record is None:
             self._directory[prefix] = (None, now + NEGATIVE_DIRECTORY_TTL)
             return None
-        record = _records_from(handle, body)
         ttl = min((v.ttl for v in record.values), default=0)
         site = _site_url(record)
         self._directory[prefix] = (site, now + ttl)
@@ -171,5 +127,4 @@ class Upstream:
             base_url = await self.site_of(handle.prefix)
         if base_url is None:
             return None
-        body = await self._get(base_url, str(handle))
-        return None if body is None else _records_from(handle, body)
+        return await self._get(base_url, handle)

@@ -30,6 +30,7 @@ from registry import (
     Prefix,
     Unauthenticated,
     check_registration,
+    codec,
     utc_timestamp,
 )
 
@@ -154,9 +155,7 @@ async def resolve(handle: str, request: Request) -> Response:
     if entry is None:
         raise HandleNotFound(f"prefix {prefix} is not in the directory", handle=str(parsed))
     values = _directory_values(entry, await _store(request).certificates(entry.code))
-    return json_response(
-        {"responseCode": 1, "handle": f"0.NA/{prefix}", "values": [v.to_json() for v in values]}
-    )
+    return Response(codec.values_body(f"0.NA/{prefix}", values), media_type="application/json")
 
 
 def _directory_values(

@@ -20,18 +20,17 @@ from registry import (
     AlreadyExists,
     Conflict,
     Forbidden,
-    InvalidIdentifier,
     InvalidInput,
-    InvalidValue,
     NodeError,
     NotFound,
     Unauthenticated,
     Unavailable,
+    codec,
 )
 
 from .responses import json_response
 
-__all__ = ["HANDLE_CODES", "PLAIN_STATUS", "install_error_handlers"]
+__all__ = ["HANDLE_STATUS", "PLAIN_STATUS", "install_error_handlers"]
 
 logger = logging.getLogger("idnode.toplevel")
 
@@ -50,18 +49,16 @@ PLAIN_STATUS: dict[type[NodeError], int] = {
     NodeError: 500,
 }
 
-# error class → (Handle responseCode, HTTP status), as the node's Handle REST API answers
-HANDLE_CODES: dict[type[NodeError], tuple[int, int]] = {
-    InvalidIdentifier: (102, 400),
-    InvalidValue: (202, 400),
-    InvalidInput: (4, 400),
-    Unauthenticated: (402, 401),
-    Forbidden: (400, 403),
-    NotFound: (100, 404),
-    AlreadyExists: (101, 409),
-    Conflict: (4, 409),
-    Unavailable: (3, 503),
-    NodeError: (2, 500),
+# error class → HTTP status of a directory error; its Handle response code is the codec's.
+HANDLE_STATUS: dict[type[NodeError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    AlreadyExists: 409,
+    Conflict: 409,
+    Unavailable: 503,
+    NodeError: 500,
 }
 
 
@@ -83,14 +80,15 @@ def _headers(exc: NodeError) -> dict[str, str] | None:
 def error_response(request: Request, exc: NodeError) -> Response:
     """``exc`` in the form of the API its path belongs to."""
     if request.url.path.startswith(DIRECTORY_PATH):
-        code, status = _lookup(HANDLE_CODES, exc)
         handle = (
             exc.handle
             or request.path_params.get("handle")
             or request.query_params.get("prefix", "")
         )
-        body = {"responseCode": code, "handle": handle, "message": exc.message}
-        return json_response(body, status, _headers(exc))
+        body = codec.error_body(codec.error_code(exc), handle, exc.message)
+        return Response(
+            body, _lookup(HANDLE_STATUS, exc), _headers(exc), media_type="application/json"
+        )
     body = {"error": type(exc).__name__, "message": exc.message}
     return json_response(body, _lookup(PLAIN_STATUS, exc), _headers(exc))
 

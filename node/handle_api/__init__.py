@@ -1,6 +1,6 @@
 """The Handle REST API slice."""
 
-from .codes import HANDLE_CODES, handle_dialect
+from .codes import HANDLE_STATUS, handle_dialect, handle_error
 from .endpoints import router
 
-__all__ = ["HANDLE_CODES", "handle_dialect", "router"]
+__all__ = ["HANDLE_STATUS", "handle_dialect", "handle_error", "router"]

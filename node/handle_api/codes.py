@@ -1,4 +1,4 @@
-"""Handle response codes and the HTTP status each travels with (Handle.Net REST API)."""
+"""The HTTP status each Handle REST error travels with; its response code is the codec's."""
 
 from __future__ import annotations
 
@@ -8,57 +8,48 @@ from starlette.responses import Response
 from registry import (
     AlreadyExists,
     Conflict,
-    EntityNotFound,
     Forbidden,
-    HandleAlreadyExists,
-    HandleNotFound,
-    InvalidIdentifier,
     InvalidInput,
-    InvalidValue,
     NodeError,
+    NotFound,
     PayloadTooLarge,
     TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
-    ValueAlreadyExists,
     ValuesNotFound,
+    codec,
 )
 
 from ..errors import error_headers, lookup
-from ..responses import json_response
 
-__all__ = ["HANDLE_CODES", "SUCCESS", "handle_dialect"]
+__all__ = ["HANDLE_STATUS", "handle_dialect", "handle_error"]
 
-SUCCESS = 1
-
-# error class → (Handle responseCode, HTTP status)
-HANDLE_CODES: dict[type[NodeError], tuple[int, int]] = {
-    InvalidIdentifier: (102, 400),
-    InvalidValue: (202, 400),
-    PayloadTooLarge: (4, 413),
-    UnsupportedMediaType: (4, 415),
-    InvalidInput: (4, 400),
-    TooManyAttempts: (402, 429),
-    Unauthenticated: (402, 401),
-    Forbidden: (400, 403),
-    HandleNotFound: (100, 404),
-    EntityNotFound: (100, 404),
-    ValuesNotFound: (200, 400),
-    HandleAlreadyExists: (101, 409),
-    ValueAlreadyExists: (201, 409),
-    AlreadyExists: (101, 409),
-    Conflict: (4, 409),
-    Unavailable: (3, 503),
-    NodeError: (2, 500),
+# error class → HTTP status (Handle.Net REST API); the response code is ``codec.error_code``.
+HANDLE_STATUS: dict[type[NodeError], int] = {
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    InvalidInput: 400,
+    TooManyAttempts: 429,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    ValuesNotFound: 400,
+    NotFound: 404,
+    AlreadyExists: 409,
+    Conflict: 409,
+    Unavailable: 503,
+    NodeError: 500,
 }
 
 
+def handle_error(exc: NodeError, handle: str) -> tuple[int, bytes, dict[str, str] | None]:
+    """Status, ``{"responseCode", "handle", "message"}`` bytes and headers for ``exc``."""
+    body = codec.error_body(codec.error_code(exc), exc.handle or handle, exc.message)
+    return lookup(HANDLE_STATUS, exc), body, error_headers(exc)
+
+
 def handle_dialect(request: Request, exc: NodeError) -> Response:
-    """``{"responseCode", "handle", "message"}``; the handle is the one the request named."""
-    code, status = lookup(HANDLE_CODES, exc)
-    handle = (
-        exc.handle or request.path_params.get("handle") or request.query_params.get("prefix", "")
-    )
-    body = {"responseCode": code, "handle": handle, "message": exc.message}
-    return json_response(body, status, error_headers(exc))
+    """The Handle REST error answer; the handle is the one the request named."""
+    named = request.path_params.get("handle") or request.query_params.get("prefix", "")
+    status, body, headers = handle_error(exc, named)
+    return Response(body, status, headers, media_type="application/json")

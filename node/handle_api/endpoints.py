@@ -15,6 +15,7 @@ from registry import (
     InvalidInput,
     Prefix,
     Principal,
+    codec,
     parse_index,
     parse_values,
 )
@@ -23,10 +24,9 @@ from resolver import FORWARDED_HEADER
 from ..auth import get_principal
 from ..bodies import read_json
 from ..context import NodeContext, get_context
-from ..hot import stale_headers
+from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from ..responses import json_response
-from .codes import SUCCESS
 
 __all__ = ["router"]
 
@@ -70,6 +70,10 @@ def _int_param(request: Request, name: str) -> int | None:
     return int(raw)
 
 
+def _done(handle: str, status: int = 200) -> Response:
+    return Response(codec.done_body(handle), status, media_type="application/json")
+
+
 def _values_from_body(body: Any, handle: str | None) -> Any:
     if isinstance(body, list):
         return body
@@ -97,7 +101,7 @@ async def list_handles(
     page_size = _int_param(request, "pageSize")
     total, handles = await context.records.page(principal, prefix, page, page_size)
     body: dict[str, Any] = {
-        "responseCode": SUCCESS,
+        "responseCode": int(codec.ResponseCode.SUCCESS),
         "prefix": str(prefix),
         "totalCount": str(total),
     }
@@ -143,7 +147,7 @@ async def put_handle(
             HandleId.check_suffix(stem)
         values = parse_values(_values_from_body(await read_json(request, limit), None))
         minted = await context.records.mint(principal, prefix, stem, values)
-        return json_response({"responseCode": SUCCESS, "handle": str(minted)}, 201)
+        return _done(str(minted), 201)
     parsed = HandleId.parse(handle)
     overwrite = _bool_param(request, "overwrite", True)
     indexes = _index_params(request, allow_various=True)
@@ -153,7 +157,7 @@ async def put_handle(
     created = await context.records.put(
         principal, parsed, values, overwrite=overwrite, indexes=indexes
     )
-    return json_response({"responseCode": SUCCESS, "handle": str(parsed)}, 201 if created else 200)
+    return _done(str(parsed), 201 if created else 200)
 
 
 @router.delete(ROUTE, summary="Delete a handle or some of its values")
@@ -166,4 +170,4 @@ async def delete_handle(
     parsed = HandleId.parse(path_text(request.scope, MOUNT))
     indexes = _index_params(request)
     await context.records.delete(principal, parsed, indexes)
-    return json_response({"responseCode": SUCCESS, "handle": str(parsed)})
+    return _done(str(parsed))

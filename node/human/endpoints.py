@@ -10,7 +10,7 @@ from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, 
 
 from ..context import NodeContext, get_context
 from ..errors import error_headers
-from ..hot import stale_headers
+from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from .links import redirect_target
 from .page import PAGE_HEADERS, error_page, record_page

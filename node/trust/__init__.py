@@ -1,6 +1,6 @@
 """Trust wiring: the node's signer, its published keys and certificates, and ``idnode verify``."""
 
-from .fetch import HttpFetcher, parse_rest_values
+from .fetch import HttpFetcher
 from .identity import NodeIdentity, NodeKey, ensure_key
 from .signing import (
     certify_enterprise,
@@ -19,7 +19,6 @@ __all__ = [
     "install_certificate",
     "key_store",
     "load_root",
-    "parse_rest_values",
     "publish_keys",
     "read_root",
     "verify_handle",

@@ -18,12 +18,12 @@ from registry import (
     InvalidValue,
     Permissions,
     Prefix,
-    _encoding,
     _grammar,
 )
 from registry._jose import generate_key, public_jwk, read_jws, sign_jws, verify_jws
 from registry._models import Timestamp
 from registry._values import parse_value
+from registry.codec import binary
 
 
 @pytest.mark.parametrize("alg", ["ES256", "Ed25519", "RS256"])
@@ -47,7 +47,7 @@ def test_a_signature_made_by_another_key_does_not_verify() -> None:
 
 
 def _fresh_digest(value: HandleValue) -> str:
-    return base64.b64encode(hashlib.sha256(_encoding.value_body(value)).digest()).decode()
+    return base64.b64encode(hashlib.sha256(binary.value_body(value)).digest()).decode()
 
 
 def test_remembered_digests_match_fresh_ones_for_every_part_of_the_key() -> None:
@@ -63,15 +63,15 @@ def test_remembered_digests_match_fresh_ones_for_every_part_of_the_key() -> None
     for _ in range(2):  # the second round is answered from memory
         for kind, data, ttl, permissions in variants:
             value = HandleValue(1, kind, "string", data, ttl, permissions=permissions)
-            assert _encoding.digest_value(value) == _fresh_digest(value)
-            digests.add(_encoding.digest_value(value))
+            assert binary.digest_value(value) == _fresh_digest(value)
+            digests.add(binary.digest_value(value))
     assert len(digests) == 2 * 3 * 2 * 2
 
 
 def test_the_digest_memory_stays_bounded() -> None:
-    for n in range(_encoding._DIGEST_CACHE_SIZE + 10):
-        _encoding.digest_value(HandleValue(1, "T", "string", f"v{n}"))
-    assert len(_encoding._DIGESTS) <= _encoding._DIGEST_CACHE_SIZE
+    for n in range(binary._DIGEST_CACHE_SIZE + 10):
+        binary.digest_value(HandleValue(1, "T", "string", f"v{n}"))
+    assert len(binary._DIGESTS) <= binary._DIGEST_CACHE_SIZE
 
 
 def test_remembered_prefixes_are_the_parsed_ones_and_invalid_ones_keep_failing() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ._values import DEFAULT_TTL, HandleValue, Permissions
+from .._values import DEFAULT_TTL, HandleValue, Permissions
 
 __all__ = [
     "DIGEST_ALG",
