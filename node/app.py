@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from migrations.runner import require_schema
-from registry import Unavailable
+from registry import Database, Unavailable
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
@@ -20,8 +20,8 @@ from .hot import HotPath
 from .responses import json_response
 from .runtime import tune_gc
 from .settings import Settings, get_settings
+from .sync import open_sync
 from .sync import router as sync_router
-from .sync import start_sync, stop_sync
 from .trust.endpoints import router as trust_router
 
 __all__ = ["create_app", "create_served_app"]
@@ -35,17 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = NodeContext.build(settings)
-        app.state.node = context
-        app.state.schema_ready = await _schema_ready(context)
-        await context.resolver.start()
-        tune_gc(settings.gc_threshold)
-        start_sync(app, context)
-        try:
+        # Closed in reverse on the way out: sync flushes the outbox, then the resolver, the
+        # signer's sealing processes and the database close (uvicorn has stopped accepting and
+        # finished the requests in flight by then).
+        async with NodeContext(settings, listen=True, sync=open_sync) as context:
+            app.state.node = context
+            app.state.schema_ready = await _schema_ready(context.db)
+            tune_gc(settings.gc_threshold)
             yield
-        finally:
-            await stop_sync(app)
-            await context.close()
 
     app = FastAPI(
         title="idnode",
@@ -88,10 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _schema_ready(context: NodeContext) -> bool:
+async def _schema_ready(db: Database) -> bool:
     """Whether the database is migrated; said loudly at startup when it is not."""
     try:
-        await require_schema(context.db)
+        await require_schema(db)
     except Unavailable as exc:
         logger.error("%s; /healthz answers 503 until it is", exc.message)
         return False

@@ -29,11 +29,8 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaitable[Any]]) -> Any:
-    context = NodeContext.build(settings)
-    try:
+    async with NodeContext(settings) as context:
         return await work(context)
-    finally:
-        await context.close()
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -134,7 +131,7 @@ async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
     from .sync import sync_status
 
     async def work(context: NodeContext) -> Any:
-        return await sync_status(context, None)
+        return await sync_status(context.db, settings.toplevel_url, None)
 
     status = await _with_context(settings, work)
     lines = [

@@ -2,7 +2,7 @@
 
 from .client import TopLevelClient
 from .endpoints import router
-from .lifecycle import start_sync, stop_sync
+from .lifecycle import open_sync
 from .status import sync_status
 from .worker import Identity, StatsSource, SyncWorker
 
@@ -11,8 +11,7 @@ __all__ = [
     "StatsSource",
     "SyncWorker",
     "TopLevelClient",
+    "open_sync",
     "router",
-    "start_sync",
-    "stop_sync",
     "sync_status",
 ]

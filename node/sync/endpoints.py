@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from starlette.requests import Request
 from starlette.responses import Response
 
 from ..admin.endpoints import require_admin
@@ -17,6 +16,5 @@ router = APIRouter(prefix="/admin/sync", tags=["Node administration"])
 
 
 @router.get("", dependencies=[Depends(require_admin)], summary="Sync lag and last error")
-async def show_status(request: Request, context: NodeContext = Depends(get_context)) -> Response:
-    worker = getattr(request.app.state, "sync", None)
-    return json_response(await sync_status(context, worker))
+async def show_status(context: NodeContext = Depends(get_context)) -> Response:
+    return json_response(await sync_status(context.db, context.settings.toplevel_url, context.sync))

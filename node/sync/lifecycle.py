@@ -1,33 +1,36 @@
-"""Starting and stopping sync from the app's lifespan."""
+"""Opening and closing sync as the last resource of the node's context."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from registry import SecretBox, SyncStore
+from resolver import Resolver
 
 from ..context import NodeContext
 from ..trust.identity import NodeIdentity, ensure_key
 from .client import TopLevelClient
 from .worker import StatsSource, SyncWorker
 
-__all__ = ["SEALING_KEY_FILE", "start_sync", "stop_sync"]
+__all__ = ["SEALING_KEY_FILE", "open_sync"]
 
 # Beside the node's signing keys: the key that seals the top-level sync token in the database.
 SEALING_KEY_FILE = "secrets.key"
 
 
-def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
-    """Start shipping when ``IDNODE_TOPLEVEL_URL`` is set; the worker is ``app.state.sync``.
+@asynccontextmanager
+async def open_sync(context: NodeContext) -> AsyncIterator[SyncWorker | None]:
+    """Ship the outbox while open when ``IDNODE_TOPLEVEL_URL`` is set (else yield None).
 
-    The node onboards with its trust key, generated here on a first start.
+    The node onboards with its trust key, generated here on a first start. Closing ships what is
+    left for up to ``IDNODE_SYNC_FLUSH_SECONDS``, then stops the worker and its HTTP client.
     """
     settings = context.settings
-    app.state.sync = None
     if not settings.toplevel_url:
-        return None
+        yield None
+        return
     ensure_key(settings)
     bootstrap = settings.toplevel_bootstrap_token
     worker = SyncWorker(
@@ -40,25 +43,21 @@ def start_sync(app: FastAPI, context: NodeContext) -> SyncWorker | None:
         idle_seconds=settings.sync_idle_seconds,
         backoff_max_seconds=settings.sync_backoff_max_seconds,
         stats_interval_seconds=settings.stats_interval_seconds,
-        identity=NodeIdentity(context),
+        identity=NodeIdentity(settings, context.records),
     )
-    context.records.writer.add_listener(worker.changed)
-    worker.stats_sources.append(_resolution_stats(context))
-    worker.start()
-    app.state.sync = worker
-    return worker
+    try:
+        context.records.writer.add_listener(worker.changed)
+        worker.stats_sources.append(_resolution_stats(context.resolver))
+        worker.start()
+        yield worker
+    finally:
+        await worker.stop(settings.sync_flush_seconds)
 
 
-async def stop_sync(app: FastAPI) -> None:
-    worker = getattr(app.state, "sync", None)
-    if worker is not None:
-        await worker.stop(app.state.node.settings.sync_flush_seconds)
-
-
-def _resolution_stats(context: NodeContext) -> StatsSource:
+def _resolution_stats(resolver: Resolver) -> StatsSource:
     """This process's resolutions and cache hit ratio, for the periodic statistics report."""
 
     async def source() -> dict[str, float]:
-        return context.resolver.stats()
+        return resolver.stats()
 
     return source

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry import SyncStore
+from registry import Database, SyncStore
 
-from ..context import NodeContext
 from .worker import SyncWorker
 
 __all__ = ["sync_status"]
 
 
-async def sync_status(context: NodeContext, worker: SyncWorker | None) -> dict[str, Any]:
+async def sync_status(
+    db: Database, toplevel_url: str | None, worker: SyncWorker | None
+) -> dict[str, Any]:
     """Lag in rows and seconds, the last acknowledged batch, the last error."""
     if worker is not None:
         return {"enabled": True, **await worker.status()}
-    figures = await SyncStore(context.db).status()
-    return {
-        "enabled": context.settings.toplevel_url is not None,
-        "toplevelUrl": context.settings.toplevel_url,
-        **figures,
-    }
+    figures = await SyncStore(db).status()
+    return {"enabled": toplevel_url is not None, "toplevelUrl": toplevel_url, **figures}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry import ALGORITHMS, InvalidInput, key_handle
+from registry import ALGORITHMS, HandleValue, InvalidInput, key_handle
 from toplevel import RootAuthority
 
 from ..context import NodeContext
@@ -33,11 +33,12 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _in_context(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    context = NodeContext.build(settings)
-    try:
+    async with NodeContext(settings) as context:
         return await work(context)
-    finally:
-        await context.close()
+
+
+async def _publish_keys(context: NodeContext) -> list[HandleValue]:
+    return await publish_keys(context.records, context.settings)
 
 
 async def cmd_keys_generate(args: argparse.Namespace, settings: Settings) -> None:
@@ -62,7 +63,7 @@ async def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_keys_publish(args: argparse.Namespace, settings: Settings) -> None:
-    values = await _in_context(settings, publish_keys)
+    values = await _in_context(settings, _publish_keys)
     handle = key_handle(settings.node_code)
     _emit(
         args,
@@ -73,7 +74,7 @@ async def cmd_keys_publish(args: argparse.Namespace, settings: Settings) -> None
 
 async def cmd_keys_install_cert(args: argparse.Namespace, settings: Settings) -> None:
     kid = install_certificate(settings, Path(args.file).read_text())
-    await _in_context(settings, publish_keys)
+    await _in_context(settings, _publish_keys)
     _emit(args, {"kid": kid}, f"installed the certificate of key {kid} and published it")
 
 
@@ -90,7 +91,7 @@ async def cmd_keys_certify(args: argparse.Namespace, settings: Settings) -> None
         )
         store.set_certificate(info.kid, cert)
         certified.append(info.kid)
-    await _in_context(settings, publish_keys)
+    await _in_context(settings, _publish_keys)
     _emit(
         args,
         {"certified": certified, "root": str(Path(args.root_dir) / ROOT_FILE)},

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry import EntityNotFound, SigningKey, sign_registration
+from registry import EntityNotFound, RecordService, SigningKey, sign_registration
 
-from ..context import NodeContext
 from ..settings import Settings
 from .signing import install_certificate, key_store, publish_keys
 
@@ -49,13 +48,14 @@ class NodeKey:
 class NodeIdentity:
     """The active key sent when onboarding, and the certificate installed when it comes back."""
 
-    def __init__(self, context: NodeContext) -> None:
-        self.context = context
+    def __init__(self, settings: Settings, records: RecordService) -> None:
+        self.settings = settings
+        self.records = records
         self._key: NodeKey | None = None
 
     async def key(self) -> NodeKey:
         """The active key (created on first use); reloaded only when another key became active."""
-        settings = self.context.settings
+        settings = self.settings
         known = self._key
         if known is not None and any(
             info.active and info.kid == known.kid for info in key_store(settings).list()
@@ -67,8 +67,8 @@ class NodeIdentity:
 
     async def install(self, certificate: str) -> str:
         """Keep the certificate beside its key and publish it at ``0.NA/<code>``; the key id."""
-        kid = install_certificate(self.context.settings, certificate)
-        await publish_keys(self.context)
+        kid = install_certificate(self.settings, certificate)
+        await publish_keys(self.records, self.settings)
         return kid
 
     async def prove(self, kid: str | None, code: str, base_url: str, key: NodeKey) -> str:
@@ -76,7 +76,7 @@ class NodeIdentity:
 
         Without ``kid`` (never onboarded), or if that key is gone, the active key signs.
         """
-        settings = self.context.settings
+        settings = self.settings
         store = key_store(settings)
         try:
             signer = store.load(kid) if kid else ensure_key(settings)

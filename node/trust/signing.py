@@ -17,6 +17,7 @@ from registry import (
     KeyStore,
     Permissions,
     Prefix,
+    RecordService,
     check_public_jwk,
     issue_certificate,
     key_handle,
@@ -54,22 +55,22 @@ def _key_values(store: KeyStore) -> list[HandleValue]:
     return values
 
 
-async def publish_keys(context: NodeContext) -> list[HandleValue]:
+async def publish_keys(records: RecordService, settings: Settings) -> list[HandleValue]:
     """Write the node's public keys (HS_PUBKEY 300+) and certificates (HS_CERT 400+) to ``0.NA/<code>``."""
-    values = _key_values(key_store(context.settings))
+    values = _key_values(key_store(settings))
     if not values:
         raise InvalidInput("the node has no keys yet; run: idnode keys generate")
-    handle = Handle.parse(key_handle(context.settings.node_code))
-    await put_merged(context, handle, values)
+    handle = Handle.parse(key_handle(settings.node_code))
+    await put_merged(records, handle, values)
     return values
 
 
-async def put_merged(context: NodeContext, handle: Handle, values: list[HandleValue]) -> None:
+async def put_merged(records: RecordService, handle: Handle, values: list[HandleValue]) -> None:
     """Add or replace ``values`` in ``handle``'s record, creating it when it does not exist."""
     try:
-        await context.records.put(ADMIN, handle, values, indexes="various")
+        await records.put(ADMIN, handle, values, indexes="various")
     except HandleNotFound:
-        await context.records.put(ADMIN, handle, values)
+        await records.put(ADMIN, handle, values)
 
 
 def install_certificate(settings: Settings, token: str) -> str:
@@ -135,5 +136,5 @@ async def publish_enterprise_certificate(
         HandleValue(key_index, "HS_PUBKEY", "key", check_public_jwk(jwk)),
         HandleValue(FIRST_CERT_INDEX, "HS_CERT", "string", cert),
     ]
-    await put_merged(context, handle, values)
+    await put_merged(context.records, handle, values)
     return str(handle), cert

@@ -40,11 +40,8 @@ async def trusted_settings(settings: Settings, tmp_path: Path, root: RootAuthori
     active = store.active()
     assert active is not None
     store.set_certificate(info.kid, root.certify_node("88.118", active.public_jwk(), info.index))
-    context = NodeContext.build(trusted)
-    try:
-        await publish_keys(context)
-    finally:
-        await context.close()
+    async with NodeContext(trusted) as context:
+        await publish_keys(context.records, trusted)
     return trusted
 
 
