@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
+    # HEAD too (outside the schema: one operation per path), so load balancers that health-check
+    # with HEAD do not fall through to the page route.
+    @app.head("/healthz", include_in_schema=False)
     @app.get("/healthz", tags=["Operations"], summary="200 when the node can serve")
     async def healthz() -> Response:
         try:

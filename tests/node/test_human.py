@@ -101,6 +101,12 @@ def test_head_answers_as_get_without_a_body(client: httpx.Client) -> None:
         assert head.headers.get("location") == got.headers.get("location")
 
 
+def test_head_on_healthz_is_a_health_check_not_a_page(client: httpx.Client) -> None:
+    got, head = client.get("/healthz"), client.head("/healthz")
+    assert got.status_code == head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "application/json"
+
+
 def test_json_answers_say_nosniff(client: httpx.Client) -> None:
     assert client.get("/api/handles/88.118.8/NO-URL").headers["x-content-type-options"] == "nosniff"
     assert client.get("/api/handles/88.118.8/NOPE").headers["x-content-type-options"] == "nosniff"
