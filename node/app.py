@@ -9,15 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import Response
 
+from httpapi import handle_dialect, install_error_handlers, json_response, plain_dialect
 from migrations.runner import require_schema
 from registry import Database, Unavailable
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
-from .errors import install_error_handlers, plain_dialect
 from .headers import NoSniff
 from .hot import HotPath
-from .responses import json_response
 from .runtime import tune_gc
 from .settings import Settings, get_settings
 from .sync import open_sync
@@ -77,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(
         app,
         {
-            "/api/handles": handle_api.handle_dialect,
+            "/api/handles": handle_dialect,
             "/admin": plain_dialect,
             "/identity": snms.snms_dialect,
             "/identityv2": snms.snms_dialect,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from httpapi import json_response
 from registry import (
     Certificate,
     Conflict,
@@ -36,7 +37,6 @@ from registry import (
 
 from .faults import Faults
 from .models import NodeCertificateRow, NodeRow
-from .responses import json_response
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import FIRST_CERT_INDEX, Change, TopLevelStore
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from httpapi import error_headers
 from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, Unavailable
 
 from ..context import NodeContext, get_context
-from ..errors import error_headers
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from .links import redirect_target

@@ -42,7 +42,7 @@ __all__ = [
     "plain_dialect",
 ]
 
-logger = logging.getLogger("idnode")
+logger = logging.getLogger("idnode.http")
 
 Dialect = Callable[[Request, NodeError], Response]
 T = TypeVar("T")

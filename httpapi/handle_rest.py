@@ -1,4 +1,7 @@
-"""The HTTP status each Handle REST error travels with; its response code is the codec's."""
+"""The Handle REST error dialect: the HTTP status each error travels with; its code is the codec's.
+
+Spoken by the node's ``/api/handles`` and by the top-level's prefix directory alike.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from registry import (
     codec,
 )
 
-from ..errors import error_headers, lookup
+from .errors import error_headers, lookup
 
 __all__ = ["HANDLE_STATUS", "handle_dialect", "handle_error"]
 
