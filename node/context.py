@@ -11,17 +11,15 @@ from starlette.requests import Request
 
 from registry import (
     BatchService,
-    CipherKey,
-    Database,
     EnterpriseService,
-    KeyWatchingSigner,
     LoginLimits,
     LoginThrottle,
     Prefix,
     RecordService,
     TemplateService,
-    ensure_credential_key,
 )
+from registry.storage import Database
+from registry.trust import CipherKey, KeyWatchingSigner, ensure_credential_key
 from resolver import CacheConfig, Resolver, build_resolver
 
 from .keys import build_signer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry import Database, SyncStore
+from registry.storage import Database, SyncStore
 
 from .worker import SyncWorker
 

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry import ALGORITHMS, HandleValue, InvalidInput, key_handle
+from registry import HandleValue, InvalidInput
+from registry.trust import ALGORITHMS, key_handle
 from toplevel import RootAuthority
 
 from ..context import NodeContext

@@ -7,17 +7,19 @@ from typing import Any
 
 from registry import (
     ADMIN,
-    Certificate,
     EntityNotFound,
-    Grant,
     Handle,
     HandleNotFound,
     HandleValue,
     InvalidInput,
-    KeyStore,
     Permissions,
     Prefix,
     RecordService,
+)
+from registry.trust import (
+    Certificate,
+    Grant,
+    KeyStore,
     check_public_jwk,
     issue_certificate,
     key_handle,

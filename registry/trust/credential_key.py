@@ -12,8 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
-from ._cipher import CipherKey
-from ._errors import InvalidInput
+from .._errors import InvalidInput
+from .cipher import CipherKey
 
 __all__ = ["CREDENTIAL_KEY_FILE", "ensure_credential_key"]
 
