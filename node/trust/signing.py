@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import (
     ADMIN,
@@ -14,7 +14,6 @@ from registry import (
     InvalidInput,
     Permissions,
     Prefix,
-    RecordService,
 )
 from registry.trust import (
     Certificate,
@@ -25,9 +24,13 @@ from registry.trust import (
     key_handle,
 )
 
-from ..context import NodeContext
 from ..keys import key_store
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from registry import RecordService
+
+    from ..context import NodeContext
 
 __all__ = [
     "certify_enterprise",

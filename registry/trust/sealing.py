@@ -59,8 +59,9 @@ PARENT_CHECK_SECONDS = 0.5
 class SealingPool:
     """Processes that seal batches; they start with the first batch large enough to need them.
 
-    Not at start-up: a spawned process imports the node (about a second of CPU), which most
-    short-lived uses (commands, tests) would pay for nothing.
+    Not at start-up: a spawned process imports the ``idnode`` command's module and this package
+    (about 0.2 s of CPU; no database layer, no web stack), which most short-lived uses (commands,
+    tests) would pay for nothing.
     """
 
     def __init__(self, processes: int) -> None:
