@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from httpapi import handle_dialect, install_error_handlers, json_response, plain_dialect
 from migrations.runner import require_schema
-from registry import Database, Unavailable
+from registry import Unavailable
+from registry.storage import Database
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext

@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from httpapi import json_response
 from registry import (
-    Certificate,
     Conflict,
     EntityNotFound,
     Forbidden,
@@ -30,10 +29,10 @@ from registry import (
     Permissions,
     Prefix,
     Unauthenticated,
-    check_registration,
     codec,
     utc_timestamp,
 )
+from registry.trust import Certificate, check_registration
 
 from .faults import Faults
 from .models import NodeCertificateRow, NodeRow

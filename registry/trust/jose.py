@@ -15,7 +15,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from ._errors import InvalidValue
+from .._errors import InvalidValue
 
 __all__ = [
     "ALGORITHMS",

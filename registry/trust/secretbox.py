@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ._errors import InvalidInput
+from .._errors import InvalidInput
 
 __all__ = ["SecretBox", "is_sealed"]
 
