@@ -264,7 +264,7 @@ async def test_udp_multi_packet_request_and_answer(native_node: NativeNode) -> N
     big = "x" * 1500
     native_node.put("88.118/big", [value(1, "DESC", big), value(2, "URL", "u")])
     # Over 492 bytes of request: 120 requested types.
-    types = tuple(f"TYPE{i:04d}".encode() for i in range(120)) + (b"DESC",)
+    types = (*(f"TYPE{i:04d}".encode() for i in range(120)), b"DESC")
     request = resolution_bytes("88.118/big", types=types, request_id=77)
     envelope = native.decode_envelope(request)
     chunks = native.chunk(envelope, request[20:])
