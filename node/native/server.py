@@ -16,7 +16,7 @@ from registry.codec.native import Interface, Server, SiteInfo
 from ..context import NodeContext
 from ..settings import Settings
 from .dispatch import Dispatcher
-from .resolution import Resolution, handlers
+from .resolution import Resolution, register
 from .tcp import TcpLimits, TcpServer
 from .udp import UdpLimits, UdpServer
 
@@ -76,8 +76,7 @@ async def open_native(
         build_site(settings, port),
         int(time.time()),
     )
-    for opcode, handler in handlers(resolution).items():
-        dispatcher.register(opcode, handler)
+    register(dispatcher, resolution)
     tcp = TcpServer(
         dispatcher,
         TcpLimits(
