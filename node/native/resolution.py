@@ -15,7 +15,7 @@ from registry.codec import native
 from registry.codec.native import OpFlag, ResponseCode, SiteInfo, WireValue
 from resolver import Entry, Resolver
 
-from .dispatch import Answer, Dispatcher, Request
+from .dispatch import Answer, Connection, Dispatcher, Request
 
 __all__ = ["EncodedValue", "Resolution", "register", "site_value"]
 
@@ -54,33 +54,42 @@ class Resolution:
         self.site_bytes = site.encode()
         self.started = started
         self._encoded: dict[str, tuple[Entry, tuple[EncodedValue, ...]]] = {}
+        self._answers: dict[bytes, tuple[Entry, str, Answer]] = {}
 
     async def resolve(self, request: Request) -> Answer:
-        wanted, text = self._wanted(request)
+        wanted, text = _wanted(request.message.body)
         values = await self._values(text, request.has(OpFlag.RECU))
-        return self._answer(request, wanted, values)
+        return self._answer(
+            wanted, values, self.may_read_private(request.connection, request.header.flags)
+        )
 
-    def resolve_now(self, request: Request) -> Answer | None:
-        """``resolve`` for a fresh cache hit; ``None`` when the resolver has to be asked."""
-        wanted, text = self._wanted(request)
+    def resolve_now(self, body: bytes, flags: int, connection: Connection) -> Answer | None:
+        """``resolve`` for a fresh cache hit; ``None`` when the resolver has to be asked.
+
+        Answers are kept by request body while their cache entry stays the same object (a
+        write or expiry replaces it), so a repeated request costs a lookup.
+        """
+        private = self.may_read_private(connection, flags)
+        if not private:
+            known = self._answers.get(body)
+            if known is not None and self.resolver.hot(known[1]) is known[0]:
+                return known[2]
+        wanted, text = _wanted(body)
         entry = self.resolver.hot(text)
         if entry is None:
             return None
-        return self._answer(request, wanted, self._values_of(entry))
-
-    def _wanted(self, request: Request) -> tuple[native.ResolutionRequest, str]:
-        wanted = native.decode_resolution_request(request.body)
-        text = native.check_handle(wanted.handle)
-        if "/" not in text:
-            # Handle.Net reads a handle without a slash as a prefix handle.
-            text = f"0.NA/{text}"
-        return wanted, text
+        answer = self._answer(wanted, self._values_of(entry), private)
+        if not private:
+            if len(self._answers) >= MAX_ENCODED:
+                self._answers.clear()
+            self._answers[body] = (entry, text, answer)
+        return answer
 
     def _answer(
         self,
-        request: Request,
         wanted: native.ResolutionRequest,
         values: tuple[EncodedValue, ...] | None,
+        private: bool,
     ) -> Answer:
         if values is None:
             return Answer.error(ResponseCode.HANDLE_NOT_FOUND)
@@ -90,7 +99,7 @@ class Resolution:
                 for v in values
                 if native.index_or_type_match(v.index, v.type, wanted.indexes, wanted.types)
             )
-        if not self.may_read_private(request):
+        if not private:
             # Until a request can authenticate, non-public values are left out, as Handle.Net
             # leaves them out of a PUBL request.
             values = tuple(v for v in values if v.public)
@@ -101,8 +110,11 @@ class Resolution:
             native.encode_resolution(wanted.handle, [v.raw for v in values]),
         )
 
-    def may_read_private(self, request: Request) -> bool:
-        """Whether ``request`` may see non-public values (no request may, until it can log in)."""
+    def may_read_private(self, connection: Connection, flags: int) -> bool:
+        """Whether a request may see non-public values (none may, until one can log in).
+
+        A PUBL request never does.
+        """
         return False
 
     async def site_info(self, request: Request) -> Answer:
@@ -165,3 +177,13 @@ def register(dispatcher: Dispatcher, resolution: Resolution) -> None:
     """Answer resolution (from the cache without waiting when it can) and GET_SITE_INFO."""
     dispatcher.register(native.OpCode.RESOLUTION, resolution.resolve, resolution.resolve_now)
     dispatcher.register(native.OpCode.GET_SITE_INFO, resolution.site_info)
+
+
+def _wanted(body: bytes) -> tuple[native.ResolutionRequest, str]:
+    """The request and its handle as the resolver's key."""
+    wanted = native.decode_resolution_request(native.Reader(body))
+    text = native.check_handle(wanted.handle)
+    if "/" not in text:
+        # Handle.Net reads a handle without a slash as a prefix handle.
+        text = f"0.NA/{text}"
+    return wanted, text

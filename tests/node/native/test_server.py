@@ -35,7 +35,9 @@ async def test_resolution_sees_rest_writes_through_the_shared_cache(
         first = await client.resolve("88.118/widget")
         assert [(v.index, v.type, v.data) for v in first.values] == [(1, b"URL", b"https://one/")]
         assert first.values[0].timestamp > 0 and first.values[0].permissions == 0xE
-        # Cached now; a REST write invalidates it, and the native answer follows at once.
+        # Cached now (the second answer comes from the cache without waiting); a REST write
+        # invalidates it, and the native answer follows at once.
+        assert await client.resolve("88.118/widget") == first
         native_node.put("88.118/widget", [value(1, "URL", "https://two/")])
         again = await client.resolve("88.118/widget")
         assert again.values[0].data == b"https://two/"
