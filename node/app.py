@@ -18,6 +18,7 @@ from . import admin, handle_api, human, snms
 from .context import NodeContext
 from .headers import NoSniff
 from .hot import HotPath
+from .native.server import open_native
 from .runtime import tune_gc
 from .settings import Settings, get_settings
 from .sync import open_sync
@@ -38,8 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Closed in reverse on the way out: sync flushes the outbox, then the resolver, the
         # signer's sealing processes and the database close (uvicorn has stopped accepting and
         # finished the requests in flight by then).
-        async with NodeContext(settings, listen=True, sync=open_sync) as context:
+        async with (
+            NodeContext(settings, listen=True, sync=open_sync) as context,
+            open_native(context, settings) as native,
+        ):
             app.state.node = context
+            app.state.native = native
             app.state.schema_ready = await _schema_ready(context.db)
             tune_gc(settings.gc_threshold)
             yield

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
+from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
 
@@ -120,6 +121,9 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from .serving import serve, server_config
 
+    if args.workers > 1:
+        # Each worker binds the native Handle port too; the kernel spreads clients among them.
+        os.environ.setdefault("IDNODE_HANDLE_REUSE_PORT", "true")
     config = server_config(
         "node.app:create_served_app",
         settings,
@@ -247,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
+    add_hdl_commands(sub, add)
     return parser
 
 
