@@ -121,6 +121,7 @@ def assert_copies_match(node: NodeProcess, toplevel_url: str, handles: list[str]
             ]
 
 
+@pytest.mark.slow
 async def test_toplevel_down_during_registrations_then_back(
     node: NodeProcess, tmp_path: Path, toplevel_port: int
 ) -> None:
@@ -260,6 +261,7 @@ def test_sync_status_command(node: NodeProcess, node_env: dict[str, str]) -> Non
     assert {"pendingRows", "lagSeconds", "lastAckedSeq", "lastError"} <= status.keys()
 
 
+@pytest.mark.slow
 async def test_two_instances_on_one_database_ship_each_change_once(
     node_env: dict[str, str], tmp_path: Path, toplevel_port: int
 ) -> None:

@@ -20,6 +20,8 @@ from .syncing import BOOTSTRAP, TopLevel
 
 HANDLE = "88.118.8/JXDY2106023"
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def env(migrated_url: str) -> dict[str, str]:
