@@ -33,11 +33,14 @@ run: $(STAMP)
 	trap 'kill $$! 2>/dev/null; wait' EXIT INT TERM; \
 	IDNODE_TOPLEVEL_URL=http://127.0.0.1:8100 $(BIN)/idnode serve --host 127.0.0.1 --port 8000
 
+# Most tests wait on sockets, processes and databases: more workers than cores pays.
+TEST_WORKERS ?= 4
+
 test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 format: $(STAMP)
 	$(BIN)/ruff format .

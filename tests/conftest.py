@@ -22,6 +22,11 @@ from .servers import ThreadedServer
 ADMIN_TOKEN = "test-admin-token"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first, so parallel workers (``make test``) finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _own_key_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Signing keys and the top-level's root CA live in the test's directory, never in ./var."""

@@ -14,6 +14,7 @@ from loadtests.bench_sign import main
 from ..databases import BACKENDS, postgres_url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_ways(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
