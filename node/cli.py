@@ -13,6 +13,7 @@ from typing import Any
 from registry import InvalidInput, NodeError
 
 from .context import NodeContext
+from .dns.cli import add_dns_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
 
@@ -240,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
+    add_dns_commands(sub, add)
     return parser
 
 
