@@ -14,6 +14,7 @@ from registry import Database, Unavailable
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
+from .dns import open_dns
 from .errors import install_error_handlers, plain_dialect
 from .headers import NoSniff
 from .hot import HotPath
@@ -38,7 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Closed in reverse on the way out: sync flushes the outbox, then the resolver, the
         # signer's sealing processes and the database close (uvicorn has stopped accepting and
         # finished the requests in flight by then).
-        async with NodeContext(settings, listen=True, sync=open_sync) as context:
+        async with (
+            NodeContext(settings, listen=True, sync=open_sync) as context,
+            open_dns(context),
+        ):
             app.state.node = context
             app.state.schema_ready = await _schema_ready(context.db)
             tune_gc(settings.gc_threshold)

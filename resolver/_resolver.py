@@ -77,6 +77,7 @@ class Resolver:
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._watchers: list[Callable[[Sequence[str] | None], None]] = []
         records.writer.add_listener(self.changed)
 
     def is_local(self, handle: Handle) -> bool:
@@ -178,6 +179,8 @@ class Resolver:
 
     def invalidate(self, handles: Sequence[str] | None) -> None:
         """Forget ``handles`` (all when ``None``), including answers still being read."""
+        for watcher in self._watchers:
+            watcher(handles)
         if handles is None:
             self.cache.clear()
             self._inflight.clear()
@@ -185,6 +188,13 @@ class Resolver:
         for key in handles:
             self._inflight.pop(key, None)
         self.cache.invalidate(handles)
+
+    def on_invalidate(self, watcher: Callable[[Sequence[str] | None], None]) -> None:
+        """Call ``watcher(handles)`` on every invalidation, local or from another process.
+
+        For caches built on the resolver's answers (the DNS frontend's ready responses).
+        """
+        self._watchers.append(watcher)
 
     def on_start(self, starter: Callable[[], Awaitable[None]]) -> None:
         """Run ``starter`` when the resolver starts (in the app's lifespan)."""
