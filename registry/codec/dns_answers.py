@@ -153,7 +153,7 @@ def _passed(type_text: str, text: str, origin: dns.name.Name) -> dns.rdata.Rdata
         rdtype = dns.rdatatype.from_text(type_text)
         if rdtype in _NOT_PASSED or dns.rdatatype.is_metatype(rdtype):
             return None
-        return dns.rdata.from_text(IN, rdtype, text, origin=origin)
+        return dns.rdata.from_text(IN, rdtype, text, origin=origin, relativize=False)
     except (dns.exception.DNSException, ValueError, TypeError):
         # Stored rdata a DNS client cannot read is left out rather than served broken.
         return None

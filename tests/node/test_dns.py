@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 
 import dns.flags
@@ -14,9 +15,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from node import Settings
+from node import Settings, create_app
 
-from .dnshelp import ZONE, DnsNode, dns_node, name_of
+from ..servers import ThreadedServer
+from .dnshelp import ZONE, DnsNode, dns_node, free_dns_port, name_of
 
 HANDLE = "88.118.8/JXDY2106023"
 VALUES = [
@@ -111,7 +113,7 @@ def test_mixed_case_questions_are_echoed_from_the_cache_too(node: DnsNode, tcp: 
             answer = send(query, "127.0.0.1", port=node.port, timeout=10)
             raw = answer.to_wire()
             assert answer.id == query.id
-            assert raw[12 : 12 + len(wire) - 12 - 11] == wire[12 : len(wire) - 11]  # EDNS at end
+            assert raw[12 : len(wire)] == wire[12:]  # no EDNS: the question ends the query
             assert answer.question[0].name.to_text() == spelling
             assert _texts(answer)[0] == '1 1 "https://example.com/p/1"'
 
@@ -171,3 +173,24 @@ def test_dig_over_udp_and_tcp(node: DnsNode) -> None:
     nx = _dig(node, "URI", name_of("88.118.8/NOPE").to_text())
     assert "status: NXDOMAIN" in nx and "SOA" in nx
     assert "flags: qr aa rd;" in _dig(node, "+tcp", "TXT", name)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_write_on_one_instance_changes_the_dns_answer_of_another(settings: Settings) -> None:
+    with dns_node(settings) as first:
+        second_port = free_dns_port()
+        second_settings = settings.model_copy(update={"dns_port": second_port, "dns_zone": ZONE})
+        with ThreadedServer(create_app(second_settings)):
+            second = DnsNode(first.url, second_port, first.credential)
+            first.put(
+                "88.118.8/SHARED", [{"index": 1, "type": "URL", "data": "https://a.example/1"}]
+            )
+            name = name_of("88.118.8/SHARED")
+            assert _texts(second.query(name, "URI")) == ['1 1 "https://a.example/1"']
+            first.put(
+                "88.118.8/SHARED", [{"index": 1, "type": "URL", "data": "https://a.example/2"}]
+            )
+            deadline = time.monotonic() + 10
+            while _texts(second.query(name, "URI")) != ['1 1 "https://a.example/2"']:
+                assert time.monotonic() < deadline, "the other instance kept its old answer"
+                time.sleep(0.05)
