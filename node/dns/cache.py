@@ -14,11 +14,12 @@ __all__ = ["AnswerCache"]
 
 
 class AnswerCache:
-    """``get(key)`` → (answer bytes, expiry) or ``None``; ``put``, ``forget(owners)``, ``clear``."""
+    """``entries[key]`` → (answer, expiry, owner, question end); ``put``, ``forget(owners)``, ``clear``."""
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self.max_entries = max_entries
-        self.entries: dict[bytes, tuple[bytes, float, bytes]] = {}
+        # key → (answer, expiry, owner, where the question ends)
+        self.entries: dict[bytes, tuple[bytes, float, bytes, int]] = {}
         self._by_owner: dict[bytes, set[bytes]] = {}
         # Bumped by every invalidation: an answer computed across one is not stored.
         self.generation = 0
@@ -26,15 +27,20 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def get(self, key: bytes) -> tuple[bytes, float, bytes] | None:
-        return self.entries.get(key)
-
-    def put(self, key: bytes, owner: bytes, answer: bytes, expires: float, generation: int) -> None:
+    def put(
+        self,
+        key: bytes,
+        owner: bytes,
+        answer: bytes,
+        expires: float,
+        question_end: int,
+        generation: int,
+    ) -> None:
         if generation != self.generation:
             return
         while len(self.entries) >= self.max_entries:
             self._drop(next(iter(self.entries)))
-        self.entries[key] = (answer, expires, owner)
+        self.entries[key] = (answer, expires, owner, question_end)
         self._by_owner.setdefault(owner, set()).add(key)
 
     def forget(self, owners: Iterable[bytes]) -> None:
@@ -50,7 +56,7 @@ class AnswerCache:
         self._by_owner.clear()
 
     def _drop(self, key: bytes) -> None:
-        _answer, _expires, owner = self.entries.pop(key)
+        owner = self.entries.pop(key)[2]
         keys = self._by_owner.get(owner)
         if keys is not None:
             keys.discard(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from time import monotonic
 
 import dns.exception
 import dns.flags
@@ -36,8 +37,8 @@ from registry.codec.dns_wire import (
     MIN_PAYLOAD,
     QR,
     TC,
-    Screened,
     answer_from_cache,
+    cache_key,
     error_response,
     screen,
 )
@@ -91,17 +92,17 @@ class DnsEngine:
                 continue  # a handle without a DNS name has no cached DNS answer
         self.cache.forget(owners)
 
-    def cached(self, wire: bytes, tcp: bool) -> tuple[bytes | None, Screened | None]:
-        """(the ready answer or ``None``, the screened query or ``None`` when it is not plain)."""
-        screened = screen(wire, tcp)
-        if screened is None:
-            return None, None
-        hit = self.cache.get(screened.key)
-        if hit is None or hit[1] < time.monotonic():
-            return None, screened
-        return answer_from_cache(wire, hit[0], screened.question_end), screened
+    def cached(self, wire: bytes, tcp: bool) -> bytes | None:
+        """The ready answer to ``wire``, or ``None`` (then ``answer`` it)."""
+        key = cache_key(wire, tcp)
+        if key is None:
+            return None
+        hit = self.cache.entries.get(key)
+        if hit is None or hit[1] < monotonic():
+            return None
+        return answer_from_cache(wire, hit[0], hit[3])
 
-    async def answer(self, wire: bytes, tcp: bool, screened: Screened | None) -> bytes | None:
+    async def answer(self, wire: bytes, tcp: bool) -> bytes | None:
         """The answer to ``wire``, or ``None`` when it must not be answered (too short, a response)."""
         if len(wire) < 12 or wire[2] & QR:
             return None
@@ -123,6 +124,7 @@ class DnsEngine:
         if query.answer or query.authority:
             return error_response(wire, dns.rcode.FORMERR)
         generation = self.cache.generation
+        screened = screen(wire, tcp)
         rcode, rrsets = await self._lookup(query.question[0])
         if rcode != dns.rcode.NOERROR:
             return error_response(wire, rcode)
@@ -141,7 +143,9 @@ class DnsEngine:
                 default=MAX_CACHED_SECONDS,
             )
             expires = time.monotonic() + min(ttl, MAX_CACHED_SECONDS)
-            self.cache.put(screened.key, screened.owner, out, expires, generation)
+            self.cache.put(
+                screened.key, screened.owner, out, expires, screened.question_end, generation
+            )
         return out
 
     async def _lookup(self, question: dns.rrset.RRset) -> tuple[int, list[dns.rrset.RRset] | None]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import dns.name
 
-from registry.codec.dns_wire import Screened, error_response
+from registry.codec.dns_wire import error_response
 
 from .engine import DnsEngine
 from .ratelimit import ResponseRateLimit
@@ -55,19 +55,22 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         try:
-            ready, screened = self.engine.cached(data, False)
+            ready = self.engine.cached(data, False)
         except Exception:  # never let one packet stop the listener
             logger.exception("DNS fast path failed")
             return
         if ready is not None:
-            self._send(ready, data, addr)
+            if self.limit.per_second:
+                self._send(ready, data, addr)
+            elif self.transport is not None:
+                self.transport.sendto(ready, addr)
             return
         if self.server.pending >= MAX_PENDING:
             return
-        self.server.spawn(self._answer(data, addr, screened))
+        self.server.spawn(self._answer(data, addr))
 
-    async def _answer(self, data: bytes, addr: Any, screened: Screened | None) -> None:
-        answer = await self.server.safe_answer(data, False, screened)
+    async def _answer(self, data: bytes, addr: Any) -> None:
+        answer = await self.server.safe_answer(data, False)
         if answer is not None:
             self._send(answer, data, addr)
 
@@ -138,9 +141,9 @@ class DnsServer:
         self.pending -= 1
         self._tasks.discard(task)
 
-    async def safe_answer(self, data: bytes, tcp: bool, screened: Screened | None) -> bytes | None:
+    async def safe_answer(self, data: bytes, tcp: bool) -> bytes | None:
         try:
-            return await self.engine.answer(data, tcp, screened)
+            return await self.engine.answer(data, tcp)
         except Exception:
             logger.exception("DNS answer failed")
             return error_response(data, 2)  # SERVFAIL
@@ -162,14 +165,14 @@ class DnsServer:
                     data = await asyncio.wait_for(reader.readexactly(length), IDLE_SECONDS)
                 except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                     break
-                ready, screened = self.engine.cached(data, True)
+                ready = self.engine.cached(data, True)
                 if ready is not None:
                     writer.write(_LENGTH.pack(len(ready)) + ready)
                     if writer.transport.get_write_buffer_size() > 2**20:
                         await writer.drain()
                     continue
                 await slots.acquire()
-                task = self.spawn(self._tcp_answer(data, screened, writer, slots))
+                task = self.spawn(self._tcp_answer(data, writer, slots))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
             if inflight:
@@ -185,12 +188,11 @@ class DnsServer:
     async def _tcp_answer(
         self,
         data: bytes,
-        screened: Screened | None,
         writer: asyncio.StreamWriter,
         slots: asyncio.Semaphore,
     ) -> None:
         try:
-            answer = await self.safe_answer(data, True, screened)
+            answer = await self.safe_answer(data, True)
             if answer is not None and not writer.is_closing():
                 writer.write(_LENGTH.pack(len(answer)) + answer)
         finally:

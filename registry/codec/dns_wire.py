@@ -17,6 +17,7 @@ __all__ = [
     "EDNS_PAYLOAD",
     "Screened",
     "answer_from_cache",
+    "cache_key",
     "error_response",
     "question_end",
     "screen",
@@ -66,6 +67,34 @@ def question_end(wire: bytes) -> tuple[int, int] | None:
     return name_end, name_end + 4
 
 
+def cache_key(wire: bytes, tcp: bool) -> bytes | None:
+    """The ready-answer cache's key for ``wire``: everything but the id, the name lower-cased.
+
+    Cheap (no label walk): the name is taken to end at the first zero byte. The key is only
+    ever *stored* for a query ``screen`` read in full, whose name really ends there; a packet
+    with the same key is then the same query but for its id, its name's case and its EDNS
+    options (left out: a cookie would make every key unique; the answer does not depend on
+    them). The question ends 5 bytes after the name.
+    """
+    end = wire.find(0, 12)
+    if end < 0:
+        return None
+    rest = len(wire) - end - 5
+    if rest == 0:
+        opt = b""
+    elif (
+        rest >= 11
+        and wire[end + 5] == 0
+        and wire[end + 6] == 0
+        and wire[end + 7] == 41
+        and rest == 11 + (wire[end + 14] << 8 | wire[end + 15])
+    ):
+        opt = wire[end + 5 : end + 14]  # root, type, payload size, ext. RCODE, version, flags
+    else:
+        return None
+    return (b"T" if tcp else b"U") + wire[2:12] + wire[12:end].lower() + wire[end : end + 5] + opt
+
+
 def screen(wire: bytes, tcp: bool) -> Screened | None:
     """A cache key for a query the fast path can answer, or ``None`` for the full parser."""
     if len(wire) < 17:
@@ -82,27 +111,20 @@ def screen(wire: bytes, tcp: bool) -> Screened | None:
         if end != len(wire):
             return None
         limit = 65535 if tcp else MIN_PAYLOAD
-        edns = b"-"
     elif arcount == 1:
         if end + 11 > len(wire):
             return None
-        root, rdtype, payload, _ext, version, eflags, rdlen = _OPT_FIXED.unpack_from(wire, end)
+        root, rdtype, payload, _ext, version, _eflags, rdlen = _OPT_FIXED.unpack_from(wire, end)
         if root != 0 or rdtype != 41 or end + 11 + rdlen != len(wire) or version != 0:
             return None
         edns_version = version
         limit = 65535 if tcp else min(max(payload, MIN_PAYLOAD), EDNS_PAYLOAD)
-        edns = bytes([1, 1 if eflags & DO else 0])
     else:
         return None
+    key = cache_key(wire, tcp)
+    if key is None or wire.find(0, 12) != name_end - 1:
+        return None
     owner = wire[12:name_end].lower()
-    key = b"%c%c%s%s%s%d" % (
-        tcp,
-        flags2 & CD | flags1 & RD,
-        owner,
-        wire[name_end:end],
-        edns,
-        limit,
-    )
     return Screened(key, owner, end, limit, edns_version)
 
 
