@@ -94,13 +94,13 @@ class DnsEngine:
 
     def cached(self, wire: bytes, tcp: bool) -> bytes | None:
         """The ready answer to ``wire``, or ``None`` (then ``answer`` it)."""
-        key = cache_key(wire, tcp)
+        key = cache_key(wire)
         if key is None:
             return None
-        hit = self.cache.entries.get(key)
-        if hit is None or hit[1] < monotonic():
+        hit = (self.cache.tcp if tcp else self.cache.udp).get(key)
+        if hit is None or hit[2] < monotonic():
             return None
-        return answer_from_cache(wire, hit[0], hit[3])
+        return answer_from_cache(wire, hit[0], hit[1], hit[3])
 
     async def answer(self, wire: bytes, tcp: bool) -> bytes | None:
         """The answer to ``wire``, or ``None`` when it must not be answered (too short, a response)."""
@@ -144,7 +144,7 @@ class DnsEngine:
             )
             expires = time.monotonic() + min(ttl, MAX_CACHED_SECONDS)
             self.cache.put(
-                screened.key, screened.owner, out, expires, screened.question_end, generation
+                tcp, screened.key, screened.owner, out, expires, screened.question_end, generation
             )
         return out
 

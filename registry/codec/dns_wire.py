@@ -67,32 +67,33 @@ def question_end(wire: bytes) -> tuple[int, int] | None:
     return name_end, name_end + 4
 
 
-def cache_key(wire: bytes, tcp: bool) -> bytes | None:
-    """The ready-answer cache's key for ``wire``: everything but the id, the name lower-cased.
+def cache_key(wire: bytes) -> bytes | None:
+    """The ready-answer cache's key for ``wire``: all but the id, the header and name lower-cased.
 
     Cheap (no label walk): the name is taken to end at the first zero byte. The key is only
     ever *stored* for a query ``screen`` read in full, whose name really ends there; a packet
     with the same key is then the same query but for its id, its name's case and its EDNS
     options (left out: a cookie would make every key unique; the answer does not depend on
-    them). The question ends 5 bytes after the name.
+    them). Lower-casing the header is harmless: no header byte of a plain query lies in the
+    range lower-casing writes (0x61-0x7a), so none has another byte mapped onto it. The
+    question ends 5 bytes after the name. UDP and TCP keep separate caches.
     """
     end = wire.find(0, 12)
     if end < 0:
         return None
     rest = len(wire) - end - 5
     if rest == 0:
-        opt = b""
-    elif (
+        return wire[2:end].lower() + wire[end:]
+    if (
         rest >= 11
         and wire[end + 5] == 0
         and wire[end + 6] == 0
         and wire[end + 7] == 41
         and rest == 11 + (wire[end + 14] << 8 | wire[end + 15])
     ):
-        opt = wire[end + 5 : end + 14]  # root, type, payload size, ext. RCODE, version, flags
-    else:
-        return None
-    return (b"T" if tcp else b"U") + wire[2:12] + wire[12:end].lower() + wire[end : end + 5] + opt
+        # Up to the OPT record's flags: root, type, payload size, ext. RCODE, version, flags.
+        return wire[2:end].lower() + wire[end : end + 14]
+    return None
 
 
 def screen(wire: bytes, tcp: bool) -> Screened | None:
@@ -121,16 +122,17 @@ def screen(wire: bytes, tcp: bool) -> Screened | None:
         limit = 65535 if tcp else min(max(payload, MIN_PAYLOAD), EDNS_PAYLOAD)
     else:
         return None
-    key = cache_key(wire, tcp)
+    key = cache_key(wire)
     if key is None or wire.find(0, 12) != name_end - 1:
         return None
     owner = wire[12:name_end].lower()
     return Screened(key, owner, end, limit, edns_version)
 
 
-def answer_from_cache(query: bytes, cached: bytes, question_end: int) -> bytes:
-    """The cached answer with the query's id and its question bytes (0x20 case included)."""
-    return query[:2] + cached[2:12] + query[12:question_end] + cached[question_end:]
+def answer_from_cache(query: bytes, header: bytes, tail: bytes, question_end: int) -> bytes:
+    """A cached answer (``header`` = its bytes 2-12, ``tail`` = after the question) for ``query``:
+    the query's id and its question bytes, 0x20 case included."""
+    return query[:2] + header + query[12:question_end] + tail
 
 
 def error_response(wire: bytes, rcode: int) -> bytes | None:

@@ -89,8 +89,8 @@ def test_screen_keys_ignore_case_and_the_cache_echoes_the_question() -> None:
     upper = upper_query.to_wire()
     a, b = screen(lower, False), screen(upper, False)
     assert a is not None and b is not None and a.key == b.key and a.limit == 1232
-    assert screen(lower, True).key != a.key  # UDP and TCP answers are kept apart
-    answer = answer_from_cache(upper, lower[:2] + b"\x84\x00" + lower[4:], b.question_end)
+    cached = lower[:2] + b"\x84\x00" + lower[4:]
+    answer = answer_from_cache(upper, cached[2:12], cached[b.question_end :], b.question_end)
     assert answer[:2] == upper[:2] and answer[12 : b.question_end] == upper[12 : b.question_end]
     # A query with another qtype whose code differs only by 0x20 is another key.
     other = dns.message.make_query(OWNER, 97).to_wire()
