@@ -24,19 +24,15 @@ import dns.rdatatype
 import dns.rrset
 
 from registry import Handle, InvalidIdentifier, NodeError, Unavailable
-from registry.codec import (
-    Ancestor,
-    Apex,
-    Identifier,
-    handle_to_name,
-    place_of,
-)
-from registry.codec.dns_answers import ZoneInfo, record_rrsets, respond
+from registry.codec import Ancestor, Apex, Identifier, handle_to_name
+from registry.codec.dns_answers import WireSet, ZoneInfo, record_sets, render, respond, select
+from registry.codec.dns_names import place_of_labels
 from registry.codec.dns_wire import (
     EDNS_PAYLOAD,
     MIN_PAYLOAD,
     QR,
     TC,
+    Screened,
     answer_from_cache,
     cache_key,
     error_response,
@@ -76,6 +72,9 @@ class DnsEngine:
         self.cache = cache or AnswerCache()
         self.serial = int(time.time())
         self._apex_owner = zone.to_wire().lower()
+        self._zone_labels = [label.lower() for label in zone.labels if label]
+        self._zone_length = len(zone.to_wire())
+        self._soa_cached = (-1, b"")
         resolver.on_invalidate(self.invalidate)
 
     def invalidate(self, handles: Sequence[str] | None) -> None:
@@ -111,6 +110,9 @@ class DnsEngine:
             return error_response(wire, dns.rcode.NOTIMP)
         if wire[4:6] != b"\x00\x01":
             return error_response(wire, dns.rcode.FORMERR)
+        screened = screen(wire, tcp)
+        if screened is not None:
+            return await self._answer_plain(wire, tcp, screened)
         try:
             query = dns.message.from_wire(wire)
         except (dns.exception.DNSException, ValueError, IndexError):
@@ -119,48 +121,76 @@ class DnsEngine:
             return error_response(wire, BADVERS)
         if not query.question:
             return error_response(wire, dns.rcode.FORMERR)
-        if query.question[0].rdtype in _REFUSED_TYPES:
+        question = query.question[0]
+        if question.rdtype in _REFUSED_TYPES:
             return error_response(wire, dns.rcode.REFUSED)  # no zone transfers
         if query.answer or query.authority:
             return error_response(wire, dns.rcode.FORMERR)
-        generation = self.cache.generation
-        screened = screen(wire, tcp)
-        rcode, rrsets = await self._lookup(query.question[0])
+        labels = [label.lower() for label in question.name.labels if label]
+        rcode, sets = await self._lookup(question.rdclass, question.rdtype, labels)
         if rcode != dns.rcode.NOERROR:
             return error_response(wire, rcode)
         if query.edns >= 0:
             limit = 65535 if tcp else min(max(query.payload, MIN_PAYLOAD), EDNS_PAYLOAD)
         else:
             limit = 65535 if tcp else MIN_PAYLOAD
-        response = respond(query, self.zone, self.serial, rrsets, EDNS_PAYLOAD)
+        response = respond(query, self.zone, self.serial, sets, EDNS_PAYLOAD)
         try:
-            out = response.to_wire(max_size=limit, prefer_truncation=True)
+            return response.to_wire(max_size=limit, prefer_truncation=True)
         except dns.exception.DNSException:
             return error_response(wire, dns.rcode.SERVFAIL)
-        if screened is not None and response.rcode() in _CACHED_RCODES and not out[2] & TC:
-            ttl = min(
-                (rrset.ttl for rrset in [*response.answer, *response.authority]),
-                default=MAX_CACHED_SECONDS,
-            )
-            expires = time.monotonic() + min(ttl, MAX_CACHED_SECONDS)
-            self.cache.put(
-                tcp, screened.key, screened.owner, out, expires, screened.question_end, generation
-            )
+
+    async def _answer_plain(self, wire: bytes, tcp: bool, screened: Screened) -> bytes | None:
+        """A plain query (what clients send): answered and rendered without dnspython."""
+        end = screened.question_end
+        rdtype = wire[end - 4] << 8 | wire[end - 3]
+        if rdtype in _REFUSED_TYPES:
+            return error_response(wire, dns.rcode.REFUSED)  # no zone transfers
+        generation = self.cache.generation
+        serial = self.serial
+        rcode, sets = await self._lookup(
+            wire[end - 2] << 8 | wire[end - 1], rdtype, _labels(screened.owner)
+        )
+        if rcode != dns.rcode.NOERROR:
+            return error_response(wire, rcode)
+        negative_ttl = self.zone.negative_ttl
+        out = render(
+            wire,
+            end,
+            end - 4 - self._zone_length,
+            sets,
+            self._soa(serial),
+            negative_ttl,
+            screened.limit,
+        )
+        if not out[2] & TC:
+            ttl = min((found[1] for found in select(sets or [], rdtype)), default=negative_ttl)
+            expires = monotonic() + min(ttl, MAX_CACHED_SECONDS)
+            self.cache.put(tcp, screened.key, screened.owner, out, expires, end, generation)
         return out
 
-    async def _lookup(self, question: dns.rrset.RRset) -> tuple[int, list[dns.rrset.RRset] | None]:
-        """(RCODE, the RRsets at the name or ``None`` when it does not exist)."""
-        rdtype = question.rdtype
-        if question.rdclass != dns.rdataclass.IN:
+    def _soa(self, serial: int) -> bytes:
+        if self._soa_cached[0] != serial:
+            self._soa_cached = (serial, self.zone.soa_rdata(serial))
+        return self._soa_cached[1]
+
+    async def _lookup(
+        self, rdclass: int, rdtype: int, labels: list[bytes]
+    ) -> tuple[int, list[WireSet] | None]:
+        """(RCODE, the RRsets at the name or ``None`` when it does not exist).
+
+        ``labels``: the question's name, lower-cased, leftmost first, without the root.
+        """
+        if rdclass != dns.rdataclass.IN:
             return dns.rcode.REFUSED, None
         if rdtype in _NOT_IMPLEMENTED_TYPES:
             return dns.rcode.NOTIMP, None
         if rdtype == 0 or (dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY):
             return dns.rcode.FORMERR, None
-        try:
-            place = place_of(question.name, self.origin)
-        except ValueError:
+        depth = len(self._zone_labels)
+        if len(labels) < depth or labels[len(labels) - depth :] != self._zone_labels:
             return dns.rcode.REFUSED, None  # not our zone; no recursion
+        place = place_of_labels(labels[: len(labels) - depth])
         if isinstance(place, Apex):
             return dns.rcode.NOERROR, self.zone.apex(self.serial)
         if isinstance(place, Ancestor):
@@ -178,5 +208,15 @@ class DnsEngine:
         record = resolution.record()
         if record is None:
             return dns.rcode.NOERROR, None
-        owner = handle_to_name(place.handle, self.origin)
-        return dns.rcode.NOERROR, record_rrsets(owner, record.public().values, self.origin)
+        return dns.rcode.NOERROR, record_sets(record.public().values, self.origin)
+
+
+def _labels(owner: bytes) -> list[bytes]:
+    """The labels of a name in uncompressed wire form, without the root."""
+    labels = []
+    offset = 0
+    while owner[offset]:
+        length = owner[offset]
+        labels.append(owner[offset + 1 : offset + 1 + length])
+        offset += length + 1
+    return labels

@@ -1,6 +1,8 @@
 """What a record says in DNS: RRsets from its public values, and the response to one question.
 
-A record's public values become RRsets at its owner name (``record_rrsets``):
+A record's public values become RRsets at its owner name (``record_sets``, each an rdata type,
+a TTL and the rdata in wire form, built by hand: dnspython's rdata objects cost more than the
+rest of an answer):
 
 - ``URL`` values → **URI** (RFC 7553: priority = rank by index from 1, weight 1, the URL) and
   **NAPTR** for ONS-style clients (RFC 3403: order 100, preference = rank, flags ``u``,
@@ -13,13 +15,16 @@ A record's public values become RRsets at its owner name (``record_rrsets``):
   strings of 255 bytes. Binary formats are not served.
 
 Each RRset's TTL is the smallest of its values' (RFC 2181 wants one TTL per set), capped.
-``respond`` turns a question and what is known at its name into the response message: data,
-NODATA or NXDOMAIN with the SOA (negative TTL = min(SOA TTL, SOA minimum), RFC 9077), a
-minimal ANY (RFC 8482). Nothing here performs I/O.
+``render`` writes the response to a plain query (one uncompressed question, at most an OPT
+record) straight to bytes: data, NODATA or NXDOMAIN with the SOA (negative TTL = min(SOA TTL,
+SOA minimum), RFC 9077), a minimal ANY (RFC 8482), TC and no records when it does not fit.
+``respond`` builds the same as a dnspython message for the queries dnspython had to parse.
+Nothing here performs I/O.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -31,16 +36,12 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.NS
-import dns.rdtypes.ANY.SOA
-import dns.rdtypes.ANY.TXT
-import dns.rdtypes.ANY.URI
-import dns.rdtypes.IN.NAPTR
 import dns.rrset
 
 from .._values import HandleValue
+from .dns_wire import EDNS_PAYLOAD
 
-__all__ = ["MAX_TTL", "ZoneInfo", "record_rrsets", "respond"]
+__all__ = ["MAX_TTL", "WireSet", "ZoneInfo", "record_sets", "render", "respond", "to_rrsets"]
 
 MAX_TTL = 86400
 IN = dns.rdataclass.IN
@@ -56,6 +57,14 @@ _DELIMITERS = "!|~#^"
 _PREFERRED = (dns.rdatatype.URI, dns.rdatatype.TXT, dns.rdatatype.NAPTR)
 
 
+# (rdata type, TTL, rdata in wire form): one RRset, its owner implied.
+WireSet = tuple[int, int, list[bytes]]
+_RR = struct.Struct("!HHIH")  # type, class, TTL, rdata length
+_COUNTS = struct.Struct("!HHHH")
+_SOA_TIMERS = struct.Struct("!IIIII")
+_OPT = struct.Struct("!BHHBBHH")
+
+
 @dataclass(frozen=True, slots=True)
 class ZoneInfo:
     """The zone's apex data: origin, name server, SOA timers (seconds)."""
@@ -68,40 +77,45 @@ class ZoneInfo:
     expire: int = 604800
     minimum: int = 60
 
-    def soa(self, serial: int, *, negative: bool = False) -> dns.rrset.RRset:
-        """The SOA RRset; with ``negative`` its TTL is the negative-caching TTL (RFC 9077)."""
-        rdata = dns.rdtypes.ANY.SOA.SOA(
-            IN,
-            dns.rdatatype.SOA,
-            self.nameserver,
-            dns.name.Name((b"hostmaster", *self.origin.labels)),
-            serial & 0xFFFFFFFF,
-            self.refresh,
-            self.retry,
-            self.expire,
-            self.minimum,
+    @property
+    def negative_ttl(self) -> int:
+        return min(self.ttl, self.minimum)
+
+    def soa_rdata(self, serial: int) -> bytes:
+        hostmaster = dns.name.Name((b"hostmaster", *self.origin.labels))
+        return (
+            self.nameserver.to_wire()
+            + hostmaster.to_wire()
+            + _SOA_TIMERS.pack(
+                serial & 0xFFFFFFFF, self.refresh, self.retry, self.expire, self.minimum
+            )
         )
-        ttl = min(self.ttl, self.minimum) if negative else self.ttl
-        return dns.rrset.from_rdata_list(self.origin, ttl, [rdata])
 
-    def apex(self, serial: int) -> list[dns.rrset.RRset]:
+    def apex(self, serial: int) -> list[WireSet]:
         """SOA and NS at the apex."""
-        ns = dns.rdtypes.ANY.NS.NS(IN, dns.rdatatype.NS, self.nameserver)
-        return [self.soa(serial), dns.rrset.from_rdata_list(self.origin, self.ttl, [ns])]
+        return [
+            (dns.rdatatype.SOA, self.ttl, [self.soa_rdata(serial)]),
+            (dns.rdatatype.NS, self.ttl, [self.nameserver.to_wire()]),
+        ]
+
+    def soa(self, serial: int) -> dns.rrset.RRset:
+        """The SOA RRset of a negative answer (its TTL the negative-caching TTL)."""
+        (rrset,) = to_rrsets(
+            self.origin, [(dns.rdatatype.SOA, self.negative_ttl, [self.soa_rdata(serial)])]
+        )
+        return rrset
 
 
-def record_rrsets(
-    owner: dns.name.Name,
-    values: Iterable[HandleValue],
-    origin: dns.name.Name,
-    max_ttl: int = MAX_TTL,
-) -> list[dns.rrset.RRset]:
-    """The RRsets the public ``values`` of a record give at ``owner`` (callers pass only public ones)."""
-    sets: dict[int, tuple[list[dns.rdata.Rdata], int]] = {}
+def record_sets(
+    values: Iterable[HandleValue], origin: dns.name.Name, max_ttl: int = MAX_TTL
+) -> list[WireSet]:
+    """The RRsets the public ``values`` of a record give (callers pass only public ones)."""
+    sets: dict[int, tuple[list[bytes], int]] = {}
 
-    def add(rdtype: int, rdata: dns.rdata.Rdata, ttl: int) -> None:
+    def add(rdtype: int, rdata: bytes, ttl: int) -> None:
         rdatas, smallest = sets.get(rdtype, ([], max_ttl))
-        rdatas.append(rdata)
+        if rdata not in rdatas:
+            rdatas.append(rdata)
         sets[rdtype] = (rdatas, min(smallest, max(ttl, 0)))
 
     rank = 0
@@ -118,82 +132,139 @@ def record_rrsets(
         elif kind.startswith("DNS."):
             passed = _passed(kind[4:], value.value, origin)
             if passed is not None:
-                add(passed.rdtype, passed, value.ttl)
+                add(passed[0], passed[1], value.ttl)
         elif not kind.startswith("HS_"):
             add(dns.rdatatype.TXT, _txt(f"{value.type}={value.value}"), value.ttl)
-    return [
-        dns.rrset.from_rdata_list(owner, ttl, rdatas) for rdatas, ttl in sets.values() if rdatas
-    ]
+    return [(rdtype, ttl, rdatas) for rdtype, (rdatas, ttl) in sets.items()]
 
 
-def _uri(url: str, rank: int) -> dns.rdata.Rdata:
-    return dns.rdtypes.ANY.URI.URI(IN, dns.rdatatype.URI, min(rank, 65535), 1, url.encode())
+def _strings(*texts: bytes) -> bytes:
+    return b"".join(bytes([len(text)]) + text for text in texts)
 
 
-def _naptr(url: str, rank: int) -> dns.rdata.Rdata | None:
+def _uri(url: str, rank: int) -> bytes:
+    return struct.pack("!HH", min(rank, 65535), 1) + url.encode()
+
+
+def _naptr(url: str, rank: int) -> bytes | None:
     delimiter = next((d for d in _DELIMITERS if d not in url), None)
     if delimiter is None or "\\" in url:
         return None
     regexp = f"{delimiter}^.*${delimiter}{url}{delimiter}".encode()
     if len(regexp) > 255:
         return None
-    return dns.rdtypes.IN.NAPTR.NAPTR(
-        IN, dns.rdatatype.NAPTR, 100, min(rank, 65535), b"u", b"IDIS+url", regexp, dns.name.root
-    )
+    # order, preference, flags, service, regexp, replacement (the root)
+    return struct.pack("!HH", 100, min(rank, 65535)) + _strings(b"u", b"IDIS+url", regexp) + b"\0"
 
 
-def _txt(text: str) -> dns.rdata.Rdata:
+def _txt(text: str) -> bytes:
     raw = text.encode()
-    pieces = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
-    return dns.rdtypes.ANY.TXT.TXT(IN, dns.rdatatype.TXT, pieces)
+    return _strings(*([raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]))
 
 
-def _passed(type_text: str, text: str, origin: dns.name.Name) -> dns.rdata.Rdata | None:
+def _passed(type_text: str, text: str, origin: dns.name.Name) -> tuple[int, bytes] | None:
     try:
         rdtype = dns.rdatatype.from_text(type_text)
         if rdtype in _NOT_PASSED or dns.rdatatype.is_metatype(rdtype):
             return None
-        return dns.rdata.from_text(IN, rdtype, text, origin=origin, relativize=False)
+        rdata = dns.rdata.from_text(IN, rdtype, text, origin=origin, relativize=False)
+        return rdtype, rdata.to_wire()
     except (dns.exception.DNSException, ValueError, TypeError):
         # Stored rdata a DNS client cannot read is left out rather than served broken.
         return None
+
+
+def to_rrsets(owner: dns.name.Name, sets: Iterable[WireSet]) -> list[dns.rrset.RRset]:
+    """The wire-form sets as dnspython RRsets at ``owner``."""
+    return [
+        dns.rrset.from_rdata_list(
+            owner, ttl, [dns.rdata.from_wire(IN, rdtype, rdata, 0, len(rdata)) for rdata in rdatas]
+        )
+        for rdtype, ttl, rdatas in sets
+    ]
+
+
+def select(sets: Sequence[WireSet], rdtype: int) -> list[WireSet]:
+    """The sets that answer ``rdtype``: that type's, or for ANY one set, the URL's if any."""
+    if rdtype == dns.rdatatype.ANY:
+        # RFC 8482: one RRset is enough.
+        for preferred in _PREFERRED:
+            for found in sets:
+                if found[0] == preferred:
+                    return [found]
+        return list(sets[:1])
+    return [found for found in sets if found[0] == rdtype]
+
+
+def render(
+    query: bytes,
+    question_end: int,
+    zone_offset: int,
+    sets: Sequence[WireSet] | None,
+    soa: bytes,
+    negative_ttl: int,
+    limit: int,
+) -> bytes:
+    """The answer to a plain query (header, one question, optional OPT) as bytes.
+
+    ``sets`` are the RRsets at the question's name (``None``: NXDOMAIN); ``zone_offset`` is where
+    the zone's name starts inside the question (the SOA's owner points there); ``soa`` the SOA's
+    rdata for a negative answer; ``limit`` the size the client can receive.
+    """
+    rdtype = query[question_end - 4] << 8 | query[question_end - 3]
+    rcode = dns.rcode.NXDOMAIN if sets is None else dns.rcode.NOERROR
+    found = select(sets, rdtype) if sets else []
+    records = [
+        b"\xc0\x0c" + _RR.pack(kind, IN, ttl, len(rdata)) + rdata
+        for kind, ttl, rdatas in found
+        for rdata in rdatas
+    ]
+    authority = b""
+    if not records:
+        authority = (
+            struct.pack("!H", 0xC000 | zone_offset)
+            + _RR.pack(dns.rdatatype.SOA, IN, negative_ttl, len(soa))
+            + soa
+        )
+    opt = b""
+    if len(query) > question_end:
+        do = query[question_end + 7] & 0x80
+        opt = _OPT.pack(0, dns.rdatatype.OPT, EDNS_PAYLOAD, 0, 0, do << 8, 0)
+    flags = bytes([0x80 | 0x04 | (query[2] & 0x01), (query[3] & 0x10) | rcode])
+    body = b"".join(records)
+    counts = _COUNTS.pack(1, len(records), 1 if authority else 0, 1 if opt else 0)
+    answer = query[:2] + flags + counts + query[12:question_end] + body + authority + opt
+    if len(answer) <= limit:
+        return answer
+    # Too big for the client: TC and no records, so it asks again over TCP.
+    flags = bytes([flags[0] | 0x02, flags[1]])
+    counts = _COUNTS.pack(1, 0, 0, 1 if opt else 0)
+    return query[:2] + flags + counts + query[12:question_end] + opt
 
 
 def respond(
     query: dns.message.Message,
     zone: ZoneInfo,
     serial: int,
-    rrsets: Sequence[dns.rrset.RRset] | None,
+    sets: Sequence[WireSet] | None,
     payload: int,
 ) -> dns.message.Message:
-    """The response to ``query``'s one question given the RRsets at its name.
+    """The response to ``query``'s one question as a dnspython message (queries it parsed).
 
-    ``rrsets`` is ``None`` when the name does not exist (NXDOMAIN), possibly empty (an empty
+    ``sets`` is ``None`` when the name does not exist (NXDOMAIN), possibly empty (an empty
     non-terminal or a record without DNS data: NODATA). ``payload`` is the EDNS payload we offer.
     """
     response = dns.message.make_response(query, recursion_available=False, our_payload=payload)
     response.flags |= dns.flags.AA
+    if query.edns >= 0:
+        response.ednsflags |= query.ednsflags & dns.flags.DO  # copied, RFC 3225
     question = query.question[0]
-    if rrsets is None:
+    if sets is None:
         response.set_rcode(dns.rcode.NXDOMAIN)
-        response.authority.append(zone.soa(serial, negative=True))
+        response.authority.append(zone.soa(serial))
         return response
-    found = _select(rrsets, question.rdtype)
+    found = select(sets, question.rdtype)
     if not found:
-        response.authority.append(zone.soa(serial, negative=True))
-    for rrset in found:
-        answer = dns.rrset.RRset(question.name, rrset.rdclass, rrset.rdtype)
-        answer.update(rrset)
-        response.answer.append(answer)
+        response.authority.append(zone.soa(serial))
+    response.answer.extend(to_rrsets(question.name, found))
     return response
-
-
-def _select(rrsets: Sequence[dns.rrset.RRset], rdtype: int) -> list[dns.rrset.RRset]:
-    if rdtype == dns.rdatatype.ANY:
-        # RFC 8482: one RRset is enough; the URL when there is one.
-        for preferred in _PREFERRED:
-            for rrset in rrsets:
-                if rrset.rdtype == preferred:
-                    return [rrset]
-        return list(rrsets[:1])
-    return [rrset for rrset in rrsets if rrset.rdtype == rdtype]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dns.name
@@ -51,6 +52,7 @@ __all__ = [
     "handle_from_name",
     "handle_to_name",
     "place_of",
+    "place_of_labels",
 ]
 
 LABEL_CHARS = 63
@@ -64,6 +66,15 @@ _WHOLE = {0, 2, 4, 5, 7}
 
 def handle_to_name(handle: Handle, zone: dns.name.Name) -> dns.name.Name:
     """The owner name of ``handle`` under ``zone``; ``InvalidIdentifier`` when none fits."""
+    labels = _relative_labels(handle)
+    try:
+        return dns.name.Name([*labels, *zone.labels])
+    except dns.name.NameTooLong:
+        raise _too_long(handle, zone) from None
+
+
+def _relative_labels(handle: Handle) -> list[bytes]:
+    """The labels of ``handle``'s name above the zone, leftmost first, lower case."""
     for segment in handle.prefix.segments:
         if _MARKER.fullmatch(segment.encode()):
             raise InvalidIdentifier(
@@ -72,17 +83,11 @@ def handle_to_name(handle: Handle, zone: dns.name.Name) -> dns.name.Name:
             )
     text = base64.b32hexencode(handle.suffix.encode()).decode().rstrip("=").lower()
     chunks = [text[i : i + LABEL_CHARS] for i in range(0, len(text), LABEL_CHARS)]
-    labels = [
+    return [
         *(chunk.encode() for chunk in chunks),
         f"_{len(chunks)}".encode(),
         *(segment.lower().encode() for segment in reversed(handle.prefix.segments)),
     ]
-    if len(chunks) > MAX_SUFFIX_LABELS:
-        raise _too_long(handle, zone)
-    try:
-        return dns.name.Name([*labels, *zone.labels])
-    except dns.name.NameTooLong:
-        raise _too_long(handle, zone) from None
 
 
 def _too_long(handle: Handle, zone: dns.name.Name) -> InvalidIdentifier:
@@ -122,7 +127,13 @@ def place_of(name: dns.name.Name, zone: dns.name.Name) -> Place:
     """
     if not name.is_subdomain(zone):
         raise ValueError(f"{name} is not in {zone}")
-    labels = [label.lower() for label in name.labels[: len(name.labels) - len(zone.labels)]]
+    return place_of_labels(
+        [label.lower() for label in name.labels[: len(name.labels) - len(zone.labels)]]
+    )
+
+
+def place_of_labels(labels: list[bytes]) -> Place:
+    """``place_of`` for a name given as its lower-cased labels above the zone, leftmost first."""
     if not labels:
         return Apex()
     marker = next((i for i, label in enumerate(labels) if label.startswith(b"_")), None)
@@ -144,7 +155,7 @@ def place_of(name: dns.name.Name, zone: dns.name.Name) -> Place:
             return Ancestor(prefix)
         return None
     try:
-        return Identifier(_decode(chunks, prefix, name, zone))
+        return Identifier(_decode(labels, marker, prefix, lambda: "the name"))
     except InvalidIdentifier:
         return None
 
@@ -174,7 +185,7 @@ def handle_from_name(name: dns.name.Name | str, zone: dns.name.Name | str) -> Ha
         raise InvalidIdentifier(
             f"{name.to_text()}: the marker announces {count} suffix label(s), the name has {marker}"
         )
-    return _decode(labels[:marker], prefix, name, zone)
+    return _decode(labels, marker, prefix, name.to_text)
 
 
 def _prefix(labels: list[bytes]) -> Prefix | None:
@@ -186,27 +197,31 @@ def _prefix(labels: list[bytes]) -> Prefix | None:
 
 
 def _decode(
-    chunks: list[bytes], prefix: Prefix, name: dns.name.Name, zone: dns.name.Name
+    labels: list[bytes], marker: int, prefix: Prefix, describe: Callable[[], str]
 ) -> Handle:
-    shown = name.to_text()
+    chunks = labels[:marker]
     if not all(_BASE32HEX.fullmatch(chunk) for chunk in chunks):
-        raise InvalidIdentifier(f"{shown}: suffix labels must be base32hex (0-9, a-v)")
+        raise InvalidIdentifier(f"{describe()}: suffix labels must be base32hex (0-9, a-v)")
     if any(len(chunk) != LABEL_CHARS for chunk in chunks[:-1]):
-        raise InvalidIdentifier(f"{shown}: every suffix label but the last must be 63 characters")
+        raise InvalidIdentifier(
+            f"{describe()}: every suffix label but the last must be 63 characters"
+        )
     text = b"".join(chunks)
     if len(text) % 8 not in _WHOLE:
-        raise InvalidIdentifier(f"{shown}: the suffix labels are not a whole number of bytes")
+        raise InvalidIdentifier(f"{describe()}: the suffix labels are not a whole number of bytes")
     padded = text.upper() + b"=" * (-len(text) % 8)
     try:
         raw = base64.b32hexdecode(padded)
         suffix = raw.decode()
     except (binascii.Error, ValueError):
-        raise InvalidIdentifier(f"{shown}: the suffix is not base32hex of UTF-8 text") from None
+        raise InvalidIdentifier(
+            f"{describe()}: the suffix is not base32hex of UTF-8 text"
+        ) from None
     try:
         handle = Handle.parse(f"{prefix}/{suffix}")
     except InvalidIdentifier as exc:
-        raise InvalidIdentifier(f"{shown}: {exc.message}") from None
+        raise InvalidIdentifier(f"{describe()}: {exc.message}") from None
     # Non-zero trailing bits, or a suffix the grammar normalises: not this handle's one name.
-    if handle_to_name(handle, zone) != name:
-        raise InvalidIdentifier(f"{shown} is not the canonical name of {handle}")
+    if _relative_labels(handle) != labels:
+        raise InvalidIdentifier(f"{describe()} is not the canonical name of {handle}")
     return handle

@@ -9,7 +9,7 @@ import dns.rcode
 import dns.rdatatype
 
 from registry import HandleValue, Permissions
-from registry.codec.dns_answers import ZoneInfo, record_rrsets, respond
+from registry.codec.dns_answers import ZoneInfo, record_sets, render, respond, to_rrsets
 from registry.codec.dns_wire import answer_from_cache, error_response, screen
 
 ZONE = dns.name.from_text("idis.internal.")
@@ -23,7 +23,8 @@ def value(
 
 
 def by_type(values: list[HandleValue]) -> dict[str, dns.rrset.RRset]:
-    return {dns.rdatatype.to_text(r.rdtype): r for r in record_rrsets(OWNER, values, ZONE)}
+    rrsets = to_rrsets(OWNER, record_sets(values, ZONE))
+    return {dns.rdatatype.to_text(r.rdtype): r for r in rrsets}
 
 
 def test_each_kind_of_value_gets_its_record_type_and_the_smallest_ttl() -> None:
@@ -59,7 +60,7 @@ def test_reserved_binary_and_unservable_values_are_left_out() -> None:
 
 
 def test_long_text_is_cut_into_255_byte_strings() -> None:
-    (txt,) = record_rrsets(OWNER, [value(1, "NOTE", "中" * 200)], ZONE)
+    (txt,) = to_rrsets(OWNER, record_sets([value(1, "NOTE", "中" * 200)], ZONE))
     strings = txt[0].strings
     assert all(len(s) <= 255 for s in strings)
     assert b"".join(strings).decode() == "NOTE=" + "中" * 200
@@ -78,8 +79,8 @@ def test_responses_nxdomain_nodata_any() -> None:
     assert nx.authority[0].ttl == 60 and nx.flags & dns.flags.AA
     nodata = respond(query, zone, 7, [], 1232)
     assert nodata.rcode() == dns.rcode.NOERROR and not nodata.answer and nodata.authority
-    rrsets = record_rrsets(OWNER, [value(1, "EMAIL", "a@b"), value(2, "URL", "https://x")], ZONE)
-    any_answer = respond(dns.message.make_query(OWNER, "ANY"), zone, 7, rrsets, 1232)
+    sets = record_sets([value(1, "EMAIL", "a@b"), value(2, "URL", "https://x")], ZONE)
+    any_answer = respond(dns.message.make_query(OWNER, "ANY"), zone, 7, sets, 1232)
     assert [r.rdtype for r in any_answer.answer] == [dns.rdatatype.URI]
 
 
@@ -114,3 +115,34 @@ def test_private_values_are_the_callers_to_filter() -> None:
     # record_rrsets serves what it is given; the engine passes record.public().values.
     private = HandleValue(1, "SECRET", "string", "x", 60, None, Permissions.parse("1100"))
     assert not private.permissions.public_read
+
+
+def test_rendered_answers_read_back_as_dnspython_builds_them() -> None:
+    zone = ZoneInfo(ZONE, ZONE)
+    sets = record_sets([value(1, "URL", "https://x", ttl=50), value(2, "EMAIL", "a@b")], ZONE)
+    soa = zone.soa_rdata(9)
+    for text, rdtype, found, rcode in [
+        (OWNER.to_text().upper(), "URI", sets, dns.rcode.NOERROR),
+        (OWNER.to_text(), "AAAA", sets, dns.rcode.NOERROR),
+        (OWNER.to_text(), "URI", None, dns.rcode.NXDOMAIN),
+        (OWNER.to_text(), "ANY", sets, dns.rcode.NOERROR),
+    ]:
+        for edns in (None, 0):
+            query = dns.message.make_query(text, rdtype, use_edns=edns, want_dnssec=edns == 0)
+            wire = query.to_wire()
+            end = screen(wire, False).question_end
+            zone_offset = end - 4 - len(ZONE.to_wire())
+            out = render(wire, end, zone_offset, found, soa, zone.negative_ttl, 1232)
+            mine = dns.message.from_wire(out)
+            theirs = respond(query, zone, 9, found, 1232)
+            assert mine.id == query.id and mine.rcode() == rcode
+            assert out[12:end] == wire[12:end]
+            assert mine.flags == theirs.flags
+            assert mine.answer == theirs.answer and mine.authority == theirs.authority
+            assert [r.ttl for r in mine.authority] == [r.ttl for r in theirs.authority]
+            assert mine.edns == theirs.edns and mine.ednsflags == theirs.ednsflags
+    # Too big: TC, nothing but the question (and OPT).
+    query = dns.message.make_query(OWNER, "URI").to_wire()
+    end = screen(query, False).question_end
+    small = render(query, end, 0, sets, soa, 60, len(query) + 5)
+    assert small[2] & 0x02 and small[6:10] == b"\0\0\0\0" and small[12:] == query[12:]
