@@ -13,6 +13,7 @@ import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import httpx
 import pytest
 
 from node import Settings, create_app
@@ -194,3 +195,9 @@ def test_a_write_on_one_instance_changes_the_dns_answer_of_another(settings: Set
             while _texts(second.query(name, "URI")) != ['1 1 "https://a.example/2"']:
                 assert time.monotonic() < deadline, "the other instance kept its old answer"
                 time.sleep(0.05)
+
+
+def test_the_record_page_shows_the_dns_name(node: DnsNode) -> None:
+    page = httpx.get(f"{node.url}/{HANDLE}?noredirect", timeout=30)
+    assert page.status_code == 200
+    assert f"<code>{name_of(HANDLE).to_text()}</code>" in page.text
