@@ -198,7 +198,7 @@ class DnsEngine:
         if not isinstance(place, Identifier):
             return dns.rcode.NOERROR, None
         try:
-            resolution = await self.resolver.lookup(place.handle)
+            resolution = await self.resolver.lookup(place.handle, batched=True)
         except Unavailable as exc:
             logger.warning("DNS answer for %s unavailable: %s", place.handle, exc.message)
             return dns.rcode.SERVFAIL, None
