@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from time import monotonic
 
 import dns.exception
-import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 
 from registry import Handle, InvalidIdentifier, NodeError, Unavailable
 from registry.codec import Ancestor, Apex, Identifier, handle_to_name
@@ -64,7 +62,6 @@ class DnsEngine:
         zone: dns.name.Name,
         *,
         cache: AnswerCache | None = None,
-        clock: type[time.monotonic] | None = None,
     ) -> None:
         self.resolver = resolver
         self.zone = ZoneInfo(zone, zone)
