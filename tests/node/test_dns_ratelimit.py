@@ -49,8 +49,8 @@ def test_a_udp_flood_is_limited_and_slipped_answers_are_truncated(settings: Sett
         full = [a for a in answers if not a[2] & 0x02]
         slipped = [a for a in answers if a[2] & 0x02]
         # Within one second: five answers, then every second query slips (the flood may
-        # straddle a second, so allow one more window's worth).
-        assert 5 <= len(full) <= 10
+        # straddle a second or two, so allow two more windows).
+        assert 5 <= len(full) <= 15
         assert slipped and all(struct.unpack_from("!H", a, 6)[0] == 0 for a in slipped)
         assert len(answers) < len(queries)
         # TCP is not limited.
