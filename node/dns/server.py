@@ -94,9 +94,18 @@ class DnsServer:
     """UDP and TCP listeners for one ``DnsEngine``; ``await start()``, then ``await close()``."""
 
     def __init__(
-        self, engine: DnsEngine, host: str, port: int, *, responses_per_second: int = 0
+        self,
+        engine: DnsEngine,
+        host: str,
+        port: int,
+        *,
+        responses_per_second: int = 0,
+        idle_seconds: float = IDLE_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.engine = engine
+        self.idle_seconds = idle_seconds
+        self.max_connections = max_connections
         self.host = host
         self.port = port
         self.rate_limit = ResponseRateLimit(responses_per_second)
@@ -149,7 +158,7 @@ class DnsServer:
             return error_response(data, 2)  # SERVFAIL
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.connections >= MAX_CONNECTIONS:
+        if self.connections >= self.max_connections:
             writer.close()
             return
         self.connections += 1
@@ -158,11 +167,11 @@ class DnsServer:
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readexactly(2), IDLE_SECONDS)
+                    head = await asyncio.wait_for(reader.readexactly(2), self.idle_seconds)
                     (length,) = _LENGTH.unpack(head)
                     if length == 0:
                         break
-                    data = await asyncio.wait_for(reader.readexactly(length), IDLE_SECONDS)
+                    data = await asyncio.wait_for(reader.readexactly(length), self.idle_seconds)
                 except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                     break
                 ready = self.engine.cached(data, True)
@@ -176,7 +185,7 @@ class DnsServer:
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
             if inflight:
-                await asyncio.wait(inflight, timeout=IDLE_SECONDS)
+                await asyncio.wait(inflight, timeout=self.idle_seconds)
         finally:
             self.connections -= 1
             for task in inflight:
