@@ -16,6 +16,7 @@ from registry.storage import Database
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
+from .dns.server import open_dns
 from .headers import NoSniff
 from .hot import HotPath
 from .native.server import open_native
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             NodeContext(settings, listen=True, sync=open_sync) as context,
             open_native(context, settings) as native,
+            open_dns(context),
         ):
             app.state.node = context
             app.state.native = native

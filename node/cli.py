@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
+from .context import NodeContext
+from .dns.cli import add_dns_commands
 from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
@@ -252,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
     add_hdl_commands(sub, add)
+    add_dns_commands(sub, add)
     return parser
 
 

@@ -164,6 +164,17 @@ class Settings(BaseSettings):
     handle_reuse_port: bool = Field(
         False, description="bind the native port with SO_REUSEPORT (set by serve --workers > 1)"
     )
+    dns_port: int = Field(
+        0, ge=0, le=65535, description="UDP and TCP port of the DNS frontend (0: no DNS frontend)"
+    )
+    dns_host: str = Field("127.0.0.1", description="address the DNS frontend listens on")
+    dns_zone: str = Field(
+        "idis.internal.",
+        description="zone the DNS frontend is authoritative for; identifiers are named below it",
+    )
+    dns_responses_per_second: int = Field(
+        2000, ge=0, description="UDP responses per second per client /24 or /56 (0: no limit)"
+    )
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )
