@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
-from .context import NodeContext
 from .dns.cli import add_dns_commands
 from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings

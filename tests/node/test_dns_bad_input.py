@@ -20,7 +20,7 @@ import pytest
 
 from migrations.runner import upgrade
 from node import Settings
-from registry import Database
+from registry.storage import Database
 
 from .dnshelp import ZONE, DnsNode, dns_node, name_of
 

@@ -12,7 +12,8 @@ import pytest
 
 from node.dns.engine import DnsEngine
 from node.dns.server import DnsServer
-from registry import Database, RecordService
+from registry import RecordService
+from registry.storage import Database
 from resolver import Resolver
 
 from .dnshelp import free_dns_port

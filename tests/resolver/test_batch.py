@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from registry import ADMIN, Database, Handle, HandleValue, RecordService, Unavailable
+from registry import ADMIN, Handle, HandleValue, RecordService, Unavailable
+from registry.storage import Database
 from resolver import Resolver
 
 
