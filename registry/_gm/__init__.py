@@ -1,0 +1,29 @@
+"""China's commercial cryptography (商用密码): SM2 signatures, SM3 digests, SM4 sealing."""
+
+from .pubkey_auth import pubkey_blob, read_pubkey_blob, verify_challenge
+from .sm2 import (
+    CURVE,
+    DEFAULT_USER_ID,
+    JWS_ALG,
+    SM2Error,
+    SM2Key,
+    SM2PublicKey,
+    decode_signature,
+    is_sm2_jwk,
+    sm3,
+)
+
+__all__ = [
+    "CURVE",
+    "DEFAULT_USER_ID",
+    "JWS_ALG",
+    "SM2Error",
+    "SM2Key",
+    "SM2PublicKey",
+    "decode_signature",
+    "is_sm2_jwk",
+    "pubkey_blob",
+    "read_pubkey_blob",
+    "sm3",
+    "verify_challenge",
+]
