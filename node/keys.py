@@ -6,7 +6,12 @@ from registry import KeyStore, KeyWatchingSigner, SealingPool
 
 from .settings import Settings
 
-__all__ = ["build_signer", "key_store"]
+__all__ = ["build_signer", "default_alg", "key_store"]
+
+
+def default_alg(settings: Settings) -> str:
+    """The algorithm of keys made without ``--alg``: SM2 in the gm profile, else ES256."""
+    return "SM2" if settings.crypto_profile == "gm" else "ES256"
 
 
 def key_store(settings: Settings) -> KeyStore:
