@@ -1,0 +1,177 @@
+"""The gm profile end to end: SM2 keys from the CLI, SM2-signed writes, ``idnode verify``, openssl."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from node import Settings, create_app
+from node.context import NodeContext
+from node.trust import publish_keys
+from node.trust.identity import ensure_key
+from registry import KeyStore
+from toplevel import RootAuthority
+
+from ..servers import ThreadedServer
+from .helpers import basic_auth, create_enterprise
+
+HANDLE = "88.118.8/GM0001"
+
+
+def _cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "IDNODE_DATABASE_URL": settings.database_url,
+        "IDNODE_KEYS_DIR": settings.keys_dir,
+        "IDNODE_NODE_CODE": settings.node_code,
+        "IDNODE_CRYPTO_PROFILE": "gm",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "node", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _openssl() -> str:
+    path = shutil.which("openssl")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the openssl command is missing")
+        pytest.skip("the openssl command is missing")
+    return path
+
+
+def test_keys_generate_and_rotate_sm2_with_a_passphrase(tmp_path: Path):
+    keyed = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        keys_dir=str(tmp_path / "keys"),
+    )
+    secret = {"IDNODE_KEY_PASSPHRASE": "s3cret pass"}
+    first = json.loads(_cli(keyed, "keys", "generate", "--json", **secret).stdout)
+    assert first["alg"] == "SM2256" and first["active"]
+    rotated = json.loads(_cli(keyed, "keys", "rotate", "--alg", "SM2", "--json", **secret).stdout)
+    assert rotated["alg"] == "SM2256" and rotated["index"] == 301
+    pem = Path(keyed.keys_dir) / f"{rotated['kid']}.pem"
+    assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+    assert pem.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert KeyStore(keyed.keys_dir, "s3cret pass").load(rotated["kid"]).alg == "SM2256"
+    # OpenSSL reads the key with the same passphrase, and finds the SM2 curve in it.
+    text = subprocess.run(
+        [_openssl(), "pkey", "-in", str(pem), "-passin", "pass:s3cret pass", "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert text.returncode == 0, text.stderr
+    assert "SM2" in text.stdout
+    es256 = json.loads(_cli(keyed, "keys", "rotate", "--alg", "ES256", "--json", **secret).stdout)
+    assert es256["alg"] == "ES256"
+
+
+def test_the_gm_profile_makes_the_nodes_first_key_sm2(tmp_path: Path):
+    gm = Settings(keys_dir=str(tmp_path / "keys"), crypto_profile="gm")
+    assert ensure_key(gm).alg == "SM2256"
+    standard = Settings(keys_dir=str(tmp_path / "other"))
+    assert ensure_key(standard).alg == "ES256"
+
+
+def test_root_init_and_certify_make_an_all_sm2_chain(settings: Settings, tmp_path: Path):
+    keyed = settings.model_copy(update={"keys_dir": str(tmp_path / "keys")})
+    assert _cli(keyed, "keys", "generate").returncode == 0
+    init = json.loads(_cli(keyed, "root", "init", "--dir", str(tmp_path / "root"), "--json").stdout)
+    root_text = Path(init["root"]).read_text()
+    assert json.loads(base64.urlsafe_b64decode(root_text.split(".")[0] + "=="))["alg"] == "SM2256"
+    certify = _cli(keyed, "keys", "certify", "--root-dir", str(tmp_path / "root"))
+    assert certify.returncode == 0, certify.stderr
+    verified = _cli(keyed, "verify", "0.NA/88.118", "--root", init["root"])
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "chain 300:0.NA/88.118 → 300:0.NA/88" in verified.stdout
+
+
+@pytest.fixture
+async def sm2_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """A gm-profile node whose SM2 key is certified by an SM2 root, published at 0.NA/88.118."""
+    gm = settings.model_copy(update={"keys_dir": str(tmp_path / "keys"), "crypto_profile": "gm"})
+    root = RootAuthority.open(tmp_path / "root", alg="SM2")
+    (tmp_path / "root.jws").write_text(root.root_certificate())
+    active = ensure_key(gm)
+    store = KeyStore(gm.keys_dir)
+    store.set_certificate(
+        active.kid, root.certify_node("88.118", active.public_jwk(), active.info.index)
+    )
+    async with NodeContext(gm) as context:
+        await publish_keys(context.records, gm)
+    return gm
+
+
+@pytest.fixture
+def sm2_node(sm2_settings: Settings) -> Iterator[ThreadedServer]:
+    with ThreadedServer(create_app(sm2_settings)) as server:
+        yield server
+
+
+async def test_an_sm2_signed_record_verifies_with_idnode_and_with_openssl(
+    sm2_node: ThreadedServer, sm2_settings: Settings, tmp_path: Path
+):
+    credential = create_enterprise(sm2_node.url, "Acme", "88.118.8")
+    response = httpx.put(
+        f"{sm2_node.url}/api/handles/{quote(HANDLE)}",
+        json={"values": [{"index": 1, "type": "URL", "data": "https://example.com/gm"}]},
+        auth=basic_auth(credential),
+    )
+    assert response.status_code == 201, response.text
+    verified = _cli(
+        sm2_settings, "verify", HANDLE, "--url", sm2_node.url, "--root", str(tmp_path / "root.jws")
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith(f"TRUSTED {HANDLE}")
+
+    # The README's recipe: the JWS signing input and its DER signature, checked by openssl.
+    answer = httpx.get(f"{sm2_node.url}/api/handles/{HANDLE}", params={"type": "HS_SIGNATURE"})
+    token = answer.json()["values"][0]["data"]["value"]
+    signing_input, _, signature = token.rpartition(".")
+    (tmp_path / "signed.txt").write_text(signing_input)
+    (tmp_path / "sig.der").write_bytes(
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    )
+    key_file = next(Path(sm2_settings.keys_dir).glob("*.pem"))
+    openssl = _openssl()
+    public = subprocess.run(
+        [openssl, "pkey", "-in", str(key_file), "-pubout", "-out", str(tmp_path / "node.pub.pem")],
+        capture_output=True,
+        check=False,
+    )
+    assert public.returncode == 0, public.stderr
+    check = subprocess.run(
+        [
+            openssl,
+            "dgst",
+            "-sm3",
+            "-verify",
+            str(tmp_path / "node.pub.pem"),
+            "-sigopt",
+            "distid:1234567812345678",
+            "-signature",
+            str(tmp_path / "sig.der"),
+            str(tmp_path / "signed.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0 and "Verified OK" in check.stdout, check.stdout + check.stderr
