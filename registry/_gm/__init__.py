@@ -12,15 +12,18 @@ from .sm2 import (
     is_sm2_jwk,
     sm3,
 )
+from .sm4 import SM4GCM, derive_sm4_key
 
 __all__ = [
     "CURVE",
     "DEFAULT_USER_ID",
     "JWS_ALG",
+    "SM4GCM",
     "SM2Error",
     "SM2Key",
     "SM2PublicKey",
     "decode_signature",
+    "derive_sm4_key",
     "is_sm2_jwk",
     "pubkey_blob",
     "read_pubkey_blob",

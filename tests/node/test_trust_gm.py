@@ -10,17 +10,21 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from node import Settings, create_app
 from node.context import NodeContext
 from node.trust import publish_keys
 from node.trust.identity import ensure_key
-from registry import KeyStore
+from registry import KeyStore, cipher_password
+from registry._cipher import CHINA_TIME
 from toplevel import RootAuthority
 
 from ..servers import ThreadedServer
@@ -175,3 +179,29 @@ async def test_an_sm2_signed_record_verifies_with_idnode_and_with_openssl(
         check=False,
     )
     assert check.returncode == 0 and "Verified OK" in check.stdout, check.stdout + check.stderr
+
+
+async def test_a_gm_node_seals_cipher_verifiers_with_sm4_and_cipher_login_works(
+    sm2_node: ThreadedServer, sm2_settings: Settings
+):
+    credential = create_enterprise(sm2_node.url, "Acme", "88.118.8")
+    today = datetime.now(UTC).astimezone(CHINA_TIME).date()
+    login = httpx.post(
+        f"{sm2_node.url}/identity/token/v1",
+        json={
+            "username": credential["username"],
+            "password": cipher_password(credential["password"], today),
+        },
+    )
+    assert login.json()["status"] == 1, login.text
+    engine = create_async_engine(sm2_settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            stored = (
+                (await connection.execute(text("SELECT cipher_verifier FROM credentials")))
+                .scalars()
+                .all()
+            )
+    finally:
+        await engine.dispose()
+    assert stored and all(s.startswith("sm4gcm1$") for s in stored)
