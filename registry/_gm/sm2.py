@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
 A = P - 3
 B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
 N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
+GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
+_CURVE_BYTES = b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY))
+_MAX_USER_ID = 8191  # ENTL is the id's length in bits, in two bytes
 
 _EC_PUBLIC_KEY = der.encode_oid("1.2.840.10045.2.1")
 _SM2_CURVE = der.encode_oid("1.2.156.10197.1.301")
@@ -170,6 +175,12 @@ class SM2PublicKey:
         """The 64 bytes ``x || y``."""
         return self.x.to_bytes(32, "big") + self.y.to_bytes(32, "big")
 
+    def z(self, user_id: bytes) -> bytes:
+        """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA), GB/T 32918.2 §5.5."""
+        if len(user_id) > _MAX_USER_ID:
+            raise SM2Error(f"an SM2 user id is at most {_MAX_USER_ID} bytes")
+        return _z(self.point(), user_id)
+
     def spki(self) -> bytes:
         """The X.509 SubjectPublicKeyInfo (DER)."""
         bits = der.encode(der.BIT_STRING, b"\x00\x04" + self.point())
@@ -196,8 +207,9 @@ class SM2PublicKey:
     def verify(self, signature: bytes, message: bytes, user_id: bytes = DEFAULT_USER_ID) -> None:
         """Return if ``signature`` (DER or r||s) signs ``message`` for ``user_id``; else SM2Error."""
         r, s = decode_signature(signature)
+        e = sm3(self.z(user_id) + message)
         try:
-            good = gmssl_pyx.sm2_verify(self.point(), message, _der_signature(r, s), user_id)
+            good = gmssl_pyx.sm2_verify_sm3_digest(self.point(), e, _der_signature(r, s))
         except gmssl_pyx.GmsslInnerError as exc:
             raise SM2Error(f"the SM2 signature cannot be checked: {exc}") from exc
         if not good:
@@ -228,7 +240,10 @@ class SM2Key:
 
     def sign(self, message: bytes, user_id: bytes = DEFAULT_USER_ID) -> bytes:
         """The DER SM2 signature of ``message``: SM3(Z(user_id, key) || message), signed."""
-        return gmssl_pyx.sm2_sign(self._d, self.public.point(), message, user_id)
+        # GmSSL signs the digest e; Z depends only on the key and the id, so it is worked out
+        # once (gmssl_pyx.sm2_sign recomputes the key's public point on every call).
+        e = sm3(self.public.z(user_id) + message)
+        return gmssl_pyx.sm2_sign_sm3_digest(self._d, e)
 
     def thumbprint(self) -> str:
         """The RFC 7638 thumbprint of the public JWK."""
@@ -298,6 +313,12 @@ class SM2Key:
             data = _decrypt_pkcs8(_unpem(pem, b"ENCRYPTED PRIVATE KEY"), password.encode())
             return cls.from_pkcs8(data)
         return cls.from_pkcs8(_unpem(pem, b"PRIVATE KEY"))
+
+
+@functools.lru_cache(maxsize=256)
+def _z(point: bytes, user_id: bytes) -> bytes:
+    entl = (8 * len(user_id)).to_bytes(2, "big")
+    return sm3(entl + user_id + _CURVE_BYTES + point)
 
 
 def is_sm2_jwk(jwk: Any) -> bool:

@@ -107,6 +107,11 @@ def test_signing_uses_the_standards_z_with_the_default_user_id() -> None:
     assert gmssl_pyx.sm2_verify_sm3_digest(key.public.point(), e, signature)
     other = sm3(_z(key.public, b"ALICE123@YAHOO.COM") + message)
     assert not gmssl_pyx.sm2_verify_sm3_digest(key.public.point(), other, signature)
+    # GmSSL's own Z (its sm2_verify computes it from the id) agrees, for any id.
+    assert gmssl_pyx.sm2_verify(key.public.point(), message, signature, DEFAULT_USER_ID)
+    signed_for = key.sign(message, b"88.118.8/ADMIN")
+    assert gmssl_pyx.sm2_verify(key.public.point(), message, signed_for, b"88.118.8/ADMIN")
+    key.public.verify(gmssl_pyx.sm2_sign(key._d, key.public.point(), message, b"x"), message, b"x")
 
 
 def test_each_signature_uses_a_fresh_nonce() -> None:
