@@ -30,6 +30,9 @@ from ._errors import (
     ValueAlreadyExists,
     ValuesNotFound,
 )
+from ._gm import SM2Error, SM2PublicKey
+from ._gm import read_pubkey_blob as read_sm2_pubkey_blob
+from ._gm import verify_challenge as verify_sm2_challenge
 from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
 from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
 from ._key_watching import KeyWatchingSigner
@@ -142,6 +145,8 @@ __all__ = [
     "RecordWriter",
     "RegistrationProof",
     "Role",
+    "SM2Error",
+    "SM2PublicKey",
     "SealItems",
     "Sealer",
     "SealingPool",
@@ -182,10 +187,12 @@ __all__ = [
     "parse_username",
     "parse_value",
     "parse_values",
+    "read_sm2_pubkey_blob",
     "seal_each",
     "seal_in_process",
     "sign_registration",
     "utc_timestamp",
     "value_body",
     "verify_record",
+    "verify_sm2_challenge",
 ]

@@ -343,6 +343,19 @@ def test_an_sdk_style_challenge_answer_verifies() -> None:
         verify_challenge(_sized(b"RSA_PUB_KEY") + blob[15:], user, nonce, digest, answer)
 
 
+def test_the_native_protocol_finds_the_check_among_registrys_public_names() -> None:
+    import registry
+
+    key = SM2Key.generate()
+    nonce, digest, user = b"n" * 16, b"d" * 32, b"88.118.8/ADMIN"
+    answer = _sized(b"SM3") + _sized(key.sign(sm3(nonce + digest), user))
+    blob = pubkey_blob(key.public)
+    assert registry.read_sm2_pubkey_blob(blob) == key.public
+    registry.verify_sm2_challenge(blob, user, nonce, digest, answer)
+    with pytest.raises(registry.SM2Error):
+        registry.verify_sm2_challenge(blob, user, nonce, b"x" * 32, answer)
+
+
 def test_der_and_blob_readers_survive_random_bytes() -> None:
     """Bounded fuzz: random and mutated input only ever raises SM2Error."""
     rng = random.Random(16)
