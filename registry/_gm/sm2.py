@@ -89,16 +89,16 @@ def _unb64url(text: Any, name: str) -> bytes:
 
 def decode_signature(signature: bytes) -> tuple[int, int]:
     """``(r, s)`` of a DER or 64-byte ``r || s`` signature, each checked to lie in [1, n-1]."""
-    if len(signature) == 64 and signature[0] != der.SEQUENCE:
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    else:
-        try:
-            items = der.read_sequence(signature)
-            if len(items) != 2:
-                raise der.DERError(f"{len(items)} items where r and s were expected")
-            r, s = (der.read_int(tag, content) for tag, content in items)
-        except der.DERError as exc:
+    try:
+        items = der.read_sequence(signature)
+        if len(items) != 2:
+            raise der.DERError(f"{len(items)} items where r and s were expected")
+        r, s = (der.read_int(tag, content) for tag, content in items)
+    except der.DERError as exc:
+        # 64 bytes that are not DER are the fixed-width r || s (RFC 7518's form).
+        if len(signature) != 64:
             raise SM2Error(f"the signature is not a DER SM2 signature: {exc}") from exc
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
     for name, value in (("r", r), ("s", s)):
         if not 1 <= value < N:
             raise SM2Error(f"signature {name} is out of range (it must be in [1, n-1])")

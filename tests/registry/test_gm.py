@@ -274,6 +274,17 @@ def test_r_or_s_out_of_range_is_refused(r: int, s: int, reason: str) -> None:
         SM2Key.generate().public.verify(raw, b"x")
 
 
+def test_a_fixed_width_r_s_signature_is_accepted_whatever_its_first_byte() -> None:
+    key = SM2Key.generate()
+    for _ in range(50):
+        r, s = decode_signature(key.sign(b"x"))
+        raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        key.public.verify(raw, b"x")
+    # r || s whose first bytes look like a DER header still reads as r || s.
+    fake = bytes([0x30, 0x3E]) + bytes(30) + (1).to_bytes(32, "big")
+    assert decode_signature(fake) == (int.from_bytes(fake[:32], "big"), 1)
+
+
 def test_truncated_or_padded_der_is_refused() -> None:
     key = SM2Key.generate()
     signature = key.sign(b"x")
