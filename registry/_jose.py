@@ -112,6 +112,11 @@ def import_jwk(jwk: Any) -> Key | SM2PublicKey:
         raise InvalidValue("publicKey must be a JWK object with kty EC, OKP, RSA or SM2")
     try:
         return _KEY_TYPES[jwk["kty"]].import_key(dict(jwk))
+    except KeyError as exc:
+        # joserfc raises KeyError for an EC curve (or a member) it does not know.
+        raise InvalidValue(
+            f"publicKey is not a valid JWK: unsupported curve {jwk.get('crv')!r} or a missing member"
+        ) from exc
     except (JoseError, TypeError, ValueError) as exc:
         raise InvalidValue(f"publicKey is not a valid JWK: {exc}") from exc
 

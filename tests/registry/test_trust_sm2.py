@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import pickle
+import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -115,6 +118,8 @@ def test_jws_bad_input_is_refused_with_its_reason(tmp_path: Path):
         verify_jws(token, p256)
     with pytest.raises(InvalidValue, match="not on the curve"):
         verify_jws(token, {**jwk, "crv": "P-256"})
+    with pytest.raises(InvalidValue, match="unsupported curve 'SM9'"):
+        check_public_jwk({**jwk, "crv": "SM9"})
     with pytest.raises(InvalidValue, match="not a point on the SM2 curve"):
         check_public_jwk({**jwk, "y": jwk["x"]})
 
@@ -152,3 +157,23 @@ async def test_a_pooled_sm2_batch_is_trusted(tmp_path: Path):
         assert isinstance(text, str)
         verdict = await verify_record(str(handle), decode_values(text), root, world.fetch)
         assert verdict.trusted, verdict.problems
+
+
+def test_mutated_sm2_tokens_and_jwks_are_refused_never_crash(tmp_path: Path):
+    """Bounded fuzz: a mutated SM2 JWS or JWK raises BadSignature or InvalidValue only."""
+    rng = random.Random(16)
+    world = World(tmp_path, "SM2")
+    jwk = world.node.public_jwk()
+    token = sign_jws(world.node.key, "SM2256", world.node.kid, {"sub": HANDLE})
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.="
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        chars = list(token)
+        for _ in range(rng.randint(1, 3)):
+            chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        mutated_jwk = dict(jwk)
+        member = rng.choice(["x", "y", "crv", "kty"])
+        mutated_jwk[member] = rng.choice([jwk["x"][:-2], jwk["y"], "SM2", "EC", "", 5])
+        for candidate, key in (("".join(chars), jwk), (token, mutated_jwk)):
+            with contextlib.suppress(BadSignature, InvalidValue):
+                verify_jws(candidate, key)
