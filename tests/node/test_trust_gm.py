@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from node import Settings, create_app
 from node.context import NodeContext
-from node.trust import publish_keys
+from node.trust import certify_enterprise, publish_keys, verify_handle
 from node.trust.identity import ensure_key
-from registry import KeyStore, cipher_password
+from registry import Handle, HandleValue, KeyStore, RecordSigner, cipher_password
 from registry._cipher import CHINA_TIME
+from registry._jose import read_jws, sign_jws
 from toplevel import RootAuthority
 
 from ..servers import ThreadedServer
@@ -205,3 +206,51 @@ async def test_a_gm_node_seals_cipher_verifiers_with_sm4_and_cipher_login_works(
     finally:
         await engine.dispose()
     assert stored and all(s.startswith("sm4gcm1$") for s in stored)
+
+
+async def test_an_enterprise_submits_sm2_signed_values_and_a_forged_sm2_link_is_refused(
+    sm2_node: ThreadedServer, sm2_settings: Settings, tmp_path: Path
+):
+    credential = create_enterprise(sm2_node.url, "Acme", "88.118.8")
+    keys = KeyStore(tmp_path / "acme")
+    keys.generate("SM2")
+    acme = keys.active()
+    assert acme is not None
+    # The enterprise presents its key as the IDIS SDK writes it: {"kty": "SM2", "d": X.509}.
+    spki = acme.key.public.spki()
+    sdk_jwk = {"kty": "SM2", "d": base64.urlsafe_b64encode(spki).rstrip(b"=").decode()}
+    cert = certify_enterprise(sm2_settings, "88.118.8", sdk_jwk)
+    values = [
+        HandleValue(1, "URL", "string", "https://acme.example/gm/1"),
+        HandleValue(450, "HS_CERT", "string", cert),
+    ]
+    signed = RecordSigner("88.118.8", acme)(Handle.parse(HANDLE), values)
+    response = httpx.put(
+        f"{sm2_node.url}/api/handles/{quote(HANDLE)}",
+        json={"values": [v.to_json() for v in signed]},
+        auth=basic_auth(credential),
+    )
+    assert response.status_code == 201, response.text
+    root = (tmp_path / "root.jws").read_text()
+    verdict = await verify_handle(HANDLE, root, url=sm2_node.url)
+    assert verdict.trusted, verdict.problems
+
+    # A certificate for the same key made by another SM2 key posing as the node is refused.
+    forger = KeyStore(tmp_path / "forger")
+    forger.generate("SM2")
+    forging = forger.active()
+    assert forging is not None
+    header, claims = read_jws(cert)
+    forged_cert = sign_jws(forging.key, "SM2256", header["kid"], claims)
+    forged = RecordSigner("88.118.8", acme)(
+        Handle.parse("88.118.8/GM-FORGED"),
+        [values[0], HandleValue(450, "HS_CERT", "string", forged_cert)],
+    )
+    refused = httpx.put(
+        f"{sm2_node.url}/api/handles/88.118.8/GM-FORGED",
+        json={"values": [v.to_json() for v in forged]},
+        auth=basic_auth(credential),
+    )
+    assert refused.status_code == 400, refused.text
+    assert "does not verify" in refused.json()["message"]
+    assert httpx.get(f"{sm2_node.url}/api/handles/88.118.8/GM-FORGED").status_code == 404
