@@ -31,4 +31,6 @@ def build_signer(settings: Settings) -> KeyWatchingSigner | None:
         lifetime_seconds=settings.signature_lifetime_seconds,
         recheck_seconds=settings.key_recheck_seconds,
         pool=SealingPool(processes) if processes else None,
+        # The gm profile signs SM3 digests whatever the key (an ES256 key kept from before).
+        digest_alg="SM3" if settings.crypto_profile == "gm" else None,
     )

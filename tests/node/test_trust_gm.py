@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from node import Settings, create_app
 from node.context import NodeContext
+from node.keys import build_signer
 from node.trust import certify_enterprise, publish_keys, verify_handle
 from node.trust.identity import ensure_key
 from registry import Handle, HandleValue, KeyStore, RecordSigner, cipher_password
@@ -254,3 +255,15 @@ async def test_an_enterprise_submits_sm2_signed_values_and_a_forged_sm2_link_is_
     assert refused.status_code == 400, refused.text
     assert "does not verify" in refused.json()["message"]
     assert httpx.get(f"{sm2_node.url}/api/handles/88.118.8/GM-FORGED").status_code == 404
+
+
+def test_the_gm_profile_signs_sm3_digests_even_with_a_key_kept_from_before(tmp_path: Path):
+    keys = tmp_path / "keys"
+    KeyStore(keys).generate("ES256")
+    for profile, digest in (("gm", "SM3"), ("standard", "SHA-256")):
+        settings = Settings(keys_dir=str(keys), crypto_profile=profile, sealing_processes=0)
+        signer = build_signer(settings)
+        assert signer is not None
+        signed = signer(Handle.parse(HANDLE), [HandleValue(1, "URL", "string", "https://e.x")])
+        token = next(v.value for v in signed if v.type == "HS_SIGNATURE")
+        assert read_jws(token)[1]["digests"]["alg"] == digest
