@@ -61,16 +61,8 @@ from loadtests import (
     seeded_suffix,
     started_node,
 )
-from registry import (
-    ALGORITHMS,
-    Handle,
-    HandleValue,
-    KeyStore,
-    RecordSigner,
-    encode_values,
-    parse_values,
-    verify_record,
-)
+from registry import Handle, HandleValue, encode_values, parse_values
+from registry.trust import ALGORITHMS, KeyStore, RecordSigner, verify_record
 from toplevel import RootAuthority
 
 __all__ = ["GOAL", "bench_algorithms", "bench_batch_registration", "main"]

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from migrations.runner import require_schema
-from registry import Database, Unavailable
+from registry import Unavailable
+from registry.storage import Database
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext

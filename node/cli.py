@@ -8,13 +8,18 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
-from .context import NodeContext
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
+
+# A command imports the heavy parts it needs (the context and its database, the web stack, the
+# simulator, Alembic) when it runs: ``idnode --help`` and every sealing process, which imports
+# this module when it starts, pay for none of them.
+if TYPE_CHECKING:
+    from .context import NodeContext
 
 __all__ = ["main"]
 
@@ -29,6 +34,8 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaitable[Any]]) -> Any:
+    from .context import NodeContext
+
     async with NodeContext(settings) as context:
         return await work(context)
 
@@ -128,7 +135,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
-    from .sync import sync_status
+    from .sync.status import sync_status
 
     async def work(context: NodeContext) -> Any:
         return await sync_status(context.db, settings.toplevel_url, None)

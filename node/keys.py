@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry import KeyStore, KeyWatchingSigner, SealingPool
+from registry.trust import KeyStore, KeyWatchingSigner, SealingPool
 
 from .settings import Settings
 

@@ -10,18 +10,18 @@ from datetime import UTC, datetime, timedelta
 from cachebox import TTLCache
 from sqlalchemy.exc import IntegrityError
 
-from ._cipher import CipherKey
-from ._database import Database
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role
 from ._records import RecordService
-from ._repository import Credentials, Enterprises
-from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 from ._text import control_character
 from ._throttle import LoginThrottle
 from ._values import HandleValue, Permissions, decode_values
 from ._writer import ADMIN_SUFFIX, WriteTransaction
+from .storage.database import Database
+from .storage.repository import Credentials, Enterprises
+from .trust.cipher import CipherKey
+from .trust.secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 
 __all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
 

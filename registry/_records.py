@@ -8,7 +8,6 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._database import Database
 from ._errors import (
     HandleAlreadyExists,
     HandleNotFound,
@@ -19,10 +18,11 @@ from ._errors import (
 )
 from ._grammar import Handle, Prefix
 from ._principal import Principal
-from ._repository import Records
 from ._templates import check_reserved, reapply_template, stored_template
 from ._values import HandleValue, Record, decode_values
 from ._writer import RecordWriter, check_writable
+from .storage.database import Database
+from .storage.repository import Records
 
 __all__ = ["IndexSelection", "RecordService"]
 

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from node import Settings, create_app
-from registry import Database
+from registry.storage import Database
 
 from .databases import BACKENDS, MigratedDatabases, fresh_database, migrate
 from .servers import ThreadedServer

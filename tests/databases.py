@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from migrations.runner import upgrade
-from registry import Base, Database
+from registry.storage import Base, Database
 
 __all__ = [
     "BACKENDS",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from registry import Database
+from registry.storage import Database
 
 from .databases import BACKENDS, MigratedDatabases
 

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from registry import (
-    Certificate,
     Conflict,
     EntityNotFound,
     Forbidden,
@@ -29,10 +28,10 @@ from registry import (
     Permissions,
     Prefix,
     Unauthenticated,
-    check_registration,
     codec,
     utc_timestamp,
 )
+from registry.trust import Certificate, check_registration
 
 from .faults import Faults
 from .models import NodeCertificateRow, NodeRow

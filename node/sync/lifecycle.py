@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from registry import SecretBox, SyncStore
+from registry.storage import SyncStore
+from registry.trust import SecretBox
 from resolver import Resolver
 
 from ..context import NodeContext

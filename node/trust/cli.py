@@ -7,25 +7,25 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry import ALGORITHMS, HandleValue, InvalidInput, key_handle
-from toplevel import RootAuthority
+from registry import InvalidInput
+from registry.trust import ALGORITHMS, key_handle
 
-from ..context import NodeContext
 from ..keys import default_alg
-from ..settings import Settings
-from .signing import (
-    install_certificate,
-    key_store,
-    publish_enterprise_certificate,
-    publish_keys,
-)
-from .verify import read_root, verify_handle
+from .signing import install_certificate, key_store, publish_enterprise_certificate, publish_keys
+
+# The web stack, the resolver and the top-level simulator are imported by the commands that use
+# them: building the parser (and every process that imports the ``idnode`` command, a sealing
+# process included) needs none of them.
+if TYPE_CHECKING:
+    from registry import HandleValue
+
+    from ..context import NodeContext
+    from ..settings import Settings
 
 __all__ = ["add_trust_commands"]
 
-ROOT_FILE = "root.jws"
 VERIFY_SECRET_ENV = "IDNODE_VERIFY_SECRET"
 
 
@@ -34,6 +34,8 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _in_context(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from ..context import NodeContext
+
     async with NodeContext(settings) as context:
         return await work(context)
 
@@ -81,6 +83,8 @@ async def cmd_keys_install_cert(args: argparse.Namespace, settings: Settings) ->
 
 
 async def cmd_keys_certify(args: argparse.Namespace, settings: Settings) -> None:
+    from toplevel import ROOT_FILE, RootAuthority
+
     authority = RootAuthority.open(args.root_dir)
     store = key_store(settings)
     certified = []
@@ -117,6 +121,8 @@ async def cmd_keys_certify_enterprise(args: argparse.Namespace, settings: Settin
 
 
 async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:
+    from toplevel import ROOT_FILE, RootAuthority
+
     authority = RootAuthority.open(args.dir, alg=args.alg or default_alg(settings))
     path = Path(args.dir) / ROOT_FILE
     path.write_text(authority.root_certificate() + "\n")
@@ -140,6 +146,8 @@ def _verify_credential(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .verify import read_root, verify_handle
+
     root = await read_root(args.root or settings.trust_root_file)
     credential = _verify_credential(args)
     if args.url:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry import EntityNotFound, RecordService, SigningKey, sign_registration
+from registry import EntityNotFound, RecordService
+from registry.trust import SigningKey, sign_registration
 
 from ..keys import default_alg
 from ..settings import Settings

@@ -17,7 +17,8 @@ import pytest
 from node import Settings, create_app
 from node.context import NodeContext
 from node.trust import certify_enterprise, publish_keys, verify_handle
-from registry import Handle, HandleValue, KeyStore, RecordSigner
+from registry import Handle, HandleValue
+from registry.trust import KeyStore, RecordSigner
 from toplevel import RootAuthority
 
 from ..servers import ThreadedServer

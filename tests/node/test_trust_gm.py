@@ -24,9 +24,9 @@ from node.context import NodeContext
 from node.keys import build_signer
 from node.trust import certify_enterprise, publish_keys, verify_handle
 from node.trust.identity import ensure_key
-from registry import Handle, HandleValue, KeyStore, RecordSigner, cipher_password
-from registry._cipher import CHINA_TIME
-from registry._jose import read_jws, sign_jws
+from registry import Handle, HandleValue
+from registry.trust import CHINA_TIME, KeyStore, RecordSigner, cipher_password
+from registry.trust.jose import read_jws, sign_jws
 from toplevel import RootAuthority
 
 from ..servers import ThreadedServer

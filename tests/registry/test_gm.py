@@ -16,7 +16,7 @@ import gmssl_pyx
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from registry._gm import (
+from registry.trust.gm import (
     DEFAULT_USER_ID,
     SM2Error,
     SM2Key,
@@ -28,7 +28,7 @@ from registry._gm import (
     sm3,
     verify_challenge,
 )
-from registry._gm.sm2 import A, B, N, P
+from registry.trust.gm.sm2 import A, B, N, P
 
 GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
 GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
@@ -354,17 +354,17 @@ def test_an_sdk_style_challenge_answer_verifies() -> None:
         verify_challenge(_sized(b"RSA_PUB_KEY") + blob[15:], user, nonce, digest, answer)
 
 
-def test_the_native_protocol_finds_the_check_among_registrys_public_names() -> None:
-    import registry
+def test_the_native_protocol_finds_the_check_among_registry_trusts_public_names() -> None:
+    from registry import trust
 
     key = SM2Key.generate()
     nonce, digest, user = b"n" * 16, b"d" * 32, b"88.118.8/ADMIN"
     answer = _sized(b"SM3") + _sized(key.sign(sm3(nonce + digest), user))
     blob = pubkey_blob(key.public)
-    assert registry.read_sm2_pubkey_blob(blob) == key.public
-    registry.verify_sm2_challenge(blob, user, nonce, digest, answer)
-    with pytest.raises(registry.SM2Error):
-        registry.verify_sm2_challenge(blob, user, nonce, b"x" * 32, answer)
+    assert trust.read_sm2_pubkey_blob(blob) == key.public
+    trust.verify_sm2_challenge(blob, user, nonce, digest, answer)
+    with pytest.raises(trust.SM2Error):
+        trust.verify_sm2_challenge(blob, user, nonce, b"x" * 32, answer)
 
 
 def test_der_and_blob_readers_survive_random_bytes() -> None:

@@ -10,9 +10,9 @@ import gmssl_pyx
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from registry import CipherKey, SecretBox, cipher_password
-from registry._gm import SM4GCM, derive_sm4_key
-from registry._secretbox import is_sealed
+from registry.trust import CipherKey, SecretBox, cipher_password
+from registry.trust.gm import SM4GCM, derive_sm4_key
+from registry.trust.secretbox import is_sealed
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 

@@ -10,15 +10,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from registry import (
+from registry import Handle, HandleValue, InvalidValue
+from registry.codec import digest_value
+from registry.trust import (
     ALGORITHMS,
     Grant,
-    Handle,
-    HandleValue,
-    InvalidValue,
     KeyStore,
     RecordSigner,
-    digest_value,
     issue_certificate,
     verify_record,
 )

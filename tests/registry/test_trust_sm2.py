@@ -13,18 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from registry import (
-    Handle,
-    HandleValue,
-    InvalidValue,
-    RecordSigner,
-    SealingPool,
-    check_public_jwk,
-    decode_values,
-    verify_record,
-)
-from registry._jose import BadSignature, read_jws, sign_jws, verify_jws
-from registry._sealing import MIN_POOLED_ITEMS
+from registry import Handle, HandleValue, InvalidValue, decode_values
+from registry.trust import RecordSigner, SealingPool, check_public_jwk, verify_record
+from registry.trust.jose import BadSignature, read_jws, sign_jws, verify_jws
+from registry.trust.sealing import MIN_POOLED_ITEMS
 from toplevel import RootAuthority
 
 from .world import HANDLE, World

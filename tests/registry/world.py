@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from registry import (
+from registry import HandleValue
+from registry.trust import (
     Grant,
-    HandleValue,
     KeyStore,
     RecordSigner,
     SigningKey,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from ._errors import Unavailable
+from .._errors import Unavailable
 
 __all__ = ["Database"]
 

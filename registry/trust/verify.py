@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from ._certs import Certificate, Grant, grants_cover, split_key_id
-from ._errors import InvalidValue
-from ._jose import BadSignature, read_jws, verify_jws
-from ._values import HandleValue
-from .codec.binary import DIGEST_ALGS, digest_value
+from .._errors import InvalidValue
+from .._values import HandleValue
+from ..codec.binary import DIGEST_ALGS, digest_value
+from .certificates import Certificate, Grant, grants_cover, split_key_id
+from .jose import BadSignature, read_jws, verify_jws
 
 __all__ = [
     "DEFAULT_MAX_CHAIN",

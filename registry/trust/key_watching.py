@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 
-from ._errors import InvalidValue, NodeError
-from ._grammar import Handle
-from ._keys import _INDEX_FILE, KeyStore
-from ._sealing import SealingPool, seal_in_process
-from ._signer import RecordSigner
-from ._values import HandleValue
-from ._writer import SealItems, seal_each
+from .._errors import InvalidValue, NodeError
+from .._grammar import Handle
+from .._values import HandleValue
+from .keys import KeyStore
+from .sealing import SealingPool, SealItems, seal_each, seal_in_process
+from .signer import RecordSigner
 
 __all__ = ["KeyWatchingSigner"]
 
@@ -39,17 +38,13 @@ class KeyWatchingSigner:
         self.lifetime_seconds = lifetime_seconds
         self.recheck_seconds = recheck_seconds
         self.pool = pool
-        self._index = store.directory / _INDEX_FILE
-        self._stamp: float | None = None
+        self._stamp: int | None = None
         self._checked = float("-inf")
         self._signer: RecordSigner | None = None
         self._reload()
 
     def _reload(self) -> None:
-        try:
-            stamp = self._index.stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = None
+        stamp = self.store.stamp()
         if stamp == self._stamp:
             return
         active = self.store.active()

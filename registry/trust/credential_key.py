@@ -1,6 +1,6 @@
 """The node's credential key: a random secret in the keys directory, made on first use.
 
-It seals the verifiers the SNMS cipher login needs (see ``_cipher``). Every process of one node
+It seals the verifiers the SNMS cipher login needs (see ``cipher``). Every process of one node
 (``idnode serve``'s workers, ``idnode admin credential issue``) reads the same file, so whichever
 starts first makes it and the others use it; ``IDNODE_CREDENTIAL_KEY`` takes its place when set.
 """
@@ -12,8 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
-from ._cipher import CipherKey
-from ._errors import InvalidInput
+from .._errors import InvalidInput
+from .cipher import CipherKey
 
 __all__ = ["CREDENTIAL_KEY_FILE", "ensure_credential_key"]
 

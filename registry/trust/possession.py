@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
-from ._errors import Forbidden, InvalidValue
-from ._jose import BadSignature, sign_jws, verify_jws
-from ._keys import SigningKey
+from .._errors import Forbidden, InvalidValue
+from .jose import BadSignature, sign_jws, verify_jws
+from .keys import SigningKey
 
 __all__ = ["PROOF_SKEW_SECONDS", "RegistrationProof", "check_registration", "sign_registration"]
 

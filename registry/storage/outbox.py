@@ -27,10 +27,10 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ._database import Database
-from ._errors import InvalidInput
-from ._models import OutboxRow, PrefixRow, RecordRow, SyncStateRow
-from ._secretbox import SecretBox, is_sealed
+from .._errors import InvalidInput
+from ..trust.secretbox import SecretBox, is_sealed
+from .database import Database
+from .models import OutboxRow, PrefixRow, RecordRow, SyncStateRow
 
 __all__ = ["OutboxBatch", "SyncLease", "SyncStore"]
 

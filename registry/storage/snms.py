@@ -11,8 +11,8 @@ from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._models import RecordRow, TemplateRow
-from ._repository import Outbox
+from .models import RecordRow, TemplateRow
+from .repository import Outbox
 
 __all__ = ["BulkRecords", "Templates"]
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ._gm import SM4GCM, derive_sm4_key
+from .gm import SM4GCM, derive_sm4_key
 
 __all__ = ["CHINA_TIME", "CipherKey", "cipher_days", "cipher_password"]
 

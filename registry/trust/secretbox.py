@@ -17,8 +17,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ._errors import InvalidInput
-from ._gm import SM4GCM, derive_sm4_key
+from .._errors import InvalidInput
+from .gm import SM4GCM, derive_sm4_key
 
 __all__ = ["SecretBox", "is_sealed"]
 

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import InvalidIdentifier, InvalidValue
-from ._grammar import Handle, Prefix
-from ._jose import Key, read_jws, sign_jws
+from .._errors import InvalidIdentifier, InvalidValue
+from .._grammar import Handle, Prefix
+from .jose import Key, read_jws, sign_jws
 
 __all__ = [
     "PERMS",

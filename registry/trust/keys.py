@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
-from ._errors import EntityNotFound, InvalidInput
-from ._jose import Key, check_algorithm, generate_key, import_pem, public_jwk
-from ._values import utc_timestamp
+from .._errors import EntityNotFound, InvalidInput
+from .._values import utc_timestamp
+from .jose import Key, check_algorithm, generate_key, import_pem, public_jwk
 
 __all__ = ["FIRST_KEY_INDEX", "KeyInfo", "KeyStore", "SigningKey"]
 
@@ -81,6 +81,13 @@ class KeyStore:
     def __init__(self, directory: str | Path, passphrase: str | None = None) -> None:
         self.directory = Path(directory)
         self.passphrase = passphrase or None
+
+    def stamp(self) -> int | None:
+        """A mark that changes whenever the keys change (None while the store holds none)."""
+        try:
+            return (self.directory / _INDEX_FILE).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     def _read_index(self) -> dict[str, Any]:
         path = self.directory / _INDEX_FILE

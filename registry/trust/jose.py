@@ -16,9 +16,9 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from ._errors import InvalidValue
-from ._gm import JWS_ALG as SM2_ALG
-from ._gm import SM2Error, SM2Key, SM2PublicKey, is_sm2_jwk
+from .._errors import InvalidValue
+from .gm import JWS_ALG as SM2_ALG
+from .gm import SM2Error, SM2Key, SM2PublicKey, is_sm2_jwk
 
 __all__ = [
     "ALGORITHMS",

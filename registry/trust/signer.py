@@ -19,13 +19,9 @@ from typing import Any
 
 import orjson
 
-from ._certs import Certificate, Grant, key_handle, split_key_id
-from ._errors import InvalidValue
-from ._gm import JWS_ALG as SM2_ALG
-from ._grammar import Handle, Prefix
-from ._jose import export_pem, import_pem, jws_signer, read_jws
-from ._keys import KeyInfo, SigningKey
-from ._values import (
+from .._errors import InvalidValue
+from .._grammar import Handle, Prefix
+from .._values import (
     DEFAULT_TTL,
     PRIVATE,
     PUBLIC,
@@ -35,7 +31,12 @@ from ._values import (
     stored_value,
     utc_timestamp,
 )
-from ._verify import (
+from ..codec.binary import DIGEST_ALG, DIGEST_ALGS, SM3, digest_stored_values, digest_values
+from .certificates import Certificate, Grant, key_handle, split_key_id
+from .gm import JWS_ALG as SM2_ALG
+from .jose import export_pem, import_pem, jws_signer, read_jws
+from .keys import KeyInfo, SigningKey
+from .verify import (
     CERT_TYPE,
     SIGNATURE_TYPE,
     TrustFailure,
@@ -43,7 +44,6 @@ from ._verify import (
     check_digests,
     check_signature,
 )
-from .codec.binary import DIGEST_ALG, DIGEST_ALGS, SM3, digest_stored_values, digest_values
 
 __all__ = ["DEFAULT_SIGNATURE_LIFETIME", "FIRST_SIGNATURE_INDEX", "RecordSigner"]
 

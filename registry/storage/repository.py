@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ._models import CredentialRow, EnterpriseRow, OutboxRow, PrefixRow, RecordRow, TokenRow
+from .models import CredentialRow, EnterpriseRow, OutboxRow, PrefixRow, RecordRow, TokenRow
 
 __all__ = ["Credentials", "Enterprises", "Outbox", "Records"]
 
