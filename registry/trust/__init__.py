@@ -3,7 +3,7 @@ commercial cryptography (SM2, SM3, SM4) in ``registry.trust.gm``.
 
 Everything that signs, verifies, seals or hides something. It builds on the registry's grammar
 and values and never touches storage, so a sealing process imports this package alone (with
-``cryptography`` and ``joserfc``), not the database layer.
+``cryptography``, ``joserfc`` and ``gmssl-pyx``), not the database layer.
 """
 
 from .certificates import Certificate, Grant, issue_certificate, key_handle
