@@ -9,6 +9,8 @@ export IDNODE_ADMIN_TOKEN ?= demo-admin-token
 export IDNODE_CREDENTIAL_KEY ?= demo-credential-key
 export IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN ?= demo-bootstrap-token
 export IDNODE_TOPLEVEL_OPERATOR_TOKEN ?= demo-operator-token
+# `IDNODE_CRYPTO_PROFILE=gm make run`: SM2 keys and signatures, SM3 digests, SM4 at rest.
+export IDNODE_CRYPTO_PROFILE ?= standard
 
 .PHONY: run test lint format install clean dns-tools
 

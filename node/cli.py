@@ -165,7 +165,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         raise InvalidInput("set IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN: nodes onboard with it")
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
     root_dir = args.root_dir or settings.toplevel_root_dir
-    root = open_root(root_dir)
+    root = open_root(root_dir, alg="SM2" if settings.crypto_profile == "gm" else "ES256")
     print(
         f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
         flush=True,

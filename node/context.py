@@ -119,10 +119,11 @@ def _enterprises(settings: Settings, db: Database, records: RecordService) -> En
         key = settings.credential_key
         # Unset, the node keeps a key of its own beside its signing keys, so credentials are
         # always issued with the verifier the SNMS cipher login needs.
+        sealing = "SM4" if settings.crypto_profile == "gm" else "AES"
         enterprises.cipher_key = (
-            CipherKey(key.get_secret_value())
+            CipherKey(key.get_secret_value(), sealing)
             if key is not None
-            else ensure_credential_key(settings.keys_dir)
+            else ensure_credential_key(settings.keys_dir, sealing)
         )
     return enterprises
 

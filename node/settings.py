@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,11 @@ class Settings(BaseSettings):
         None, description="passphrase that encrypts the private keys (PKCS#8)"
     )
     sign_records: bool = Field(True, description="sign every write when the node has a key")
+    crypto_profile: Literal["standard", "gm"] = Field(
+        "standard",
+        description="'gm' for China's commercial cryptography: new keys SM2 (signing SM3"
+        " digests), secrets at rest sealed with SM4-GCM; 'standard': ES256, SHA-256, AES-GCM",
+    )
     signature_lifetime_seconds: int = Field(
         365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
     )

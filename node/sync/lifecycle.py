@@ -35,7 +35,13 @@ async def open_sync(context: NodeContext) -> AsyncIterator[SyncWorker | None]:
     ensure_key(settings)
     bootstrap = settings.toplevel_bootstrap_token
     worker = SyncWorker(
-        SyncStore(context.db, SecretBox.at(Path(settings.keys_dir) / SEALING_KEY_FILE)),
+        SyncStore(
+            context.db,
+            SecretBox.at(
+                Path(settings.keys_dir) / SEALING_KEY_FILE,
+                "SM4" if settings.crypto_profile == "gm" else "AES",
+            ),
+        ),
         TopLevelClient(settings.toplevel_url),
         node_code=settings.node_code,
         public_url=settings.public_url,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from registry import InvalidInput
 from registry.trust import ALGORITHMS, key_handle
 
+from ..keys import default_alg
 from .signing import install_certificate, key_store, publish_enterprise_certificate, publish_keys
 
 # The web stack, the resolver and the top-level simulator are imported by the commands that use
@@ -45,7 +46,8 @@ async def _publish_keys(context: NodeContext) -> list[HandleValue]:
 
 async def cmd_keys_generate(args: argparse.Namespace, settings: Settings) -> None:
     store = key_store(settings)
-    info = store.rotate(args.alg) if args.rotate else store.generate(args.alg)
+    alg = args.alg or default_alg(settings)
+    info = store.rotate(alg) if args.rotate else store.generate(alg)
     _emit(
         args,
         info.as_dict(),
@@ -121,7 +123,7 @@ async def cmd_keys_certify_enterprise(args: argparse.Namespace, settings: Settin
 async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:
     from toplevel import ROOT_FILE, RootAuthority
 
-    authority = RootAuthority.open(args.dir, alg=args.alg)
+    authority = RootAuthority.open(args.dir, alg=args.alg or default_alg(settings))
     path = Path(args.dir) / ROOT_FILE
     path.write_text(authority.root_certificate() + "\n")
     _emit(
@@ -181,14 +183,17 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     """Register the trust commands on the ``idnode`` parser."""
     keys = sub.add_parser("keys", help="the node's signing keys and certificates")
     keys_sub = keys.add_subparsers(dest="action", required=True)
-    algs = f"one of {', '.join(ALGORITHMS)} (EdDSA means Ed25519); default ES256"
+    algs = (
+        f"one of {', '.join(ALGORITHMS)} (EdDSA means Ed25519, SM2 means SM2256: SM2 with SM3);"
+        " default ES256, SM2 when IDNODE_CRYPTO_PROFILE=gm"
+    )
     generate = add(
         keys_sub, "generate", cmd_keys_generate, "generate a key pair (PKCS#8 PEM, 0600)"
     )
-    generate.add_argument("--alg", default="ES256", help=algs)
+    generate.add_argument("--alg", default=None, help=algs)
     generate.set_defaults(rotate=False)
     rotate = add(keys_sub, "rotate", cmd_keys_generate, "generate a key that signs from now on")
-    rotate.add_argument("--alg", default="ES256", help=algs)
+    rotate.add_argument("--alg", default=None, help=algs)
     rotate.set_defaults(rotate=True)
     add(keys_sub, "list", cmd_keys_list, "list the keys; * marks the active one")
     add(keys_sub, "publish", cmd_keys_publish, "publish keys and certificates at 0.NA/<code>")
@@ -220,7 +225,7 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     root_sub = root.add_subparsers(dest="action", required=True)
     init = add(root_sub, "init", cmd_root_init, "create a root key and self-signed certificate")
     init.add_argument("--dir", required=True)
-    init.add_argument("--alg", default="ES256", help=algs)
+    init.add_argument("--alg", default=None, help=algs)
 
     verify = add(sub, "verify", cmd_verify, "verify a record's signatures and certificate chain")
     verify.add_argument("handle")

@@ -1,13 +1,17 @@
-"""Trust: keys, JOSE, certificates, record signing and sealing, verification, secrets.
+"""Trust: keys, JOSE, certificates, record signing and sealing, verification, secrets; China's
+commercial cryptography (SM2, SM3, SM4) in ``registry.trust.gm``.
 
 Everything that signs, verifies, seals or hides something. It builds on the registry's grammar
 and values and never touches storage, so a sealing process imports this package alone (with
-``cryptography`` and ``joserfc``), not the database layer.
+``cryptography``, ``joserfc`` and ``gmssl-pyx``), not the database layer.
 """
 
 from .certificates import Certificate, Grant, issue_certificate, key_handle
 from .cipher import CHINA_TIME, CipherKey, cipher_password
 from .credential_key import CREDENTIAL_KEY_FILE, ensure_credential_key
+from .gm import SM2Error, SM2PublicKey
+from .gm import read_pubkey_blob as read_sm2_pubkey_blob
+from .gm import verify_challenge as verify_sm2_challenge
 from .jose import ALGORITHMS, check_algorithm, check_public_jwk
 from .key_watching import KeyWatchingSigner
 from .keys import KeyInfo, KeyStore, SigningKey
@@ -33,6 +37,8 @@ __all__ = [
     "Problem",
     "RecordSigner",
     "RegistrationProof",
+    "SM2Error",
+    "SM2PublicKey",
     "SealItems",
     "Sealer",
     "SealingPool",
@@ -46,8 +52,10 @@ __all__ = [
     "ensure_credential_key",
     "issue_certificate",
     "key_handle",
+    "read_sm2_pubkey_blob",
     "seal_each",
     "seal_in_process",
     "sign_registration",
     "verify_record",
+    "verify_sm2_challenge",
 ]

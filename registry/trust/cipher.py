@@ -1,9 +1,11 @@
 """The SNMS cipher login: ``sha256(sha256(password) + "yyyy-MM-dd")``, checked without the password.
 
 The node keeps only an scrypt hash of each password, which cannot give back ``sha256(password)``.
-So when a credential is issued, its verifier ``sha256(password)`` is sealed with AES-GCM under the
-node's credential key (never stored in the clear, bound to the username) and opened only to check
-a cipher login. Without a credential key the node stores no verifier and refuses cipher logins.
+So when a credential is issued, its verifier ``sha256(password)`` is sealed with AES-GCM (SM4-GCM in
+the gm profile) under the node's credential key (never stored in the clear, bound to the username)
+and opened only to check a cipher login. The stored form names its algorithm, so verifiers sealed
+under either stay readable when the profile changes. Without a credential key the node stores no
+verifier and refuses cipher logins.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .gm import SM4GCM, derive_sm4_key
+
 __all__ = ["CHINA_TIME", "CipherKey", "cipher_days", "cipher_password"]
 
 # CAICT nodes compute the day in China Standard Time.
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 _SCHEME = "aesgcm1"
+_SM4_SCHEME = "sm4gcm1"
+SEALINGS = ("AES", "SM4")
 
 
 def _sha256_hex(text: str) -> str:
@@ -42,14 +48,20 @@ def cipher_days(now: datetime | None = None) -> tuple[date, ...]:
 class CipherKey:
     """Seals and opens cipher-login verifiers with a key only the node holds."""
 
-    def __init__(self, secret: str) -> None:
-        self._aead = AESGCM(hashlib.sha256(b"idnode cipher verifier\0" + secret.encode()).digest())
+    def __init__(self, secret: str, sealing: str = "AES") -> None:
+        if sealing not in SEALINGS:
+            raise ValueError(f"sealing must be one of {list(SEALINGS)}")
+        aes = AESGCM(hashlib.sha256(b"idnode cipher verifier\0" + secret.encode()).digest())
+        sm4 = SM4GCM(derive_sm4_key(b"idnode cipher verifier sm4", secret.encode()))
+        self._aeads: dict[str, AESGCM | SM4GCM] = {_SCHEME: aes, _SM4_SCHEME: sm4}
+        self._scheme = _SM4_SCHEME if sealing == "SM4" else _SCHEME
 
     def seal(self, username: str, password: str) -> str:
-        """The stored form of ``sha256(password)``, bound to ``username``."""
+        """The stored form of ``sha256(password)``, bound to ``username``, naming its cipher."""
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, _sha256_hex(password).encode(), username.encode())
-        return f"{_SCHEME}${base64.b64encode(nonce + sealed).decode()}"
+        aead = self._aeads[self._scheme]
+        sealed = aead.encrypt(nonce, _sha256_hex(password).encode(), username.encode())
+        return f"{self._scheme}${base64.b64encode(nonce + sealed).decode()}"
 
     def check(
         self, username: str, stored: str | None, given: str, now: datetime | None = None
@@ -58,11 +70,12 @@ class CipherKey:
         if not stored:
             return False
         scheme, _, blob = stored.partition("$")
-        if scheme != _SCHEME:
+        aead = self._aeads.get(scheme)
+        if aead is None:
             return False
         try:
             raw = base64.b64decode(blob, validate=True)
-            verifier = self._aead.decrypt(raw[:12], raw[12:], username.encode()).decode()
+            verifier = aead.decrypt(raw[:12], raw[12:], username.encode()).decode()
         except (InvalidTag, ValueError):
             return False
         given = given.strip().lower()

@@ -20,15 +20,18 @@ __all__ = ["CREDENTIAL_KEY_FILE", "ensure_credential_key"]
 CREDENTIAL_KEY_FILE = "credential.key"
 
 
-def ensure_credential_key(directory: str | Path) -> CipherKey:
-    """The key kept in ``directory``, generated (mode 0600) when there is none yet."""
+def ensure_credential_key(directory: str | Path, sealing: str = "AES") -> CipherKey:
+    """The key kept in ``directory``, generated (mode 0600) when there is none yet.
+
+    ``sealing`` ("AES" or "SM4") is the cipher new verifiers are sealed with.
+    """
     path = Path(directory) / CREDENTIAL_KEY_FILE
     if not path.exists():
         _create(path)
     secret = path.read_text().strip()
     if not secret:
         raise InvalidInput(f"the credential key file {path} is empty; remove it or restore it")
-    return CipherKey(secret)
+    return CipherKey(secret, sealing)
 
 
 def _create(path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import binascii
 import functools
 from collections.abc import Callable, Mapping
@@ -16,6 +17,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from .._errors import InvalidValue
+from .gm import JWS_ALG as SM2_ALG
+from .gm import SM2Error, SM2Key, SM2PublicKey, is_sm2_jwk
 
 __all__ = [
     "ALGORITHMS",
@@ -34,10 +37,20 @@ __all__ = [
     "verify_jws",
 ]
 
-Key = ECKey | OKPKey | RSAKey
+Key = ECKey | OKPKey | RSAKey | SM2Key
 # "Ed25519" is RFC 9864's fully specified name for EdDSA over Ed25519 (joserfc deprecates "EdDSA").
-ALGORITHMS = ("ES256", "Ed25519", "RS256")
-_ALIASES = {"EDDSA": "Ed25519", "ED25519": "Ed25519", "ES256": "ES256", "RS256": "RS256"}
+# "SM2256" is the IDIS SDK's name for SM2 with SM3 (DER signature, the default user id).
+ALGORITHMS = ("ES256", "Ed25519", "RS256", SM2_ALG)
+_ALIASES = {
+    "EDDSA": "Ed25519",
+    "ED25519": "Ed25519",
+    "ES256": "ES256",
+    "RS256": "RS256",
+    "SM2": SM2_ALG,
+    "SM2256": SM2_ALG,
+    "SM2SM3": SM2_ALG,
+    "SM3WITHSM2": SM2_ALG,
+}
 _KEY_TYPES: dict[str, type[Key]] = {"EC": ECKey, "OKP": OKPKey, "RSA": RSAKey}
 
 
@@ -60,14 +73,21 @@ def generate_key(alg: str) -> Key:
         return ECKey.generate_key("P-256")
     if alg == "Ed25519":
         return OKPKey.generate_key("Ed25519")
+    if alg == SM2_ALG:
+        return SM2Key.generate()
     return RSAKey.generate_key(2048)
 
 
 def import_pem(pem: bytes, password: str | None) -> Key:
     """Load a PKCS#8 PEM private key (encrypted when ``password`` is given)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    private = load_pem_private_key(pem, password.encode() if password else None)
+    try:
+        private = load_pem_private_key(pem, password.encode() if password else None)
+    except UnsupportedAlgorithm:
+        # The SM2 curve is not one cryptography knows: ours reads it (an SM2Error is a ValueError).
+        return SM2Key.from_pem(pem, password)
     for key_type in (ECKey, OKPKey, RSAKey):
         try:
             return key_type.import_key(private)
@@ -81,19 +101,30 @@ def export_pem(key: Key) -> bytes:
     return key.as_pem(private=True)
 
 
-def import_jwk(jwk: Any) -> Key:
+def import_jwk(jwk: Any) -> Key | SM2PublicKey:
     """A public key from its JWK object; ``InvalidValue`` when it is not one."""
+    if isinstance(jwk, Mapping) and is_sm2_jwk(dict(jwk)):
+        try:
+            return SM2PublicKey.from_jwk(dict(jwk))
+        except SM2Error as exc:
+            raise InvalidValue(f"publicKey is not a valid SM2 JWK: {exc}") from exc
     if not isinstance(jwk, Mapping) or jwk.get("kty") not in _KEY_TYPES:
-        raise InvalidValue("publicKey must be a JWK object with kty EC, OKP or RSA")
+        raise InvalidValue("publicKey must be a JWK object with kty EC, OKP, RSA or SM2")
     try:
         return _KEY_TYPES[jwk["kty"]].import_key(dict(jwk))
+    except KeyError as exc:
+        # joserfc raises KeyError for an EC curve (or a member) it does not know.
+        raise InvalidValue(
+            f"publicKey is not a valid JWK: unsupported curve {jwk.get('crv')!r} or a missing member"
+        ) from exc
     except (JoseError, TypeError, ValueError) as exc:
         raise InvalidValue(f"publicKey is not a valid JWK: {exc}") from exc
 
 
 def check_public_jwk(jwk: Any) -> dict[str, Any]:
     """``jwk`` if it is a valid public JWK; ``InvalidValue`` naming the problem otherwise."""
-    if isinstance(jwk, Mapping):
+    # The IDIS SDK's SM2 JWK carries the public key (X.509) in "d": import_jwk checks it is one.
+    if isinstance(jwk, Mapping) and jwk.get("kty") != "SM2":
         private = sorted(set(jwk) & {"d", "p", "q", "dp", "dq", "qi", "k"})
         if private:
             raise InvalidValue(
@@ -155,7 +186,9 @@ def jws_signer(key: Key, alg: str, kid: str) -> Callable[[Mapping[str, Any]], st
     itself, so the three algorithms we issue sign here directly (same compact form), with
     everything that depends only on the key worked out once.
     """
-    raw = _raw_signer(getattr(key, "private_key", None), alg)
+    raw = (
+        key.sign if isinstance(key, SM2Key) else _raw_signer(getattr(key, "private_key", None), alg)
+    )
     if raw is None:
         header = {"alg": alg, "kid": kid}
 
@@ -198,8 +231,25 @@ def verify_jws(token: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
     if alg not in ALGORITHMS:
         raise BadSignature(f"JWS algorithm {alg!r} is not accepted")
     key = import_jwk(jwk)
+    if alg == SM2_ALG or isinstance(key, SM2PublicKey):
+        return _verify_sm2(token, key, alg)
     try:
         obj = jws.deserialize_compact(token, key, algorithms=[alg])
     except (JoseError, ValueError) as exc:
         raise BadSignature(str(exc) or type(exc).__name__) from exc
     return orjson.loads(obj.payload)
+
+
+def _verify_sm2(token: str, key: Key | SM2PublicKey, alg: str) -> dict[str, Any]:
+    if alg != SM2_ALG or not isinstance(key, SM2PublicKey):
+        raise BadSignature(f"a JWS signed with {alg} cannot verify with this key (SM2 needs both)")
+    signing_input, _, signature = token.rpartition(".")
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        key.verify(raw, signing_input.encode("ascii"))
+    except SM2Error as exc:
+        raise BadSignature(str(exc)) from exc
+    except (ValueError, binascii.Error) as exc:
+        raise BadSignature("the JWS signature is not base64url") from exc
+    _, claims = read_jws(token)
+    return claims

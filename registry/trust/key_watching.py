@@ -29,8 +29,11 @@ class KeyWatchingSigner:
         lifetime_seconds: int,
         recheck_seconds: float,
         pool: SealingPool | None = None,
+        digest_alg: str | None = None,
     ) -> None:
         self.store = store
+        # None: SM3 digests for an SM2 key, SHA-256 for the others (see RecordSigner).
+        self.digest_alg = digest_alg
         self.node_code = node_code
         self.lifetime_seconds = lifetime_seconds
         self.recheck_seconds = recheck_seconds
@@ -54,6 +57,7 @@ class KeyWatchingSigner:
                 active,
                 known,
                 lifetime_seconds=self.lifetime_seconds,
+                digest_alg=self.digest_alg,
             )
         )
         self._stamp = stamp

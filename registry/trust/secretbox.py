@@ -1,7 +1,7 @@
 """Secrets the node must send again (the top-level sync token), sealed before they are stored.
 
 A token that is only checked can be kept as a hash; one the node itself presents cannot. So it is
-sealed with AES-GCM under a key kept outside the database, in a 0600 file beside the node's
+sealed with AES-GCM (SM4-GCM in the gm profile) under a key kept outside the database, in a 0600 file beside the node's
 signing keys: a copy of the database (a dump, a backup, a file readable by others) holds nothing
 that works against the top-level node.
 """
@@ -18,26 +18,38 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._errors import InvalidInput
+from .gm import SM4GCM, derive_sm4_key
 
 __all__ = ["SecretBox", "is_sealed"]
 
 _SCHEME = "sealed1$"
+# The stored form names its cipher: AES-GCM ("sealed1$", the original) or SM4-GCM.
+_SM4_SCHEME = "sm4sealed1$"
 _KEY_BYTES = 32
 
 
 def is_sealed(stored: str) -> bool:
     """True when ``stored`` is a sealed secret, not one kept in the clear by an older version."""
-    return stored.startswith(_SCHEME)
+    return stored.startswith((_SCHEME, _SM4_SCHEME))
 
 
 class SecretBox:
-    """Seals and opens short secrets, each bound to what it is (its ``purpose``)."""
+    """Seals and opens short secrets, each bound to what it is (its ``purpose``).
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    ``sealing`` ("AES" or "SM4") is the cipher of new seals; either opens.
+    """
+
+    def __init__(self, key: bytes, sealing: str = "AES") -> None:
+        if sealing not in ("AES", "SM4"):
+            raise ValueError("sealing must be AES or SM4")
+        self._aeads: dict[str, AESGCM | SM4GCM] = {
+            _SCHEME: AESGCM(key),
+            _SM4_SCHEME: SM4GCM(derive_sm4_key(b"idnode secret box sm4", key)),
+        }
+        self._scheme = _SM4_SCHEME if sealing == "SM4" else _SCHEME
 
     @classmethod
-    def at(cls, path: str | Path) -> SecretBox:
+    def at(cls, path: str | Path, sealing: str = "AES") -> SecretBox:
         """The box whose key is in file ``path``, created (0600, in a 0700 directory) if missing."""
         path = Path(path)
         if not path.exists():
@@ -55,19 +67,20 @@ class SecretBox:
         key = path.read_bytes()
         if len(key) != _KEY_BYTES:
             raise InvalidInput(f"{path} does not hold a {_KEY_BYTES}-byte sealing key")
-        return cls(key)
+        return cls(key, sealing)
 
     def seal(self, secret: str, purpose: str) -> str:
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), purpose.encode())
-        return _SCHEME + base64.b64encode(nonce + sealed).decode("ascii")
+        sealed = self._aeads[self._scheme].encrypt(nonce, secret.encode(), purpose.encode())
+        return self._scheme + base64.b64encode(nonce + sealed).decode("ascii")
 
     def open(self, stored: str, purpose: str) -> str | None:
         """The secret, or None when it was sealed under another key or is damaged."""
-        if not is_sealed(stored):
+        scheme = next((s for s in (_SM4_SCHEME, _SCHEME) if stored.startswith(s)), None)
+        if scheme is None:
             return None
         try:
-            raw = base64.b64decode(stored[len(_SCHEME) :], validate=True)
-            return self._aead.decrypt(raw[:12], raw[12:], purpose.encode()).decode()
+            raw = base64.b64decode(stored[len(scheme) :], validate=True)
+            return self._aeads[scheme].decrypt(raw[:12], raw[12:], purpose.encode()).decode()
         except (InvalidTag, ValueError):
             return None

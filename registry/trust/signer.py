@@ -31,8 +31,9 @@ from .._values import (
     stored_value,
     utc_timestamp,
 )
-from ..codec.binary import digest_stored_values, digest_values
+from ..codec.binary import DIGEST_ALG, DIGEST_ALGS, SM3, digest_stored_values, digest_values
 from .certificates import Certificate, Grant, key_handle, split_key_id
+from .gm import JWS_ALG as SM2_ALG
 from .jose import export_pem, import_pem, jws_signer, read_jws
 from .keys import KeyInfo, SigningKey
 from .verify import (
@@ -66,8 +67,13 @@ class RecordSigner:
         known: Sequence[SigningKey] = (),
         *,
         lifetime_seconds: int = DEFAULT_SIGNATURE_LIFETIME,
+        digest_alg: str | None = None,
     ) -> None:
         self.node_code = str(node_code)
+        # An SM2 key signs SM3 digests (the gm profile) unless told otherwise.
+        self.digest_alg = digest_alg or (SM3 if active.alg == SM2_ALG else DIGEST_ALG)
+        if self.digest_alg not in DIGEST_ALGS:
+            raise InvalidValue(f"digest algorithm must be one of {list(DIGEST_ALGS)}")
         self.node_handle = key_handle(node_code)
         self.active = active
         self.issuer = f"{active.info.index}:{self.node_handle}"
@@ -86,7 +92,7 @@ class RecordSigner:
                 if key is not self.active
             )
             active = (self.active.info, export_pem(self.active.key))
-            self._pickled = (self.node_code, active, known, self.lifetime)
+            self._pickled = (self.node_code, active, known, self.lifetime, self.digest_alg)
         return (_rebuilt_signer, self._pickled)
 
     def _is_own(self, value: HandleValue) -> bool:
@@ -120,11 +126,15 @@ class RecordSigner:
         stamp = next((v.timestamp for v in values if v.timestamp), None) or utc_timestamp()
         public = [v for v in signed if v.permissions.public_read]
         index = _next_index(reused, taken)
-        signatures = [self._signature(key, digest_values(public), index, stamp, now, PUBLIC)]
+        signatures = [
+            self._signature(key, digest_values(public, self.digest_alg), index, stamp, now, PUBLIC)
+        ]
         if len(public) < len(signed):
             index = _next_index(reused[1:], taken)
             signatures.append(
-                self._signature(key, digest_values(signed), index, stamp, now, PRIVATE)
+                self._signature(
+                    key, digest_values(signed, self.digest_alg), index, stamp, now, PRIVATE
+                )
             )
         return sorted([*kept, *signatures], key=_by_index)
 
@@ -155,12 +165,14 @@ class RecordSigner:
         stamp = stamp or utc_timestamp()
         index = _free_index(taken)
         if public:
-            digests = digest_stored_values(stored)
+            digests = digest_stored_values(stored, self.digest_alg)
         else:
-            digests = digest_stored_values(s for s in stored if _publicly_readable(s))
+            digests = digest_stored_values(
+                (s for s in stored if _publicly_readable(s)), self.digest_alg
+            )
         stored.append(self._stored_signature(handle, digests, index, stamp, now, _PUBLIC_TEXT))
         if not public:
-            digests = digest_stored_values(stored[:-1])
+            digests = digest_stored_values(stored[:-1], self.digest_alg)
             private = _free_index({*taken, index})
             stored.append(
                 self._stored_signature(handle, digests, private, stamp, now, _PRIVATE_TEXT)
@@ -297,6 +309,7 @@ def _rebuilt_signer(
     active: tuple[KeyInfo, bytes],
     known: tuple[tuple[KeyInfo, bytes], ...],
     lifetime_seconds: int,
+    digest_alg: str,
 ) -> RecordSigner:
     def load(info: KeyInfo, pem: bytes) -> SigningKey:
         return SigningKey(info, import_pem(pem, None))
@@ -306,4 +319,5 @@ def _rebuilt_signer(
         load(*active),
         [load(*key) for key in known],
         lifetime_seconds=lifetime_seconds,
+        digest_alg=digest_alg,
     )

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .._errors import InvalidValue
 from .._values import HandleValue
-from ..codec.binary import DIGEST_ALG, digest_value
+from ..codec.binary import DIGEST_ALGS, digest_value
 from .certificates import Certificate, Grant, grants_cover, split_key_id
 from .jose import BadSignature, read_jws, verify_jws
 
@@ -170,8 +170,11 @@ def check_digests(
 ) -> tuple[list[int], list[int], list[Problem]]:
     """Indexes whose digest matches, indexes whose digest does not, and a problem for each."""
     digests = claims.get("digests")
-    if not isinstance(digests, Mapping) or digests.get("alg") != DIGEST_ALG:
-        problem = Problem("bad-signature", f"signature {signature_index} has no SHA-256 digests")
+    alg = digests.get("alg") if isinstance(digests, Mapping) else None
+    if alg not in DIGEST_ALGS:
+        problem = Problem(
+            "bad-signature", f"signature {signature_index} has no SHA-256 or SM3 digests"
+        )
         return [], [], [problem]
     by_index = {value.index: value for value in values}
     good: list[int] = []
@@ -184,7 +187,7 @@ def check_digests(
         value = by_index.get(entry.get("index")) if isinstance(entry, Mapping) else None
         if value is None:
             continue  # a reader may see only some of the values
-        if digest_value(value) == entry.get("digest"):
+        if digest_value(value, alg) == entry.get("digest"):
             good.append(value.index)
         else:
             bad.append(value.index)

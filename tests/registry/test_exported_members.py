@@ -49,6 +49,8 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'Sealer'"):
         _ = registry.Sealer  # lives in registry.trust, not on the registry's face
+    with pytest.raises(AttributeError, match="no attribute 'SM2PublicKey'"):
+        _ = registry.SM2PublicKey  # the native protocol's SM2 check lives in registry.trust too
 
 
 def test_signing_and_sealing_load_no_storage_and_no_web_stack() -> None:
