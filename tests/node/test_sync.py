@@ -155,6 +155,7 @@ async def test_toplevel_down_during_registrations_then_back(
     assert r0 == sorted(r0)
 
 
+@pytest.mark.slow
 async def test_node_killed_mid_batches_then_restarted(
     node_env: dict[str, str], tmp_path: Path, toplevel_port: int
 ) -> None:
