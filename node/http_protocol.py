@@ -45,37 +45,36 @@ class _Refused(Exception):
     """Stops the parser once a request has been answered and its connection closed."""
 
 
-class _HeadWithBody:
-    """A response's view of the connection: its head waits for its body's first write.
+class _Outbox:
+    """A connection's writes, where a response's head waits for its body's first write.
 
     uvicorn writes a response's head and body apart; sent together, a small answer costs one
-    segment and one system call, not two. A head not followed by a body in the same turn of the
-    loop (HEAD, a stream yet to produce) is sent on the next turn. It holds no reference to the
-    response, so a finished one is freed at once, not left to the garbage collector.
+    segment and one system call, not two. A head with no body write in the same turn of the
+    loop (HEAD, a stream yet to produce) is sent on the next turn, or before anything else the
+    connection writes.
     """
 
-    __slots__ = ("_head_seen", "_held", "_loop", "_transport")
+    __slots__ = ("_held", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: bytes | None = None
-        self._head_seen = False
+
+    def hold(self, head: bytes) -> None:
+        self.flush()
+        self._held = head
+        self._loop.call_soon(self.flush)
 
     def write(self, data: bytes) -> None:
         held = self._held
-        if held is not None:
-            self._held = None
-            self._transport.writelines((held, data))
-        elif self._head_seen or data == _CONTINUE:
+        if held is None:
             self._transport.write(data)
         else:
-            # The response's first write but an interim 100 Continue is its head.
-            self._head_seen = True
-            self._held = data
-            self._loop.call_soon(self._flush)
+            self._held = None
+            self._transport.writelines((held, data))
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         held = self._held
         if held is not None:
             self._held = None
@@ -86,8 +85,36 @@ class _HeadWithBody:
         return self._transport.is_closing()
 
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.close()
+
+
+class _Response:
+    """What one response writes through (uvicorn's cycle's ``transport``): its head is held.
+
+    It refers to the connection's outbox, not to the cycle, so a finished cycle is freed at once
+    rather than left to the garbage collector.
+    """
+
+    __slots__ = ("_head_seen", "_outbox")
+
+    def __init__(self, outbox: _Outbox) -> None:
+        self._outbox = outbox
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._head_seen or data == _CONTINUE:
+            self._outbox.write(data)
+        else:
+            # The response's first write but an interim 100 Continue is its head.
+            self._head_seen = True
+            self._outbox.hold(data)
+
+    def is_closing(self) -> bool:
+        return self._outbox.is_closing()
+
+    def close(self) -> None:
+        self._outbox.close()
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
@@ -113,9 +140,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._connected_at = 0.0
         self._watchdog: asyncio.TimerHandle | None = None
         self._refused = False
+        self._outbox: _Outbox | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._outbox = _Outbox(transport, self.loop)
         now = self.loop.time()
         self._connected_at = now
         # As nginx's client_header_timeout: the first head's clock starts at the connection.
@@ -164,7 +193,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # Also reached when a limit stopped the parser: that request is answered already.
         if not self._refused:
+            self._flush()
             super().send_400_response(msg)
+
+    def handle_websocket_upgrade(self) -> None:
+        self._flush()
+        super().handle_websocket_upgrade()
 
     # Parser callbacks
 
@@ -194,7 +228,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._phase = _BODY
         cycle = self.cycle
         if cycle is not earlier:
-            cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
+            cycle.transport = _Response(self._outbox)  # type: ignore[arg-type, assignment]
 
     def on_message_complete(self) -> None:
         HttpToolsProtocol.on_message_complete(self)
@@ -287,7 +321,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.flow.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
+    def _flush(self) -> None:
+        """Send a response head still held, before the connection writes anything else."""
+        if self._outbox is not None:
+            self._outbox.flush()
+
     def _write_plain(self, status: int, message: str) -> None:
+        self._flush()
         body = message.encode()
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
