@@ -4,7 +4,8 @@ uvicorn's httptools protocol plus what it lacks: a bound on the request head in 
 header count (431), a deadline for the head and for each pause in the body (408), and a cap on
 open connections that closes the longest-idle one (an idle keep-alive connection or a half-sent
 head) rather than let them starve new clients. One lazy timer per connection watches the
-deadlines, so a request costs a clock read, not a timer.
+deadlines, and the limits are kept per chunk received, so a request costs no timer and at most
+a clock read beyond uvicorn's own work.
 """
 
 from __future__ import annotations
@@ -36,10 +37,84 @@ _IDLE, _HEAD, _BODY = 0, 1, 2
 # After a refusal, what the client still sends is read and dropped this long before closing,
 # so the answer reaches it instead of a reset (nginx's lingering close).
 LINGER_SECONDS = 2.0
+# What uvicorn writes before reading a body whose client asked ``Expect: 100-continue``.
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class _Refused(Exception):
     """Stops the parser once a request has been answered and its connection closed."""
+
+
+class _Outbox:
+    """A connection's writes, where a response's head waits for its body's first write.
+
+    uvicorn writes a response's head and body apart; sent together, a small answer costs one
+    segment and one system call, not two. A head with no body write in the same turn of the
+    loop (HEAD, a stream yet to produce) is sent on the next turn, or before anything else the
+    connection writes.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def hold(self, head: bytes) -> None:
+        self.flush()
+        self._held = head
+        self._loop.call_soon(self.flush)
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is None:
+            self._transport.write(data)
+        else:
+            self._held = None
+            self._transport.writelines((held, data))
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+
+class _Response:
+    """What one response writes through (uvicorn's cycle's ``transport``): its head is held.
+
+    It refers to the connection's outbox, not to the cycle, so a finished cycle is freed at once
+    rather than left to the garbage collector.
+    """
+
+    __slots__ = ("_head_seen", "_outbox")
+
+    def __init__(self, outbox: _Outbox) -> None:
+        self._outbox = outbox
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._head_seen or data == _CONTINUE:
+            self._outbox.write(data)
+        else:
+            # The response's first write but an interim 100 Continue is its head.
+            self._head_seen = True
+            self._outbox.hold(data)
+
+    def is_closing(self) -> bool:
+        return self._outbox.is_closing()
+
+    def close(self) -> None:
+        self._outbox.close()
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
@@ -55,20 +130,27 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.limits: HttpLimits = getattr(config, "http_limits", HttpLimits())
         self._phase = _IDLE
+        # When the phase's time is up; 0.0 until set after the chunk that began the phase.
         self._deadline = 0.0
+        # The head's size counted per chunk: the chunks since it began, and at most the size of
+        # the chunk it began inside of (a pipelined head), measured exactly at its end if need be.
         self._head_bytes = 0
-        self._head_size = 0
-        self._head_count = 0
-        self._idle_since = 0.0
+        self._head_uncounted = 0
+        self._chunk_bytes = 0
+        self._connected_at = 0.0
         self._watchdog: asyncio.TimerHandle | None = None
         self._refused = False
+        self._outbox: _Outbox | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._outbox = _Outbox(transport, self.loop)
         now = self.loop.time()
-        self._idle_since = now
+        self._connected_at = now
         # As nginx's client_header_timeout: the first head's clock starts at the connection.
-        self._start_head(now)
+        self._phase = _HEAD
+        self._deadline = now + self.limits.head_timeout
+        self._head_bytes = self._head_uncounted = 0
         self._watchdog = self.loop.call_later(self.limits.head_timeout, self._watch)
         if len(self.connections) > self.limits.max_connections:
             self._make_room()
@@ -79,72 +161,94 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._watchdog = None
         super().connection_lost(exc)
 
+    # The limits are kept per chunk received, not per parser callback: a request costs the
+    # three callbacks that change the phase, and a clock read only when a phase outlasts a chunk.
+
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._phase == _HEAD:
-            self._head_bytes += len(data)
-        super().data_received(data)
-        if (
-            self._phase == _HEAD
-            and self._head_bytes > self.limits.max_head_bytes
-            and not self._refused
-        ):
+        self._chunk_bytes = len(data)
+        phase = self._phase
+        if phase == _IDLE:
+            # The next head begins with this chunk; its clock is set once the chunk is read.
+            self._phase = _HEAD
+            self._head_bytes = self._chunk_bytes
+            self._head_uncounted = 0
+            self._deadline = 0.0
+        elif phase == _HEAD:
+            self._head_bytes += self._chunk_bytes
+        HttpToolsProtocol.data_received(self, data)
+        phase = self._phase
+        if phase == _IDLE or self._refused:
+            return
+        if phase == _BODY:
+            # The body's deadline is per pause: each chunk of it restarts the clock.
+            self._deadline = self.loop.time() + self.limits.body_timeout
+            return
+        if self._deadline == 0.0:
+            self._deadline = self.loop.time() + self.limits.head_timeout
+        if self._head_bytes > self.limits.max_head_bytes:
             self._refuse(431, f"request head is over {self.limits.max_head_bytes} bytes")
 
     def send_400_response(self, msg: str) -> None:
         # Also reached when a limit stopped the parser: that request is answered already.
         if not self._refused:
+            self._flush()
             super().send_400_response(msg)
+
+    def handle_websocket_upgrade(self) -> None:
+        self._flush()
+        super().handle_websocket_upgrade()
 
     # Parser callbacks
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_size = 0
-        self._head_count = 0
+        HttpToolsProtocol.on_message_begin(self)
         if self._phase != _HEAD:
-            self._start_head(self.loop.time())
-
-    def on_url(self, url: bytes) -> None:
-        self._head_size += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_count += 1
-        self._head_size += len(name) + len(value) + 4
-        if self._head_count <= self.limits.max_headers:
-            super().on_header(name, value)
+            # A head begun inside a chunk, after another request: counted from the next chunk on.
+            self._phase = _HEAD
+            self._head_bytes = 0
+            self._head_uncounted = self._chunk_bytes
+            self._deadline = 0.0
 
     def on_headers_complete(self) -> None:
-        if self._head_count > self.limits.max_headers:
-            self._refuse(431, f"request has more than {self.limits.max_headers} headers")
+        limits = self.limits
+        if len(self.headers) > limits.max_headers:
+            self._refuse(431, f"request has more than {limits.max_headers} headers")
             raise _Refused
-        if self._head_size > self.limits.max_head_bytes:
-            self._refuse(431, f"request head is over {self.limits.max_head_bytes} bytes")
+        # Measured only when what was counted says it could be over.
+        if (
+            self._head_bytes + self._head_uncounted > limits.max_head_bytes
+            and self._head_size() > limits.max_head_bytes
+        ):
+            self._refuse(431, f"request head is over {limits.max_head_bytes} bytes")
             raise _Refused
-        super().on_headers_complete()
+        earlier = self.cycle
+        HttpToolsProtocol.on_headers_complete(self)
         self._phase = _BODY
-        self._deadline = self.loop.time() + self.limits.body_timeout
-
-    def on_body(self, body: bytes) -> None:
-        self._deadline = self.loop.time() + self.limits.body_timeout
-        super().on_body(body)
+        cycle = self.cycle
+        if cycle is not earlier:
+            cycle.transport = _Response(self._outbox)  # type: ignore[arg-type, assignment]
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
         self._phase = _IDLE
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._idle_since = self.loop.time()
 
     # Limits
 
-    def _start_head(self, now: float) -> None:
-        self._phase = _HEAD
-        self._head_bytes = 0
-        self._deadline = now + self.limits.head_timeout
+    def _head_size(self) -> int:
+        """The target and headers of the head just parsed, in bytes (the request line's words and
+        line ends aside)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _idle_since(self) -> float:
+        """When this connection last did anything useful: its response ended, or its head began."""
+        if self._phase == _HEAD and self._deadline:
+            return self._deadline - self.limits.head_timeout
+        keep_alive = self.timeout_keep_alive_task
+        if keep_alive is not None:
+            return keep_alive.when() - self.timeout_keep_alive
+        return self._connected_at
 
     def _watch(self) -> None:
         self._watchdog = None
@@ -187,7 +291,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return  # the excess is already closing
         idle = [each for each in others if each._reusable()]
         if idle:
-            oldest = min(idle, key=lambda each: each._idle_since)
+            oldest = min(idle, key=lambda each: each._idle_since())
             oldest.transport.close()
         else:
             self.logger.warning("over %d connections: refusing one", self.limits.max_connections)
@@ -217,7 +321,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.flow.resume_reading()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
+    def _flush(self) -> None:
+        """Send a response head still held, before the connection writes anything else."""
+        if self._outbox is not None:
+            self._outbox.flush()
+
     def _write_plain(self, status: int, message: str) -> None:
+        self._flush()
         body = message.encode()
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:

@@ -93,6 +93,75 @@ def test_an_unfinished_huge_header_is_431_without_waiting_for_its_end(
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
 
 
+@pytest.mark.parametrize("rest", [3_000, 40_000], ids=["ends-over", "grows-over"])
+def test_a_head_begun_inside_a_chunk_is_held_to_the_size_limit(
+    server: ThreadedServer, rest: int
+) -> None:
+    """A pipelined head, begun in the same write as the request before it, is sized whole."""
+    with _connect(server) as sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n"
+            + b"GET /healthz HTTP/1.1\r\nX-Begun: "
+            + b"a" * 30_000
+            + b"\r\n"
+        )
+        first = b""
+        while b"\r\n\r\n" not in first:  # the first request is answered meanwhile
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+        sock.sendall(b"X-More: " + b"a" * rest + b"\r\n\r\n")
+        answer = _answer(sock)
+    assert b"HTTP/1.1 431 " in answer, answer[:300]
+    assert answer.endswith(b"request head is over 32768 bytes")
+
+
+def test_pipelined_requests_are_answered_in_order(server: ThreadedServer) -> None:
+    requests = [
+        b"GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n",
+        b"HEAD /healthz HTTP/1.1\r\nHost: n\r\n\r\n",
+        b"GET /api/handles/88.118.8/NONE HTTP/1.1\r\nHost: n\r\nConnection: close\r\n\r\n",
+    ]
+    answer = _exchange(server, b"".join(requests))
+    heads = [part.partition(b"\r\n")[0] for part in answer.split(b"HTTP/1.1 ")[1:]]
+    assert heads == [b"200 OK", b"200 OK", b"404 Not Found"], answer
+
+
+def test_a_head_request_gets_its_head_alone(server: ThreadedServer) -> None:
+    """A HEAD answer, with no body write to join, is still sent (and nothing after it)."""
+    with _connect(server) as sock:
+        sock.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: n\r\n\r\n")
+        received = b""
+        while not received.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 200 ")
+        assert b"content-length: " in received
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(1)  # kept alive, and no body follows the head
+
+
+def test_an_expect_100_continue_body_is_invited_then_answered(server: ThreadedServer) -> None:
+    body = b'{"values": [{"index": 1, "type": "URL", "data": "https://c.example"}]}'
+    with _connect(server) as sock:
+        sock.sendall(
+            b"PUT /api/handles/88.118.8/C HTTP/1.1\r\nHost: n\r\nConnection: close\r\n"
+            + ADMIN
+            + b"Expect: 100-continue\r\nContent-Type: application/json\r\n"
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(1)
+            assert chunk, interim
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:300]
+
+
 def test_too_many_headers_are_431(server: ThreadedServer) -> None:
     headers = b"".join(b"X-N%d: 1\r\n" % n for n in range(150))
     answer = _exchange(server, b"GET /healthz HTTP/1.1\r\nHost: n\r\n" + headers + b"\r\n")
