@@ -1,0 +1,133 @@
+"""Checking challenge answers: MACs and signatures made by Java (Handle.Net's primitives) pass,
+anything else fails; unreadable answers and unsupported keys are protocol errors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from registry._native_auth import (
+    register_public_key_verifier,
+    secret_key_forms,
+    verify_public_answer,
+    verify_secret_answer,
+)
+from registry.codec import native_auth as na
+
+# Made with javax.crypto (PBKDF2WithHmacSHA1, HmacSHA1) and java.security (SHA256withRSA,
+# SHA1withRSA, SHA256withDSA) on the secret, salt and data below: the bytes a Java client sends.
+JAVA = json.loads((Path(__file__).parent / "native_java_vectors.json").read_text())
+KEY = bytes.fromhex(JAVA["key"])
+DATA = bytes.fromhex(JAVA["data"])
+NONCE, DIGEST = DATA[:16], DATA[16:]
+
+
+def _pbkdf2_answer(mac: bytes) -> bytes:
+    answer = na.SecretAnswer(
+        na.MacAlg.PBKDF2_HMAC_SHA1, mac, bytes.fromhex(JAVA["salt"]), 10000, 160
+    )
+    return na.encode_secret_answer(answer)
+
+
+def test_pbkdf2_answer_made_by_java_passes_even_for_a_non_ascii_secret() -> None:
+    assert any(b >= 0x80 for b in KEY)
+    signed = _pbkdf2_answer(bytes.fromhex(JAVA["pbkdf2_mac"]))
+    assert verify_secret_answer([KEY], NONCE, DIGEST, signed)
+    assert not verify_secret_answer([b"wrong secret"], NONCE, DIGEST, signed)
+    assert not verify_secret_answer([KEY], NONCE, DIGEST[::-1], signed)
+
+
+def test_older_mac_forms() -> None:
+    data = NONCE + DIGEST
+    forms = {
+        na.MacAlg.SHA1: hashlib.sha1(KEY + data + KEY).digest(),
+        na.MacAlg.SHA256: hashlib.sha256(KEY + data + KEY).digest(),
+        na.MacAlg.MD5: hashlib.md5(KEY + data + KEY).digest(),
+        na.MacAlg.HMAC_SHA1: hmac.new(KEY, data, "sha1").digest(),
+        na.MacAlg.HMAC_SHA256: hmac.new(KEY, data, "sha256").digest(),
+    }
+    for alg, mac in forms.items():
+        signed = bytes([alg]) + mac
+        assert verify_secret_answer([KEY], NONCE, DIGEST, signed), alg
+        assert not verify_secret_answer([KEY + b"x"], NONCE, DIGEST, signed), alg
+    old = hashlib.md5(KEY + data + KEY).digest()
+    assert verify_secret_answer([KEY], NONCE, DIGEST, old, old_format=True)
+
+
+def test_a_client_told_to_hash_its_secret_is_accepted_through_the_hashed_form() -> None:
+    hashed = na.hashed_secret(b"demo-password")
+    data = NONCE + DIGEST
+    signed = b"\x02" + hashlib.sha1(hashed + data + hashed).digest()
+    assert verify_secret_answer(secret_key_forms(b"demo-password"), NONCE, DIGEST, signed)
+    assert not verify_secret_answer([b"demo-password"], NONCE, DIGEST, signed)
+
+
+def _rsa_blob() -> bytes:
+    e, n = (int(JAVA[k], 16) for k in ("rsa_e", "rsa_n"))
+    return na.encode_public_key(na.RsaKey(e, n))
+
+
+@pytest.mark.parametrize(("alg", "field"), [("SHA256", "rsa_sha256_sig"), ("SHA1", "rsa_sha1_sig")])
+def test_rsa_signatures_made_by_java_pass(alg: str, field: str) -> None:
+    signed = na.encode_public_answer(na.PublicAnswer(alg, bytes.fromhex(JAVA[field])))
+    assert verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "88.118.8/ADMIN")
+    assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST[:-1] + b"?", signed, "x/y")
+    other = "SHA1" if alg == "SHA256" else "SHA256"
+    wrong_hash = na.encode_public_answer(na.PublicAnswer(other, bytes.fromhex(JAVA[field])))
+    assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST, wrong_hash, "x/y")
+
+
+def test_dsa_signature_made_by_java_passes() -> None:
+    p, q, g, y = (int(JAVA[f"dsa_{k}"], 16) for k in "pqgy")
+    blob = na.encode_public_key(na.DsaKey(p, q, g, y))
+    signed = na.encode_public_answer(
+        na.PublicAnswer("SHA256", bytes.fromhex(JAVA["dsa_sha256_sig"]))
+    )
+    assert verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
+    assert not verify_public_answer(blob, DIGEST[:16], DIGEST, signed, "88.118.8/ADMIN")
+
+
+def test_a_signature_by_another_key_fails() -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    sig = other.sign(NONCE + DIGEST, padding.PKCS1v15(), hashes.SHA256())
+    signed = na.encode_public_answer(na.PublicAnswer("SHA256", sig))
+    assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "x/y")
+
+
+def test_md5_signatures_are_refused() -> None:
+    signed = na.encode_public_answer(na.PublicAnswer("MD5", b"sig"))
+    with pytest.raises(na.ProtocolError, match="MD5"):
+        verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "x/y")
+
+
+def test_sm2_is_refused_by_name_until_a_verifier_is_registered() -> None:
+    blob = na.encode_public_key(na.Sm2Key(b"DER"))
+    signed = na.encode_public_answer(na.PublicAnswer("SM3", b"sig"))
+    with pytest.raises(na.ProtocolError, match="SM2") as caught:
+        verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
+    assert caught.value.code == 403
+    seen = []
+
+    def fake(key: object, alg: str, data: bytes, sig: bytes, signer: str) -> bool:
+        seen.append((key, alg, data, sig, signer))
+        return True
+
+    register_public_key_verifier(na.Sm2Key, fake)
+    try:
+        assert verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
+    finally:
+        register_public_key_verifier(na.Sm2Key, None)
+    assert seen == [(na.Sm2Key(b"DER"), "SM3", NONCE + DIGEST, b"sig", "88.118.8/ADMIN")]
+
+
+def test_an_unusable_key_is_a_protocol_error() -> None:
+    blob = na.encode_public_key(na.RsaKey(65537, 10))  # an even, tiny modulus
+    signed = na.encode_public_answer(na.PublicAnswer("SHA256", b"s"))
+    with pytest.raises(na.ProtocolError, match="cannot be used"):
+        verify_public_answer(blob, NONCE, DIGEST, signed, "x/y")
