@@ -2,7 +2,7 @@
 
 Pure functions of bytes (no storage): the server finds the identity's HS_SECKEY or HS_PUBKEY
 value and asks here whether the answer proves holding it. The data signed is always
-``nonce ‖ request digest``. See ``registry.codec.native_auth.keys`` for the forms.
+``nonce ‖ request digest``. See ``registry.codec.native.keys`` for the forms.
 
 Public keys: RSA (PKCS#1 v1.5) and DSA (DER signatures) with SHA-1 or SHA-256, as Handle.Net
 signs. Other kinds (IDIS SM2 with SM3) plug in through ``register_public_key_verifier``; until
@@ -19,10 +19,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 
-from .codec.native_auth import (
+from .codec.native.codes import ResponseCode
+from .codec.native.keys import (
     DsaKey,
     MacAlg,
-    ProtocolError,
     PublicKeyBlob,
     RsaKey,
     SecretAnswer,
@@ -31,7 +31,7 @@ from .codec.native_auth import (
     decode_public_key,
     decode_secret_answer,
 )
-from .codec.rest import ResponseCode
+from .codec.native.wire import ProtocolError
 
 __all__ = [
     "PublicKeyVerifier",

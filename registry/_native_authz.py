@@ -18,14 +18,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from ._errors import Forbidden, ValuesNotFound
 from ._values import HandleValue
-from .codec.native_auth import (
-    AdminPerm,
-    AdminRecord,
-    ProtocolError,
-    ValueRef,
-    decode_admin,
-    decode_vlist,
-)
+from .codec.native.admin import AdminPerm, AdminRecord, ValueRef, decode_admin, decode_vlist
+from .codec.native.wire import ProtocolError
 
 __all__ = [
     "GroupLookup",

@@ -18,7 +18,19 @@ from registry._native_auth import (
     verify_public_answer,
     verify_secret_answer,
 )
-from registry.codec import native_auth as na
+from registry.codec.native.keys import (
+    DsaKey,
+    MacAlg,
+    PublicAnswer,
+    RsaKey,
+    SecretAnswer,
+    Sm2Key,
+    encode_public_answer,
+    encode_public_key,
+    encode_secret_answer,
+    hashed_secret,
+)
+from registry.codec.native.wire import ProtocolError
 
 # Made with javax.crypto (PBKDF2WithHmacSHA1, HmacSHA1) and java.security (SHA256withRSA,
 # SHA1withRSA, SHA256withDSA) on the secret, salt and data below: the bytes a Java client sends.
@@ -29,10 +41,8 @@ NONCE, DIGEST = DATA[:16], DATA[16:]
 
 
 def _pbkdf2_answer(mac: bytes) -> bytes:
-    answer = na.SecretAnswer(
-        na.MacAlg.PBKDF2_HMAC_SHA1, mac, bytes.fromhex(JAVA["salt"]), 10000, 160
-    )
-    return na.encode_secret_answer(answer)
+    answer = SecretAnswer(MacAlg.PBKDF2_HMAC_SHA1, mac, bytes.fromhex(JAVA["salt"]), 10000, 160)
+    return encode_secret_answer(answer)
 
 
 def test_pbkdf2_answer_made_by_java_passes_even_for_a_non_ascii_secret() -> None:
@@ -46,11 +56,11 @@ def test_pbkdf2_answer_made_by_java_passes_even_for_a_non_ascii_secret() -> None
 def test_older_mac_forms() -> None:
     data = NONCE + DIGEST
     forms = {
-        na.MacAlg.SHA1: hashlib.sha1(KEY + data + KEY).digest(),
-        na.MacAlg.SHA256: hashlib.sha256(KEY + data + KEY).digest(),
-        na.MacAlg.MD5: hashlib.md5(KEY + data + KEY).digest(),
-        na.MacAlg.HMAC_SHA1: hmac.new(KEY, data, "sha1").digest(),
-        na.MacAlg.HMAC_SHA256: hmac.new(KEY, data, "sha256").digest(),
+        MacAlg.SHA1: hashlib.sha1(KEY + data + KEY).digest(),
+        MacAlg.SHA256: hashlib.sha256(KEY + data + KEY).digest(),
+        MacAlg.MD5: hashlib.md5(KEY + data + KEY).digest(),
+        MacAlg.HMAC_SHA1: hmac.new(KEY, data, "sha1").digest(),
+        MacAlg.HMAC_SHA256: hmac.new(KEY, data, "sha256").digest(),
     }
     for alg, mac in forms.items():
         signed = bytes([alg]) + mac
@@ -61,7 +71,7 @@ def test_older_mac_forms() -> None:
 
 
 def test_a_client_told_to_hash_its_secret_is_accepted_through_the_hashed_form() -> None:
-    hashed = na.hashed_secret(b"demo-password")
+    hashed = hashed_secret(b"demo-password")
     data = NONCE + DIGEST
     signed = b"\x02" + hashlib.sha1(hashed + data + hashed).digest()
     assert verify_secret_answer(secret_key_forms(b"demo-password"), NONCE, DIGEST, signed)
@@ -70,25 +80,23 @@ def test_a_client_told_to_hash_its_secret_is_accepted_through_the_hashed_form() 
 
 def _rsa_blob() -> bytes:
     e, n = (int(JAVA[k], 16) for k in ("rsa_e", "rsa_n"))
-    return na.encode_public_key(na.RsaKey(e, n))
+    return encode_public_key(RsaKey(e, n))
 
 
 @pytest.mark.parametrize(("alg", "field"), [("SHA256", "rsa_sha256_sig"), ("SHA1", "rsa_sha1_sig")])
 def test_rsa_signatures_made_by_java_pass(alg: str, field: str) -> None:
-    signed = na.encode_public_answer(na.PublicAnswer(alg, bytes.fromhex(JAVA[field])))
+    signed = encode_public_answer(PublicAnswer(alg, bytes.fromhex(JAVA[field])))
     assert verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "88.118.8/ADMIN")
     assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST[:-1] + b"?", signed, "x/y")
     other = "SHA1" if alg == "SHA256" else "SHA256"
-    wrong_hash = na.encode_public_answer(na.PublicAnswer(other, bytes.fromhex(JAVA[field])))
+    wrong_hash = encode_public_answer(PublicAnswer(other, bytes.fromhex(JAVA[field])))
     assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST, wrong_hash, "x/y")
 
 
 def test_dsa_signature_made_by_java_passes() -> None:
     p, q, g, y = (int(JAVA[f"dsa_{k}"], 16) for k in "pqgy")
-    blob = na.encode_public_key(na.DsaKey(p, q, g, y))
-    signed = na.encode_public_answer(
-        na.PublicAnswer("SHA256", bytes.fromhex(JAVA["dsa_sha256_sig"]))
-    )
+    blob = encode_public_key(DsaKey(p, q, g, y))
+    signed = encode_public_answer(PublicAnswer("SHA256", bytes.fromhex(JAVA["dsa_sha256_sig"])))
     assert verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
     assert not verify_public_answer(blob, DIGEST[:16], DIGEST, signed, "88.118.8/ADMIN")
 
@@ -96,20 +104,20 @@ def test_dsa_signature_made_by_java_passes() -> None:
 def test_a_signature_by_another_key_fails() -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     sig = other.sign(NONCE + DIGEST, padding.PKCS1v15(), hashes.SHA256())
-    signed = na.encode_public_answer(na.PublicAnswer("SHA256", sig))
+    signed = encode_public_answer(PublicAnswer("SHA256", sig))
     assert not verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "x/y")
 
 
 def test_md5_signatures_are_refused() -> None:
-    signed = na.encode_public_answer(na.PublicAnswer("MD5", b"sig"))
-    with pytest.raises(na.ProtocolError, match="MD5"):
+    signed = encode_public_answer(PublicAnswer("MD5", b"sig"))
+    with pytest.raises(ProtocolError, match="MD5"):
         verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "x/y")
 
 
 def test_sm2_is_refused_by_name_until_a_verifier_is_registered() -> None:
-    blob = na.encode_public_key(na.Sm2Key(b"DER"))
-    signed = na.encode_public_answer(na.PublicAnswer("SM3", b"sig"))
-    with pytest.raises(na.ProtocolError, match="SM2") as caught:
+    blob = encode_public_key(Sm2Key(b"DER"))
+    signed = encode_public_answer(PublicAnswer("SM3", b"sig"))
+    with pytest.raises(ProtocolError, match="SM2") as caught:
         verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
     assert caught.value.code == 403
     seen = []
@@ -118,16 +126,16 @@ def test_sm2_is_refused_by_name_until_a_verifier_is_registered() -> None:
         seen.append((key, alg, data, sig, signer))
         return True
 
-    register_public_key_verifier(na.Sm2Key, fake)
+    register_public_key_verifier(Sm2Key, fake)
     try:
         assert verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
     finally:
-        register_public_key_verifier(na.Sm2Key, None)
-    assert seen == [(na.Sm2Key(b"DER"), "SM3", NONCE + DIGEST, b"sig", "88.118.8/ADMIN")]
+        register_public_key_verifier(Sm2Key, None)
+    assert seen == [(Sm2Key(b"DER"), "SM3", NONCE + DIGEST, b"sig", "88.118.8/ADMIN")]
 
 
 def test_an_unusable_key_is_a_protocol_error() -> None:
-    blob = na.encode_public_key(na.RsaKey(65537, 10))  # an even, tiny modulus
-    signed = na.encode_public_answer(na.PublicAnswer("SHA256", b"s"))
-    with pytest.raises(na.ProtocolError, match="cannot be used"):
+    blob = encode_public_key(RsaKey(65537, 10))  # an even, tiny modulus
+    signed = encode_public_answer(PublicAnswer("SHA256", b"s"))
+    with pytest.raises(ProtocolError, match="cannot be used"):
         verify_public_answer(blob, NONCE, DIGEST, signed, "x/y")

@@ -18,10 +18,10 @@ from registry._native_authz import (
     perms_to_overwrite,
     perms_to_remove,
 )
-from registry.codec import native_auth as na
+from registry.codec.native.admin import AdminPerm, AdminRecord, ValueRef, encode_admin
 
-P = na.AdminPerm
-ME = na.ValueRef("88.118.8/ADMIN", 300)
+P = AdminPerm
+ME = ValueRef("88.118.8/ADMIN", 300)
 
 
 def _admin(handle: str, index: int, bits: str = "011111110011", at: int = 100) -> HandleValue:
@@ -38,9 +38,9 @@ class Groups:
 
     def __init__(self, records: dict[str, Sequence[HandleValue]]) -> None:
         self.records = records
-        self.lookups: list[na.ValueRef] = []
+        self.lookups: list[ValueRef] = []
 
-    async def __call__(self, ref: na.ValueRef) -> Sequence[HandleValue]:
+    async def __call__(self, ref: ValueRef) -> Sequence[HandleValue]:
         self.lookups.append(ref)
         return [v for v in self.records.get(ref.handle, ()) if v.index == ref.index]
 
@@ -50,19 +50,19 @@ def _check(values: Sequence[HandleValue], needed: P, groups: Groups | None = Non
 
 
 def test_matching_ignores_case_in_the_prefix_only_and_index_zero_is_any() -> None:
-    assert matches(na.ValueRef("88.118.8/ADMIN", 300), na.ValueRef("88.118.8/ADMIN", 300))
-    assert matches(na.ValueRef("88.118.8a/ADMIN", 300), na.ValueRef("88.118.8A/ADMIN", 300))
-    assert not matches(na.ValueRef("88.118.8/admin", 300), na.ValueRef("88.118.8/ADMIN", 300))
-    assert matches(na.ValueRef("0.na/88.118.8", 1), na.ValueRef("0.NA/88.118.8", 1))
-    assert matches(na.ValueRef("88.118.8/ADMIN", 0), ME)
-    assert not matches(na.ValueRef("88.118.8/ADMIN", 301), ME)
+    assert matches(ValueRef("88.118.8/ADMIN", 300), ValueRef("88.118.8/ADMIN", 300))
+    assert matches(ValueRef("88.118.8a/ADMIN", 300), ValueRef("88.118.8A/ADMIN", 300))
+    assert not matches(ValueRef("88.118.8/admin", 300), ValueRef("88.118.8/ADMIN", 300))
+    assert matches(ValueRef("0.na/88.118.8", 1), ValueRef("0.NA/88.118.8", 1))
+    assert matches(ValueRef("88.118.8/ADMIN", 0), ME)
+    assert not matches(ValueRef("88.118.8/ADMIN", 301), ME)
 
 
 def test_a_direct_admin_with_the_bits_is_authorized() -> None:
     values = [_admin("88.118.8/ADMIN", 300)]
     assert _check(values, P.ADD_VALUE | P.REMOVE_VALUE)
     assert not _check(values, P.LIST_HANDLES)  # that bit is off in 011111110011
-    assert not _check(values, P.ADD_VALUE, who=na.ValueRef("88.118.8/ADMIN", 301))
+    assert not _check(values, P.ADD_VALUE, who=ValueRef("88.118.8/ADMIN", 301))
     assert not _check([HandleValue(1, "URL", "string", "x")], P.ADD_VALUE)
 
 
@@ -76,7 +76,7 @@ def test_bits_must_all_come_from_one_admin_value() -> None:
 
 
 def test_binary_admin_data_counts_too() -> None:
-    raw = na.encode_admin(na.AdminRecord(P.DELETE_HANDLE, ME))
+    raw = encode_admin(AdminRecord(P.DELETE_HANDLE, ME))
     value = HandleValue(100, "HS_ADMIN", "base64", base64.b64encode(raw).decode())
     assert _check([value], P.DELETE_HANDLE)
 
@@ -90,7 +90,7 @@ def test_groups_are_followed_through_nested_vlists() -> None:
     )
     values = [_admin("88.118.8/GROUPS", 200)]
     assert _check(values, P.ADD_VALUE, groups)
-    assert not _check(values, P.ADD_VALUE, groups, who=na.ValueRef("88.118.8/OTHER", 300))
+    assert not _check(values, P.ADD_VALUE, groups, who=ValueRef("88.118.8/OTHER", 300))
 
 
 def test_group_cycles_end_and_lookups_are_bounded() -> None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import IntFlag
 from typing import Any
 
-from ..rest import ResponseCode
-from ._wire import ProtocolError, Reader, sized
+from .codes import ResponseCode
+from .wire import ProtocolError, Reader, sized
 
 __all__ = [
     "AdminPerm",
@@ -92,7 +92,7 @@ class AdminRecord:
 
 
 def _handle(reader: Reader, what: str) -> str:
-    raw = reader.bytes_(what, _MAX_HANDLE_BYTES)
+    raw = reader.sized(what, _MAX_HANDLE_BYTES)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,11 +107,11 @@ def decode_admin(data: bytes) -> AdminRecord:
     """Read HS_ADMIN data; a ``ProtocolError`` (code 202) names what is wrong."""
     reader = Reader(data)
     try:
-        mask = reader.u16("permissions")
+        mask = reader.int2("permissions")
         handle = _handle(reader, "admin handle")
-        index = reader.i32("admin index")
+        index = reader.sint4("admin index")
         if reader.remaining != 2:  # the legacy form: two bytes more, ignored
-            reader.end("HS_ADMIN")
+            reader.done("HS_ADMIN")
     except ProtocolError as exc:
         raise _invalid(exc, "HS_ADMIN") from exc
     return AdminRecord(AdminPerm(mask & 0xFFF), ValueRef(handle, index))
@@ -120,7 +120,7 @@ def decode_admin(data: bytes) -> AdminRecord:
 def encode_admin(record: AdminRecord) -> bytes:
     return (
         struct.pack(">H", int(record.perms) & 0xFFF)
-        + sized(record.admin.handle)
+        + sized(record.admin.handle.encode())
         + struct.pack(">i", record.admin.index)
     )
 
@@ -129,12 +129,12 @@ def decode_vlist(data: bytes) -> tuple[ValueRef, ...]:
     """Read HS_VLIST data; a ``ProtocolError`` (code 202) names what is wrong."""
     reader = Reader(data)
     try:
-        count = reader.count("HS_VLIST", 8)
+        count = reader.count("HS_VLIST references", reader.remaining // 8)
         refs = tuple(
-            ValueRef(_handle(reader, "reference handle"), reader.i32("reference index"))
+            ValueRef(_handle(reader, "reference handle"), reader.sint4("reference index"))
             for _ in range(count)
         )
-        reader.end("HS_VLIST")
+        reader.done("HS_VLIST")
     except ProtocolError as exc:
         raise _invalid(exc, "HS_VLIST") from exc
     return refs
@@ -143,5 +143,5 @@ def decode_vlist(data: bytes) -> tuple[ValueRef, ...]:
 def encode_vlist(refs: Iterable[ValueRef]) -> bytes:
     items = list(refs)
     return struct.pack(">I", len(items)) + b"".join(
-        sized(ref.handle) + struct.pack(">i", ref.index) for ref in items
+        sized(ref.handle.encode()) + struct.pack(">i", ref.index) for ref in items
     )

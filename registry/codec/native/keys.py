@@ -21,8 +21,8 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ..rest import ResponseCode
-from ._wire import ProtocolError, Reader, sized
+from .codes import ResponseCode
+from .wire import ProtocolError, Reader, sized
 
 __all__ = [
     "MAX_PBKDF2_ITERATIONS",
@@ -85,7 +85,7 @@ def decode_secret_answer(signed: bytes, *, old_format: bool = False) -> SecretAn
     if old_format:
         return SecretAnswer(MacAlg.MD5_OLD_FORMAT, bytes(signed))
     reader = Reader(signed)
-    code = reader.u8("secret-key answer algorithm")
+    code = reader.byte("secret-key answer algorithm")
     try:
         alg = MacAlg(code)
     except ValueError as exc:
@@ -94,12 +94,12 @@ def decode_secret_answer(signed: bytes, *, old_format: bool = False) -> SecretAn
             ResponseCode.AUTHENTICATION_FAILED,
         ) from exc
     if alg is not MacAlg.PBKDF2_HMAC_SHA1:
-        return SecretAnswer(alg, reader.data[reader.pos :])
-    salt = reader.bytes_("PBKDF2 salt", _MAX_SALT)
-    iterations = reader.i32("PBKDF2 iterations")
-    key_bits = reader.i32("PBKDF2 key length")
-    mac = reader.bytes_("PBKDF2 MAC", _MAX_MAC)
-    reader.end("secret-key answer")
+        return SecretAnswer(alg, reader.raw(reader.remaining, "MAC"))
+    salt = reader.sized("PBKDF2 salt", _MAX_SALT)
+    iterations = reader.sint4("PBKDF2 iterations")
+    key_bits = reader.sint4("PBKDF2 key length")
+    mac = reader.sized("PBKDF2 MAC", _MAX_MAC)
+    reader.done("secret-key answer")
     if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
         raise ProtocolError(
             f"secret-key answer: {iterations} PBKDF2 iterations is outside"
@@ -153,7 +153,7 @@ PublicKeyBlob = RsaKey | DsaKey | Sm2Key
 
 
 def _integer(reader: Reader, what: str) -> int:
-    raw = reader.bytes_(what, _MAX_INTEGER_BYTES)
+    raw = reader.sized(what, _MAX_INTEGER_BYTES)
     if not raw:
         raise ProtocolError(f"{what} is empty", ResponseCode.INVALID_VALUE)
     # Java's BigInteger(1, bytes): the magnitude, whatever the sign bit says.
@@ -169,23 +169,23 @@ def decode_public_key(data: bytes) -> PublicKeyBlob:
     """Read HS_PUBKEY data; a ``ProtocolError`` (202) names an unknown type or a bad blob."""
     reader = Reader(data)
     try:
-        kind = reader.text("public key type", _MAX_KEY_TYPE)
-        reader.u16("public key flags")
+        kind = reader.sized("public key type", _MAX_KEY_TYPE).decode("latin-1")
+        reader.int2("public key flags")
         if kind == RSA_TYPE:
             e = _integer(reader, "RSA exponent")
             n = _integer(reader, "RSA modulus")
-            reader.end("RSA public key")
+            reader.done("RSA public key")
             return RsaKey(e, n)
         if kind == DSA_TYPE:
             q = _integer(reader, "DSA q")
             p = _integer(reader, "DSA p")
             g = _integer(reader, "DSA g")
             y = _integer(reader, "DSA y")
-            reader.end("DSA public key")
+            reader.done("DSA public key")
             return DsaKey(p, q, g, y)
         if kind == SM2_TYPE:
-            spki = reader.bytes_("SM2 key", 8192)
-            reader.end("SM2 public key")
+            spki = reader.sized("SM2 key", 8192)
+            reader.done("SM2 public key")
             return Sm2Key(spki)
     except ProtocolError as exc:
         raise ProtocolError(f"HS_PUBKEY data: {exc.message}", ResponseCode.INVALID_VALUE) from exc
@@ -200,11 +200,11 @@ def encode_public_key(key: PublicKeyBlob) -> bytes:
     """HS_PUBKEY data as Handle.Net writes it (``Util.getBytesFromPublicKey``)."""
     flags = b"\x00\x00"
     if isinstance(key, RsaKey):
-        return sized(RSA_TYPE) + flags + sized(_twos(key.e)) + sized(_twos(key.n))
+        return sized(RSA_TYPE.encode()) + flags + sized(_twos(key.e)) + sized(_twos(key.n))
     if isinstance(key, DsaKey):
         parts = (key.q, key.p, key.g, key.y)
-        return sized(DSA_TYPE) + flags + b"".join(sized(_twos(part)) for part in parts)
-    return sized(SM2_TYPE) + flags + sized(key.spki)
+        return sized(DSA_TYPE.encode()) + flags + b"".join(sized(_twos(part)) for part in parts)
+    return sized(SM2_TYPE.encode()) + flags + sized(key.spki)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +221,8 @@ _HASH_CODES = {0x01: "MD5", 0x02: "SHA1", 0x03: "SHA256"}
 def decode_public_answer(signed: bytes) -> PublicAnswer:
     """Read a public-key answer; hash ids are normalised (``SHA-256`` → ``SHA256``)."""
     reader = Reader(signed)
-    raw = reader.bytes_("signature hash algorithm", 32)
-    signature = reader.bytes_("signature", _MAX_SIGNATURE)
+    raw = reader.sized("signature hash algorithm", 32)
+    signature = reader.sized("signature", _MAX_SIGNATURE)
     if len(raw) == 1 and raw[0] in _HASH_CODES:
         alg = _HASH_CODES[raw[0]]
     else:
@@ -236,4 +236,4 @@ def decode_public_answer(signed: bytes) -> PublicAnswer:
 
 
 def encode_public_answer(answer: PublicAnswer) -> bytes:
-    return sized(answer.hash_alg) + sized(answer.signature)
+    return sized(answer.hash_alg.encode()) + sized(answer.signature)

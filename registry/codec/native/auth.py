@@ -11,14 +11,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from ..rest import ResponseCode
-from ._wire import ProtocolError, Reader, sized
+from .codes import ResponseCode
+from .wire import ProtocolError, Reader, sized
 
 __all__ = [
     "NONCE_BYTES",
-    "OP_LOGIN_ID_SYSTEM",
-    "OP_RESPONSE_TO_CHALLENGE",
-    "OP_VERIFY_CHALLENGE",
     "PUBLIC_KEY_AUTH",
     "SECRET_KEY_AUTH",
     "ChallengeAnswer",
@@ -36,9 +33,6 @@ __all__ = [
     "encode_verify_response",
 ]
 
-OP_RESPONSE_TO_CHALLENGE = 200
-OP_VERIFY_CHALLENGE = 201
-OP_LOGIN_ID_SYSTEM = 2001
 NONCE_BYTES = 16
 SECRET_KEY_AUTH = "HS_SECKEY"
 PUBLIC_KEY_AUTH = "HS_PUBKEY"
@@ -57,7 +51,7 @@ def encode_challenge(nonce: bytes) -> bytes:
 def decode_challenge(body: bytes) -> bytes:
     """The nonce of a challenge body (after its request digest)."""
     reader = Reader(body)
-    return reader.bytes_("challenge nonce", _MAX_NONCE)
+    return reader.sized("challenge nonce", _MAX_NONCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +65,7 @@ class ChallengeAnswer:
 
 
 def _identity(reader: Reader, what: str) -> str:
-    raw = reader.bytes_(what, _MAX_HANDLE)
+    raw = reader.sized(what, _MAX_HANDLE)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -81,10 +75,10 @@ def _identity(reader: Reader, what: str) -> str:
 def decode_challenge_answer(body: bytes) -> ChallengeAnswer:
     """Read an answer; an unknown auth type is refused (code 404, invalid credential)."""
     reader = Reader(body)
-    raw_type = reader.bytes_("auth type", 64)
+    raw_type = reader.sized("auth type", 64)
     handle = _identity(reader, "user id handle")
-    index = reader.i32("user id index")
-    signed = reader.bytes_("signed response", _MAX_SIGNED)
+    index = reader.sint4("user id index")
+    signed = reader.sized("signed response", _MAX_SIGNED)
     auth_type = raw_type.decode("latin-1")
     if auth_type not in _AUTH_TYPES:
         raise ProtocolError(
@@ -98,8 +92,8 @@ def decode_challenge_answer(body: bytes) -> ChallengeAnswer:
 
 def encode_challenge_answer(answer: ChallengeAnswer) -> bytes:
     return (
-        sized(answer.auth_type)
-        + sized(answer.handle)
+        sized(answer.auth_type.encode())
+        + sized(answer.handle.encode())
         + struct.pack(">i", answer.index)
         + sized(answer.signed)
     )
@@ -120,17 +114,17 @@ class VerifyRequest:
 def decode_verify_request(body: bytes) -> VerifyRequest:
     reader = Reader(body)
     handle = _identity(reader, "handle")
-    index = reader.i32("index")
-    nonce = reader.bytes_("nonce", _MAX_NONCE)
-    alg = reader.u8("request digest algorithm")
+    index = reader.sint4("index")
+    nonce = reader.sized("nonce", _MAX_NONCE)
+    alg = reader.byte("request digest algorithm")
     if alg == 0:  # the old form: the byte read was the top of a 4-byte length
-        reader.pos -= 1
-        digest = reader.bytes_("request digest", 64)
+        reader.offset -= 1
+        digest = reader.sized("request digest", 64)
     elif alg in _DIGEST_SIZES:
-        digest = reader._take(_DIGEST_SIZES[alg], "request digest")
+        digest = reader.raw(_DIGEST_SIZES[alg], "request digest")
     else:
         raise ProtocolError(f"request digest algorithm {alg} is unknown")
-    signed = reader.bytes_("signed response", _MAX_SIGNED)
+    signed = reader.sized("signed response", _MAX_SIGNED)
     return VerifyRequest(handle, index, nonce, alg, digest, signed)
 
 
@@ -141,7 +135,7 @@ def encode_verify_request(request: VerifyRequest) -> bytes:
         else bytes([request.digest_alg]) + request.digest
     )
     return (
-        sized(request.handle)
+        sized(request.handle.encode())
         + struct.pack(">i", request.index)
         + sized(request.nonce)
         + digest
@@ -154,7 +148,7 @@ def encode_verify_response(valid: bool) -> bytes:
 
 
 def decode_verify_response(body: bytes) -> bool:
-    return bool(Reader(body).u8("verification result") & 0x01)
+    return bool(Reader(body).byte("verification result") & 0x01)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +163,11 @@ def decode_login(body: bytes) -> LoginRequest:
     """Read a login body; trailing bytes are tolerated (the SDKs add fields we ignore)."""
     reader = Reader(body)
     handle = _identity(reader, "login handle")
-    index = reader.i32("login index")
+    index = reader.sint4("login index")
     if index < 0:
         raise ProtocolError(f"login index {index} is negative", ResponseCode.INVALID_CREDENTIAL)
     return LoginRequest(handle, index)
 
 
 def encode_login(request: LoginRequest) -> bytes:
-    return sized(request.handle) + struct.pack(">i", request.index)
+    return sized(request.handle.encode()) + struct.pack(">i", request.index)
