@@ -9,7 +9,13 @@ from ._certs import Certificate, Grant, issue_certificate, key_handle
 from ._cipher import CipherKey, cipher_password
 from ._credential_key import CREDENTIAL_KEY_FILE, ensure_credential_key
 from ._database import Database
-from ._enterprises import EnterpriseInfo, EnterpriseService, IssuedCredential, parse_username
+from ._enterprises import (
+    EnterpriseInfo,
+    EnterpriseService,
+    IssuedCredential,
+    NativeCredential,
+    parse_username,
+)
 from ._errors import (
     AlreadyExists,
     Conflict,
@@ -35,6 +41,21 @@ from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
 from ._key_watching import KeyWatchingSigner
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
+from ._native_auth import (
+    public_key_data,
+    register_public_key_verifier,
+    secret_key_forms,
+    verify_public_answer,
+    verify_secret_answer,
+)
+from ._native_authz import (
+    admin_records,
+    is_authorized,
+    perms_to_add,
+    perms_to_modify,
+    perms_to_overwrite,
+    perms_to_remove,
+)
 from ._possession import RegistrationProof, check_registration, sign_registration
 from ._principal import ADMIN, ANONYMOUS, Principal, Role
 from ._records import IndexSelection, RecordService
@@ -127,6 +148,7 @@ __all__ = [
     "KeyWatchingSigner",
     "LoginLimits",
     "LoginThrottle",
+    "NativeCredential",
     "NodeError",
     "NotFound",
     "OutboxBatch",
@@ -160,6 +182,7 @@ __all__ = [
     "ValuesNotFound",
     "Verdict",
     "WriteTransaction",
+    "admin_records",
     "apply_template",
     "check_algorithm",
     "check_public_jwk",
@@ -175,6 +198,7 @@ __all__ = [
     "digest_values",
     "encode_values",
     "ensure_credential_key",
+    "is_authorized",
     "issue_certificate",
     "key_handle",
     "parse_index",
@@ -182,10 +206,19 @@ __all__ = [
     "parse_username",
     "parse_value",
     "parse_values",
+    "perms_to_add",
+    "perms_to_modify",
+    "perms_to_overwrite",
+    "perms_to_remove",
+    "public_key_data",
+    "register_public_key_verifier",
     "seal_each",
     "seal_in_process",
+    "secret_key_forms",
     "sign_registration",
     "utc_timestamp",
     "value_body",
+    "verify_public_answer",
     "verify_record",
+    "verify_secret_answer",
 ]

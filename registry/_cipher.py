@@ -1,5 +1,8 @@
 """The SNMS cipher login: ``sha256(sha256(password) + "yyyy-MM-dd")``, checked without the password.
 
+The same key seals the password itself for the native protocol (``seal_secret``): an HS_SECKEY
+challenge answer is a MAC keyed by the secret, so only the secret can check it.
+
 The node keeps only an scrypt hash of each password, which cannot give back ``sha256(password)``.
 So when a credential is issued, its verifier ``sha256(password)`` is sealed with AES-GCM under the
 node's credential key (never stored in the clear, bound to the username) and opened only to check
@@ -22,6 +25,8 @@ __all__ = ["CHINA_TIME", "CipherKey", "cipher_days", "cipher_password"]
 # CAICT nodes compute the day in China Standard Time.
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 _SCHEME = "aesgcm1"
+_SECRET_SCHEME = "native1"
+_SECRET_PURPOSE = b"idnode native secret\0"
 
 
 def _sha256_hex(text: str) -> str:
@@ -50,6 +55,24 @@ class CipherKey:
         nonce = os.urandom(12)
         sealed = self._aead.encrypt(nonce, _sha256_hex(password).encode(), username.encode())
         return f"{_SCHEME}${base64.b64encode(nonce + sealed).decode()}"
+
+    def seal_secret(self, username: str, password: str) -> str:
+        """The stored form of the password itself, bound to ``username`` (native HS_SECKEY)."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, password.encode(), _SECRET_PURPOSE + username.encode())
+        return f"{_SECRET_SCHEME}${base64.b64encode(nonce + sealed).decode()}"
+
+    def open_secret(self, username: str, stored: str | None) -> str | None:
+        """The password sealed by ``seal_secret`` for ``username``, or None."""
+        scheme, _, blob = (stored or "").partition("$")
+        if scheme != _SECRET_SCHEME:
+            return None
+        try:
+            raw = base64.b64decode(blob, validate=True)
+            opened = self._aead.decrypt(raw[:12], raw[12:], _SECRET_PURPOSE + username.encode())
+        except (InvalidTag, ValueError):
+            return None
+        return opened.decode()
 
     def check(
         self, username: str, stored: str | None, given: str, now: datetime | None = None

@@ -16,9 +16,10 @@ import hmac
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 
+from ._errors import InvalidInput
 from .codec.native.codes import ResponseCode
 from .codec.native.keys import (
     DsaKey,
@@ -30,12 +31,14 @@ from .codec.native.keys import (
     decode_public_answer,
     decode_public_key,
     decode_secret_answer,
+    encode_public_key,
 )
 from .codec.native.wire import ProtocolError
 
 __all__ = [
     "PublicKeyVerifier",
     "mac_of",
+    "public_key_data",
     "register_public_key_verifier",
     "secret_key_forms",
     "verify_public_answer",
@@ -48,6 +51,27 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "SHA1": hashes.SHA1,
     "SHA256": hashes.SHA256,
 }
+
+
+def public_key_data(pem: bytes) -> bytes:
+    """HS_PUBKEY data (Handle's binary form) of an RSA or DSA public key in PEM or DER."""
+    try:
+        if pem.lstrip().startswith(b"-----"):
+            key = serialization.load_pem_public_key(pem)
+        else:
+            key = serialization.load_der_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a public key in PEM or DER: {exc}") from exc
+    if isinstance(key, rsa.RSAPublicKey):
+        numbers = key.public_numbers()
+        return encode_public_key(RsaKey(numbers.e, numbers.n))
+    if isinstance(key, dsa.DSAPublicKey):
+        numbers = key.public_numbers()
+        params = numbers.parameter_numbers
+        return encode_public_key(DsaKey(params.p, params.q, params.g, numbers.y))
+    raise InvalidInput(
+        f"{type(key).__name__.removeprefix('_')} keys are not supported; use an RSA or DSA key"
+    )
 
 
 def _pbkdf2_password(key: bytes) -> bytes:
