@@ -91,6 +91,8 @@ def started_node(
     """
     env = {
         **os.environ,
+        # The native Handle protocol is off unless asked for (its default port may be taken).
+        "IDNODE_HANDLE_PORT": "0",
         **(env or {}),
         "IDNODE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'loadtest.db'}",
         "IDNODE_ADMIN_TOKEN": admin_token,

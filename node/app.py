@@ -17,6 +17,7 @@ from .context import NodeContext
 from .errors import install_error_handlers, plain_dialect
 from .headers import NoSniff
 from .hot import HotPath
+from .native import open_native
 from .responses import json_response
 from .runtime import tune_gc
 from .settings import Settings, get_settings
@@ -38,8 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Closed in reverse on the way out: sync flushes the outbox, then the resolver, the
         # signer's sealing processes and the database close (uvicorn has stopped accepting and
         # finished the requests in flight by then).
-        async with NodeContext(settings, listen=True, sync=open_sync) as context:
+        async with (
+            NodeContext(settings, listen=True, sync=open_sync) as context,
+            open_native(context, settings) as native,
+        ):
             app.state.node = context
+            app.state.native = native
             app.state.schema_ready = await _schema_ready(context.db)
             tune_gc(settings.gc_threshold)
             yield

@@ -113,6 +113,9 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from .serving import serve, server_config
 
+    if args.workers > 1:
+        # Each worker binds the native Handle port too; the kernel spreads clients among them.
+        os.environ.setdefault("IDNODE_HANDLE_REUSE_PORT", "true")
     config = server_config(
         "node.app:create_served_app",
         settings,

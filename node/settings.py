@@ -139,6 +139,31 @@ class Settings(BaseSettings):
     upstream_deadline: float = Field(
         10, gt=0, description="longest a recursive resolution may take in all (s); then a 503"
     )
+    handle_port: int = Field(
+        2641, ge=0, le=65535, description="TCP and UDP port of the native Handle protocol (0: off)"
+    )
+    handle_host: str = Field("127.0.0.1", description="address the native Handle protocol binds")
+    handle_site_address: str | None = Field(
+        None,
+        description="IP address the node's HS_SITE advertises (default: the bound address,"
+        " or 127.0.0.1 when that is 0.0.0.0 or ::)",
+    )
+    handle_max_connections: int = Field(
+        1000,
+        ge=1,
+        description="most open native-protocol TCP connections; past it the longest idle is closed",
+    )
+    handle_idle_seconds: float = Field(
+        60,
+        gt=0,
+        description="a native-protocol TCP connection that completes no request this long is closed (s)",
+    )
+    handle_max_message_bytes: int = Field(
+        262_144, ge=1024, le=262_144, description="largest native-protocol message accepted"
+    )
+    handle_reuse_port: bool = Field(
+        False, description="bind the native port with SO_REUSEPORT (set by serve --workers > 1)"
+    )
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )

@@ -73,7 +73,12 @@ def decode_envelope(data: bytes, max_length: int = MAX_MESSAGE_LENGTH) -> Envelo
 
 
 def reply_version(request: Envelope) -> tuple[int, int]:
-    """The version to answer at: the lower of what the client suggests and ours."""
+    """The version to answer at: the lower of what the client suggests and ours.
+
+    A client suggesting a major version other than 2 is answered at ours.
+    """
+    if request.suggest_major != SERVER_VERSION[0]:
+        return SERVER_VERSION
     return min((request.suggest_major, request.suggest_minor), SERVER_VERSION)
 
 

@@ -1,0 +1,258 @@
+"""From a received message to the messages answering it: one table of handlers by opcode.
+
+``Dispatcher.respond`` decodes the header, checks version and expiry, runs the handler the
+opcode names, and encodes its ``Answer`` (or several, for CONT-chunked answers) at the
+negotiated version with the request digest when RRDG asks for it. Every failure becomes an
+error answer here, in one place: ``ProtocolError`` with its own code, ``NodeError`` through
+``error_code``, anything else as 2 (logged with its traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry import (
+    AlreadyExists,
+    Forbidden,
+    HandleAlreadyExists,
+    HandleNotFound,
+    InvalidIdentifier,
+    InvalidInput,
+    InvalidValue,
+    NodeError,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+    ValueAlreadyExists,
+    ValuesNotFound,
+)
+from registry.codec import native
+from registry.codec.native import Envelope, Header, Message, OpFlag, ProtocolError, ResponseCode
+
+__all__ = [
+    "Answer",
+    "Connection",
+    "Dispatcher",
+    "Handler",
+    "Request",
+    "error_code",
+]
+
+logger = logging.getLogger("idnode.native")
+
+# Flags a response carries over from its request (Handle.Net's AbstractResponse does the same).
+_ECHOED = OpFlag.AUTH | OpFlag.RECU | OpFlag.KPAL | OpFlag.PUBL | OpFlag.CACR
+
+
+@dataclass
+class Connection:
+    """Where requests come from: a TCP connection, or one UDP peer; ``state`` is for handlers.
+
+    Authentication bound to a connection (the IDIS login) lives in ``state``.
+    """
+
+    transport: str  # "tcp" or "udp"
+    peer: str
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One decoded request and where it came from."""
+
+    envelope: Envelope
+    message: Message
+    connection: Connection
+    version: tuple[int, int]
+
+    @property
+    def header(self) -> Header:
+        return self.message.header
+
+    @property
+    def body(self) -> native.Reader:
+        """A fresh reader over the body."""
+        return native.Reader(self.message.body)
+
+    def has(self, flag: OpFlag) -> bool:
+        return self.message.header.has(flag)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response's code and body (without the request digest, which is added for it).
+
+    ``flags`` are added to the echoed ones (CONT for all but the last of several answers);
+    ``session_id`` replaces the request's (a 402 challenge names a new session).
+    """
+
+    code: int
+    body: bytes
+    flags: int = 0
+    session_id: int | None = None
+
+    @classmethod
+    def error(cls, code: int, message: str = "") -> Answer:
+        return cls(int(code), native.encode_error(message))
+
+
+Handler = Callable[[Request], Awaitable[Answer | Sequence[Answer]]]
+
+_ERROR_CODES: tuple[tuple[type[NodeError], int], ...] = (
+    (HandleNotFound, ResponseCode.HANDLE_NOT_FOUND),
+    (ValuesNotFound, ResponseCode.VALUES_NOT_FOUND),
+    (HandleAlreadyExists, ResponseCode.HANDLE_ALREADY_EXISTS),
+    (ValueAlreadyExists, ResponseCode.VALUE_ALREADY_EXISTS),
+    (InvalidIdentifier, ResponseCode.INVALID_HANDLE),
+    (InvalidValue, ResponseCode.INVALID_VALUE),
+    (InvalidInput, ResponseCode.PROTOCOL_ERROR),
+    (Unauthenticated, ResponseCode.AUTHENTICATION_FAILED),
+    (Forbidden, ResponseCode.INSUFFICIENT_PERMISSIONS),
+    (NotFound, ResponseCode.HANDLE_NOT_FOUND),
+    (AlreadyExists, ResponseCode.HANDLE_ALREADY_EXISTS),
+    (Unavailable, ResponseCode.SERVER_TOO_BUSY),
+)
+
+
+def error_code(exc: NodeError) -> int:
+    """The native response code of a domain error (2 when nothing closer fits)."""
+    for kind, code in _ERROR_CODES:
+        if isinstance(exc, kind):
+            return int(code)
+    return int(ResponseCode.ERROR)
+
+
+class Dispatcher:
+    """Answers messages through ``handlers`` (opcode → handler); add more with ``register``."""
+
+    def __init__(
+        self,
+        handlers: dict[int, Handler] | None = None,
+        *,
+        site_serial: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.handlers: dict[int, Handler] = dict(handlers or {})
+        self.site_serial = site_serial
+        self.clock = clock
+
+    def register(self, opcode: int, handler: Handler) -> None:
+        self.handlers[opcode] = handler
+
+    async def respond(
+        self, envelope: Envelope, data: bytes, connection: Connection
+    ) -> list[tuple[Envelope, bytes]]:
+        """The envelopes and messages answering ``data`` (one whole message after ``envelope``)."""
+        version = native.reply_version(envelope)
+        try:
+            message = native.decode_message(data)
+        except ProtocolError as exc:
+            logger.info(
+                "native %s %s: malformed message: %s",
+                connection.transport,
+                connection.peer,
+                exc.message,
+            )
+            header = Header(0, ResponseCode.RESERVED)
+            return [
+                self._frame(envelope, version, header, None, Answer.error(exc.code, exc.message))
+            ]
+        request = Request(envelope, message, connection, version)
+        answers = await self._answers(request)
+        if isinstance(answers, Answer):
+            answers = [answers]
+        return [self._frame(envelope, version, message.header, message, a) for a in answers]
+
+    def refusal(self, raw: bytes, code: int, message: str) -> bytes:
+        """An error answer (envelope and message) to bytes whose envelope did not decode.
+
+        The ids are echoed when the bytes reach that far, so the client can match the answer.
+        """
+        padded = raw[: native.ENVELOPE_SIZE].ljust(native.ENVELOPE_SIZE, b"\x00")
+        session, request_id = int.from_bytes(padded[4:8]), int.from_bytes(padded[8:12])
+        version = native.SERVER_VERSION
+        envelope = Envelope(
+            version[0], version[1], version[0], version[1], session, request_id, 0, 0
+        )
+        reply, body = self._frame(envelope, version, Header(0), None, Answer.error(code, message))
+        return reply.encode() + body
+
+    async def _answers(self, request: Request) -> Answer | Sequence[Answer]:
+        header = request.header
+        where = f"{request.connection.transport} {request.connection.peer}"
+        if not request.message.is_request:
+            logger.info(
+                "native %s: a response (code %d) sent as a request", where, header.response_code
+            )
+            return Answer.error(ResponseCode.PROTOCOL_ERROR, "expected a request, got a response")
+        if request.envelope.major != 2 and request.envelope.suggest_major != 2:
+            logger.info(
+                "native %s: unsupported version %d.%d",
+                where,
+                request.envelope.major,
+                request.envelope.minor,
+            )
+            return Answer.error(
+                ResponseCode.PROTOCOL_ERROR, "only protocol version 2 is spoken here"
+            )
+        if header.expiration and header.expiration < self.clock():
+            logger.info("native %s: expired request (opcode %d)", where, header.opcode)
+            return Answer.error(ResponseCode.ERROR, "the request has expired")
+        handler = self.handlers.get(header.opcode)
+        if handler is None:
+            logger.info("native %s: unsupported opcode %d", where, header.opcode)
+            return Answer.error(
+                ResponseCode.OPERATION_NOT_SUPPORTED, f"opcode {header.opcode} is not supported"
+            )
+        try:
+            return await handler(request)
+        except ProtocolError as exc:
+            logger.info("native %s: bad request (opcode %d): %s", where, header.opcode, exc.message)
+            return Answer.error(exc.code, exc.message)
+        except NodeError as exc:
+            code = error_code(exc)
+            if code == ResponseCode.SERVER_TOO_BUSY:
+                logger.warning("native %s: %s", where, exc.message)
+            return Answer.error(code, exc.message)
+        except Exception:
+            logger.exception("native %s: opcode %d failed", where, header.opcode)
+            return Answer.error(ResponseCode.ERROR, "internal error")
+
+    def _frame(
+        self,
+        envelope: Envelope,
+        version: tuple[int, int],
+        request: Header,
+        message: Message | None,
+        answer: Answer,
+    ) -> tuple[Envelope, bytes]:
+        flags = (request.flags & _ECHOED) | answer.flags
+        digest = b""
+        if message is not None and request.flags & OpFlag.RRDG and version >= (2, 1):
+            digest = native.digest_prefix(message, version)
+            flags |= OpFlag.RRDG
+        header = Header(
+            request.opcode,
+            answer.code,
+            int(flags),
+            self.site_serial,
+            request.recursion,
+            native.expiry(self.clock()),
+        )
+        body = native.encode_message(header, digest + answer.body)
+        session = envelope.session_id if answer.session_id is None else answer.session_id
+        reply = Envelope(
+            version[0],
+            version[1],
+            native.SERVER_VERSION[0],
+            native.SERVER_VERSION[1],
+            session,
+            envelope.request_id,
+            0,
+            len(body),
+        )
+        return reply, body
