@@ -42,6 +42,7 @@ from ._key_watching import KeyWatchingSigner
 from ._keys import KeyInfo, KeyStore, SigningKey
 from ._models import Base
 from ._native_auth import (
+    mac_of,
     public_key_data,
     register_public_key_verifier,
     secret_key_forms,
@@ -201,6 +202,7 @@ __all__ = [
     "is_authorized",
     "issue_certificate",
     "key_handle",
+    "mac_of",
     "parse_index",
     "parse_limit",
     "parse_username",

@@ -8,6 +8,7 @@ prefix records of the enterprises under it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from registry import Handle, InvalidIdentifier, Prefix
@@ -54,6 +55,8 @@ class Resolution:
         self.site_bytes = site.encode()
         self.started = started
         self._encoded: dict[str, tuple[Entry, tuple[EncodedValue, ...]]] = {}
+        # (request, handle) -> may it see non-public values; set by the authenticator.
+        self.private_reader: Callable[[Request, str], bool] | None = None
 
     async def resolve(self, request: Request) -> Answer:
         wanted = native.decode_resolution_request(request.body)
@@ -70,9 +73,9 @@ class Resolution:
                 for v in values
                 if native.index_or_type_match(v.index, v.type, wanted.indexes, wanted.types)
             )
-        if not self.may_read_private(request):
-            # Until a request can authenticate, non-public values are left out, as Handle.Net
-            # leaves them out of a PUBL request.
+        if not self.may_read_private(request, text):
+            # Non-public values only to an authenticated administrator that did not ask for
+            # public values only (PUBL), as Handle.Net answers.
             values = tuple(v for v in values if v.public)
         if not values:
             return Answer.error(ResponseCode.VALUES_NOT_FOUND)
@@ -81,9 +84,9 @@ class Resolution:
             native.encode_resolution(wanted.handle, [v.raw for v in values]),
         )
 
-    def may_read_private(self, request: Request) -> bool:
-        """Whether ``request`` may see non-public values (no request may, until it can log in)."""
-        return False
+    def may_read_private(self, request: Request, handle: str) -> bool:
+        """Whether ``request`` may see the non-public values of ``handle``."""
+        return self.private_reader is not None and self.private_reader(request, handle)
 
     async def site_info(self, request: Request) -> Answer:
         return Answer(ResponseCode.SUCCESS, native.encode_site_response(self.site_bytes))

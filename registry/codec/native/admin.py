@@ -25,9 +25,15 @@ __all__ = [
     "decode_vlist",
     "encode_admin",
     "encode_vlist",
+    "reader_of",
 ]
 
 _MAX_HANDLE_BYTES = 1024
+
+
+def reader_of(data: bytes | Reader) -> Reader:
+    """A reader over ``data`` (a body's bytes, or a reader already past its digest)."""
+    return data if isinstance(data, Reader) else Reader(data)
 
 
 class AdminPerm(IntFlag):

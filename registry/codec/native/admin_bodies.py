@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..._errors import InvalidValue
 from ..._values import HandleValue, parse_value
-from .admin import decode_admin, decode_vlist
+from .admin import decode_admin, decode_vlist, reader_of
 from .bodies import check_handle
 from .codes import MAX_HANDLE_LENGTH, ResponseCode
 from .values import WireValue, decode_values, encode_value, to_handle_value
@@ -92,9 +92,9 @@ class ValuesRequest:
     values: tuple[HandleValue, ...]
 
 
-def decode_values_request(body: bytes) -> ValuesRequest:
+def decode_values_request(body: bytes | Reader) -> ValuesRequest:
     """Read a CREATE/ADD/MODIFY body; duplicate indexes are refused (201, as Handle.Net)."""
-    reader = Reader(body)
+    reader = reader_of(body)
     handle = _handle(reader)
     values = tuple(stored_value(wire) for wire in decode_values(reader))
     seen: set[int] = set()
@@ -118,8 +118,8 @@ class RemoveValues:
     indexes: tuple[int, ...]
 
 
-def decode_remove_values(body: bytes) -> RemoveValues:
-    reader = Reader(body)
+def decode_remove_values(body: bytes | Reader) -> RemoveValues:
+    reader = reader_of(body)
     handle = _handle(reader)
     return RemoveValues(handle, reader.int_array("indexes"))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .admin import reader_of
 from .codes import ResponseCode
 from .wire import ProtocolError, Reader, sized
 
@@ -48,9 +49,9 @@ def encode_challenge(nonce: bytes) -> bytes:
     return sized(nonce)
 
 
-def decode_challenge(body: bytes) -> bytes:
+def decode_challenge(body: bytes | Reader) -> bytes:
     """The nonce of a challenge body (after its request digest)."""
-    reader = Reader(body)
+    reader = reader_of(body)
     return reader.sized("challenge nonce", _MAX_NONCE)
 
 
@@ -72,9 +73,9 @@ def _identity(reader: Reader, what: str) -> str:
         raise ProtocolError(f"{what} is not UTF-8", ResponseCode.INVALID_HANDLE) from exc
 
 
-def decode_challenge_answer(body: bytes) -> ChallengeAnswer:
+def decode_challenge_answer(body: bytes | Reader) -> ChallengeAnswer:
     """Read an answer; an unknown auth type is refused (code 404, invalid credential)."""
-    reader = Reader(body)
+    reader = reader_of(body)
     raw_type = reader.sized("auth type", 64)
     handle = _identity(reader, "user id handle")
     index = reader.sint4("user id index")
@@ -111,8 +112,8 @@ class VerifyRequest:
     signed: bytes
 
 
-def decode_verify_request(body: bytes) -> VerifyRequest:
-    reader = Reader(body)
+def decode_verify_request(body: bytes | Reader) -> VerifyRequest:
+    reader = reader_of(body)
     handle = _identity(reader, "handle")
     index = reader.sint4("index")
     nonce = reader.sized("nonce", _MAX_NONCE)
@@ -147,8 +148,8 @@ def encode_verify_response(valid: bool) -> bytes:
     return b"\x01" if valid else b"\x00"
 
 
-def decode_verify_response(body: bytes) -> bool:
-    return bool(Reader(body).byte("verification result") & 0x01)
+def decode_verify_response(body: bytes | Reader) -> bool:
+    return bool(reader_of(body).byte("verification result") & 0x01)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +160,9 @@ class LoginRequest:
     index: int
 
 
-def decode_login(body: bytes) -> LoginRequest:
+def decode_login(body: bytes | Reader) -> LoginRequest:
     """Read a login body; trailing bytes are tolerated (the SDKs add fields we ignore)."""
-    reader = Reader(body)
+    reader = reader_of(body)
     handle = _identity(reader, "login handle")
     index = reader.sint4("login index")
     if index < 0:

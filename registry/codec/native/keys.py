@@ -21,6 +21,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
+from .admin import reader_of
 from .codes import ResponseCode
 from .wire import ProtocolError, Reader, sized
 
@@ -218,9 +219,9 @@ class PublicAnswer:
 _HASH_CODES = {0x01: "MD5", 0x02: "SHA1", 0x03: "SHA256"}
 
 
-def decode_public_answer(signed: bytes) -> PublicAnswer:
+def decode_public_answer(signed: bytes | Reader) -> PublicAnswer:
     """Read a public-key answer; hash ids are normalised (``SHA-256`` → ``SHA256``)."""
-    reader = Reader(signed)
+    reader = reader_of(signed)
     raw = reader.sized("signature hash algorithm", 32)
     signature = reader.sized("signature", _MAX_SIGNATURE)
     if len(raw) == 1 and raw[0] in _HASH_CODES:

@@ -1,0 +1,256 @@
+"""The native protocol's authentication and administration against a real node: challenge and
+answer on TCP and UDP, the IDIS login, each way an answer fails, Handle.Net's administration
+semantics, and writes visible across the native and REST APIs at once (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from loadtests import free_port
+from node import Settings
+from node.app import create_app
+from node.native.admin_client import AdminClient, PrivateKeyAuth, SecretKeyAuth
+from node.native.client import HandleClient, HandleError
+from registry import (
+    CipherKey,
+    Database,
+    EnterpriseService,
+    HandleValue,
+    Permissions,
+    Prefix,
+    RecordService,
+    public_key_data,
+)
+from registry.codec.native import OpCode, ResponseCode
+from registry.codec.native.admin_bodies import ValuesRequest, encode_values_request
+from registry.codec.native.auth import ChallengeAnswer, decode_challenge, encode_challenge_answer
+from tests.servers import ThreadedServer
+
+PASSWORD = "demo-password"
+ADMIN = "88.118.8/ADMIN"
+URL = HandleValue(1, "URL", "string", "https://example.com/n1")
+EMAIL = HandleValue(2, "EMAIL", "string", "qa@example.com")
+BASIC = ("300%3A88.118.8%2FADMIN", PASSWORD)
+
+
+class Node:
+    def __init__(self, server: ThreadedServer, port: int, key: rsa.RSAPrivateKey) -> None:
+        self.server = server
+        self.port = port
+        self.url = server.url
+        self.key = key
+
+    @property
+    def native(self):  # type: ignore[no-untyped-def]
+        return self.server.server.config.app.state.native
+
+    def client(self, udp: bool = False) -> HandleClient:
+        return HandleClient("127.0.0.1", self.port, udp=udp, timeout=5.0)
+
+
+@pytest.fixture
+async def node(settings: Settings, db: Database) -> AsyncIterator[Node]:
+    service = EnterpriseService(
+        db, RecordService(db), Prefix.parse("88.118"), CipherKey("test-credential-key")
+    )
+    await service.create("Acme", "88.118.8", password=PASSWORD)
+    await service.create("Beta", "88.118.9", password="beta-password")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert await service.register_public_key("88.118.8", public_key_data(pem)) == f"301:{ADMIN}"
+    port = free_port()
+    served = settings.model_copy(update={"handle_port": port})
+    with ThreadedServer(create_app(served), settings=served) as server:
+        yield Node(server, port, key)
+
+
+def _secret(
+    index: int = 300, secret: bytes = PASSWORD.encode(), handle: str = ADMIN
+) -> SecretKeyAuth:
+    return SecretKeyAuth(handle, index, secret)
+
+
+async def _rest(node: Node, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=node.url, auth=BASIC) as http:
+        return await http.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_create_with_a_secret_key_is_visible_over_rest_at_once(node: Node) -> None:
+    async with node.client() as client:
+        admin = AdminClient(client, _secret())
+        assert await admin.create("88.118.8/N1", [URL, EMAIL]) == "88.118.8/N1"
+    response = await _rest(node, "GET", "/api/handles/88.118.8/N1")
+    assert response.status_code == 200
+    values = {v["index"]: v["data"]["value"] for v in response.json()["values"]}
+    assert values[1] == "https://example.com/n1" and values[2] == "qa@example.com"
+
+
+async def test_a_rest_write_is_resolved_over_native_at_once_and_a_native_delete_is_seen(
+    node: Node,
+) -> None:
+    body = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/r1"}]}
+    async with node.client() as client:
+        with pytest.raises(HandleError) as missing:
+            await client.resolve("88.118.8/R1")
+        assert missing.value.code == ResponseCode.HANDLE_NOT_FOUND
+        assert (await _rest(node, "PUT", "/api/handles/88.118.8/R1", json=body)).status_code == 201
+        resolved = await client.resolve("88.118.8/R1")
+        assert [v.data for v in resolved.values if v.index == 1] == [b"https://example.com/r1"]
+        await AdminClient(client, _secret()).delete("88.118.8/R1")
+        with pytest.raises(HandleError) as gone:
+            await client.resolve("88.118.8/R1")
+        assert gone.value.code == ResponseCode.HANDLE_NOT_FOUND
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/R1")).status_code == 404
+
+
+async def test_administration_follows_handle_net_semantics(node: Node) -> None:
+    async with node.client() as client:
+        admin = AdminClient(client, _secret())
+        await admin.create("88.118.8/S1", [URL])
+        with pytest.raises(HandleError) as exists:
+            await admin.create("88.118.8/S1", [URL])
+        assert exists.value.code == ResponseCode.HANDLE_ALREADY_EXISTS
+        await admin.create("88.118.8/S1", [EMAIL], overwrite=True)
+        await admin.add_values("88.118.8/S1", [URL])
+        with pytest.raises(HandleError) as taken:
+            await admin.add_values("88.118.8/S1", [URL])
+        assert taken.value.code == ResponseCode.VALUE_ALREADY_EXISTS
+        changed = HandleValue(1, "URL", "string", "https://example.com/changed")
+        await admin.modify_values("88.118.8/S1", [changed])
+        with pytest.raises(HandleError) as absent:
+            await admin.modify_values("88.118.8/S1", [replace(changed, index=7)])
+        assert absent.value.code == ResponseCode.VALUES_NOT_FOUND
+        await admin.remove_values("88.118.8/S1", [2])
+        with pytest.raises(HandleError) as removed:
+            await admin.remove_values("88.118.8/S1", [2])
+        assert removed.value.code == ResponseCode.VALUES_NOT_FOUND
+        resolved = await client.resolve("88.118.8/S1")
+        assert [(v.index, v.data) for v in resolved.values if v.type == b"URL"] == [
+            (1, b"https://example.com/changed")
+        ]
+        assert not [v for v in resolved.values if v.index == 2]
+        minted = await admin.create("88.118.8/LOT-", [URL], mint=True)
+        assert minted.startswith("88.118.8/LOT-") and len(minted) > len("88.118.8/LOT-")
+        with pytest.raises(HandleError) as bad:
+            await admin.create("88.118.8/S2", [replace(URL, index=1001)])
+        assert bad.value.code == ResponseCode.INVALID_VALUE
+    response = await _rest(node, "GET", f"/api/handles/{minted}")
+    assert response.status_code == 200
+
+
+async def test_list_handles_comes_in_fifties(node: Node) -> None:
+    async with node.client() as client:
+        admin = AdminClient(client, _secret())
+        await admin.login()
+        for i in range(60):
+            await admin.create(f"88.118.8/L{i:03}", [URL])
+        listed = await admin.list_handles("88.118.8")
+        replies = await admin.request(OpCode.LIST_HANDLES, b"\x00\x00\x00\x0d0.NA/88.118.8")
+    assert [f"88.118.8/L{i:03}" for i in range(60)] == [h for h in listed if "/L" in h]
+    assert len(replies) == -(-len(listed) // 50) >= 2
+
+
+async def test_wrong_secret_unknown_identity_and_another_prefix_are_refused(node: Node) -> None:
+    async with node.client() as client:
+        for auth, code in [
+            (_secret(secret=b"wrong"), ResponseCode.AUTHENTICATION_FAILED),
+            (_secret(index=399), ResponseCode.AUTHENTICATION_FAILED),
+            (_secret(handle="88.118.77/ADMIN"), ResponseCode.AUTHENTICATION_FAILED),
+            (_secret(handle="88.118.9/ADMIN", secret=b"beta-password"), ResponseCode.INVALID_ADMIN),
+        ]:
+            with pytest.raises(HandleError) as refused:
+                await AdminClient(client, auth).create("88.118.8/F1", [URL])
+            assert refused.value.code == code, auth
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/F1")).status_code == 404
+
+
+async def test_a_registered_public_key_authenticates_and_another_key_does_not(node: Node) -> None:
+    async with node.client() as client:
+        await AdminClient(client, PrivateKeyAuth(ADMIN, 301, node.key)).create("88.118.8/K1", [URL])
+        other = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        with pytest.raises(HandleError) as refused:
+            await AdminClient(client, PrivateKeyAuth(ADMIN, 301, other)).create(
+                "88.118.8/K2", [URL]
+            )
+        assert refused.value.code == ResponseCode.AUTHENTICATION_FAILED
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/K1")).status_code == 200
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/K2")).status_code == 404
+
+
+async def _challenge(client: HandleClient) -> tuple[int, bytes, bytes]:
+    body = encode_values_request(ValuesRequest("88.118.8/C1", (URL,)))
+    (reply,) = await client.request(OpCode.CREATE_HANDLE, body)
+    assert reply.code == ResponseCode.AUTHENTICATION_NEEDED
+    return reply.envelope.session_id, decode_challenge(reply.reader()), reply.digest[1:]
+
+
+async def test_replayed_expired_and_unknown_session_answers_are_refused(node: Node) -> None:
+    auth = _secret()
+    async with node.client() as client:
+        session, nonce, digest = await _challenge(client)
+        answer = encode_challenge_answer(
+            ChallengeAnswer("HS_SECKEY", ADMIN, 300, auth.sign(nonce, digest))
+        )
+        (first,) = await client.request(OpCode.RESPONSE_TO_CHALLENGE, answer, session_id=session)
+        assert first.code == ResponseCode.SUCCESS
+        assert first.message.header.opcode == OpCode.CREATE_HANDLE
+        (again,) = await client.request(OpCode.RESPONSE_TO_CHALLENGE, answer, session_id=session)
+        assert again.code == ResponseCode.AUTHEN_TIMEOUT
+        (unknown,) = await client.request(OpCode.RESPONSE_TO_CHALLENGE, answer, session_id=12345)
+        assert unknown.code == ResponseCode.AUTHEN_TIMEOUT
+        challenges = node.native.authenticator.challenges
+        session, nonce, digest = await _challenge(client)
+        challenges.ttl = 0.0
+        try:
+            await asyncio.sleep(0.01)
+            late = encode_challenge_answer(
+                ChallengeAnswer("HS_SECKEY", ADMIN, 300, auth.sign(nonce, digest))
+            )
+            (expired,) = await client.request(
+                OpCode.RESPONSE_TO_CHALLENGE, late, session_id=session
+            )
+        finally:
+            challenges.ttl = 20.0
+        assert expired.code == ResponseCode.AUTHEN_TIMEOUT
+        # A MAC over another nonce (a bad MAC) fails.
+        session, nonce, digest = await _challenge(client)
+        bad = encode_challenge_answer(
+            ChallengeAnswer("HS_SECKEY", ADMIN, 300, auth.sign(bytes(16), digest))
+        )
+        (failed,) = await client.request(OpCode.RESPONSE_TO_CHALLENGE, bad, session_id=session)
+        assert failed.code == ResponseCode.AUTHENTICATION_FAILED
+
+
+async def test_the_idis_login_authenticates_one_tcp_connection(node: Node) -> None:
+    private = HandleValue(3, "NOTE", "string", "internal", permissions=Permissions.parse("1100"))
+    async with node.client() as client, node.client() as other:
+        admin = AdminClient(client, _secret())
+        await admin.login()
+        # No challenge on this connection any more: a bare request succeeds.
+        body_client = AdminClient(client, _secret(secret=b"not used after login"))
+        await body_client.create("88.118.8/I1", [URL, private])
+        everything = await client.resolve("88.118.8/I1", public_only=False)
+        assert {v.index for v in everything.values} >= {1, 3}
+        public = await client.resolve("88.118.8/I1")
+        assert 3 not in {v.index for v in public.values}
+        anonymous = await other.resolve("88.118.8/I1", public_only=False)
+        assert 3 not in {v.index for v in anonymous.values}
+        with pytest.raises(HandleError) as refused:
+            await AdminClient(other, _secret(secret=b"wrong")).delete("88.118.8/I1")
+        assert refused.value.code == ResponseCode.AUTHENTICATION_FAILED
+
+
+async def test_challenge_and_answer_over_udp(node: Node) -> None:
+    async with node.client(udp=True) as client:
+        await AdminClient(client, _secret()).create("88.118.8/U1", [URL])
+        resolved = await client.resolve("88.118.8/U1")
+    assert [v.index for v in resolved.values if v.type == b"URL"] == [1]
