@@ -13,6 +13,7 @@ from typing import Any
 from registry import InvalidInput, NodeError
 
 from .context import NodeContext
+from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
 
@@ -243,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
+    add_hdl_commands(sub, add)
     return parser
 
 

@@ -45,6 +45,7 @@ class TcpServer:
         self._watchdog: asyncio.Task[None] | None = None
         self.closed_idle = 0
         self.closed_over_limit = 0
+        self._next_warning = 0.0
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         """Listen; returns the port (useful when ``port`` is 0)."""
@@ -83,11 +84,16 @@ class TcpServer:
         if len(self.connections) >= self.limits.max_connections:
             oldest = min(self.connections, key=lambda c: c.idle_since)
             self.closed_over_limit += 1
-            logger.warning(
-                "native tcp: %d connections open (the limit); closing the longest idle, %s",
-                len(self.connections),
-                oldest.peer,
-            )
+            now = time.monotonic()
+            # Once in a while, not once per connection: a flood would flood the log too.
+            if now >= self._next_warning:
+                self._next_warning = now + 10
+                logger.warning(
+                    "native tcp: %d connections open (the limit); closing the longest idle"
+                    " (%d so far)",
+                    len(self.connections),
+                    self.closed_over_limit,
+                )
             oldest.close()
         self.connections.add(connection)
 
@@ -122,6 +128,8 @@ class _TcpConnection(asyncio.Protocol):
             self.writable.cancel()
 
     def close(self) -> None:
+        # Out of the count at once: the transport reports the loss only on a later turn.
+        self.server.connections.discard(self)
         if self.transport is not None:
             self.transport.abort()
 
