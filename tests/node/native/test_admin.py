@@ -5,8 +5,13 @@ semantics, and writes visible across the native and REST APIs at once (both back
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,7 +36,9 @@ from registry import (
 from registry.codec.native import OpCode, ResponseCode
 from registry.codec.native.admin_bodies import ValuesRequest, encode_values_request
 from registry.codec.native.auth import ChallengeAnswer, decode_challenge, encode_challenge_answer
-from tests.servers import ThreadedServer
+
+from ...conftest import ADMIN_TOKEN
+from ...servers import ThreadedServer
 
 PASSWORD = "demo-password"
 ADMIN = "88.118.8/ADMIN"
@@ -254,3 +261,107 @@ async def test_challenge_and_answer_over_udp(node: Node) -> None:
         await AdminClient(client, _secret()).create("88.118.8/U1", [URL])
         resolved = await client.resolve("88.118.8/U1")
     assert [v.index for v in resolved.values if v.type == b"URL"] == [1]
+
+
+def hdl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "node", "hdl", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+async def test_the_command_line_registers_changes_lists_and_deletes(
+    node: Node, tmp_path: Path
+) -> None:
+    port = ["--port", str(node.port), "--auth", "300:88.118.8/ADMIN"]
+    created = await asyncio.to_thread(
+        hdl,
+        "create",
+        "88.118.8/CLI-1",
+        "--value",
+        "1:URL:https://example.com/a:b",
+        *port,
+        "--secret",
+        PASSWORD,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "created 88.118.8/CLI-1"
+    response = await _rest(node, "GET", "/api/handles/88.118.8/CLI-1")
+    assert response.json()["values"][0]["data"]["value"] == "https://example.com/a:b"
+    secret_env = {"IDNODE_HDL_SECRET": PASSWORD}
+    added = await asyncio.to_thread(
+        hdl,
+        "add",
+        "88.118.8/CLI-1",
+        "--value",
+        "2:EMAIL:qa@example.com",
+        *port,
+        "--json",
+        env=secret_env,
+    )
+    assert json.loads(added.stdout)["responseCode"] == 1, added.stderr
+    listed = await asyncio.to_thread(hdl, "list", "88.118.8", *port, "--json", env=secret_env)
+    assert "88.118.8/CLI-1" in json.loads(listed.stdout)["result"]
+    removed = await asyncio.to_thread(
+        hdl, "remove", "88.118.8/CLI-1", "--index", "2", *port, env=secret_env
+    )
+    assert removed.returncode == 0, removed.stderr
+    wrong = await asyncio.to_thread(
+        hdl, "delete", "88.118.8/CLI-1", *port, "--secret", "wrong", "--json"
+    )
+    assert wrong.returncode == 1
+    assert json.loads(wrong.stdout)["responseCode"] == ResponseCode.AUTHENTICATION_FAILED
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(
+        node.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    by_key = await asyncio.to_thread(
+        hdl,
+        "delete",
+        "88.118.8/CLI-1",
+        "--port",
+        str(node.port),
+        "--auth",
+        "301:88.118.8/ADMIN",
+        "--key",
+        str(key_file),
+    )
+    assert by_key.returncode == 0, by_key.stdout + by_key.stderr
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/CLI-1")).status_code == 404
+    bad_value = await asyncio.to_thread(hdl, "create", "88.118.8/CLI-2", "--value", "URL", *port)
+    assert bad_value.returncode == 1 and "INDEX:TYPE:DATA" in bad_value.stderr + bad_value.stdout
+
+
+async def test_the_admin_api_registers_a_key_that_then_authenticates(node: Node) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=node.url, headers=headers) as http:
+        made = await http.post(
+            "/admin/credentials/keys", json={"prefix": "88.118.8", "publicKey": pem.decode()}
+        )
+        assert made.status_code == 201, made.text
+        username = made.json()["username"]
+        bad = await http.post(
+            "/admin/credentials/keys", json={"prefix": "88.118.8", "publicKey": "nope"}
+        )
+        assert bad.status_code == 400 and "PEM" in bad.text
+        anonymous = await http.post(
+            "/admin/credentials/keys",
+            json={"prefix": "88.118.8", "publicKey": pem.decode()},
+            headers={"Authorization": "Bearer wrong"},
+        )
+        assert anonymous.status_code in (401, 403)
+    index = int(username.partition(":")[0])
+    async with node.client() as client:
+        await AdminClient(client, PrivateKeyAuth(ADMIN, index, key)).create("88.118.8/K9", [URL])
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/K9")).status_code == 200
