@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import random
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -33,9 +36,21 @@ from registry import (
     RecordService,
     public_key_data,
 )
+from registry.codec import native
 from registry.codec.native import OpCode, ResponseCode
-from registry.codec.native.admin_bodies import ValuesRequest, encode_values_request
-from registry.codec.native.auth import ChallengeAnswer, decode_challenge, encode_challenge_answer
+from registry.codec.native.admin_bodies import (
+    RemoveValues,
+    ValuesRequest,
+    encode_remove_values,
+    encode_values_request,
+)
+from registry.codec.native.auth import (
+    ChallengeAnswer,
+    LoginRequest,
+    decode_challenge,
+    encode_challenge_answer,
+    encode_login,
+)
 
 from ...conftest import ADMIN_TOKEN
 from ...servers import ThreadedServer
@@ -365,3 +380,60 @@ async def test_the_admin_api_registers_a_key_that_then_authenticates(node: Node)
     async with node.client() as client:
         await AdminClient(client, PrivateKeyAuth(ADMIN, index, key)).create("88.118.8/K9", [URL])
     assert (await _rest(node, "GET", "/api/handles/88.118.8/K9")).status_code == 200
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        position = rng.randrange(len(buf) + 1)
+        action = rng.randrange(4)
+        if action == 0 and buf:
+            buf[min(position, len(buf) - 1)] = rng.randrange(256)
+        elif action == 1:
+            del buf[position : position + rng.randint(1, 6)]
+        elif action == 2:
+            buf[position:position] = rng.randbytes(rng.randint(1, 6))
+        elif len(buf) >= position + 4:
+            buf[position : position + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x07"])
+    return bytes(buf)
+
+
+async def test_fuzzed_admin_and_auth_bodies_get_decodable_answers_never_an_internal_error(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    rng = random.Random(2001)
+    values = encode_values_request(ValuesRequest("88.118.8/FZ", (URL, EMAIL)))
+    seeds = [
+        (OpCode.CREATE_HANDLE, values),
+        (OpCode.ADD_VALUE, values),
+        (OpCode.MODIFY_VALUE, values),
+        (OpCode.REMOVE_VALUE, encode_remove_values(RemoveValues("88.118.8/FZ", (1, 2)))),
+        (OpCode.DELETE_HANDLE, b"\x00\x00\x00\x0b88.118.8/FZ"),
+        (OpCode.LIST_HANDLES, b"\x00\x00\x00\x0d0.NA/88.118.8"),
+        (OpCode.LOGIN_ID_SYSTEM, encode_login(LoginRequest(ADMIN, 300))),
+        (
+            OpCode.RESPONSE_TO_CHALLENGE,
+            encode_challenge_answer(ChallengeAnswer("HS_SECKEY", ADMIN, 300, b"\x22" + bytes(40))),
+        ),
+    ]
+    deadline = time.monotonic() + 20.0
+    codes: set[int] = set()
+    with caplog.at_level(logging.ERROR, logger="idnode.native"):
+        async with node.client() as logged_in, node.client(udp=True) as udp:
+            await AdminClient(logged_in, _secret()).login()
+            for case in range(300):
+                if time.monotonic() > deadline:
+                    break
+                opcode, body = rng.choice(seeds)
+                client = udp if case % 5 == 0 else logged_in
+                session = rng.choice((0, 1, 2**31 - 1))
+                replies = await client.request(opcode, _mutate(rng, body), session_id=session)
+                for reply in replies:
+                    codes.add(reply.code)
+                    if reply.code != ResponseCode.SUCCESS:
+                        assert isinstance(native.decode_error(reply.reader()), str)
+            # Still serving, and still logged in.
+            await AdminClient(logged_in, _secret(secret=b"x")).create("88.118.8/FZ-after", [URL])
+    assert ResponseCode.ERROR not in codes
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(codes) > 3, codes
