@@ -17,6 +17,7 @@ from .client import HandleClient, HandleError
 __all__ = ["add_hdl_commands"]
 
 DEFAULT_PORT = 2641
+SHOWN_CHARACTERS = 100
 
 
 def _value_json(value: native.WireValue) -> dict[str, Any]:
@@ -81,6 +82,9 @@ async def cmd_hdl_resolve(args: argparse.Namespace, settings: Settings) -> int:
     for item in values:
         data = item["data"]["value"]
         shown = data if item["data"]["format"] == "string" else f"base64:{data}"
+        if len(shown) > SHOWN_CHARACTERS:
+            # Signatures and sites run long; --json prints them whole.
+            shown = shown[: SHOWN_CHARACTERS - 1] + "…"
         print(f"  {item['index']:>5}  {item['type']:<12} {shown}")
     return 0
 

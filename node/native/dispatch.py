@@ -10,6 +10,7 @@ error answer here, in one place: ``ProtocolError`` with its own code, ``NodeErro
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
     "Answer",
     "Connection",
     "Dispatcher",
+    "FastHandler",
     "Handler",
     "Request",
     "error_code",
@@ -45,7 +47,13 @@ __all__ = [
 logger = logging.getLogger("idnode.native")
 
 # Flags a response carries over from its request (Handle.Net's AbstractResponse does the same).
-_ECHOED = OpFlag.AUTH | OpFlag.RECU | OpFlag.KPAL | OpFlag.PUBL | OpFlag.CACR
+_ECHOED = int(OpFlag.AUTH | OpFlag.RECU | OpFlag.KPAL | OpFlag.PUBL | OpFlag.CACR)
+_RRDG = int(OpFlag.RRDG)
+# Plain structs rather than the codec's objects: this runs for every answer.
+_HEADER = struct.Struct(">IIIhBBII")
+_ENVELOPE = struct.Struct(">BBBBIIII")
+_SUGGEST, _SUGGEST_MINOR = native.SERVER_VERSION
+_NO_CREDENTIAL = bytes(4)
 
 
 @dataclass
@@ -106,6 +114,8 @@ class Answer:
 
 
 Handler = Callable[[Request], Awaitable[Answer | Sequence[Answer]]]
+# Answers without waiting when it can (a cache hit), else returns None for the handler to answer.
+FastHandler = Callable[[Request], Answer | None]
 
 _ERROR_CODES: tuple[tuple[type[NodeError], int], ...] = (
     (HandleNotFound, ResponseCode.HANDLE_NOT_FOUND),
@@ -142,16 +152,48 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.handlers: dict[int, Handler] = dict(handlers or {})
+        self.fast: dict[int, FastHandler] = {}
         self.site_serial = site_serial
         self.clock = clock
 
-    def register(self, opcode: int, handler: Handler) -> None:
+    def register(self, opcode: int, handler: Handler, fast: FastHandler | None = None) -> None:
+        """Answer ``opcode`` with ``handler``; ``fast`` answers it without waiting when it can."""
         self.handlers[opcode] = handler
+        if fast is not None:
+            self.fast[opcode] = fast
+        else:
+            self.fast.pop(opcode, None)
 
-    async def respond(
+    def respond_now(
         self, envelope: Envelope, data: bytes, connection: Connection
-    ) -> list[tuple[Envelope, bytes]]:
-        """The envelopes and messages answering ``data`` (one whole message after ``envelope``)."""
+    ) -> list[bytes] | None:
+        """The answer to ``data`` when its opcode's fast handler has it at hand, else ``None``.
+
+        ``None`` sends the request down ``respond``, which also answers every problem.
+        """
+        if len(data) < native.HEADER_SIZE:
+            return None
+        fast = self.fast.get(int.from_bytes(data[:4]))
+        if fast is None:
+            return None
+        try:
+            message = native.decode_message(data)
+        except ProtocolError:
+            return None
+        header = message.header
+        if header.response_code or (header.expiration and header.expiration < self.clock()):
+            return None
+        request = Request(envelope, message, connection, native.reply_version(envelope))
+        try:
+            answer = fast(request)
+        except (ProtocolError, NodeError):
+            return None
+        if answer is None:
+            return None
+        return [self._frame(envelope, request.version, header, message, answer)]
+
+    async def respond(self, envelope: Envelope, data: bytes, connection: Connection) -> list[bytes]:
+        """The frames (envelope and message each) answering ``data``, one whole message."""
         version = native.reply_version(envelope)
         try:
             message = native.decode_message(data)
@@ -171,13 +213,7 @@ class Dispatcher:
         if isinstance(answers, Answer):
             answers = [answers]
         return [
-            self._frame(
-                envelope,
-                version,
-                (a.request or message).header,
-                a.request or message,
-                a,
-            )
+            self._frame(envelope, version, (a.request or message).header, a.request or message, a)
             for a in answers
         ]
 
@@ -192,8 +228,7 @@ class Dispatcher:
         envelope = Envelope(
             version[0], version[1], version[0], version[1], session, request_id, 0, 0
         )
-        reply, body = self._frame(envelope, version, Header(0), None, Answer.error(code, message))
-        return reply.encode() + body
+        return self._frame(envelope, version, Header(0), None, Answer.error(code, message))
 
     async def _answers(self, request: Request) -> Answer | Sequence[Answer]:
         header = request.header
@@ -243,31 +278,37 @@ class Dispatcher:
         request: Header,
         message: Message | None,
         answer: Answer,
-    ) -> tuple[Envelope, bytes]:
+    ) -> bytes:
+        """Envelope, header, [digest], body and an empty credential, as one frame."""
         flags = (request.flags & _ECHOED) | answer.flags
-        digest = b""
-        wants_digest = bool(request.flags & OpFlag.RRDG) or answer.digest
-        if message is not None and wants_digest and version >= (2, 1):
-            digest = native.digest_prefix(message, version)
-            flags |= OpFlag.RRDG
-        header = Header(
-            request.opcode,
+        body = answer.body
+        if message is not None and (request.flags & _RRDG or answer.digest) and version >= (2, 1):
+            body = native.digest_prefix(message, version) + body
+            flags |= _RRDG
+        head = _HEADER.pack(
+            request.opcode & 0xFFFFFFFF,
             answer.code,
-            int(flags),
+            flags,
             self.site_serial,
-            request.recursion,
-            native.expiry(self.clock()),
-        )
-        body = native.encode_message(header, digest + answer.body)
-        session = envelope.session_id if answer.session_id is None else answer.session_id
-        reply = Envelope(
-            version[0],
-            version[1],
-            native.SERVER_VERSION[0],
-            native.SERVER_VERSION[1],
-            session,
-            envelope.request_id,
+            request.recursion & 0xFF,
             0,
+            int(self.clock()) + native.DEFAULT_LIFETIME,
             len(body),
         )
-        return reply, body
+        session = envelope.session_id if answer.session_id is None else answer.session_id
+        length = native.HEADER_SIZE + len(body) + 4
+        return (
+            _ENVELOPE.pack(
+                version[0],
+                version[1],
+                _SUGGEST,
+                _SUGGEST_MINOR,
+                session,
+                envelope.request_id,
+                0,
+                length,
+            )
+            + head
+            + body
+            + _NO_CREDENTIAL
+        )

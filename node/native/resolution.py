@@ -16,9 +16,9 @@ from registry.codec import native
 from registry.codec.native import OpFlag, ResponseCode, SiteInfo, WireValue
 from resolver import Entry, Resolver
 
-from .dispatch import Answer, Handler, Request
+from .dispatch import Answer, Dispatcher, Request
 
-__all__ = ["EncodedValue", "Resolution", "handlers", "site_value"]
+__all__ = ["EncodedValue", "Resolution", "register", "site_value"]
 
 NA_PREFIX = Prefix.parse("0.NA")
 SITE_TYPE = b"HS_SITE"
@@ -59,12 +59,33 @@ class Resolution:
         self.private_reader: Callable[[Request, str], bool] | None = None
 
     async def resolve(self, request: Request) -> Answer:
+        wanted, text = self._wanted(request)
+        values = await self._values(text, request.has(OpFlag.RECU))
+        return self._answer(request, wanted, text, values)
+
+    def resolve_now(self, request: Request) -> Answer | None:
+        """``resolve`` for a fresh cache hit; ``None`` when the resolver has to be asked."""
+        wanted, text = self._wanted(request)
+        entry = self.resolver.hot(text)
+        if entry is None:
+            return None
+        return self._answer(request, wanted, text, self._values_of(entry))
+
+    def _wanted(self, request: Request) -> tuple[native.ResolutionRequest, str]:
         wanted = native.decode_resolution_request(request.body)
         text = native.check_handle(wanted.handle)
         if "/" not in text:
             # Handle.Net reads a handle without a slash as a prefix handle.
             text = f"0.NA/{text}"
-        values = await self._values(text, request.has(OpFlag.RECU))
+        return wanted, text
+
+    def _answer(
+        self,
+        request: Request,
+        wanted: native.ResolutionRequest,
+        text: str,
+        values: tuple[EncodedValue, ...] | None,
+    ) -> Answer:
         if values is None:
             return Answer.error(ResponseCode.HANDLE_NOT_FOUND)
         if wanted.indexes or wanted.types:
@@ -99,6 +120,9 @@ class Resolution:
             except InvalidIdentifier as exc:
                 raise native.ProtocolError(exc.message, ResponseCode.INVALID_HANDLE) from exc
             entry = (await self.resolver.lookup(handle, recursive=recursive)).entry
+        return self._values_of(entry)
+
+    def _values_of(self, entry: Entry) -> tuple[EncodedValue, ...] | None:
         known = self._encoded.get(entry.key)
         if known is not None and known[0] is entry:
             return known[1]
@@ -141,9 +165,7 @@ class Resolution:
         return prefix.is_within(self.node_code)
 
 
-def handlers(resolution: Resolution) -> dict[int, Handler]:
-    """The opcodes this module answers."""
-    return {
-        native.OpCode.RESOLUTION: resolution.resolve,
-        native.OpCode.GET_SITE_INFO: resolution.site_info,
-    }
+def register(dispatcher: Dispatcher, resolution: Resolution) -> None:
+    """Answer resolution (from the cache without waiting when it can) and GET_SITE_INFO."""
+    dispatcher.register(native.OpCode.RESOLUTION, resolution.resolve, resolution.resolve_now)
+    dispatcher.register(native.OpCode.GET_SITE_INFO, resolution.site_info)

@@ -18,7 +18,7 @@ from ..settings import Settings
 from .admin import Administration
 from .auth import Authenticator
 from .dispatch import Dispatcher
-from .resolution import Resolution, handlers
+from .resolution import Resolution, register
 from .tcp import TcpLimits, TcpServer
 from .udp import UdpLimits, UdpServer
 
@@ -79,8 +79,7 @@ async def open_native(
         build_site(settings, port),
         int(time.time()),
     )
-    for opcode, handler in handlers(resolution).items():
-        dispatcher.register(opcode, handler)
+    register(dispatcher, resolution)
     auth = Authenticator(context.records, context.enterprises)
     resolution.private_reader = auth.may_read_private
     for opcode, handler in {

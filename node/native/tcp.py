@@ -24,6 +24,7 @@ from .dispatch import Connection, Dispatcher
 __all__ = ["TcpLimits", "TcpServer"]
 
 logger = logging.getLogger("idnode.native")
+_UNSUPPORTED = int(EnvelopeFlag.COMPRESSED | EnvelopeFlag.ENCRYPTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +114,8 @@ class _TcpConnection(asyncio.Protocol):
         self.connection = Connection("tcp", self.peer)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses.
+        self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.connection = Connection("tcp", self.peer)
@@ -155,7 +156,7 @@ class _TcpConnection(asyncio.Protocol):
             end = native.ENVELOPE_SIZE + envelope.length
             if len(buffer) < end:
                 break
-            if envelope.flags & (EnvelopeFlag.COMPRESSED | EnvelopeFlag.ENCRYPTED):
+            if envelope.flags & _UNSUPPORTED:
                 logger.info("native tcp %s: compressed or encrypted message; closing", self.peer)
                 self._refuse(
                     bytes(buffer[: native.ENVELOPE_SIZE]),
@@ -164,6 +165,14 @@ class _TcpConnection(asyncio.Protocol):
                 return
             message = bytes(buffer[native.ENVELOPE_SIZE : end])
             del buffer[:end]
+            if self.worker is None and not self.queue:
+                # Nothing ahead of it: a cache hit is answered here, without a task.
+                replies = self.server.dispatcher.respond_now(envelope, message, self.connection)
+                if replies is not None:
+                    assert self.transport is not None
+                    self.transport.write(b"".join(replies))
+                    self.idle_since = time.monotonic()
+                    continue
             self.queue.append((envelope, message))
         if self.queue:
             if len(self.queue) >= limits.max_queued and self.reading:
@@ -195,7 +204,7 @@ class _TcpConnection(asyncio.Protocol):
                 replies = await respond(envelope, message, self.connection)
                 if transport.is_closing():
                     return
-                transport.write(b"".join(e.encode() + m for e, m in replies))
+                transport.write(b"".join(replies))
                 self.idle_since = time.monotonic()
                 if self.writable is not None:
                     await self.writable

@@ -22,6 +22,7 @@ from .dispatch import Connection, Dispatcher
 __all__ = ["UdpLimits", "UdpServer"]
 
 logger = logging.getLogger("idnode.native")
+_UNSUPPORTED = int(EnvelopeFlag.COMPRESSED | EnvelopeFlag.ENCRYPTED)
 Address = tuple[str, int]
 
 
@@ -90,7 +91,7 @@ class UdpServer(asyncio.DatagramProtocol):
         except ProtocolError as exc:
             self._drop(addr, exc.message, logging.INFO)
             return
-        if envelope.flags & (EnvelopeFlag.COMPRESSED | EnvelopeFlag.ENCRYPTED):
+        if envelope.flags & _UNSUPPORTED:
             self._drop(addr, "compressed or encrypted", logging.INFO)
             return
         payload = data[native.ENVELOPE_SIZE :]
@@ -155,20 +156,28 @@ class UdpServer(asyncio.DatagramProtocol):
                 )
 
     def _dispatch(self, envelope: native.Envelope, message: bytes, addr: Address) -> None:
+        # Nothing is kept per peer: a datagram's source can be forged.
+        connection = Connection("udp", f"{addr[0]}:{addr[1]}")
+        frames = self.dispatcher.respond_now(envelope, message, connection)
+        if frames is not None:
+            self._send(frames, addr)
+            return
         if len(self.in_flight) >= self.limits.max_in_flight:
             self._drop(addr, "too many requests in flight", logging.WARNING)
             return
-        task = asyncio.ensure_future(self._answer(envelope, message, addr))
+        task = asyncio.ensure_future(self._answer(envelope, message, addr, connection))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
 
-    async def _answer(self, envelope: native.Envelope, message: bytes, addr: Address) -> None:
-        # Nothing is kept per peer: a datagram's source can be forged.
-        connection = Connection("udp", f"{addr[0]}:{addr[1]}")
-        replies = await self.dispatcher.respond(envelope, message, connection)
+    async def _answer(
+        self, envelope: native.Envelope, message: bytes, addr: Address, connection: Connection
+    ) -> None:
+        self._send(await self.dispatcher.respond(envelope, message, connection), addr)
+
+    def _send(self, frames: list[bytes], addr: Address) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        for reply, body in replies:
-            for datagram in native.chunk(reply, body):
+        for frame in frames:
+            for datagram in native.chunk_frame(frame):
                 transport.sendto(datagram, addr)

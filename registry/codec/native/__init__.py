@@ -36,7 +36,7 @@ from .codes import (
     OpFlag,
     ResponseCode,
 )
-from .envelope import Envelope, chunk, decode_envelope, reply_version
+from .envelope import Envelope, chunk, chunk_frame, decode_envelope, reply_version
 from .message import (
     DEFAULT_LIFETIME,
     Header,
@@ -78,6 +78,7 @@ __all__ = [
     "WireValue",
     "check_handle",
     "chunk",
+    "chunk_frame",
     "decode_envelope",
     "decode_error",
     "decode_handle_request",

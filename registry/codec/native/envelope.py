@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from .codes import ENVELOPE_SIZE, MAX_MESSAGE_LENGTH, MAX_UDP_DATA, SERVER_VERSION, EnvelopeFlag
 from .wire import ProtocolError
 
-__all__ = ["Envelope", "chunk", "decode_envelope", "reply_version"]
+__all__ = ["Envelope", "chunk", "chunk_frame", "decode_envelope", "reply_version"]
 
 _ENVELOPE = struct.Struct(">BBBBIIII")
 _SUGGESTED_MAJOR = 0x03
+_TRUNCATED = int(EnvelopeFlag.TRUNCATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class Envelope:
 
     @property
     def truncated(self) -> bool:
-        return bool(self.flags & EnvelopeFlag.TRUNCATED)
+        return bool(self.flags & _TRUNCATED)
 
     def encode(self) -> bytes:
         flags = (self.flags & 0xFC) | (self.suggest_major & _SUGGESTED_MAJOR)
@@ -95,3 +96,16 @@ def chunk(envelope: Envelope, message: bytes, size: int = MAX_UDP_DATA) -> list[
         replace(envelope, flags=flags, message_id=index).encode() + message[offset : offset + size]
         for index, offset in enumerate(range(0, len(message), size))
     ]
+
+
+def chunk_frame(frame: bytes, size: int = MAX_UDP_DATA) -> list[bytes]:
+    """``chunk`` for a whole frame (envelope and message) already encoded."""
+    if len(frame) <= ENVELOPE_SIZE + size:
+        return [frame]
+    head = bytearray(frame[:ENVELOPE_SIZE])
+    head[2] |= EnvelopeFlag.TRUNCATED
+    chunks = []
+    for index, offset in enumerate(range(ENVELOPE_SIZE, len(frame), size)):
+        head[12:16] = index.to_bytes(4)
+        chunks.append(bytes(head) + frame[offset : offset + size])
+    return chunks
