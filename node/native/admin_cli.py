@@ -133,7 +133,7 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         args,
         settings,
         lambda admin: admin.remove_values(args.target, args.index),
-        lambda _: f"removed index {args.index} from {args.target}",
+        lambda _: f"removed index {', '.join(map(str, args.index))} from {args.target}",
     )
 
 
