@@ -180,6 +180,10 @@ class Authenticator:
                 f"identity handle: {exc.message}", ResponseCode.AUTHENTICATION_FAILED
             ) from exc
         client = request.connection.peer.rpartition(":")[0]
+        claimed = f"{answer.index}:{handle}"
+        # Failed answers count against the identity and the client as failed logins do
+        # (TooManyAttempts past the limits), whatever kind of identity it is.
+        self.enterprises.throttle.check(claimed, client)
         old = request.version < (2, 1)
         if answer.auth_type == SECRET_KEY_AUTH:
             keys, principal = await self._secret(handle, answer.index, client)
@@ -191,13 +195,10 @@ class Authenticator:
             assert answer.auth_type == PUBLIC_KEY_AUTH
             index, principal = await self._public(handle, answer, nonce, digest, client)
             ok = principal is not None
-        username = f"{index}:{handle}"
-        if handle.suffix == ADMIN_SUFFIX and principal is not None and principal.enterprise_id:
-            self.enterprises.native_result(username, client, ok)
+        ok = ok and principal is not None
+        self.enterprises.native_result(claimed, client, ok)
         if not ok or principal is None:
-            raise ProtocolError(
-                f"{_FAILED} ({answer.index}:{handle})", ResponseCode.AUTHENTICATION_FAILED
-            )
+            raise ProtocolError(f"{_FAILED} ({claimed})", ResponseCode.AUTHENTICATION_FAILED)
         return Identity(ValueRef(str(handle), index), principal)
 
     async def _secret(

@@ -437,3 +437,21 @@ async def test_fuzzed_admin_and_auth_bodies_get_decodable_answers_never_an_inter
     assert ResponseCode.ERROR not in codes
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(codes) > 3, codes
+
+
+async def test_failed_answers_are_throttled_like_failed_logins(node: Node) -> None:
+    async with node.client() as client:
+        wrong = AdminClient(client, _secret(secret=b"guess"))
+        for _ in range(10):
+            with pytest.raises(HandleError) as failed:
+                await wrong.delete("88.118.8/ADMIN")
+            assert failed.value.code == ResponseCode.AUTHENTICATION_FAILED
+        with pytest.raises(HandleError) as throttled:
+            await AdminClient(client, _secret()).create("88.118.8/T1", [URL])
+        assert throttled.value.code == ResponseCode.AUTHENTICATION_FAILED
+        assert "too many failed logins" in throttled.value.message
+    # The same limits as HTTP Basic: the password is throttled there too now.
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/T1")).status_code == 429
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=node.url, headers=headers) as http:
+        assert (await http.get("/api/handles/88.118.8/T1")).status_code == 404
