@@ -10,6 +10,9 @@ COPY migrations ./migrations
 COPY loadtests ./loadtests
 RUN pip install --no-cache-dir .
 ENV IDNODE_DATABASE_URL=sqlite+aiosqlite:////data/idnode.db
+# The native Handle protocol on every interface; set IDNODE_HANDLE_SITE_ADDRESS to the address
+# clients reach the container at, so the node's HS_SITE names it.
+ENV IDNODE_HANDLE_HOST=0.0.0.0
 VOLUME /data
-EXPOSE 8000
+EXPOSE 8000 2641/tcp 2641/udp
 CMD ["sh", "-c", "idnode migrate && exec idnode serve --host 0.0.0.0 --port 8000"]

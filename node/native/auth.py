@@ -46,7 +46,7 @@ from registry.codec.native.auth import (
 )
 
 from .challenges import Challenges
-from .dispatch import Answer, Handler, Request, error_code
+from .dispatch import Answer, Connection, Handler, Request, error_code
 
 __all__ = ["IDENTITY", "Authenticator", "Identity", "Protected"]
 
@@ -238,12 +238,14 @@ class Authenticator:
             return []
         return [v for v in record.values if v.type == kind and (index == 0 or v.index == index)]
 
-    def may_read_private(self, request: Request, handle: str) -> bool:
+    def may_read_private(self, connection: Connection, flags: int, handle: str | None) -> bool:
         """Non-public values go to an authenticated connection that did not ask for PUBL only,
-        when its identity administers the handle's prefix."""
-        identity: Identity | None = request.connection.state.get(IDENTITY)
-        if identity is None or request.has(OpFlag.PUBL):
+        when its identity administers the handle's prefix (``None``: any handle, maybe)."""
+        identity: Identity | None = connection.state.get(IDENTITY)
+        if identity is None or flags & OpFlag.PUBL:
             return False
+        if handle is None:
+            return True
         try:
             return identity.principal.can_read_private(Handle.parse(handle))
         except InvalidIdentifier:

@@ -114,8 +114,9 @@ class Answer:
 
 
 Handler = Callable[[Request], Awaitable[Answer | Sequence[Answer]]]
-# Answers without waiting when it can (a cache hit), else returns None for the handler to answer.
-FastHandler = Callable[[Request], Answer | None]
+# Answers from the raw body and op flags without waiting when it can (a cache hit); None leaves
+# the request to the opcode's handler.
+FastHandler = Callable[[bytes, int, "Connection"], "Answer | None"]
 
 _ERROR_CODES: tuple[tuple[type[NodeError], int], ...] = (
     (HandleNotFound, ResponseCode.HANDLE_NOT_FOUND),
@@ -169,28 +170,33 @@ class Dispatcher:
     ) -> list[bytes] | None:
         """The answer to ``data`` when its opcode's fast handler has it at hand, else ``None``.
 
-        ``None`` sends the request down ``respond``, which also answers every problem.
+        Reads the header straight from the bytes (this is every cache hit's path); ``None``
+        sends the request down ``respond``, which also answers every problem.
         """
         if len(data) < native.HEADER_SIZE:
             return None
-        fast = self.fast.get(int.from_bytes(data[:4]))
-        if fast is None:
+        opcode, code, flags, _, recursion, _, expiration, length = _HEADER.unpack_from(data)
+        fast = self.fast.get(opcode)
+        end = native.HEADER_SIZE + length
+        if (
+            fast is None
+            or code
+            or (expiration and expiration < self.clock())
+            # No credential, or an empty one; anything else takes the full path.
+            or (len(data) != end and data[end:] != _NO_CREDENTIAL)
+        ):
             return None
         try:
-            message = native.decode_message(data)
-        except ProtocolError:
-            return None
-        header = message.header
-        if header.response_code or (header.expiration and header.expiration < self.clock()):
-            return None
-        request = Request(envelope, message, connection, native.reply_version(envelope))
-        try:
-            answer = fast(request)
+            answer = fast(data[native.HEADER_SIZE : end], flags, connection)
         except (ProtocolError, NodeError):
             return None
         if answer is None:
             return None
-        return [self._frame(envelope, request.version, header, message, answer)]
+        version = native.reply_version(envelope)
+        digest = b""
+        if flags & _RRDG and version >= (2, 1):
+            digest = native.digest_prefix_of(data[:end], version)
+        return [self._pack(envelope, version, opcode, flags, recursion, digest, answer)]
 
     async def respond(self, envelope: Envelope, data: bytes, connection: Connection) -> list[bytes]:
         """The frames (envelope and message each) answering ``data``, one whole message."""
@@ -280,17 +286,33 @@ class Dispatcher:
         answer: Answer,
     ) -> bytes:
         """Envelope, header, [digest], body and an empty credential, as one frame."""
-        flags = (request.flags & _ECHOED) | answer.flags
-        body = answer.body
+        digest = b""
         if message is not None and (request.flags & _RRDG or answer.digest) and version >= (2, 1):
-            body = native.digest_prefix(message, version) + body
+            digest = native.digest_prefix(message, version)
+        return self._pack(
+            envelope, version, request.opcode, request.flags, request.recursion, digest, answer
+        )
+
+    def _pack(
+        self,
+        envelope: Envelope,
+        version: tuple[int, int],
+        opcode: int,
+        request_flags: int,
+        recursion: int,
+        digest: bytes,
+        answer: Answer,
+    ) -> bytes:
+        flags = (request_flags & _ECHOED) | answer.flags
+        if digest:
             flags |= _RRDG
+        body = digest + answer.body if digest else answer.body
         head = _HEADER.pack(
-            request.opcode & 0xFFFFFFFF,
+            opcode & 0xFFFFFFFF,
             answer.code,
             flags,
             self.site_serial,
-            request.recursion & 0xFF,
+            recursion & 0xFF,
             0,
             int(self.clock()) + native.DEFAULT_LIFETIME,
             len(body),

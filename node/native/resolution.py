@@ -16,7 +16,7 @@ from registry.codec import native
 from registry.codec.native import OpFlag, ResponseCode, SiteInfo, WireValue
 from resolver import Entry, Resolver
 
-from .dispatch import Answer, Dispatcher, Request
+from .dispatch import Answer, Connection, Dispatcher, Request
 
 __all__ = ["EncodedValue", "Resolution", "register", "site_value"]
 
@@ -55,36 +55,46 @@ class Resolution:
         self.site_bytes = site.encode()
         self.started = started
         self._encoded: dict[str, tuple[Entry, tuple[EncodedValue, ...]]] = {}
-        # (request, handle) -> may it see non-public values; set by the authenticator.
-        self.private_reader: Callable[[Request, str], bool] | None = None
+        self._answers: dict[bytes, tuple[Entry, str, Answer]] = {}
+        # (connection, flags, handle or None) -> may it see non-public values (of that handle;
+        # None: of any); set by the authenticator.
+        self.private_reader: Callable[[Connection, int, str | None], bool] | None = None
 
     async def resolve(self, request: Request) -> Answer:
-        wanted, text = self._wanted(request)
+        wanted, text = _wanted(request.message.body)
         values = await self._values(text, request.has(OpFlag.RECU))
-        return self._answer(request, wanted, text, values)
+        return self._answer(
+            wanted, values, self.may_read_private(request.connection, request.header.flags, text)
+        )
 
-    def resolve_now(self, request: Request) -> Answer | None:
-        """``resolve`` for a fresh cache hit; ``None`` when the resolver has to be asked."""
-        wanted, text = self._wanted(request)
+    def resolve_now(self, body: bytes, flags: int, connection: Connection) -> Answer | None:
+        """``resolve`` for a fresh cache hit; ``None`` when the resolver has to be asked.
+
+        Answers are kept by request body while their cache entry stays the same object (a
+        write or expiry replaces it), so a repeated request costs a lookup.
+        """
+        maybe_private = self.may_read_private(connection, flags)
+        if not maybe_private:
+            known = self._answers.get(body)
+            if known is not None and self.resolver.hot(known[1]) is known[0]:
+                return known[2]
+        wanted, text = _wanted(body)
+        private = maybe_private and self.may_read_private(connection, flags, text)
         entry = self.resolver.hot(text)
         if entry is None:
             return None
-        return self._answer(request, wanted, text, self._values_of(entry))
-
-    def _wanted(self, request: Request) -> tuple[native.ResolutionRequest, str]:
-        wanted = native.decode_resolution_request(request.body)
-        text = native.check_handle(wanted.handle)
-        if "/" not in text:
-            # Handle.Net reads a handle without a slash as a prefix handle.
-            text = f"0.NA/{text}"
-        return wanted, text
+        answer = self._answer(wanted, self._values_of(entry), private)
+        if not private:
+            if len(self._answers) >= MAX_ENCODED:
+                self._answers.clear()
+            self._answers[body] = (entry, text, answer)
+        return answer
 
     def _answer(
         self,
-        request: Request,
         wanted: native.ResolutionRequest,
-        text: str,
         values: tuple[EncodedValue, ...] | None,
+        private: bool,
     ) -> Answer:
         if values is None:
             return Answer.error(ResponseCode.HANDLE_NOT_FOUND)
@@ -94,9 +104,9 @@ class Resolution:
                 for v in values
                 if native.index_or_type_match(v.index, v.type, wanted.indexes, wanted.types)
             )
-        if not self.may_read_private(request, text):
-            # Non-public values only to an authenticated administrator that did not ask for
-            # public values only (PUBL), as Handle.Net answers.
+        if not private:
+            # Non-public values only to an authenticated administrator of the handle that did
+            # not ask for public values only (PUBL).
             values = tuple(v for v in values if v.public)
         if not values:
             return Answer.error(ResponseCode.VALUES_NOT_FOUND)
@@ -105,9 +115,17 @@ class Resolution:
             native.encode_resolution(wanted.handle, [v.raw for v in values]),
         )
 
-    def may_read_private(self, request: Request, handle: str) -> bool:
-        """Whether ``request`` may see the non-public values of ``handle``."""
-        return self.private_reader is not None and self.private_reader(request, handle)
+    def may_read_private(
+        self, connection: Connection, flags: int, handle: str | None = None
+    ) -> bool:
+        """Whether a request may see the non-public values of ``handle`` (``None``: of any).
+
+        A PUBL request never does; others when their connection authenticated as an
+        administrator of the handle.
+        """
+        if flags & OpFlag.PUBL or self.private_reader is None:
+            return False
+        return self.private_reader(connection, flags, handle)
 
     async def site_info(self, request: Request) -> Answer:
         return Answer(ResponseCode.SUCCESS, native.encode_site_response(self.site_bytes))
@@ -169,3 +187,13 @@ def register(dispatcher: Dispatcher, resolution: Resolution) -> None:
     """Answer resolution (from the cache without waiting when it can) and GET_SITE_INFO."""
     dispatcher.register(native.OpCode.RESOLUTION, resolution.resolve, resolution.resolve_now)
     dispatcher.register(native.OpCode.GET_SITE_INFO, resolution.site_info)
+
+
+def _wanted(body: bytes) -> tuple[native.ResolutionRequest, str]:
+    """The request and its handle as the resolver's key."""
+    wanted = native.decode_resolution_request(native.Reader(body))
+    text = native.check_handle(wanted.handle)
+    if "/" not in text:
+        # Handle.Net reads a handle without a slash as a prefix handle.
+        text = f"0.NA/{text}"
+    return wanted, text

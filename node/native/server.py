@@ -98,8 +98,18 @@ async def open_native(
     udp = UdpServer(dispatcher, UdpLimits(max_message_bytes=settings.handle_max_message_bytes))
     reuse = settings.handle_reuse_port
     try:
-        await tcp.start(host, port, reuse_port=reuse)
-        await udp.start(host, port, reuse_port=reuse)
+        try:
+            await tcp.start(host, port, reuse_port=reuse)
+            await udp.start(host, port, reuse_port=reuse)
+        except OSError as exc:
+            logger.error(
+                "cannot serve the native Handle protocol on %s:%d: %s; set IDNODE_HANDLE_PORT"
+                " to a free port (0 turns it off)",
+                host,
+                port,
+                exc.strerror or exc,
+            )
+            raise
         logger.info("native Handle protocol on tcp and udp %s:%d", host, port)
         yield NativeServer(dispatcher, resolution, tcp, udp, host, port, auth)
     finally:

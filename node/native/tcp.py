@@ -165,8 +165,9 @@ class _TcpConnection(asyncio.Protocol):
                 return
             message = bytes(buffer[native.ENVELOPE_SIZE : end])
             del buffer[:end]
-            if self.worker is None and not self.queue:
-                # Nothing ahead of it: a cache hit is answered here, without a task.
+            if self.worker is None and not self.queue and self.writable is None:
+                # Nothing ahead of it and the client is reading: a cache hit is answered here,
+                # without a task.
                 replies = self.server.dispatcher.respond_now(envelope, message, self.connection)
                 if replies is not None:
                     assert self.transport is not None

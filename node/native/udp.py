@@ -55,6 +55,7 @@ class UdpServer(asyncio.DatagramProtocol):
         self.in_flight: set[asyncio.Task[None]] = set()
         self.dropped = 0
         self._next_sweep = 0.0
+        self._datagram = Connection("udp", "-")
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         loop = asyncio.get_running_loop()
@@ -156,12 +157,13 @@ class UdpServer(asyncio.DatagramProtocol):
                 )
 
     def _dispatch(self, envelope: native.Envelope, message: bytes, addr: Address) -> None:
-        # Nothing is kept per peer: a datagram's source can be forged.
-        connection = Connection("udp", f"{addr[0]}:{addr[1]}")
-        frames = self.dispatcher.respond_now(envelope, message, connection)
+        # Nothing is kept per peer (a datagram's source can be forged): cache hits share one
+        # stateless connection.
+        frames = self.dispatcher.respond_now(envelope, message, self._datagram)
         if frames is not None:
             self._send(frames, addr)
             return
+        connection = Connection("udp", f"{addr[0]}:{addr[1]}")
         if len(self.in_flight) >= self.limits.max_in_flight:
             self._drop(addr, "too many requests in flight", logging.WARNING)
             return

@@ -20,6 +20,7 @@ __all__ = [
     "Message",
     "decode_message",
     "digest_prefix",
+    "digest_prefix_of",
     "encode_message",
     "expiry",
     "split_digest",
@@ -104,16 +105,21 @@ def encode_message(header: Header, body: bytes, credential: bytes = b"") -> byte
 
 
 def digest_prefix(request: Message, version: tuple[int, int]) -> bytes:
+    """``digest_prefix_of`` the request's header and body as received."""
+    return digest_prefix_of(request.signed, version)
+
+
+def digest_prefix_of(signed: bytes, version: tuple[int, int]) -> bytes:
     """The request digest a response at ``version`` starts with when the request set RRDG.
 
     SHA-256 from 2.7 on, SHA-1 from 2.1, before that the old length-prefixed MD5
     (``AbstractResponse.takeDigestOfRequest``).
     """
     if version >= (2, 7):
-        return bytes((HashCode.SHA256,)) + hashlib.sha256(request.signed).digest()
+        return bytes((HashCode.SHA256,)) + hashlib.sha256(signed).digest()
     if version >= (2, 1):
-        return bytes((HashCode.SHA1,)) + hashlib.sha1(request.signed).digest()
-    return int4(16) + hashlib.md5(request.signed).digest()
+        return bytes((HashCode.SHA1,)) + hashlib.sha1(signed).digest()
+    return int4(16) + hashlib.md5(signed).digest()
 
 
 _DIGEST_SIZES = {HashCode.MD5: 16, HashCode.SHA1: 20, HashCode.SHA256: 32}

@@ -22,11 +22,10 @@ def native_node_factory(settings: Settings) -> Iterator[NodeFactory]:
 
     @contextmanager
     def start(**overrides: Any) -> Iterator[NativeNode]:
-        port = free_port()
-        configured = settings.model_copy(update={"handle_port": port, **overrides})
+        configured = settings.model_copy(update={"handle_port": free_port(), **overrides})
         app = create_app(configured)
         with ThreadedServer(app, settings=configured) as server:
-            yield NativeNode(server.url, port, app)
+            yield NativeNode(server.url, configured.handle_port, app)
 
     yield start
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
 import httpx
 import pytest
 
@@ -38,3 +43,22 @@ async def test_serve_answers_natively_over_tcp_and_udp(migrated_url: str, worker
                 with pytest.raises(HandleError) as missing:
                     await native.resolve("88.118/absent")
                 assert missing.value.code == ResponseCode.HANDLE_NOT_FOUND
+
+
+def test_a_taken_port_stops_startup_with_a_clear_message(migrated_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "IDNODE_DATABASE_URL": migrated_url, "IDNODE_HANDLE_PORT": str(port)}
+        args = ["serve", "--host", "127.0.0.1", "--port", str(free_port())]
+        result = subprocess.run(
+            [sys.executable, "-m", "node", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"cannot serve the native Handle protocol on 127.0.0.1:{port}" in result.stderr
+    assert "IDNODE_HANDLE_PORT" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import socket
 
 import httpx
@@ -35,7 +36,9 @@ async def test_resolution_sees_rest_writes_through_the_shared_cache(
         first = await client.resolve("88.118/widget")
         assert [(v.index, v.type, v.data) for v in first.values] == [(1, b"URL", b"https://one/")]
         assert first.values[0].timestamp > 0 and first.values[0].permissions == 0xE
-        # Cached now; a REST write invalidates it, and the native answer follows at once.
+        # Cached now (the second answer comes from the cache without waiting); a REST write
+        # invalidates it, and the native answer follows at once.
+        assert await client.resolve("88.118/widget") == first
         native_node.put("88.118/widget", [value(1, "URL", "https://two/")])
         again = await client.resolve("88.118/widget")
         assert again.values[0].data == b"https://two/"
@@ -95,6 +98,11 @@ async def test_site_info_and_the_node_prefix_handle(native_node: NativeNode, udp
         assert native.decode_site(site_value.data) == site
         # A slashless handle is a prefix handle, as Handle.Net reads it.
         assert (await client.resolve("88.118")).values == resolution.values
+        # id-pointer-sdk's idle heartbeat resolves "0": answered, and the connection stays.
+        with pytest.raises(HandleError) as heartbeat:
+            await client.resolve("0")
+        assert heartbeat.value.code == ResponseCode.HANDLE_NOT_FOUND
+        assert (await client.site_info()) == site
 
 
 async def test_enterprise_prefix_handles_carry_the_site(native_node: NativeNode) -> None:
@@ -230,8 +238,9 @@ async def test_bad_requests_get_codes_clients_decode(
 
 
 async def test_garbage_after_a_message_is_refused_and_the_connection_goes_on(
-    native_node: NativeNode,
+    native_node: NativeNode, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="idnode.native")
     good = resolution_bytes("88.118/x")
     padded = good[:16] + native.int4(len(good) - 20 + 5) + good[20:] + b"junk!"
     reader, writer = await asyncio.open_connection("127.0.0.1", native_node.port)
@@ -243,6 +252,9 @@ async def test_garbage_after_a_message_is_refused_and_the_connection_goes_on(
         assert envelope.request_id == 8 and answered.header.response_code == ResponseCode.SUCCESS
     finally:
         writer.close()
+    # Said once at INFO, naming the problem: bad input is the client's, not the node's.
+    (logged,) = [r for r in caplog.records if "unexpected bytes" in r.getMessage()]
+    assert logged.levelno == logging.INFO and logged.name == "idnode.native"
 
 
 async def test_an_oversized_length_is_answered_then_the_connection_closes(

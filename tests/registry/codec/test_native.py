@@ -239,3 +239,19 @@ def test_value_counts_past_the_limit_are_refused() -> None:
         native.decode_resolution(Reader(body))
     with pytest.raises(ProtocolError, match="unexpected bytes"):
         native.decode_resolution(Reader(native.encode_resolution(b"a/b", []) + b"x"))
+
+
+def test_chunk_frame_splits_an_encoded_frame_like_chunk() -> None:
+    message = bytes(range(200)) * 6  # 1200 bytes: 492 + 492 + 216
+    envelope = native.Envelope(2, 11, 2, 11, 5, 99, 0, len(message))
+    frame = envelope.encode() + message
+    assert native.chunk_frame(frame) == native.chunk(envelope, message)
+    assert native.chunk_frame(frame[:512]) == [frame[:512]]
+
+
+def test_digest_of_raw_bytes_matches_the_decoded_message() -> None:
+    message = native.decode_message(HANDLE_NET_RESOLUTION[20:])
+    for version in ((2, 11), (2, 5), (2, 0)):
+        assert native.digest_prefix_of(HANDLE_NET_RESOLUTION[20:68], version) == (
+            native.digest_prefix(message, version)
+        )
