@@ -266,6 +266,20 @@ async def test_the_idis_login_authenticates_one_tcp_connection(node: Node) -> No
         assert 3 not in {v.index for v in public.values}
         anonymous = await other.resolve("88.118.8/I1", public_only=False)
         assert 3 not in {v.index for v in anonymous.values}
+        # Another enterprise's non-public values stay hidden from this login.
+        beta = {
+            "values": [
+                {"index": 1, "type": "URL", "data": "https://beta.example"},
+                {"index": 3, "type": "NOTE", "data": "beta only", "permissions": "1100"},
+            ]
+        }
+        async with httpx.AsyncClient(
+            base_url=node.url, auth=("300%3A88.118.9%2FADMIN", "beta-password")
+        ) as http:
+            assert (await http.put("/api/handles/88.118.9/B1", json=beta)).status_code == 201
+        foreign = await client.resolve("88.118.9/B1", public_only=False)
+        assert 1 in {v.index for v in foreign.values}
+        assert 3 not in {v.index for v in foreign.values}
         with pytest.raises(HandleError) as refused:
             await AdminClient(other, _secret(secret=b"wrong")).delete("88.118.8/I1")
         assert refused.value.code == ResponseCode.AUTHENTICATION_FAILED
