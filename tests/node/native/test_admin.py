@@ -114,6 +114,14 @@ async def test_create_with_a_secret_key_is_visible_over_rest_at_once(node: Node)
     assert response.status_code == 200
     values = {v["index"]: v["data"]["value"] for v in response.json()["values"]}
     assert values[1] == "https://example.com/n1" and values[2] == "qa@example.com"
+    async with httpx.AsyncClient(base_url=node.url) as http:
+        login = {"username": "300:88.118.8/ADMIN", "password": PASSWORD}
+        token = (await http.post("/identity/token", json=login)).json()["data"]["token"]
+        detail = await http.get(
+            "/identityv2/data/detail?handle=88.118.8/N1", headers={"Authorization": token}
+        )
+    assert detail.json()["status"] == 1, detail.text
+    assert "https://example.com/n1" in detail.text
 
 
 async def test_a_rest_write_is_resolved_over_native_at_once_and_a_native_delete_is_seen(
