@@ -208,8 +208,15 @@ class Authenticator:
             # An enterprise credential: its HS_SECKEY value only marks the index; the secret is
             # the password, kept sealed beside its hash.
             credential = await self.enterprises.native_credential(index, handle, client=client)
-            if credential is None or credential.secret is None:
+            if credential is None:
                 return [], None
+            if credential.secret is None:
+                raise ProtocolError(
+                    f"{index}:{handle} has no secret the native protocol can check (a key"
+                    " credential, or a password issued before the node kept one): issue a new"
+                    " credential with `idnode admin credential issue`",
+                    ResponseCode.AUTHENTICATION_FAILED,
+                )
             return list(secret_key_forms(credential.secret.encode())), credential.principal
         values = await self._values(handle, index, "HS_SECKEY")
         keys = [key for value in values if (key := _key_bytes(value)) is not None]
@@ -222,7 +229,13 @@ class Authenticator:
             data = _key_bytes(value) if value.format != "string" else None
             if data is None:
                 continue
-            if not verify_public_answer(data, nonce, digest, answer.signed, str(handle)):
+            try:
+                verified = verify_public_answer(data, nonce, digest, answer.signed, str(handle))
+            except ProtocolError:
+                if answer.index:
+                    raise
+                continue  # index 0 tries every key: one it cannot use is skipped
+            if not verified:
                 continue
             if handle.suffix != ADMIN_SUFFIX:
                 return value.index, _generic(handle, value.index)

@@ -212,7 +212,14 @@ async def test_a_registered_public_key_authenticates_and_another_key_does_not(no
                 "88.118.8/K2", [URL]
             )
         assert refused.value.code == ResponseCode.AUTHENTICATION_FAILED
+        # Index 0: any of the identity's HS_PUBKEY values.
+        await AdminClient(client, PrivateKeyAuth(ADMIN, 0, node.key)).create("88.118.8/K3", [URL])
+        with pytest.raises(HandleError) as no_secret:
+            await AdminClient(client, _secret(index=301)).create("88.118.8/K4", [URL])
+        assert no_secret.value.code == ResponseCode.AUTHENTICATION_FAILED
+        assert "no secret" in no_secret.value.message
     assert (await _rest(node, "GET", "/api/handles/88.118.8/K1")).status_code == 200
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/K3")).status_code == 200
     assert (await _rest(node, "GET", "/api/handles/88.118.8/K2")).status_code == 404
 
 
