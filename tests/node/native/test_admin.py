@@ -37,7 +37,7 @@ from registry import (
     public_key_data,
 )
 from registry.codec import native
-from registry.codec.native import OpCode, ResponseCode
+from registry.codec.native import OpCode, OpFlag, ResponseCode
 from registry.codec.native.admin_bodies import (
     RemoveValues,
     ValuesRequest,
@@ -54,6 +54,7 @@ from registry.codec.native.auth import (
 
 from ...conftest import ADMIN_TOKEN
 from ...servers import ThreadedServer
+from .native_nodes import read_answer, request_bytes
 
 PASSWORD = "demo-password"
 ADMIN = "88.118.8/ADMIN"
@@ -484,3 +485,52 @@ async def test_failed_answers_are_throttled_like_failed_logins(node: Node) -> No
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with httpx.AsyncClient(base_url=node.url, headers=headers) as http:
         assert (await http.get("/api/handles/88.118.8/T1")).status_code == 404
+
+
+async def test_the_id_pointer_sdk_login_sequence_byte_for_byte(node: Node) -> None:
+    """GET_SITE_INFO, 2001 with RRDG (SHA-256 digest), the 402, the answer with RRDG, then
+    admin requests under the SDK's own session id (10001) with no credential, on one socket."""
+    sdk = 10001
+    reader, writer = await asyncio.open_connection("127.0.0.1", node.port)
+    try:
+
+        async def exchange(
+            opcode: int, body: bytes, request_id: int, session: int = sdk, flags: int = 0
+        ) -> tuple[native.Envelope, native.Message]:
+            writer.write(
+                request_bytes(opcode, body, flags=flags, request_id=request_id, session_id=session)
+            )
+            await writer.drain()
+            envelope, message = await read_answer(reader)
+            assert envelope.request_id == request_id
+            return envelope, message
+
+        _, site = await exchange(OpCode.GET_SITE_INFO, native.encode_handle_request(b"/"), 1)
+        assert site.header.response_code == ResponseCode.SUCCESS
+        envelope, challenge = await exchange(
+            OpCode.LOGIN_ID_SYSTEM, encode_login(LoginRequest(ADMIN, 300)), 2, flags=OpFlag.RRDG
+        )
+        assert challenge.header.response_code == ResponseCode.AUTHENTICATION_NEEDED
+        assert challenge.header.opcode == OpCode.LOGIN_ID_SYSTEM
+        digest, rest = native.split_digest(challenge)
+        # SHA-256 of the login as received; the MAC below only passes over that digest.
+        assert digest[0] == 3 and len(digest) == 33
+        session = envelope.session_id
+        assert session not in (0, sdk)
+        signed = _secret().sign(decode_challenge(rest), digest[1:])
+        answer = encode_challenge_answer(ChallengeAnswer("HS_SECKEY", ADMIN, 300, signed))
+        _, logged_in = await exchange(
+            OpCode.RESPONSE_TO_CHALLENGE, answer, 3, session=session, flags=OpFlag.RRDG
+        )
+        assert logged_in.header.response_code == ResponseCode.SUCCESS
+        # Answered as the login it released (Handle.Net's server does the same): its opcode,
+        # and the login's digest.
+        assert logged_in.header.opcode == OpCode.LOGIN_ID_SYSTEM
+        assert native.split_digest(logged_in)[0] == digest
+        body = encode_values_request(ValuesRequest("88.118.8/SDK-1", (URL,)))
+        created_envelope, created = await exchange(OpCode.CREATE_HANDLE, body, 4)
+        assert created.header.response_code == ResponseCode.SUCCESS
+        assert created_envelope.session_id == sdk
+    finally:
+        writer.close()
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/SDK-1")).status_code == 200
