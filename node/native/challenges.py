@@ -3,8 +3,9 @@
 The answer may come on another connection or datagram, so pending challenges are kept here, by
 session id, for the whole server. Each is answered at most once (taken on the first answer,
 right or wrong: a replayed or second-guess answer finds nothing), expires after ``ttl`` seconds
-(Handle.Net: 20), and there are at most ``limit`` of them (the oldest is dropped first), so a
-flood of unanswered requests costs bounded memory.
+(Handle.Net: 20), and there are at most ``limit`` of them holding at most ``max_bytes`` of
+challenged requests (the oldest are dropped first), so a flood of unanswered requests, even of
+large ones, costs bounded memory.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Pending:
     digest: bytes  # the request digest the challenge carried, without its hash code
     issued: float
 
+    @property
+    def size(self) -> int:
+        return len(self.request.message.signed) + len(self.nonce) + len(self.digest)
+
 
 class Challenges:
     """Challenges waiting for their answer, by session id."""
@@ -37,11 +42,14 @@ class Challenges:
         self,
         ttl: float = 20.0,
         limit: int = 10_000,
+        max_bytes: int = 32 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
         self.limit = limit
+        self.max_bytes = max_bytes
         self.clock = clock
+        self.bytes = 0
         self._pending: OrderedDict[int, Pending] = OrderedDict()
 
     def __len__(self) -> int:
@@ -50,20 +58,31 @@ class Challenges:
     def issue(self, request: Request, nonce: bytes, digest: bytes) -> int:
         """Keep a challenge for ``request``; the new, non-zero session id that names it."""
         self._expire()
-        while len(self._pending) >= self.limit:
-            self._pending.popitem(last=False)
+        pending = Pending(request, nonce, digest, self.clock())
+        while self._pending and (
+            len(self._pending) >= self.limit or self.bytes + pending.size > self.max_bytes
+        ):
+            self._drop_oldest()
         session = 0
         while session == 0 or session in self._pending:
             session = secrets.randbits(31)
-        self._pending[session] = Pending(request, nonce, digest, self.clock())
+        self._pending[session] = pending
+        self.bytes += pending.size
         return session
 
     def take(self, session: int) -> Pending | None:
         """The challenge ``session`` names, removed; None when unknown, answered or expired."""
         pending = self._pending.pop(session, None)
-        if pending is None or self.clock() - pending.issued > self.ttl:
+        if pending is None:
+            return None
+        self.bytes -= pending.size
+        if self.clock() - pending.issued > self.ttl:
             return None
         return pending
+
+    def _drop_oldest(self) -> None:
+        _, oldest = self._pending.popitem(last=False)
+        self.bytes -= oldest.size
 
     def _expire(self) -> None:
         now = self.clock()
@@ -71,4 +90,4 @@ class Challenges:
             _, oldest = next(iter(self._pending.items()))
             if now - oldest.issued <= self.ttl:
                 break
-            self._pending.popitem(last=False)
+            self._drop_oldest()
