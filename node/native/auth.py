@@ -42,7 +42,9 @@ from registry.codec.native.auth import (
     ChallengeAnswer,
     decode_challenge_answer,
     decode_login,
+    decode_verify_request,
     encode_challenge,
+    encode_verify_response,
 )
 
 from .challenges import Challenges
@@ -110,6 +112,7 @@ class Authenticator:
         """The opcodes answered here: the challenge answer and the IDIS login."""
         return {
             OpCode.RESPONSE_TO_CHALLENGE: self.answer,
+            OpCode.VERIFY_CHALLENGE: self.verify_challenge,
             OpCode.LOGIN_ID_SYSTEM: self.login,
         }
 
@@ -133,6 +136,24 @@ class Authenticator:
         """IDIS 2001: always a challenge (the SDKs treat anything else as a failed login)."""
         decode_login(request.body)
         return self.challenge(request)
+
+    async def verify_challenge(self, request: Request) -> Answer:
+        """Opcode 201: another server asks whether a secret-key answer it was given proves an
+        identity whose HS_SECKEY lives here (``HandleServer.verifyChallenge``)."""
+        asked = decode_verify_request(request.body)
+        try:
+            handle = Handle.parse(asked.handle)
+        except InvalidIdentifier as exc:
+            raise ProtocolError(exc.message, ResponseCode.INVALID_HANDLE) from exc
+        client = request.connection.peer.rpartition(":")[0]
+        claimed = f"{asked.index}:{handle}"
+        self.enterprises.throttle.check(claimed, client)
+        keys, principal = await self._secret(handle, asked.index, client)
+        valid = bool(keys) and verify_secret_answer(
+            keys, asked.nonce, asked.digest, asked.signed, old_format=request.version < (2, 1)
+        )
+        self.enterprises.native_result(claimed, client, valid and principal is not None)
+        return Answer(ResponseCode.SUCCESS, encode_verify_response(valid))
 
     async def answer(self, request: Request) -> Answer | Sequence[Answer]:
         """Opcode 200: check the answer, then run the request it was challenged for."""

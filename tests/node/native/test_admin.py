@@ -47,9 +47,12 @@ from registry.codec.native.admin_bodies import (
 from registry.codec.native.auth import (
     ChallengeAnswer,
     LoginRequest,
+    VerifyRequest,
     decode_challenge,
+    decode_verify_response,
     encode_challenge_answer,
     encode_login,
+    encode_verify_request,
 )
 
 from ...conftest import ADMIN_TOKEN
@@ -534,3 +537,16 @@ async def test_the_id_pointer_sdk_login_sequence_byte_for_byte(node: Node) -> No
     finally:
         writer.close()
     assert (await _rest(node, "GET", "/api/handles/88.118.8/SDK-1")).status_code == 200
+
+
+async def test_verify_challenge_tells_another_server_whether_an_answer_is_right(
+    node: Node,
+) -> None:
+    nonce, digest = bytes(range(16)), bytes(32)
+    good = _secret().sign(nonce, digest)
+    async with node.client() as client:
+        for signed, expected in ((good, True), (_secret(secret=b"bad").sign(nonce, digest), False)):
+            body = encode_verify_request(VerifyRequest(ADMIN, 300, nonce, 3, digest, signed))
+            (reply,) = await client.request(OpCode.VERIFY_CHALLENGE, body)
+            assert reply.code == ResponseCode.SUCCESS
+            assert decode_verify_response(reply.reader()) is expected
