@@ -38,6 +38,7 @@ from registry import (
 )
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ResponseCode
+from registry.codec.native.admin import AdminPerm
 from registry.codec.native.admin_bodies import (
     RemoveValues,
     ValuesRequest,
@@ -550,3 +551,50 @@ async def test_verify_challenge_tells_another_server_whether_an_answer_is_right(
             (reply,) = await client.request(OpCode.VERIFY_CHALLENGE, body)
             assert reply.code == ResponseCode.SUCCESS
             assert decode_verify_response(reply.reader()) is expected
+
+
+async def test_a_record_key_identity_may_do_what_hs_admin_grants_it_directly_or_by_group(
+    node: Node,
+) -> None:
+    def admin_value(handle: str, index: int, perms: AdminPerm) -> dict[str, object]:
+        data = {"handle": handle, "index": index, "permissions": perms.bits()}
+        return {"index": 100, "type": "HS_ADMIN", "data": {"format": "admin", "value": data}}
+
+    url = {"index": 1, "type": "URL", "data": "https://example.com/shared"}
+    records = {
+        "88.118.8/alice": [{"index": 300, "type": "HS_SECKEY", "data": "alice-secret"}],
+        "88.118.8/team": [
+            {
+                "index": 200,
+                "type": "HS_VLIST",
+                "data": {"format": "vlist", "value": [{"handle": "88.118.8/alice", "index": 300}]},
+            }
+        ],
+        "88.118.8/shared": [url, admin_value("88.118.8/alice", 300, AdminPerm.MODIFY_VALUE)],
+        "88.118.8/by-team": [url, admin_value("88.118.8/team", 200, AdminPerm.DELETE_HANDLE)],
+        "88.118.8/other": [url],
+    }
+    for handle, values in records.items():
+        response = await _rest(node, "PUT", f"/api/handles/{handle}", json={"values": values})
+        assert response.status_code == 201, response.text
+    alice = SecretKeyAuth("88.118.8/alice", 300, b"alice-secret")
+    changed = HandleValue(1, "URL", "string", "https://example.com/changed")
+    async with node.client() as client:
+        admin = AdminClient(client, alice)
+        await admin.modify_values("88.118.8/shared", [changed])
+        for call in (
+            admin.delete("88.118.8/shared"),  # no DELETE_HANDLE bit there
+            admin.modify_values("88.118.8/other", [changed]),  # no HS_ADMIN names her
+            admin.create("88.118.8/new", [URL]),  # 0.NA/88.118.8 grants her nothing
+        ):
+            with pytest.raises(HandleError) as refused:
+                await call
+            assert refused.value.code == ResponseCode.INVALID_ADMIN
+        await admin.delete("88.118.8/by-team")  # through the team's HS_VLIST
+        with pytest.raises(HandleError) as wrong:
+            await AdminClient(client, replace(alice, secret=b"nope")).delete("88.118.8/other")
+        assert wrong.value.code == ResponseCode.AUTHENTICATION_FAILED
+    shared = (await _rest(node, "GET", "/api/handles/88.118.8/shared")).json()
+    assert shared["values"][0]["data"]["value"] == "https://example.com/changed"
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/by-team")).status_code == 404
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/other")).status_code == 200
