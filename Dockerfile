@@ -6,6 +6,7 @@ COPY registry ./registry
 COPY resolver ./resolver
 COPY node ./node
 COPY toplevel ./toplevel
+COPY httpapi ./httpapi
 COPY migrations ./migrations
 COPY loadtests ./loadtests
 RUN pip install --no-cache-dir .

@@ -9,8 +9,10 @@ export IDNODE_ADMIN_TOKEN ?= demo-admin-token
 export IDNODE_CREDENTIAL_KEY ?= demo-credential-key
 export IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN ?= demo-bootstrap-token
 export IDNODE_TOPLEVEL_OPERATOR_TOKEN ?= demo-operator-token
+# `IDNODE_CRYPTO_PROFILE=gm make run`: SM2 keys and signatures, SM3 digests, SM4 at rest.
+export IDNODE_CRYPTO_PROFILE ?= standard
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean dns-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,19 +31,31 @@ run: $(STAMP)
 	@echo "node:                   http://127.0.0.1:8000  (API docs: /docs)"
 	@echo "top-level node (sim.):  http://127.0.0.1:8100  (sync: idnode sync status)"
 	@echo "top-level operator:     $$IDNODE_TOPLEVEL_OPERATOR_TOKEN"
+	@echo "DNS frontend:           127.0.0.1:$${IDNODE_DNS_PORT:-5353} UDP+TCP, zone $${IDNODE_DNS_ZONE:-idis.internal.}"
 	$(BIN)/idnode toplevel --host 127.0.0.1 --port 8100 --db ./var/toplevel.db & \
 	trap 'kill $$! 2>/dev/null; wait' EXIT INT TERM; \
-	IDNODE_TOPLEVEL_URL=http://127.0.0.1:8100 $(BIN)/idnode serve --host 127.0.0.1 --port 8000
+	IDNODE_TOPLEVEL_URL=http://127.0.0.1:8100 IDNODE_DNS_PORT=$${IDNODE_DNS_PORT:-5353} \
+	$(BIN)/idnode serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+# Most tests wait on sockets, processes and databases: more workers than cores pays.
+TEST_WORKERS ?= 4
+
+test: $(STAMP) dns-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The DNS tests query with dig and the DNS benchmark runs dnsperf and Unbound (Debian packages).
+dns-tools:
+	@command -v dig >/dev/null && command -v dnsperf >/dev/null && { command -v unbound || [ -x /usr/sbin/unbound ]; } >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils dnsperf unbound >/dev/null; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from registry._models import Base
+from registry.storage import Base
 
 target_metadata = Base.metadata
 

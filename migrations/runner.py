@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from registry import Database, Unavailable
+from registry import Unavailable
+from registry.storage import Database
 
 from . import SCRIPT_LOCATION
 

@@ -9,16 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import Response
 
+from httpapi import handle_dialect, install_error_handlers, json_response, plain_dialect
 from migrations.runner import require_schema
-from registry import Database, Unavailable
+from registry import Unavailable
+from registry.storage import Database
 
 from . import admin, handle_api, human, snms
 from .context import NodeContext
-from .errors import install_error_handlers, plain_dialect
+from .dns.server import open_dns
 from .headers import NoSniff
 from .hot import HotPath
-from .native import open_native
-from .responses import json_response
+from .native.server import open_native
 from .runtime import tune_gc
 from .settings import Settings, get_settings
 from .sync import open_sync
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             NodeContext(settings, listen=True, sync=open_sync) as context,
             open_native(context, settings) as native,
+            open_dns(context),
         ):
             app.state.node = context
             app.state.native = native
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(
         app,
         {
-            "/api/handles": handle_api.handle_dialect,
+            "/api/handles": handle_dialect,
             "/admin": plain_dialect,
             "/identity": snms.snms_dialect,
             "/identityv2": snms.snms_dialect,

@@ -9,15 +9,21 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
-from .context import NodeContext
+from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
+
+# A command imports the heavy parts it needs (the context and its database, the web stack, the
+# simulator, Alembic) when it runs: ``idnode --help`` and every sealing process, which imports
+# this module when it starts, pay for none of them.
+if TYPE_CHECKING:
+    from .context import NodeContext
 
 __all__ = ["main"]
 
@@ -32,6 +38,8 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaitable[Any]]) -> Any:
+    from .context import NodeContext
+
     async with NodeContext(settings) as context:
         return await work(context)
 
@@ -99,7 +107,7 @@ async def cmd_credential_issue(args: argparse.Namespace, settings: Settings) -> 
 
 
 async def cmd_credential_add_key(args: argparse.Namespace, settings: Settings) -> None:
-    from registry import public_key_data
+    from registry.trust import public_key_data
 
     try:
         pem = Path(args.key).read_bytes()
@@ -154,7 +162,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
-    from .sync import sync_status
+    from .sync.status import sync_status
 
     async def work(context: NodeContext) -> Any:
         return await sync_status(context.db, settings.toplevel_url, None)
@@ -179,7 +187,7 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         raise InvalidInput("set IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN: nodes onboard with it")
     url = args.db if "://" in args.db else f"sqlite+aiosqlite:///{args.db}"
     root_dir = args.root_dir or settings.toplevel_root_dir
-    root = open_root(root_dir)
+    root = open_root(root_dir, alg="SM2" if settings.crypto_profile == "gm" else "ES256")
     print(
         f"root CA {root.root_id}: certificate in {root_dir}/{ROOT_FILE} and at GET /root",
         flush=True,
@@ -270,11 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
         "register a public key as a new <prefix>/ADMIN identity for the native protocol",
     )
     add_key.add_argument("--prefix", required=True)
-    add_key.add_argument("--key", required=True, help="RSA or DSA public key, PEM")
+    add_key.add_argument("--key", required=True, help="RSA, DSA or SM2 public key, PEM")
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
+    add_dns_commands(sub, add)
     return parser
 
 

@@ -5,33 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
 from registry import (
     BatchService,
-    CipherKey,
-    Database,
     EnterpriseService,
-    KeyWatchingSigner,
     LoginLimits,
     LoginThrottle,
     Prefix,
     RecordService,
     TemplateService,
-    ensure_credential_key,
 )
+from registry.storage import Database
+from registry.trust import CipherKey, KeyWatchingSigner, ensure_credential_key
 from resolver import CacheConfig, Resolver, build_resolver
 
 from .keys import build_signer
 from .settings import Settings
 
-__all__ = ["NodeContext", "SyncOpener", "get_context"]
+__all__ = ["NodeContext", "RunningSync", "SyncOpener", "get_context"]
+
+
+class RunningSync(Protocol):
+    """What the node asks of its running sync (``node.sync.SyncWorker``): its figures."""
+
+    async def status(self) -> dict[str, Any]: ...
+
 
 # Opens sync for an opened context, yielding its worker (None when the settings ask for none).
 # Passed in rather than imported: sync is built on the context, not the other way round.
-SyncOpener = Callable[["NodeContext"], AbstractAsyncContextManager[Any]]
+SyncOpener = Callable[["NodeContext"], AbstractAsyncContextManager[RunningSync | None]]
 
 
 class NodeContext:
@@ -54,7 +59,7 @@ class NodeContext:
         self, settings: Settings, *, listen: bool = False, sync: SyncOpener | None = None
     ) -> None:
         self.settings = settings
-        self.sync: Any = None
+        self.sync: RunningSync | None = None
         self._listen = listen
         self._open_sync = sync
         self._stack = AsyncExitStack()
@@ -114,10 +119,11 @@ def _enterprises(settings: Settings, db: Database, records: RecordService) -> En
         key = settings.credential_key
         # Unset, the node keeps a key of its own beside its signing keys, so credentials are
         # always issued with the verifier the SNMS cipher login needs.
+        sealing = "SM4" if settings.crypto_profile == "gm" else "AES"
         enterprises.cipher_key = (
-            CipherKey(key.get_secret_value())
+            CipherKey(key.get_secret_value(), sealing)
             if key is not None
-            else ensure_credential_key(settings.keys_dir)
+            else ensure_credential_key(settings.keys_dir, sealing)
         )
     return enterprises
 

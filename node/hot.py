@@ -4,7 +4,7 @@ A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). A
 ``GET`` or ``HEAD /api/handles/<handle>`` without query parameters is answered here from the
 resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
 validation; a miss is resolved here too (through the cache, so it is filled), and an error in
-either is answered here in the Handle REST error dialect (``handle_api.handle_error``), without
+either is answered here in the Handle REST error dialect (``httpapi.handle_error``), without
 a second read. Anything else goes on to the FastAPI app, whose endpoint has the same semantics.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from httpapi import handle_error
 from registry import Handle, NodeError
 from resolver import FORWARDED_HEADER, Resolver
 
-from .handle_api.codes import handle_error
 from .headers import NOSNIFF, stale_headers
 from .paths import path_text
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from registry import KeyStore, KeyWatchingSigner, SealingPool
+from registry.trust import KeyStore, KeyWatchingSigner, SealingPool
 
 from .settings import Settings
 
-__all__ = ["build_signer", "key_store"]
+__all__ = ["build_signer", "default_alg", "key_store"]
+
+
+def default_alg(settings: Settings) -> str:
+    """The algorithm of keys made without ``--alg``: SM2 in the gm profile, else ES256."""
+    return "SM2" if settings.crypto_profile == "gm" else "ES256"
 
 
 def key_store(settings: Settings) -> KeyStore:
@@ -26,4 +31,6 @@ def build_signer(settings: Settings) -> KeyWatchingSigner | None:
         lifetime_seconds=settings.signature_lifetime_seconds,
         recheck_seconds=settings.key_recheck_seconds,
         pool=SealingPool(processes) if processes else None,
+        # The gm profile signs SM3 digests whatever the key (an ES256 key kept from before).
+        digest_alg="SM3" if settings.crypto_profile == "gm" else None,
     )

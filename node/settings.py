@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,6 +83,11 @@ class Settings(BaseSettings):
         None, description="passphrase that encrypts the private keys (PKCS#8)"
     )
     sign_records: bool = Field(True, description="sign every write when the node has a key")
+    crypto_profile: Literal["standard", "gm"] = Field(
+        "standard",
+        description="'gm' for China's commercial cryptography: new keys SM2 (signing SM3"
+        " digests), secrets at rest sealed with SM4-GCM; 'standard': ES256, SHA-256, AES-GCM",
+    )
     signature_lifetime_seconds: int = Field(
         365 * 86400, ge=60, description="validity of the HS_SIGNATURE values the node makes"
     )
@@ -163,6 +169,17 @@ class Settings(BaseSettings):
     )
     handle_reuse_port: bool = Field(
         False, description="bind the native port with SO_REUSEPORT (set by serve --workers > 1)"
+    )
+    dns_port: int = Field(
+        0, ge=0, le=65535, description="UDP and TCP port of the DNS frontend (0: no DNS frontend)"
+    )
+    dns_host: str = Field("127.0.0.1", description="address the DNS frontend listens on")
+    dns_zone: str = Field(
+        "idis.internal.",
+        description="zone the DNS frontend is authoritative for; identifiers are named below it",
+    )
+    dns_responses_per_second: int = Field(
+        2000, ge=0, description="UDP responses per second per client /24 or /56 (0: no limit)"
     )
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"

@@ -1,179 +1,91 @@
-"""The domain of idnode: identifiers, records, enterprises, credentials, and their storage.
+"""The domain of idnode: identifiers, records, enterprises, templates, and the one record writer.
 
-Knows nothing of HTTP. Other packages use only the names listed here.
+Knows nothing of HTTP. Its sub-packages: ``registry.codec`` (pure wire formats),
+``registry.storage`` (database, tables, outbox) and ``registry.trust`` (keys, signing, sealing,
+verification, secrets). Other packages use only the names listed here and in those packages.
+
+A name is imported on first use: a process that needs one corner of the registry (a sealing
+process needs ``registry.trust`` alone) does not pay for the database layer.
 """
 
-from . import codec
-from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
-from ._certs import Certificate, Grant, issue_certificate, key_handle
-from ._cipher import CipherKey, cipher_password
-from ._credential_key import CREDENTIAL_KEY_FILE, ensure_credential_key
-from ._database import Database
-from ._enterprises import (
-    EnterpriseInfo,
-    EnterpriseService,
-    IssuedCredential,
-    NativeCredential,
-    parse_username,
-)
-from ._errors import (
-    AlreadyExists,
-    Conflict,
-    EntityNotFound,
-    Forbidden,
-    HandleAlreadyExists,
-    HandleNotFound,
-    InvalidIdentifier,
-    InvalidInput,
-    InvalidValue,
-    NodeError,
-    NotFound,
-    PayloadTooLarge,
-    TooManyAttempts,
-    Unauthenticated,
-    Unavailable,
-    UnsupportedMediaType,
-    ValueAlreadyExists,
-    ValuesNotFound,
-)
-from ._grammar import MAX_HANDLE_LENGTH, Handle, Prefix
-from ._jose import ALGORITHMS, check_algorithm, check_public_jwk
-from ._key_watching import KeyWatchingSigner
-from ._keys import KeyInfo, KeyStore, SigningKey
-from ._models import Base
-from ._native_auth import (
-    mac_of,
-    public_key_data,
-    register_public_key_verifier,
-    secret_key_forms,
-    verify_public_answer,
-    verify_secret_answer,
-)
-from ._native_authz import (
-    admin_records,
-    is_authorized,
-    perms_to_add,
-    perms_to_modify,
-    perms_to_overwrite,
-    perms_to_remove,
-)
-from ._possession import RegistrationProof, check_registration, sign_registration
-from ._principal import ADMIN, ANONYMOUS, Principal, Role
-from ._records import IndexSelection, RecordService
-from ._sealing import SealingPool, seal_in_process
-from ._secretbox import SecretBox
-from ._signer import RecordSigner
-from ._sync import OutboxBatch, SyncLease, SyncStore
-from ._templates import (
-    TEMPLATE_INDEX,
-    Template,
-    TemplateItem,
-    TemplateService,
-    apply_template,
-    check_version,
-)
-from ._throttle import LoginLimits, LoginThrottle, parse_limit
-from ._values import (
-    DEFAULT_TTL,
-    FORMATS,
-    MAX_DATA_DEPTH,
-    MAX_INDEX,
-    HandleValue,
-    Permissions,
-    Record,
-    decode_values,
-    encode_values,
-    parse_index,
-    parse_value,
-    parse_values,
-    utc_timestamp,
-)
-from ._verify import DEFAULT_MAX_CHAIN, Fetch, Problem, Verdict, verify_record
-from ._writer import (
-    BatchSealer,
-    ChangeListener,
-    RecordWriter,
-    Sealer,
-    SealItems,
-    WriteTransaction,
-    check_writable,
-    seal_each,
-)
-from .codec.binary import (
-    digest_stored,
-    digest_stored_values,
-    digest_value,
-    digest_values,
-    value_body,
-)
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from . import codec
+    from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+    from ._enterprises import EnterpriseService, NativeCredential
+    from ._errors import (
+        AlreadyExists,
+        Conflict,
+        EntityNotFound,
+        Forbidden,
+        HandleAlreadyExists,
+        HandleNotFound,
+        InvalidIdentifier,
+        InvalidInput,
+        InvalidValue,
+        NodeError,
+        NotFound,
+        PayloadTooLarge,
+        TooManyAttempts,
+        Unauthenticated,
+        Unavailable,
+        UnsupportedMediaType,
+        ValueAlreadyExists,
+        ValuesNotFound,
+    )
+    from ._grammar import Handle, Prefix
+    from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
+    from ._records import RecordService
+    from ._templates import Template, TemplateService, apply_template, check_version
+    from ._throttle import LoginLimits, LoginThrottle, parse_limit
+    from ._values import (
+        MAX_DATA_DEPTH,
+        HandleValue,
+        Permissions,
+        Record,
+        decode_values,
+        encode_values,
+        parse_index,
+        parse_values,
+        utc_timestamp,
+    )
+    from ._writer import RecordWriter, check_writable
 
 __all__ = [
     "ADMIN",
-    "ALGORITHMS",
     "ANONYMOUS",
-    "CREDENTIAL_KEY_FILE",
-    "DEFAULT_MAX_CHAIN",
-    "DEFAULT_TTL",
-    "FORMATS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
-    "MAX_HANDLE_LENGTH",
-    "MAX_INDEX",
-    "TEMPLATE_INDEX",
     "AlreadyExists",
-    "Base",
-    "BatchSealer",
     "BatchService",
-    "Certificate",
-    "ChangeListener",
-    "CipherKey",
     "Conflict",
-    "Database",
-    "EnterpriseInfo",
     "EnterpriseService",
     "EntityNotFound",
-    "Fetch",
     "Forbidden",
-    "Grant",
     "Handle",
     "HandleAlreadyExists",
     "HandleNotFound",
     "HandleValue",
-    "IndexSelection",
     "InvalidIdentifier",
     "InvalidInput",
     "InvalidValue",
-    "IssuedCredential",
-    "KeyInfo",
-    "KeyStore",
-    "KeyWatchingSigner",
     "LoginLimits",
     "LoginThrottle",
     "NativeCredential",
     "NodeError",
     "NotFound",
-    "OutboxBatch",
     "PayloadTooLarge",
     "Permissions",
     "Prefix",
     "Principal",
-    "Problem",
     "Record",
     "RecordDraft",
     "RecordService",
-    "RecordSigner",
     "RecordWriter",
-    "RegistrationProof",
     "Role",
-    "SealItems",
-    "Sealer",
-    "SealingPool",
-    "SecretBox",
-    "SigningKey",
-    "SyncLease",
-    "SyncStore",
     "Template",
-    "TemplateItem",
     "TemplateService",
     "TooManyAttempts",
     "Unauthenticated",
@@ -181,46 +93,74 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
-    "Verdict",
-    "WriteTransaction",
-    "admin_records",
     "apply_template",
-    "check_algorithm",
-    "check_public_jwk",
-    "check_registration",
     "check_version",
     "check_writable",
-    "cipher_password",
     "codec",
     "decode_values",
-    "digest_stored",
-    "digest_stored_values",
-    "digest_value",
-    "digest_values",
     "encode_values",
-    "ensure_credential_key",
-    "is_authorized",
-    "issue_certificate",
-    "key_handle",
-    "mac_of",
     "parse_index",
     "parse_limit",
     "parse_username",
-    "parse_value",
     "parse_values",
-    "perms_to_add",
-    "perms_to_modify",
-    "perms_to_overwrite",
-    "perms_to_remove",
-    "public_key_data",
-    "register_public_key_verifier",
-    "seal_each",
-    "seal_in_process",
-    "secret_key_forms",
-    "sign_registration",
     "utc_timestamp",
-    "value_body",
-    "verify_public_answer",
-    "verify_record",
-    "verify_secret_answer",
 ]
+
+# The module each public name lives in (the imports above, for readers and type checkers).
+_HOMES = {
+    "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
+    "._enterprises": ("EnterpriseService", "NativeCredential"),
+    "._errors": (
+        "AlreadyExists",
+        "Conflict",
+        "EntityNotFound",
+        "Forbidden",
+        "HandleAlreadyExists",
+        "HandleNotFound",
+        "InvalidIdentifier",
+        "InvalidInput",
+        "InvalidValue",
+        "NodeError",
+        "NotFound",
+        "PayloadTooLarge",
+        "TooManyAttempts",
+        "Unauthenticated",
+        "Unavailable",
+        "UnsupportedMediaType",
+        "ValueAlreadyExists",
+        "ValuesNotFound",
+    ),
+    "._grammar": ("Handle", "Prefix"),
+    "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
+    "._records": ("RecordService",),
+    "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
+    "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
+    "._values": (
+        "MAX_DATA_DEPTH",
+        "HandleValue",
+        "Permissions",
+        "Record",
+        "decode_values",
+        "encode_values",
+        "parse_index",
+        "parse_values",
+        "utc_timestamp",
+    ),
+    "._writer": ("RecordWriter", "check_writable"),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    if name == "codec":
+        return _importlib.import_module(".codec", __name__)
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_HOME))

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._database import Database
 from ._errors import (
     EntityNotFound,
     HandleAlreadyExists,
@@ -26,10 +25,11 @@ from ._errors import (
 from ._grammar import Handle
 from ._principal import Principal
 from ._records import RecordService
-from ._repository import Records
 from ._templates import Template, TemplateService, apply_template
 from ._values import HandleValue, Record, decode_values, stamp_values, utc_timestamp
 from ._writer import check_writable
+from .storage.database import Database
+from .storage.repository import Records
 
 __all__ = ["MAX_BATCH_ITEMS", "BatchService", "RecordDraft"]
 

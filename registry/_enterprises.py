@@ -11,25 +11,24 @@ from datetime import UTC, datetime, timedelta
 from cachebox import TTLCache
 from sqlalchemy.exc import IntegrityError
 
-from ._cipher import CipherKey
-from ._database import Database
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
-from ._principal import Principal, Role
+from ._principal import Principal, Role, parse_username
 from ._records import RecordService
-from ._repository import Credentials, Enterprises
-from ._secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 from ._text import control_character
 from ._throttle import LoginThrottle
 from ._values import HandleValue, Permissions, decode_values
 from ._writer import ADMIN_SUFFIX, WriteTransaction
+from .storage.database import Database
+from .storage.repository import Credentials, Enterprises
+from .trust.cipher import CipherKey
+from .trust.secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 
 __all__ = [
     "EnterpriseInfo",
     "EnterpriseService",
     "IssuedCredential",
     "NativeCredential",
-    "parse_username",
 ]
 
 FIRST_CREDENTIAL_INDEX = 300
@@ -81,22 +80,6 @@ class EnterpriseInfo:
             "prefixes": list(self.prefixes),
             "credentials": list(self.credentials),
         }
-
-
-def parse_username(username: str) -> tuple[int, Handle]:
-    """Split a Handle identity ``index:prefix/suffix`` and normalise it."""
-    index, colon, handle = username.partition(":")
-    if not colon or not index.isdigit():
-        raise Unauthenticated(
-            f"username {username!r} is not of the form '<index>:<prefix>/<suffix>'"
-            " (in HTTP Basic, percent-encode it: 300%3A88.118.8%2FADMIN)"
-        )
-    try:
-        return int(index), Handle.parse(handle)
-    except InvalidInput as exc:
-        raise Unauthenticated(
-            f"username {username!r} names an invalid handle: {exc.message}"
-        ) from exc
 
 
 def _admin_handle(prefix: str) -> str:

@@ -8,7 +8,6 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._database import Database
 from ._errors import (
     HandleAlreadyExists,
     HandleNotFound,
@@ -19,10 +18,11 @@ from ._errors import (
 )
 from ._grammar import Handle, Prefix
 from ._principal import Principal
-from ._repository import Records
 from ._templates import check_reserved, reapply_template, stored_template
 from ._values import HandleValue, Record, decode_values
 from ._writer import RecordWriter, check_writable
+from .storage.database import Database
+from .storage.repository import Records
 
 __all__ = ["IndexSelection", "RecordService"]
 
@@ -43,6 +43,14 @@ class RecordService:
         key = str(handle)
         text = await self.db.lookup(lambda connection: Records(connection).get_values_text(key))
         return None if text is None else Record(handle, decode_values(text))
+
+    async def get_many(self, handles: Sequence[Handle]) -> dict[str, Record]:
+        """The records of those of ``handles`` that exist, by handle text, read in one statement."""
+        keys = {str(handle): handle for handle in handles}
+        texts = await self.db.lookup(
+            lambda connection: Records(connection).get_values_texts(list(keys))
+        )
+        return {key: Record(keys[key], decode_values(text)) for key, text in texts.items()}
 
     async def put(
         self,

@@ -16,13 +16,13 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import IntegrityError
 
-from ._database import Database
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, InvalidValue
 from ._grammar import Prefix
 from ._principal import Principal
-from ._repository_snms import Templates
 from ._text import control_character
 from ._values import MAX_INDEX, MAX_TYPE_LENGTH, HandleValue
+from .storage.database import Database
+from .storage.snms import Templates
 
 __all__ = [
     "FIRST_ITEM_INDEX",

@@ -13,74 +13,33 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._database import Database
 from ._errors import Forbidden, HandleAlreadyExists, NodeError
 from ._grammar import Handle
-from ._models import RecordRow
 from ._principal import Principal
-from ._repository import Outbox, Records
-from ._repository_snms import BulkRecords
 from ._values import HandleValue, encode_values, stamp_values, utc_timestamp
+from .storage.database import Database
+from .storage.models import RecordRow
+from .storage.repository import Outbox, Records
+from .storage.snms import BulkRecords
+from .trust.sealing import BatchSealer, Sealer, SealItems, seal_each
 
 __all__ = [
     "ADMIN_SUFFIX",
-    "BatchSealer",
     "ChangeListener",
     "RecordWriter",
-    "SealItems",
-    "Sealer",
     "WriteTransaction",
     "change_payload",
     "check_writable",
-    "each_or_refusal",
-    "seal_each",
 ]
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
-# Called on every write path with the values about to be stored; returns what is stored
-# (the trust layer adds or refreshes signatures here; what it returns is stored in the write's
-# transaction, so a record and its signature commit together).
-Sealer = Callable[[Handle, list[HandleValue]], list[HandleValue]]
-# A batch's records to seal: each handle with the values about to be stored.
-SealItems = Sequence[tuple[Handle, list[HandleValue]]]
-
-A = TypeVar("A")
-B = TypeVar("B")
-
 ADMIN_SUFFIX = "ADMIN"
 UPSERT, DELETE = "handle.upsert", "handle.delete"
-
-
-@runtime_checkable
-class BatchSealer(Protocol):
-    """A sealer that also seals a whole batch at once (the trust layer, over its process pool)."""
-
-    def __call__(self, handle: Handle, values: list[HandleValue]) -> list[HandleValue]: ...
-
-    async def seal_many(self, items: SealItems) -> list[str | NodeError]: ...
-
-
-def each_or_refusal(
-    work: Callable[[A, B], str], items: Iterable[tuple[A, B]]
-) -> list[str | NodeError]:
-    """``work(*item)`` for each item, or the ``NodeError`` that refused the item."""
-    results: list[str | NodeError] = []
-    for first, second in items:
-        try:
-            results.append(work(first, second))
-        except NodeError as exc:
-            results.append(exc)
-    return results
-
-
-def seal_each(sealer: Sealer, items: SealItems) -> list[str | NodeError]:
-    """Each item's sealed values as stored text, or the ``NodeError`` that refused the item."""
-    return each_or_refusal(lambda handle, values: encode_values(sealer(handle, values)), items)
 
 
 def change_payload(handle: str) -> dict[str, object]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from registry import Handle, HandleNotFound, Prefix, Record, RecordService, Unavailable
 
+from ._batch import ReadBatcher
 from ._cache import CacheConfig, RecordCache
 from ._entry import Entry
 
@@ -77,6 +78,8 @@ class Resolver:
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._watchers: list[Callable[[Sequence[str] | None], None]] = []
+        self.batcher = ReadBatcher(records.get_many)
         records.writer.add_listener(self.changed)
 
     def is_local(self, handle: Handle) -> bool:
@@ -99,11 +102,15 @@ class Resolver:
         """The record of ``handle``, or ``None`` when it is not registered."""
         return (await self.lookup(handle)).record()
 
-    async def lookup(self, handle: Handle, *, recursive: bool = True) -> Resolution:
+    async def lookup(
+        self, handle: Handle, *, recursive: bool = True, batched: bool = False
+    ) -> Resolution:
         """Resolve through the cache; serve a stale entry rather than fail when the source is down.
 
         With ``recursive=False`` a handle this node does not serve is answered from the cache
         or reported as not found, never fetched (a request another node forwarded must not loop).
+        With ``batched`` a local miss is read together with the other misses of the same moment
+        (``ReadBatcher``): for callers that ask for many handles at once (the DNS frontend).
         """
         key = str(handle)
         entry = self.cache.fresh(key)
@@ -115,7 +122,7 @@ class Resolver:
             now = self.cache.clock()
             return Resolution(Entry.missing(key, now, now))
         try:
-            return Resolution(await self._load(key, handle))
+            return Resolution(await self._load(key, handle, batched))
         except Unavailable:
             stale = self.cache.usable(key)
             if stale is None:
@@ -134,12 +141,12 @@ class Resolver:
             raise HandleNotFound(f"handle {handle} does not exist", handle=str(handle))
         return resolution
 
-    async def _load(self, key: str, handle: Handle) -> Entry:
+    async def _load(self, key: str, handle: Handle, batched: bool = False) -> Entry:
         """One read per key at a time: concurrent misses wait for the read already under way."""
         task = self._inflight.get(key)
         if task is None:
             # A task of its own, so a caller that goes away does not cancel the others' read.
-            task = asyncio.ensure_future(self._read(key, handle))
+            task = asyncio.ensure_future(self._read(key, handle, batched))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(task)
@@ -150,9 +157,10 @@ class Resolver:
         if not task.cancelled():
             task.exception()  # retrieved here, so an unawaited failure is not logged as lost
 
-    async def _read(self, key: str, handle: Handle) -> Entry:
+    async def _read(self, key: str, handle: Handle, batched: bool = False) -> Entry:
         self.reads += 1
-        source = self.records.get if self.is_local(handle) else self.remote
+        local = self.is_local(handle)
+        source = (self.batcher.get if batched else self.records.get) if local else self.remote
         assert source is not None
         record = await source(handle)
         now = self.cache.clock()
@@ -178,6 +186,8 @@ class Resolver:
 
     def invalidate(self, handles: Sequence[str] | None) -> None:
         """Forget ``handles`` (all when ``None``), including answers still being read."""
+        for watcher in self._watchers:
+            watcher(handles)
         if handles is None:
             self.cache.clear()
             self._inflight.clear()
@@ -185,6 +195,13 @@ class Resolver:
         for key in handles:
             self._inflight.pop(key, None)
         self.cache.invalidate(handles)
+
+    def on_invalidate(self, watcher: Callable[[Sequence[str] | None], None]) -> None:
+        """Call ``watcher(handles)`` on every invalidation, local or from another process.
+
+        For caches built on the resolver's answers (the DNS frontend's ready responses).
+        """
+        self._watchers.append(watcher)
 
     def on_start(self, starter: Callable[[], Awaitable[None]]) -> None:
         """Run ``starter`` when the resolver starts (in the app's lifespan)."""

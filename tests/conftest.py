@@ -14,12 +14,17 @@ import pytest
 from pydantic import SecretStr
 
 from node import Settings, create_app
-from registry import Database
+from registry.storage import Database
 
 from .databases import BACKENDS, MigratedDatabases, fresh_database, migrate
 from .servers import ThreadedServer
 
 ADMIN_TOKEN = "test-admin-token"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first, so parallel workers (``make test``) finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ and hands each test a migrated database of its own for a few milliseconds: on SQ
 migrated file, on PostgreSQL one database cloned from a migrated template and emptied (rows
 deleted, sequences restarted) before each test; cloned again whenever a test left its schema
 changed or its rows locked. (``CREATE``/``DROP DATABASE`` cost a second each on PostgreSQL.)
+Each pytest-xdist worker (``make test``) is a session of its own, with its own template, database
+and files: their names carry a random session id.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from migrations.runner import upgrade
-from registry import Base, Database
+from registry.storage import Base, Database
 
 __all__ = [
     "BACKENDS",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from registry import Database
+from registry.storage import Database
 
 from .databases import BACKENDS, MigratedDatabases
 
@@ -64,3 +64,20 @@ async def test_a_changed_postgresql_schema_is_cloned_anew(
 
     again = await _migrated_databases.get("postgresql", tmp_path)
     assert await _count(again, "outbox") == 0
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_two_sessions_never_share_a_database(kind: str, tmp_path: Path) -> None:
+    # `make test` runs several pytest-xdist workers at once, each a session of its own.
+    sessions = (MigratedDatabases(), MigratedDatabases())
+    try:
+        (tmp_path / "first").mkdir()
+        (tmp_path / "second").mkdir()
+        first = await sessions[0].get(kind, tmp_path / "first")
+        second = await sessions[1].get(kind, tmp_path / "second")
+        assert first != second
+        assert await _add_enterprise(first) == 1
+        assert await _count(second, "enterprises") == 0
+    finally:
+        for session in sessions:
+            await session.close()

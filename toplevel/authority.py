@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from registry import Grant, KeyStore, SigningKey, issue_certificate, key_handle
+from registry.trust import Grant, KeyStore, SigningKey, issue_certificate, key_handle
 
 __all__ = ["ROOT_PREFIX", "RootAuthority"]
 

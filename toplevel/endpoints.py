@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from httpapi import json_response
 from registry import (
-    Certificate,
     Conflict,
     EntityNotFound,
     Forbidden,
@@ -29,14 +29,13 @@ from registry import (
     Permissions,
     Prefix,
     Unauthenticated,
-    check_registration,
     codec,
     utc_timestamp,
 )
+from registry.trust import Certificate, check_registration
 
 from .faults import Faults
 from .models import NodeCertificateRow, NodeRow
-from .responses import json_response
 from .schemas import BatchIn, FaultsIn, NodeRegistration, StatsIn
 from .store import FIRST_CERT_INDEX, Change, TopLevelStore
 

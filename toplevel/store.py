@@ -17,18 +17,9 @@ import orjson
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from registry import (
-    Certificate,
-    Conflict,
-    Database,
-    EntityNotFound,
-    Forbidden,
-    Handle,
-    InvalidInput,
-    InvalidValue,
-    Prefix,
-    RegistrationProof,
-)
+from registry import Conflict, EntityNotFound, Forbidden, Handle, InvalidInput, InvalidValue, Prefix
+from registry.storage import Database
+from registry.trust import Certificate, RegistrationProof
 
 from .models import (
     ChangeRow,

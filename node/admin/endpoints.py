@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from registry import Principal, public_key_data
+from registry import Principal
+from registry.trust import public_key_data
 
 from ..auth import get_principal
 from ..context import NodeContext, get_context

@@ -34,7 +34,7 @@ class KeyCreate(BaseModel):
     public_key: str = Field(
         alias="publicKey",
         max_length=16_384,
-        description="an RSA or DSA public key in PEM (SubjectPublicKeyInfo)",
+        description="an RSA, DSA or SM2 public key in PEM (SubjectPublicKeyInfo)",
     )
 
 

@@ -1,6 +1,5 @@
-"""The Handle REST API slice."""
+"""The Handle REST API slice (its error dialect is ``httpapi.handle_dialect``)."""
 
-from .codes import HANDLE_STATUS, handle_dialect, handle_error
 from .endpoints import router
 
-__all__ = ["HANDLE_STATUS", "handle_dialect", "handle_error", "router"]
+__all__ = ["router"]

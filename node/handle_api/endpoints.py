@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from httpapi import json_response
 from registry import Handle as HandleId
 from registry import (
     HandleNotFound,
@@ -26,7 +27,6 @@ from ..bodies import read_json
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
-from ..responses import json_response
 
 __all__ = ["router"]
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dns.exception
+import dns.name
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from httpapi import error_headers
 from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, Unavailable
+from registry.codec import handle_to_name
 
 from ..context import NodeContext, get_context
-from ..errors import error_headers
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from .links import redirect_target
@@ -33,7 +36,19 @@ async def resolve_for_humans(
     headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
         return RedirectResponse(url, status_code=302, headers=headers)
-    return HTMLResponse(record_page(record), headers={**PAGE_HEADERS, **(headers or {})})
+    page = record_page(record, _dns_name(context, parsed))
+    return HTMLResponse(page, headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def _dns_name(context: NodeContext, handle: Handle) -> str | None:
+    """The handle's name on the node's DNS frontend, when it runs one and the name fits."""
+    settings = context.settings
+    if not settings.dns_port:
+        return None
+    try:
+        return handle_to_name(handle, dns.name.from_text(settings.dns_zone)).to_text()
+    except (InvalidInput, dns.exception.DNSException):
+        return None
 
 
 router.add_api_route(

@@ -46,7 +46,8 @@ def _display(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def record_page(record: Record) -> str:
+def record_page(record: Record, dns_name: str | None = None) -> str:
+    """The record's public values as a table; ``dns_name``: its name on the DNS frontend."""
     rows = []
     for value in record.values:
         shown = escape(_display(value.value))
@@ -63,9 +64,12 @@ def record_page(record: Record) -> str:
         else "<p>This identifier has no public values.</p>"
     )
     handle = escape(str(record.handle))
+    dns_line = (
+        "" if dns_name is None else f"<p class=muted>DNS: <code>{escape(dns_name)}</code></p>"
+    )
     return _page(
         str(record.handle),
-        f"<h1>{handle}</h1>{table}<p class=muted>Resolved by idnode.</p>",
+        f"<h1>{handle}</h1>{table}{dns_line}<p class=muted>Resolved by idnode.</p>",
     )
 
 

@@ -4,17 +4,5 @@
 handlers (``resolution`` answers opcodes 1 and 2); ``client`` speaks to any Handle server.
 """
 
-from .dispatch import Answer, Connection, Dispatcher, Handler, Request, error_code
-from .server import NativeServer, build_site, open_native
-
-__all__ = [
-    "Answer",
-    "Connection",
-    "Dispatcher",
-    "Handler",
-    "NativeServer",
-    "Request",
-    "build_site",
-    "error_code",
-    "open_native",
-]
+# Nothing is imported here: ``idnode hdl`` (``native.cli``, ``native.client``) must not load the
+# server's web stack and resolver. Import from the modules: ``native.server.open_native``, …

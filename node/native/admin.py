@@ -24,11 +24,6 @@ from registry import (
     Principal,
     RecordService,
     ValueAlreadyExists,
-    is_authorized,
-    perms_to_add,
-    perms_to_modify,
-    perms_to_overwrite,
-    perms_to_remove,
 )
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ProtocolError, ResponseCode
@@ -38,6 +33,13 @@ from registry.codec.native.admin_bodies import (
     decode_values_request,
     encode_create_response,
     list_chunks,
+)
+from registry.trust import (
+    is_authorized,
+    perms_to_add,
+    perms_to_modify,
+    perms_to_overwrite,
+    perms_to_remove,
 )
 
 from .auth import Authenticator, Identity

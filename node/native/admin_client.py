@@ -21,7 +21,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 
-from registry import HandleValue, mac_of
+from registry import HandleValue
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ResponseCode
 from registry.codec.native.admin_bodies import (
@@ -48,6 +48,7 @@ from registry.codec.native.keys import (
     encode_public_answer,
     encode_secret_answer,
 )
+from registry.trust import mac_of
 
 from .client import HandleClient, HandleError, Reply
 

@@ -28,9 +28,6 @@ from registry import (
     Principal,
     RecordService,
     Role,
-    secret_key_forms,
-    verify_public_answer,
-    verify_secret_answer,
 )
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ProtocolError, ResponseCode
@@ -46,6 +43,7 @@ from registry.codec.native.auth import (
     encode_challenge,
     encode_verify_response,
 )
+from registry.trust import secret_key_forms, verify_public_answer, verify_secret_answer
 
 from .challenges import Challenges
 from .dispatch import Answer, Connection, Handler, Request, error_code

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from httpapi import PLAIN_STATUS, error_headers, json_response, lookup
 from registry import (
     AlreadyExists,
     Conflict,
@@ -22,9 +23,6 @@ from registry import (
     Unauthenticated,
     Unavailable,
 )
-
-from ..errors import PLAIN_STATUS, error_headers, lookup
-from ..responses import json_response
 
 __all__ = ["OK", "SNMS_CODES", "envelope", "snms_dialect"]
 

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import orjson
 
-from registry import Conflict, InvalidInput, NodeError, OutboxBatch, Unauthenticated, Unavailable
+from registry import Conflict, InvalidInput, NodeError, Unauthenticated, Unavailable
+from registry.storage import OutboxBatch
 
 __all__ = ["TopLevelClient"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from httpapi import json_response
+
 from ..admin.endpoints import require_admin
 from ..context import NodeContext, get_context
-from ..responses import json_response
 from .status import sync_status
 
 __all__ = ["router"]

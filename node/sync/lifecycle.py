@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from registry import SecretBox, SyncStore
+from registry.storage import SyncStore
+from registry.trust import SecretBox
 from resolver import Resolver
 
 from ..context import NodeContext
@@ -34,7 +35,13 @@ async def open_sync(context: NodeContext) -> AsyncIterator[SyncWorker | None]:
     ensure_key(settings)
     bootstrap = settings.toplevel_bootstrap_token
     worker = SyncWorker(
-        SyncStore(context.db, SecretBox.at(Path(settings.keys_dir) / SEALING_KEY_FILE)),
+        SyncStore(
+            context.db,
+            SecretBox.at(
+                Path(settings.keys_dir) / SEALING_KEY_FILE,
+                "SM4" if settings.crypto_profile == "gm" else "AES",
+            ),
+        ),
         TopLevelClient(settings.toplevel_url),
         node_code=settings.node_code,
         public_url=settings.public_url,

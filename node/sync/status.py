@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry import Database, SyncStore
+from registry.storage import Database, SyncStore
 
-from .worker import SyncWorker
+from ..context import RunningSync
 
 __all__ = ["sync_status"]
 
 
 async def sync_status(
-    db: Database, toplevel_url: str | None, worker: SyncWorker | None
+    db: Database, toplevel_url: str | None, worker: RunningSync | None
 ) -> dict[str, Any]:
     """Lag in rows and seconds, the last acknowledged batch, the last error."""
     if worker is not None:

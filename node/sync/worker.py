@@ -14,7 +14,8 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from registry import Conflict, NodeError, SyncStore, Unauthenticated, Unavailable
+from registry import Conflict, NodeError, Unauthenticated, Unavailable
+from registry.storage import SyncStore
 
 from .client import TopLevelClient
 

@@ -7,24 +7,25 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry import ALGORITHMS, HandleValue, InvalidInput, key_handle
-from toplevel import RootAuthority
+from registry import InvalidInput
+from registry.trust import ALGORITHMS, key_handle
 
-from ..context import NodeContext
-from ..settings import Settings
-from .signing import (
-    install_certificate,
-    key_store,
-    publish_enterprise_certificate,
-    publish_keys,
-)
-from .verify import read_root, verify_handle
+from ..keys import default_alg
+from .signing import install_certificate, key_store, publish_enterprise_certificate, publish_keys
+
+# The web stack, the resolver and the top-level simulator are imported by the commands that use
+# them: building the parser (and every process that imports the ``idnode`` command, a sealing
+# process included) needs none of them.
+if TYPE_CHECKING:
+    from registry import HandleValue
+
+    from ..context import NodeContext
+    from ..settings import Settings
 
 __all__ = ["add_trust_commands"]
 
-ROOT_FILE = "root.jws"
 VERIFY_SECRET_ENV = "IDNODE_VERIFY_SECRET"
 
 
@@ -33,6 +34,8 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _in_context(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from ..context import NodeContext
+
     async with NodeContext(settings) as context:
         return await work(context)
 
@@ -43,7 +46,8 @@ async def _publish_keys(context: NodeContext) -> list[HandleValue]:
 
 async def cmd_keys_generate(args: argparse.Namespace, settings: Settings) -> None:
     store = key_store(settings)
-    info = store.rotate(args.alg) if args.rotate else store.generate(args.alg)
+    alg = args.alg or default_alg(settings)
+    info = store.rotate(alg) if args.rotate else store.generate(alg)
     _emit(
         args,
         info.as_dict(),
@@ -79,6 +83,8 @@ async def cmd_keys_install_cert(args: argparse.Namespace, settings: Settings) ->
 
 
 async def cmd_keys_certify(args: argparse.Namespace, settings: Settings) -> None:
+    from toplevel import ROOT_FILE, RootAuthority
+
     authority = RootAuthority.open(args.root_dir)
     store = key_store(settings)
     certified = []
@@ -115,7 +121,9 @@ async def cmd_keys_certify_enterprise(args: argparse.Namespace, settings: Settin
 
 
 async def cmd_root_init(args: argparse.Namespace, settings: Settings) -> None:
-    authority = RootAuthority.open(args.dir, alg=args.alg)
+    from toplevel import ROOT_FILE, RootAuthority
+
+    authority = RootAuthority.open(args.dir, alg=args.alg or default_alg(settings))
     path = Path(args.dir) / ROOT_FILE
     path.write_text(authority.root_certificate() + "\n")
     _emit(
@@ -138,6 +146,8 @@ def _verify_credential(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .verify import read_root, verify_handle
+
     root = await read_root(args.root or settings.trust_root_file)
     credential = _verify_credential(args)
     if args.url:
@@ -173,14 +183,17 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     """Register the trust commands on the ``idnode`` parser."""
     keys = sub.add_parser("keys", help="the node's signing keys and certificates")
     keys_sub = keys.add_subparsers(dest="action", required=True)
-    algs = f"one of {', '.join(ALGORITHMS)} (EdDSA means Ed25519); default ES256"
+    algs = (
+        f"one of {', '.join(ALGORITHMS)} (EdDSA means Ed25519, SM2 means SM2256: SM2 with SM3);"
+        " default ES256, SM2 when IDNODE_CRYPTO_PROFILE=gm"
+    )
     generate = add(
         keys_sub, "generate", cmd_keys_generate, "generate a key pair (PKCS#8 PEM, 0600)"
     )
-    generate.add_argument("--alg", default="ES256", help=algs)
+    generate.add_argument("--alg", default=None, help=algs)
     generate.set_defaults(rotate=False)
     rotate = add(keys_sub, "rotate", cmd_keys_generate, "generate a key that signs from now on")
-    rotate.add_argument("--alg", default="ES256", help=algs)
+    rotate.add_argument("--alg", default=None, help=algs)
     rotate.set_defaults(rotate=True)
     add(keys_sub, "list", cmd_keys_list, "list the keys; * marks the active one")
     add(keys_sub, "publish", cmd_keys_publish, "publish keys and certificates at 0.NA/<code>")
@@ -212,7 +225,7 @@ def add_trust_commands(sub: Any, add: Callable[..., argparse.ArgumentParser]) ->
     root_sub = root.add_subparsers(dest="action", required=True)
     init = add(root_sub, "init", cmd_root_init, "create a root key and self-signed certificate")
     init.add_argument("--dir", required=True)
-    init.add_argument("--alg", default="ES256", help=algs)
+    init.add_argument("--alg", default=None, help=algs)
 
     verify = add(sub, "verify", cmd_verify, "verify a record's signatures and certificate chain")
     verify.add_argument("handle")

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry import EntityNotFound, RecordService, SigningKey, sign_registration
+from registry import EntityNotFound, RecordService
+from registry.trust import SigningKey, sign_registration
 
+from ..keys import default_alg
 from ..settings import Settings
 from .signing import install_certificate, key_store, publish_keys
 
@@ -18,7 +20,7 @@ _LOCK_FILE = ".lock"
 
 
 def ensure_key(settings: Settings) -> SigningKey:
-    """The node's active key, generated (ES256) when the node has none yet."""
+    """The node's active key, generated (ES256, SM2 in the gm profile) when it has none yet."""
     store = key_store(settings)
     directory = Path(settings.keys_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -28,7 +30,7 @@ def ensure_key(settings: Settings) -> SigningKey:
         try:
             active = store.active()
             if active is None:
-                store.generate()
+                store.generate(default_alg(settings))
                 active = store.active()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

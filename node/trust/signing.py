@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import (
     ADMIN,
-    Certificate,
     EntityNotFound,
-    Grant,
     Handle,
     HandleNotFound,
     HandleValue,
     InvalidInput,
-    KeyStore,
     Permissions,
     Prefix,
-    RecordService,
+)
+from registry.trust import (
+    Certificate,
+    Grant,
+    KeyStore,
     check_public_jwk,
     issue_certificate,
     key_handle,
 )
 
-from ..context import NodeContext
 from ..keys import key_store
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from registry import RecordService
+
+    from ..context import NodeContext
 
 __all__ = [
     "certify_enterprise",

@@ -8,17 +8,9 @@ from urllib.parse import quote
 
 import httpx
 
-from registry import (
-    DEFAULT_MAX_CHAIN,
-    Handle,
-    HandleValue,
-    InvalidInput,
-    Problem,
-    RecordService,
-    Unavailable,
-    Verdict,
-)
-from registry import verify_record as verify_values
+from registry import Handle, HandleValue, InvalidInput, RecordService, Unavailable
+from registry.trust import DEFAULT_MAX_CHAIN, Problem, Verdict
+from registry.trust import verify_record as verify_values
 
 from .fetch import HttpFetcher
 

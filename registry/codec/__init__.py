@@ -13,6 +13,14 @@ from .binary import (
     digest_values,
     value_body,
 )
+from .dns_names import (
+    Ancestor,
+    Apex,
+    Identifier,
+    handle_from_name,
+    handle_to_name,
+    place_of,
+)
 from .rest import (
     ERROR_CODES,
     Answer,
@@ -30,7 +38,10 @@ from .rest import (
 __all__ = [
     "DIGEST_ALG",
     "ERROR_CODES",
+    "Ancestor",
     "Answer",
+    "Apex",
+    "Identifier",
     "ResponseCode",
     "data_bytes",
     "digest_stored",
@@ -40,9 +51,12 @@ __all__ = [
     "done_body",
     "error_body",
     "error_code",
+    "handle_from_name",
+    "handle_to_name",
     "no_match_body",
     "not_found_body",
     "parse_answer",
+    "place_of",
     "read_answer",
     "value_body",
     "values_body",

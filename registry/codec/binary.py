@@ -1,4 +1,4 @@
-"""Handle.Net's binary encoding of a value, and the SHA-256 digests signatures carry.
+"""Handle.Net's binary encoding of a value, and the SHA-256 (or SM3) digests signatures carry.
 
 A signature's digest of a value covers Handle's ``Encoder.encodeHandleValue`` output after
 its first eight bytes (index and timestamp): ttlType (1 byte), ttl (4), permissions (1),
@@ -16,11 +16,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives import hashes
 
 from .._values import DEFAULT_TTL, HandleValue, Permissions
 
 __all__ = [
     "DIGEST_ALG",
+    "DIGEST_ALGS",
     "data_bytes",
     "digest_stored",
     "digest_stored_values",
@@ -30,6 +32,9 @@ __all__ = [
 ]
 
 DIGEST_ALG = "SHA-256"
+# SM3 (GB/T 32905) for China's commercial-cryptography profile.
+SM3 = "SM3"
+DIGEST_ALGS = (DIGEST_ALG, SM3)
 # Handle's per-value permission bits (Encoder.PERM_ADMIN_READ ... PERM_PUBLIC_WRITE).
 _ADMIN_READ, _ADMIN_WRITE, _PUBLIC_READ, _PUBLIC_WRITE = 0x8, 0x4, 0x2, 0x1
 _TTL_RELATIVE = 0
@@ -99,8 +104,15 @@ def value_body(value: HandleValue) -> bytes:
     return _body(value.type, data, value.ttl, _mask(value.permissions))
 
 
-def _digest(body: bytes) -> str:
-    return binascii.b2a_base64(hashlib.sha256(body).digest(), newline=False).decode()
+def _sm3(body: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(body)
+    return digest.finalize()
+
+
+def _digest(body: bytes, alg: str = DIGEST_ALG) -> str:
+    raw = hashlib.sha256(body).digest() if alg == DIGEST_ALG else _sm3(body)
+    return binascii.b2a_base64(raw, newline=False).decode()
 
 
 # A batch repeats the same short values (product name, batch number, template version) in
@@ -110,49 +122,51 @@ _DIGEST_CACHE_SIZE = 4096
 _CACHED_DATA_LENGTH = 128
 
 
-def _string_digest(kind: str, text: str, ttl: int, mask: int) -> str:
+def _string_digest(kind: str, text: str, ttl: int, mask: int, alg: str = DIGEST_ALG) -> str:
     if len(text) > _CACHED_DATA_LENGTH:
-        return _digest(_body(kind, text.encode(), ttl, mask))
-    key = (kind, text, ttl, mask)
+        return _digest(_body(kind, text.encode(), ttl, mask), alg)
+    key = (kind, text, ttl, mask, alg)
     digest = _DIGESTS.get(key)
     if digest is None:
-        digest = _digest(_body(kind, text.encode(), ttl, mask))
+        digest = _digest(_body(kind, text.encode(), ttl, mask), alg)
         if len(_DIGESTS) >= _DIGEST_CACHE_SIZE:
             _DIGESTS.clear()
         _DIGESTS[key] = digest
     return digest
 
 
-def digest_value(value: HandleValue) -> str:
-    """The base64 SHA-256 digest of a value, as Handle's ``HandleValueDigester`` computes it."""
+def digest_value(value: HandleValue, alg: str = DIGEST_ALG) -> str:
+    """The base64 digest (SHA-256 or SM3) of a value, as Handle's ``HandleValueDigester`` makes it."""
     if value.format != "string":
-        return _digest(value_body(value))
-    return _string_digest(value.type, value.value, value.ttl, _mask(value.permissions))
+        return _digest(value_body(value), alg)
+    return _string_digest(value.type, value.value, value.ttl, _mask(value.permissions), alg)
 
 
-def digest_stored(stored: Mapping[str, Any]) -> str:
+def digest_stored(stored: Mapping[str, Any], alg: str = DIGEST_ALG) -> str:
     """``digest_value`` of a value in its stored form (``HandleValue.to_storage``), unbuilt."""
     data = stored["data"]
     if data["format"] != "string":
-        return digest_value(HandleValue.from_storage(stored))
+        return digest_value(HandleValue.from_storage(stored), alg)
     text = stored.get("permissions", "1110")
     mask = _STORED_MASKS.get(text)
     if mask is None:
         mask = _STORED_MASKS[text] = _mask(Permissions.parse(text))
-    return _string_digest(stored["type"], data["value"], stored.get("ttl", DEFAULT_TTL), mask)
+    return _string_digest(stored["type"], data["value"], stored.get("ttl", DEFAULT_TTL), mask, alg)
 
 
 # The stored permissions texts seen so far (sixteen at most: parsed, so validated, once each).
 _STORED_MASKS: dict[str, int] = {}
 
 
-def digest_values(values: Iterable[HandleValue]) -> dict[str, object]:
+def digest_values(values: Iterable[HandleValue], alg: str = DIGEST_ALG) -> dict[str, object]:
     """The ``digests`` claim of a signature over ``values``."""
-    digests = [{"index": v.index, "digest": digest_value(v)} for v in values]
-    return {"alg": DIGEST_ALG, "digests": digests}
+    digests = [{"index": v.index, "digest": digest_value(v, alg)} for v in values]
+    return {"alg": alg, "digests": digests}
 
 
-def digest_stored_values(stored: Iterable[Mapping[str, Any]]) -> dict[str, object]:
+def digest_stored_values(
+    stored: Iterable[Mapping[str, Any]], alg: str = DIGEST_ALG
+) -> dict[str, object]:
     """``digest_values`` of values in their stored form."""
-    digests = [{"index": s["index"], "digest": digest_stored(s)} for s in stored]
-    return {"alg": DIGEST_ALG, "digests": digests}
+    digests = [{"index": s["index"], "digest": digest_stored(s, alg)} for s in stored]
+    return {"alg": alg, "digests": digests}

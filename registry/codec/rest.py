@@ -1,8 +1,8 @@
 """Handle REST JSON (Handle.Net REST API): response codes, the bodies servers send, their parser.
 
-Pure: bytes in, bytes out. The HTTP status each answer travels with belongs to the HTTP layers
-(``node/handle_api/codes.py``, ``toplevel/errors.py``); the domain error → response code table
-lives here, so every server and client of the format agrees on it.
+Pure: bytes in, bytes out. The HTTP status each answer travels with belongs to the HTTP layer
+(``httpapi/handle_rest.py``, spoken by the node and the top-level alike); the domain error →
+response code table lives here, so every server and client of the format agrees on it.
 """
 
 from __future__ import annotations

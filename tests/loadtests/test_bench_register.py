@@ -8,6 +8,7 @@ import pytest
 from loadtests.bench_register import main
 
 
+@pytest.mark.slow
 def test_bench_register_reports_batch_baseline_ratio_and_memory(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

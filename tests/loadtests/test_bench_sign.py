@@ -14,6 +14,7 @@ from loadtests.bench_sign import main
 from ..databases import BACKENDS, postgres_url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_ways(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
@@ -29,16 +30,21 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
     text = capsys.readouterr().out
     for expected in (
         "ES256", "Ed25519", "RS256", "batchCreate", "signing off", "signing on",
-        "signing in-process", "CPU per identifier", "sealing process(es)",
+        "signing in-process", "CPU per identifier", "sealing process(es)", "SM2256",
+        "gm profile", "SM2256 / ES256: signing",
     ):  # fmt: skip
         assert expected in text
     assert "goal of at most 25%" in text
     figures = json.loads(out.read_text())
-    assert [row["alg"] for row in figures["algorithms"]] == ["ES256", "Ed25519", "RS256"]
+    assert [row["alg"] for row in figures["algorithms"]] == ["ES256", "Ed25519", "RS256", "SM2256"]
+    rows = {row["alg"]: row for row in figures["algorithms"]}
+    assert figures["sm2_over_es256"]["sign"] == pytest.approx(
+        rows["SM2256"]["sign_per_s"] / rows["ES256"]["sign_per_s"], rel=0.01
+    )
     registration = figures["batch_registration"]
     assert registration["database"] == backend
     assert registration["identifiers_per_leg"] == 80
-    for leg in ("off", "on", "in-process"):
+    for leg in ("off", "on", "in-process", "gm"):
         assert len(registration[leg]["rounds"]) == 2
         assert registration[leg]["items_per_s"] > 0
         cpu = registration[leg]["cpu_us_per_identifier"]
@@ -52,5 +58,9 @@ async def test_bench_sign_reports_every_algorithm_and_batch_registration_both_wa
         pairs = zip(registration["off"]["rounds"], registration[leg]["rounds"], strict=True)
         expected = statistics.median(1 - signed / unsigned for unsigned, signed in pairs)
         assert registration[key] == pytest.approx(expected, abs=0.01)
+    pairs = zip(registration["on"]["rounds"], registration["gm"]["rounds"], strict=True)
+    expected = statistics.median(gm / on for on, gm in pairs)
+    assert registration["ratio_gm_on"] == pytest.approx(expected, abs=0.01)
+    assert registration["gm_goal"] == 0.10
     assert registration["goal"] == 0.25
     assert isinstance(registration["within_goal"], bool)

@@ -1,20 +1,24 @@
-"""The ``idnode`` command as an operator scripts it: real processes, ``--json`` output."""
+"""The ``idnode`` command as an operator scripts it: ``--json`` output, exit codes, stderr.
+
+The commands run in the test's process (``tests/commands.py``); a failure's exit code and its one
+line on stderr are checked on a real process too.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
+from .. import commands
 
-def idnode(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IDNODE_DATABASE_URL": database_url, "IDNODE_NODE_CODE": "88.118"}
-    result = subprocess.run(
-        [sys.executable, "-m", "node", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+
+def idnode(
+    database_url: str, *args: str, check: bool = True, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    env = {"IDNODE_DATABASE_URL": database_url, "IDNODE_NODE_CODE": "88.118"}
+    result = commands.idnode(env, *args, process=process)
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -133,10 +137,18 @@ def test_a_revoked_credential_is_replaced_through_the_cli(migrated: str) -> None
 def test_an_unexpected_cli_failure_is_one_line_without_a_traceback(database_url: str) -> None:
     # An unmigrated database: on PostgreSQL the statement fails inside SQLAlchemy (not as a
     # NodeError), as the UNIQUE violation of a reused credential index did.
-    failed = idnode(
-        database_url, "admin", "credential", "issue", "--prefix", "88.118.2", check=False
-    )
-    assert failed.returncode == 1
-    assert "Traceback" not in failed.stderr
-    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
-    assert failed.stderr.startswith("idnode: ")
+    for process in (False, True):
+        failed = idnode(
+            database_url,
+            "admin",
+            "credential",
+            "issue",
+            "--prefix",
+            "88.118.2",
+            check=False,
+            process=process,
+        )
+        assert failed.returncode == 1
+        assert "Traceback" not in failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+        assert failed.stderr.startswith("idnode: ")

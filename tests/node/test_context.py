@@ -15,7 +15,8 @@ from loadtests import process_tree
 from node.context import NodeContext
 from node.settings import Settings
 from node.sync import SyncWorker, open_sync
-from registry import Handle, HandleValue, KeyStore
+from registry import Handle, HandleValue
+from registry.trust import KeyStore
 
 LISTENER = "idnode-invalidation-listener"
 SYNC_TASKS = {"idnode-sync-shipper", "idnode-sync-stats"}

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from node import Settings, create_app
-from registry import CREDENTIAL_KEY_FILE, cipher_password, ensure_credential_key
-from registry._cipher import CHINA_TIME
+from registry.trust import CREDENTIAL_KEY_FILE, cipher_password, ensure_credential_key
+from registry.trust.cipher import CHINA_TIME
 
 from ..databases import migrate
 from ..servers import NodeProcess, ThreadedServer

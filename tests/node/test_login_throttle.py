@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from node import Settings, create_app
-from registry import LoginLimits, LoginThrottle, TooManyAttempts, _enterprises, cipher_password
-from registry._cipher import CHINA_TIME, CipherKey
+from registry import LoginLimits, LoginThrottle, TooManyAttempts, _enterprises
+from registry.trust import cipher_password
+from registry.trust.cipher import CHINA_TIME, CipherKey
 
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise

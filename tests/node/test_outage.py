@@ -7,7 +7,8 @@ import time
 
 import httpx
 
-from registry import ADMIN, Database, Handle, HandleValue, Prefix, RecordService
+from registry import ADMIN, Handle, HandleValue, Prefix, RecordService
+from registry.storage import Database
 from resolver import build_resolver
 
 from ..conftest import ADMIN_TOKEN

@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from loadtests import process_tree
-from registry import KeyStore, digest_values, parse_values
-from registry._jose import verify_jws
+from registry import parse_values
+from registry.codec import digest_values
+from registry.trust import KeyStore
+from registry.trust.jose import verify_jws
 
 from ..conftest import ADMIN_TOKEN
 from ..databases import migrate

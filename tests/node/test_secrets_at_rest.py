@@ -15,8 +15,9 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from node import Settings, create_app
-from registry import Database, SecretBox, SyncStore
-from registry._models import SyncStateRow
+from registry.storage import Database, SyncStore
+from registry.storage.models import SyncStateRow
+from registry.trust import SecretBox
 from toplevel import TopLevelStore, create_toplevel_app
 
 from ..servers import ThreadedServer

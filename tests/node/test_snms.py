@@ -8,14 +8,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from registry import (
-    Database,
-    EnterpriseService,
-    Prefix,
-    RecordService,
-    cipher_password,
-)
-from registry._cipher import CHINA_TIME
+from registry import EnterpriseService, Prefix, RecordService
+from registry.storage import Database
+from registry.trust import cipher_password
+from registry.trust.cipher import CHINA_TIME
 
 from .helpers import basic_auth, create_enterprise
 

@@ -17,18 +17,9 @@ from pydantic import SecretStr
 
 from node import Settings, create_app
 from node.sync import SyncWorker, TopLevelClient
-from registry import (
-    ADMIN,
-    Database,
-    EnterpriseService,
-    Handle,
-    HandleValue,
-    OutboxBatch,
-    Prefix,
-    RecordService,
-    SecretBox,
-    SyncStore,
-)
+from registry import ADMIN, EnterpriseService, Handle, HandleValue, Prefix, RecordService
+from registry.storage import Database, OutboxBatch, SyncStore
+from registry.trust import SecretBox
 from toplevel import create_toplevel_app
 
 from ..servers import ThreadedServer

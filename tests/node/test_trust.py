@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -17,9 +16,11 @@ import pytest
 from node import Settings, create_app
 from node.context import NodeContext
 from node.trust import certify_enterprise, publish_keys, verify_handle
-from registry import Handle, HandleValue, KeyStore, RecordSigner
+from registry import Handle, HandleValue
+from registry.trust import KeyStore, RecordSigner
 from toplevel import RootAuthority
 
+from ..commands import idnode
 from ..servers import ThreadedServer
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
@@ -53,14 +54,11 @@ def trusted_node(trusted_settings: Settings) -> Iterator[ThreadedServer]:
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         "IDNODE_DATABASE_URL": settings.database_url,
         "IDNODE_KEYS_DIR": settings.keys_dir,
         "IDNODE_NODE_CODE": settings.node_code,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "node", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return idnode(env, *args)
 
 
 def _put(url: str, credential: dict, handle: str, values: list[dict]) -> httpx.Response:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..commands import idnode
 from ..conftest import ADMIN_TOKEN
 from ..servers import NodeProcess, free_port
 from .helpers import basic_auth, create_enterprise
 from .syncing import BOOTSTRAP, TopLevel
 
 HANDLE = "88.118.8/JXDY2106023"
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -42,16 +42,6 @@ def toplevel(env: dict[str, str], tmp_path: Path) -> Iterator[TopLevel]:
     port = int(env["IDNODE_TOPLEVEL_URL"].rsplit(":", 1)[1])
     with TopLevel(tmp_path / "toplevel.db", port) as process:
         yield process
-
-
-def idnode(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "node", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def claims(token: str) -> dict:

@@ -33,6 +33,7 @@ def seen(url: str) -> str:
     return httpx.get(url + PATH, timeout=10).json()["values"][0]["data"]["value"]
 
 
+@pytest.mark.slow
 def test_a_write_through_one_worker_is_seen_through_the_other(postgres_url: str) -> None:
     env = {"IDNODE_DATABASE_URL": postgres_url, "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN}
     node = NodeProcess(env)

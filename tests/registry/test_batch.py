@@ -8,7 +8,6 @@ from sqlalchemy import select
 from registry import (
     ADMIN,
     BatchService,
-    Database,
     Handle,
     HandleAlreadyExists,
     HandleNotFound,
@@ -18,10 +17,10 @@ from registry import (
     RecordDraft,
     RecordService,
     Role,
-    SyncStore,
     TemplateService,
 )
-from registry._models import OutboxRow, RecordRow
+from registry.storage import Database, SyncStore
+from registry.storage.models import OutboxRow, RecordRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 
-from registry import CipherKey, cipher_password
+from registry.trust import CipherKey, cipher_password
 
 
 def test_cipher_password_is_the_documented_formula() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from registry import Database, Unavailable, _database
+from registry import Unavailable
+from registry.storage import Database
+from registry.storage import database as storage_module
 
 from .. import databases
 
@@ -60,7 +62,7 @@ async def test_sqlite_writers_take_turns_in_the_order_they_came(sqlite: Database
 async def test_a_writer_that_gets_no_turn_in_time_is_told_storage_is_busy(
     sqlite: Database, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(_database, "SQLITE_BUSY_SECONDS", 0.2)
+    monkeypatch.setattr(storage_module, "SQLITE_BUSY_SECONDS", 0.2)
     entered, release = asyncio.Event(), asyncio.Event()
     holder = asyncio.create_task(_hold(sqlite, entered, release))
     await entered.wait()

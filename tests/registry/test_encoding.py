@@ -6,9 +6,8 @@ import base64
 import hashlib
 import struct
 
-from registry import (
-    HandleValue,
-    Permissions,
+from registry import HandleValue, Permissions
+from registry.codec import (
     digest_stored,
     digest_stored_values,
     digest_value,

@@ -20,10 +20,10 @@ from registry import (
     Prefix,
     _grammar,
 )
-from registry._jose import generate_key, public_jwk, read_jws, sign_jws, verify_jws
-from registry._models import Timestamp
 from registry._values import parse_value
 from registry.codec import binary
+from registry.storage.models import Timestamp
+from registry.trust.jose import generate_key, public_jwk, read_jws, sign_jws, verify_jws
 
 
 @pytest.mark.parametrize("alg", ["ES256", "Ed25519", "RS256"])

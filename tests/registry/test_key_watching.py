@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from registry import Handle, HandleValue, InvalidValue, KeyStore, KeyWatchingSigner
+from registry import Handle, HandleValue, InvalidValue
+from registry.trust import KeyStore, KeyWatchingSigner
 
 HANDLE = Handle.parse("88.118.8/JXDY2106023")
 URL = HandleValue(1, "URL", "string", "https://example.com/")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from registry import ALGORITHMS, EntityNotFound, InvalidInput, InvalidValue, KeyStore
+from registry import EntityNotFound, InvalidInput, InvalidValue
+from registry.trust import ALGORITHMS, KeyStore
 
 
 @pytest.mark.parametrize("alg", ALGORITHMS)

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from migrations.runner import downgrade, upgrade
-from registry import Base, Database
+from registry.storage import Base, Database
 
 
 async def test_upgrade_head_matches_models_and_downgrade_empties(database_url: str) -> None:

@@ -12,12 +12,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from registry._native_auth import (
-    register_public_key_verifier,
-    secret_key_forms,
-    verify_public_answer,
-    verify_secret_answer,
-)
 from registry.codec.native.keys import (
     DsaKey,
     MacAlg,
@@ -31,6 +25,14 @@ from registry.codec.native.keys import (
     hashed_secret,
 )
 from registry.codec.native.wire import ProtocolError
+from registry.trust.gm import SM2Key, pubkey_blob, sm3
+from registry.trust.native_auth import (
+    public_key_data,
+    register_public_key_verifier,
+    secret_key_forms,
+    verify_public_answer,
+    verify_secret_answer,
+)
 
 # Made with javax.crypto (PBKDF2WithHmacSHA1, HmacSHA1) and java.security (SHA256withRSA,
 # SHA1withRSA, SHA256withDSA) on the secret, salt and data below: the bytes a Java client sends.
@@ -38,6 +40,7 @@ JAVA = json.loads((Path(__file__).parent / "native_java_vectors.json").read_text
 KEY = bytes.fromhex(JAVA["key"])
 DATA = bytes.fromhex(JAVA["data"])
 NONCE, DIGEST = DATA[:16], DATA[16:]
+ADMIN = "88.118.8/ADMIN"
 
 
 def _pbkdf2_answer(mac: bytes) -> bytes:
@@ -114,24 +117,61 @@ def test_md5_signatures_are_refused() -> None:
         verify_public_answer(_rsa_blob(), NONCE, DIGEST, signed, "x/y")
 
 
-def test_sm2_is_refused_by_name_until_a_verifier_is_registered() -> None:
+def _sm2_answer(key: SM2Key, signer: str, nonce: bytes = NONCE, alg: str = "SM3") -> bytes:
+    # The IDIS SDK: SM2 over SM3(nonce || digest), user id = the identity's handle, DER.
+    return encode_public_answer(PublicAnswer(alg, key.sign(sm3(nonce + DIGEST), signer.encode())))
+
+
+def test_sm2_answers_made_as_the_idis_sdk_makes_them_verify() -> None:
+    key = SM2Key.generate()
+    blob = public_key_data(key.public.pem())
+    assert blob == pubkey_blob(key.public)
+    assert verify_public_answer(blob, NONCE, DIGEST, _sm2_answer(key, ADMIN), ADMIN)
+    # Another key, another user id, another nonce: a wrong answer, not an error.
+    assert not verify_public_answer(
+        blob, NONCE, DIGEST, _sm2_answer(SM2Key.generate(), ADMIN), ADMIN
+    )
+    assert not verify_public_answer(blob, NONCE, DIGEST, _sm2_answer(key, "88.118.8/X"), ADMIN)
+    assert not verify_public_answer(
+        blob, NONCE, DIGEST, _sm2_answer(key, ADMIN, DIGEST[:16]), ADMIN
+    )
+    garbled = encode_public_answer(PublicAnswer("SM3", b"not DER"))
+    assert not verify_public_answer(blob, NONCE, DIGEST, garbled, ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("blob", "signed", "message"),
+    [
+        (encode_public_key(Sm2Key(b"DER")), encode_public_answer(PublicAnswer("SM3", b"s")), "SM2"),
+        (None, encode_public_answer(PublicAnswer("SHA256", b"s")), "SM3"),
+    ],
+)
+def test_an_unusable_sm2_key_or_hash_is_a_protocol_error(
+    blob: bytes | None, signed: bytes, message: str
+) -> None:
+    blob = blob or pubkey_blob(SM2Key.generate().public)
+    with pytest.raises(ProtocolError, match=message) as caught:
+        verify_public_answer(blob, NONCE, DIGEST, signed, ADMIN)
+    assert caught.value.code == 403
+
+
+def test_another_verifier_can_be_registered_for_a_kind_and_put_back() -> None:
     blob = encode_public_key(Sm2Key(b"DER"))
     signed = encode_public_answer(PublicAnswer("SM3", b"sig"))
-    with pytest.raises(ProtocolError, match="SM2") as caught:
-        verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
-    assert caught.value.code == 403
     seen = []
 
     def fake(key: object, alg: str, data: bytes, sig: bytes, signer: str) -> bool:
         seen.append((key, alg, data, sig, signer))
         return True
 
-    register_public_key_verifier(Sm2Key, fake)
+    built_in = register_public_key_verifier(Sm2Key, fake)
     try:
-        assert verify_public_answer(blob, NONCE, DIGEST, signed, "88.118.8/ADMIN")
+        assert verify_public_answer(blob, NONCE, DIGEST, signed, ADMIN)
     finally:
-        register_public_key_verifier(Sm2Key, None)
-    assert seen == [(Sm2Key(b"DER"), "SM3", NONCE + DIGEST, b"sig", "88.118.8/ADMIN")]
+        register_public_key_verifier(Sm2Key, built_in)
+    assert seen == [(Sm2Key(b"DER"), "SM3", NONCE + DIGEST, b"sig", ADMIN)]
+    with pytest.raises(ProtocolError, match="SM2"):
+        verify_public_answer(blob, NONCE, DIGEST, signed, ADMIN)
 
 
 def test_an_unusable_key_is_a_protocol_error() -> None:

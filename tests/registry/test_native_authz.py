@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import pytest
 
 from registry import Forbidden, HandleValue, Permissions, ValuesNotFound
-from registry._native_authz import (
+from registry.codec.native.admin import AdminPerm, AdminRecord, ValueRef, encode_admin
+from registry.trust.native_authz import (
     is_authorized,
     matches,
     perms_to_add,
@@ -18,7 +19,6 @@ from registry._native_authz import (
     perms_to_overwrite,
     perms_to_remove,
 )
-from registry.codec.native.admin import AdminPerm, AdminRecord, ValueRef, encode_admin
 
 P = AdminPerm
 ME = ValueRef("88.118.8/ADMIN", 300)

@@ -9,18 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from registry import (
-    CipherKey,
-    Database,
-    EnterpriseService,
-    EntityNotFound,
-    Handle,
-    InvalidInput,
-    Prefix,
-    RecordService,
-    public_key_data,
-)
+from registry import EnterpriseService, EntityNotFound, Handle, InvalidInput, Prefix, RecordService
 from registry.codec.native.keys import RsaKey, decode_public_key
+from registry.storage import Database
+from registry.trust import CipherKey, public_key_data
 
 ADMIN = Handle.parse("88.118.8/ADMIN")
 
@@ -81,13 +73,44 @@ async def test_a_registered_public_key_is_a_new_identity_published_in_the_admin_
         await service.register_public_key("88.118.99", public_key_data(pem))
 
 
-def test_only_rsa_and_dsa_keys_are_accepted() -> None:
+def test_only_rsa_dsa_and_sm2_keys_are_accepted() -> None:
     ec_pem = (
         ec.generate_private_key(ec.SECP256R1())
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    with pytest.raises(InvalidInput, match="RSA or DSA"):
+    with pytest.raises(InvalidInput, match="RSA, DSA or SM2"):
         public_key_data(ec_pem)
     with pytest.raises(InvalidInput, match="not a public key"):
         public_key_data(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+
+
+def test_a_secret_is_sealed_with_the_profiles_cipher_and_opened_under_either() -> None:
+    aes, sm4 = CipherKey("k"), CipherKey("k", "SM4")
+    under_aes = aes.seal_secret("300:88.118.8/ADMIN", "demo-password")
+    under_sm4 = sm4.seal_secret("300:88.118.8/ADMIN", "demo-password")
+    assert under_aes.startswith("native1$") and under_sm4.startswith("nativesm4gcm1$")
+    for key in (aes, sm4):  # a profile change keeps stored secrets readable
+        for stored in (under_aes, under_sm4):
+            assert key.open_secret("300:88.118.8/ADMIN", stored) == "demo-password"
+            # Bound to its username and to the node's key.
+            assert key.open_secret("301:88.118.8/ADMIN", stored) is None
+            assert CipherKey("other", "SM4").open_secret("300:88.118.8/ADMIN", stored) is None
+    # Bound to its purpose: a cipher-login verifier is not a secret, nor a secret a verifier.
+    verifier = sm4.seal("300:88.118.8/ADMIN", "demo-password")
+    assert sm4.open_secret("300:88.118.8/ADMIN", verifier) is None
+    forged = verifier.replace("sm4gcm1$", "nativesm4gcm1$", 1)
+    assert sm4.open_secret("300:88.118.8/ADMIN", forged) is None
+    as_verifier = under_sm4.replace("nativesm4gcm1$", "sm4gcm1$", 1)
+    assert not sm4.check("300:88.118.8/ADMIN", as_verifier, "anything")
+    for broken in ("", "nativesm4gcm1$", "nativesm4gcm1$!!", "sm2$abc", under_sm4[:-4]):
+        assert sm4.open_secret("300:88.118.8/ADMIN", broken) is None
+
+
+async def test_under_the_gm_profile_native_answers_use_the_sm4_sealed_password(
+    db: Database,
+) -> None:
+    service = _service(db, CipherKey("k", "SM4"))
+    await service.create("Acme", "88.118.8", password="demo-password")
+    found = await service.native_credential(300, ADMIN)
+    assert found is not None and found.secret == "demo-password"

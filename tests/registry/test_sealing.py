@@ -17,15 +17,12 @@ from registry import (
     HandleValue,
     InvalidValue,
     Permissions,
-    RecordSigner,
-    SealingPool,
     decode_values,
     encode_values,
-    seal_each,
-    verify_record,
 )
-from registry._jose import read_jws
-from registry._sealing import MIN_POOLED_ITEMS
+from registry.trust import RecordSigner, SealingPool, seal_each, verify_record
+from registry.trust.jose import read_jws
+from registry.trust.sealing import MIN_POOLED_ITEMS
 
 from .world import World
 
@@ -196,7 +193,7 @@ def test_sealing_the_stored_form_stores_what_sealing_values_stores(
 ):
     world = World(tmp_path, alg)
     # One clock for both, so Ed25519's deterministic signatures must come out byte for byte.
-    monkeypatch.setattr("registry._signer.time.time", lambda: 1_800_000_000.5)
+    monkeypatch.setattr("registry.trust.signer.time.time", lambda: 1_800_000_000.5)
     for handle, values in _varied_records(world, tmp_path):
         from_stored = world.signer.seal_stored(str(handle), encode_values(values))
         from_values = encode_values(world.signer(handle, values))

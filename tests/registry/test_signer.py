@@ -6,17 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from registry import (
-    ADMIN,
-    Database,
-    Handle,
-    HandleValue,
-    InvalidValue,
-    Permissions,
-    RecordService,
-    digest_value,
-)
-from registry._jose import read_jws
+from registry import ADMIN, Handle, HandleValue, InvalidValue, Permissions, RecordService
+from registry.codec import digest_value
+from registry.storage import Database
+from registry.trust.jose import read_jws
 
 from .world import HANDLE, World
 from .world import sample_values as _values
@@ -147,7 +140,7 @@ async def test_malformed_claims_from_a_certified_enterprise_key_are_a_clear_400(
 ):
     import time
 
-    from registry._jose import sign_jws
+    from registry.trust.jose import sign_jws
 
     enterprise, cert = world.enterprise(tmp_path, "88.118.8")
     key = enterprise.active

@@ -8,19 +8,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from registry import (
-    ADMIN,
-    Database,
-    EnterpriseService,
-    Handle,
-    HandleValue,
-    OutboxBatch,
-    Prefix,
-    RecordService,
-    SyncStore,
-)
-from registry._models import OutboxRow
-from registry._repository import Outbox
+from registry import ADMIN, EnterpriseService, Handle, HandleValue, Prefix, RecordService
+from registry.storage import Database, OutboxBatch, SyncStore
+from registry.storage.models import OutboxRow
+from registry.storage.repository import Outbox
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 

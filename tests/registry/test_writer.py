@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from registry import (
     ADMIN,
-    Database,
     Forbidden,
     Handle,
     HandleAlreadyExists,
@@ -23,7 +22,8 @@ from registry import (
     check_writable,
     decode_values,
 )
-from registry._models import OutboxRow, RecordRow
+from registry.storage import Database
+from registry.storage.models import OutboxRow, RecordRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 A, B, C = (Handle.parse(f"88.118.8/W{n}") for n in range(3))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from registry import (
+from registry import HandleValue
+from registry.trust import (
     Grant,
-    HandleValue,
     KeyStore,
     RecordSigner,
     SigningKey,
@@ -52,9 +52,11 @@ class World:
         self.fetched.append(handle)
         return self.records.get(handle)
 
-    def enterprise(self, tmp: Path, prefix: str) -> tuple[RecordSigner, HandleValue]:
-        """An enterprise key certified by the node, and its HS_CERT value."""
-        key = self._key(tmp / f"enterprise-{prefix}")
+    def enterprise(
+        self, tmp: Path, prefix: str, alg: str = "ES256"
+    ) -> tuple[RecordSigner, HandleValue]:
+        """An enterprise key (``alg``) certified by the node, and its HS_CERT value."""
+        key = self._key(tmp / f"enterprise-{prefix}", alg)
         cert = issue_certificate(
             self.node.key,
             self.node.alg,

@@ -6,16 +6,8 @@ import asyncio
 
 import pytest
 
-from registry import (
-    ADMIN,
-    Database,
-    Handle,
-    HandleValue,
-    Prefix,
-    Record,
-    RecordService,
-    Unavailable,
-)
+from registry import ADMIN, Handle, HandleValue, Prefix, Record, RecordService, Unavailable
+from registry.storage import Database
 from resolver import CacheConfig, Resolver
 
 HANDLE = Handle.parse("88.118.8/P1")

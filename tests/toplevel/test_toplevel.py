@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry import Certificate, KeyStore, SigningKey, sign_registration
+from registry.trust import Certificate, KeyStore, SigningKey, sign_registration
 from toplevel import create_toplevel_app, open_root
 
 from ..servers import ThreadedServer
@@ -264,7 +264,7 @@ def test_without_a_root_ca_there_is_no_root_certificate(toplevel: httpx.Client) 
 
 
 async def test_the_directory_keeps_each_keys_unexpired_certificate(tmp_path: Path) -> None:
-    from registry import KeyStore
+    from registry.trust import KeyStore
     from toplevel import RootAuthority
     from toplevel.store import TopLevelStore
 

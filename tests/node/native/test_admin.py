@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -26,16 +26,7 @@ from node import Settings
 from node.app import create_app
 from node.native.admin_client import AdminClient, PrivateKeyAuth, SecretKeyAuth
 from node.native.client import HandleClient, HandleError
-from registry import (
-    CipherKey,
-    Database,
-    EnterpriseService,
-    HandleValue,
-    Permissions,
-    Prefix,
-    RecordService,
-    public_key_data,
-)
+from registry import EnterpriseService, HandleValue, Permissions, Prefix, RecordService
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ResponseCode
 from registry.codec.native.admin import AdminPerm
@@ -55,6 +46,10 @@ from registry.codec.native.auth import (
     encode_login,
     encode_verify_request,
 )
+from registry.codec.native.keys import PublicAnswer, encode_public_answer
+from registry.storage import Database
+from registry.trust import CipherKey, public_key_data
+from registry.trust.gm import SM2Key, sm3
 
 from ...conftest import ADMIN_TOKEN
 from ...servers import ThreadedServer
@@ -414,6 +409,52 @@ async def test_the_admin_api_registers_a_key_that_then_authenticates(node: Node)
     async with node.client() as client:
         await AdminClient(client, PrivateKeyAuth(ADMIN, index, key)).create("88.118.8/K9", [URL])
     assert (await _rest(node, "GET", "/api/handles/88.118.8/K9")).status_code == 200
+
+
+@dataclass(frozen=True)
+class Sm2SdkAuth:
+    """Answers as the IDIS SDK does for an SM2 key: SM2 over SM3(nonce || digest), user id =
+    the identity's handle, hash id "SM3" (``PublicKeyAuthenticationInfo.authenticate``)."""
+
+    handle: str
+    index: int
+    key: SM2Key
+    auth_type: str = "HS_PUBKEY"
+
+    def sign(self, nonce: bytes, digest: bytes) -> bytes:
+        signature = self.key.sign(sm3(nonce + digest), self.handle.encode())
+        return encode_public_answer(PublicAnswer("SM3", signature))
+
+
+async def test_an_sm2_key_registered_over_the_admin_api_authenticates_as_the_idis_sdk_answers(
+    node: Node,
+) -> None:
+    key = SM2Key.generate()
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=node.url, headers=headers) as http:
+        made = await http.post(
+            "/admin/credentials/keys",
+            json={"prefix": "88.118.8", "publicKey": key.public.pem().decode()},
+        )
+    assert made.status_code == 201, made.text
+    index = int(made.json()["username"].partition(":")[0])
+    async with node.client() as client:
+        await AdminClient(client, Sm2SdkAuth(ADMIN, index, key)).create("88.118.8/S1", [URL])
+        # Index 0 tries each HS_PUBKEY, the RSA one and the SM2 one.
+        await AdminClient(client, Sm2SdkAuth(ADMIN, 0, key)).create("88.118.8/S2", [URL])
+        for auth in (
+            Sm2SdkAuth(ADMIN, index, SM2Key.generate()),  # another key
+            Sm2SdkAuth("88.118.8/OTHER", index, key),  # signed for another user id
+        ):
+            with pytest.raises(HandleError) as refused:
+                await AdminClient(client, auth).create("88.118.8/S3", [URL])
+            assert refused.value.code in (
+                ResponseCode.AUTHENTICATION_FAILED,
+                ResponseCode.HANDLE_NOT_FOUND,
+            ), auth
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/S1")).status_code == 200
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/S2")).status_code == 200
+    assert (await _rest(node, "GET", "/api/handles/88.118.8/S3")).status_code == 404
 
 
 def _mutate(rng: random.Random, data: bytes) -> bytes:
