@@ -8,11 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry import InvalidInput, NodeError
 
 from .dns.cli import add_dns_commands
+from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
 from .settings import Settings, get_settings
 from .trust.cli import add_trust_commands
@@ -101,6 +103,26 @@ async def cmd_credential_issue(args: argparse.Namespace, settings: Settings) -> 
         args,
         credential.as_dict(),
         f"username {credential.username}\npassword {credential.password}\n(the password is shown only now)",
+    )
+
+
+async def cmd_credential_add_key(args: argparse.Namespace, settings: Settings) -> None:
+    from registry.trust import public_key_data
+
+    try:
+        pem = Path(args.key).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {args.key}: {exc.strerror}") from exc
+    data = public_key_data(pem)
+
+    async def work(context: NodeContext) -> str:
+        return await context.enterprises.register_public_key(args.prefix, data)
+
+    username = await _with_context(settings, work)
+    _emit(
+        args,
+        {"username": username, "prefix": args.prefix},
+        f"username {username}\n(answers native-protocol challenges with the key's private half)",
     )
 
 
@@ -249,10 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     issue = add(credential, "issue", cmd_credential_issue, "issue another credential for a prefix")
     issue.add_argument("--prefix", required=True)
+    add_key = add(
+        credential,
+        "add-key",
+        cmd_credential_add_key,
+        "register a public key as a new <prefix>/ADMIN identity for the native protocol",
+    )
+    add_key.add_argument("--prefix", required=True)
+    add_key.add_argument("--key", required=True, help="RSA, DSA or SM2 public key, PEM")
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
     add_trust_commands(sub, add)
-    add_hdl_commands(sub, add)
+    add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)
     return parser
 

@@ -14,7 +14,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from . import codec
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
-    from ._enterprises import EnterpriseService
+    from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
         AlreadyExists,
         Conflict,
@@ -36,7 +36,7 @@ if _typing.TYPE_CHECKING:
         ValuesNotFound,
     )
     from ._grammar import Handle, Prefix
-    from ._principal import ADMIN, ANONYMOUS, Principal, Role
+    from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
     from ._records import RecordService
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
@@ -73,6 +73,7 @@ __all__ = [
     "InvalidValue",
     "LoginLimits",
     "LoginThrottle",
+    "NativeCredential",
     "NodeError",
     "NotFound",
     "PayloadTooLarge",
@@ -100,6 +101,7 @@ __all__ = [
     "encode_values",
     "parse_index",
     "parse_limit",
+    "parse_username",
     "parse_values",
     "utc_timestamp",
 ]
@@ -107,7 +109,7 @@ __all__ = [
 # The module each public name lives in (the imports above, for readers and type checkers).
 _HOMES = {
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
-    "._enterprises": ("EnterpriseService",),
+    "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (
         "AlreadyExists",
         "Conflict",
@@ -129,7 +131,7 @@ _HOMES = {
         "ValuesNotFound",
     ),
     "._grammar": ("Handle", "Prefix"),
-    "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role"),
+    "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
     "._records": ("RecordService",),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),

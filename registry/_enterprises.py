@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
-from ._principal import Principal, Role
+from ._principal import Principal, Role, parse_username
 from ._records import RecordService
 from ._text import control_character
 from ._throttle import LoginThrottle
@@ -23,7 +24,12 @@ from .storage.repository import Credentials, Enterprises
 from .trust.cipher import CipherKey
 from .trust.secrets import hash_secret, hash_token, new_secret, new_token, verify_secret
 
-__all__ = ["EnterpriseInfo", "EnterpriseService", "IssuedCredential", "parse_username"]
+__all__ = [
+    "EnterpriseInfo",
+    "EnterpriseService",
+    "IssuedCredential",
+    "NativeCredential",
+]
 
 FIRST_CREDENTIAL_INDEX = 300
 MAX_NAME_LENGTH = 200  # the enterprises.name column
@@ -52,6 +58,15 @@ class IssuedCredential:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeCredential:
+    """An enterprise credential as the native protocol checks it: who it is, and its secret
+    (``None`` for a public-key credential, or one issued before the credential key was set)."""
+
+    principal: Principal
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class EnterpriseInfo:
     id: int
     name: str
@@ -65,22 +80,6 @@ class EnterpriseInfo:
             "prefixes": list(self.prefixes),
             "credentials": list(self.credentials),
         }
-
-
-def parse_username(username: str) -> tuple[int, Handle]:
-    """Split a Handle identity ``index:prefix/suffix`` and normalise it."""
-    index, colon, handle = username.partition(":")
-    if not colon or not index.isdigit():
-        raise Unauthenticated(
-            f"username {username!r} is not of the form '<index>:<prefix>/<suffix>'"
-            " (in HTTP Basic, percent-encode it: 300%3A88.118.8%2FADMIN)"
-        )
-    try:
-        return int(index), Handle.parse(handle)
-    except InvalidInput as exc:
-        raise Unauthenticated(
-            f"username {username!r} names an invalid handle: {exc.message}"
-        ) from exc
 
 
 def _admin_handle(prefix: str) -> str:
@@ -223,8 +222,11 @@ class EnterpriseService:
         password = password or new_secret()
         username = f"{index}:{admin}"
         verifier = self.cipher_key.seal(username, password) if self.cipher_key else None
+        native = self.cipher_key.seal_secret(username, password) if self.cipher_key else None
         try:
-            await credentials.add(enterprise_id, username, hash_secret(password), tx.now, verifier)
+            await credentials.add(
+                enterprise_id, username, hash_secret(password), tx.now, verifier, native
+            )
         except IntegrityError as exc:
             raise Conflict(f"credential {username} was issued at the same time; try again") from exc
         return IssuedCredential(username, password, prefix)
@@ -238,6 +240,69 @@ class EnterpriseService:
                 raise EntityNotFound(f"prefix {parsed} is not allocated")
             issued = await self._issue(tx, row.enterprise_id, parsed)
         return issued
+
+    async def register_public_key(self, prefix: str, key_data: bytes) -> str:
+        """A new identity ``<index>:<prefix>/ADMIN`` proven by the private half of ``key_data``.
+
+        ``key_data`` is HS_PUBKEY data (Handle's binary key form). The key is published as an
+        HS_PUBKEY value at a credential index never given out before (so a revoked key's index is
+        never reused, as a revoked password's is not); the identity has no password.
+        """
+        parsed = str(Prefix.parse(prefix))
+        admin = _admin_handle(parsed)
+        async with self.writer.transaction() as tx:
+            row = await Enterprises(tx.session).prefix(parsed)
+            if row is None or row.enterprise_id is None:
+                raise EntityNotFound(f"prefix {parsed} is not allocated")
+            record = await tx.lock(admin)
+            values = list(decode_values(record.values)) if record else []
+            credentials = Credentials(tx.session)
+            used = {v.index for v in values} | await credentials.indexes_under(admin)
+            index = FIRST_CREDENTIAL_INDEX
+            while index in used:
+                index += 1
+            key = base64.b64encode(key_data).decode()
+            values.append(HandleValue(index, "HS_PUBKEY", "base64", key, timestamp=tx.stamp))
+            values.sort(key=lambda v: v.index)
+            await tx.put(
+                Handle.parse(admin), values, None, new=record is None, ship=SHIP_ADMIN_RECORD
+            )
+            username = f"{index}:{admin}"
+            try:
+                # No password opens it: the hash is of a random secret nobody is told.
+                await credentials.add(
+                    row.enterprise_id, username, hash_secret(new_secret()), tx.now
+                )
+            except IntegrityError as exc:
+                raise Conflict(f"credential {username} was issued at the same time") from exc
+        return username
+
+    async def native_credential(
+        self, index: int, handle: Handle, *, client: str = ""
+    ) -> NativeCredential | None:
+        """The live credential ``index:handle`` and its secret, or None when there is none.
+
+        Throttled as password logins are (``failed_native`` counts a wrong answer).
+        """
+        normalised = f"{index}:{handle}"
+        self.throttle.check(normalised, client)
+        async with self.db.read() as session:
+            row = await Credentials(session).by_username(normalised)
+            if row is None or row.revoked_at is not None:
+                return None
+            prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
+        secret = (
+            self.cipher_key.open_secret(normalised, row.native_secret) if self.cipher_key else None
+        )
+        principal = Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+        return NativeCredential(principal, secret)
+
+    def native_result(self, username: str, client: str, ok: bool) -> None:
+        """Count a native-protocol answer for ``username`` against the login limits."""
+        if ok:
+            self.throttle.succeeded(username, client)
+        else:
+            self.throttle.failed(username, client)
 
     async def revoke_credential(self, username: str) -> None:
         """Revoke a credential and every token issued for it."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ._errors import Forbidden, Unauthenticated
+from ._errors import Forbidden, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 
-__all__ = ["ADMIN", "ANONYMOUS", "Principal", "Role"]
+__all__ = ["ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"]
 
 
 class Role(StrEnum):
@@ -56,3 +56,19 @@ class Principal:
 
 ANONYMOUS = Principal(Role.ANONYMOUS)
 ADMIN = Principal(Role.ADMIN, username="admin")
+
+
+def parse_username(username: str) -> tuple[int, Handle]:
+    """Split a Handle identity ``index:prefix/suffix`` and normalise it."""
+    index, colon, handle = username.partition(":")
+    if not colon or not index.isdigit():
+        raise Unauthenticated(
+            f"username {username!r} is not of the form '<index>:<prefix>/<suffix>'"
+            " (in HTTP Basic, percent-encode it: 300%3A88.118.8%2FADMIN)"
+        )
+    try:
+        return int(index), Handle.parse(handle)
+    except InvalidInput as exc:
+        raise Unauthenticated(
+            f"username {username!r} names an invalid handle: {exc.message}"
+        ) from exc

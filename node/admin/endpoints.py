@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from registry import Principal
+from registry.trust import public_key_data
 
 from ..auth import get_principal
 from ..context import NodeContext, get_context
@@ -15,6 +16,8 @@ from .schemas import (
     EnterpriseCreate,
     EnterpriseCreated,
     EnterpriseOut,
+    KeyCreate,
+    KeyOut,
     PrefixCreate,
 )
 
@@ -56,6 +59,15 @@ async def issue_credential(
     body: CredentialCreate, context: NodeContext = Depends(get_context)
 ) -> dict:
     return (await context.enterprises.issue_credential(body.prefix)).as_dict()
+
+
+@router.post("/credentials/keys", status_code=201, response_model=KeyOut)
+async def register_key(body: KeyCreate, context: NodeContext = Depends(get_context)) -> dict:
+    """A public key for the enterprise's ``<prefix>/ADMIN``: a new identity for the native
+    protocol's HS_PUBKEY challenge answers (revoke it as any credential)."""
+    data = public_key_data(body.public_key.encode())
+    username = await context.enterprises.register_public_key(body.prefix, data)
+    return {"username": username, "prefix": body.prefix}
 
 
 @router.delete("/credentials/{username:path}", status_code=204)

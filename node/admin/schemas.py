@@ -10,6 +10,8 @@ __all__ = [
     "EnterpriseCreate",
     "EnterpriseCreated",
     "EnterpriseOut",
+    "KeyCreate",
+    "KeyOut",
     "PrefixCreate",
 ]
 
@@ -24,6 +26,20 @@ class PrefixCreate(BaseModel):
 
 
 class CredentialCreate(BaseModel):
+    prefix: str
+
+
+class KeyCreate(BaseModel):
+    prefix: str = Field(description="the enterprise prefix, e.g. 88.118.8")
+    public_key: str = Field(
+        alias="publicKey",
+        max_length=16_384,
+        description="an RSA, DSA or SM2 public key in PEM (SubjectPublicKeyInfo)",
+    )
+
+
+class KeyOut(BaseModel):
+    username: str = Field(description="the identity the key proves, e.g. 301:88.118.8/ADMIN")
     prefix: str
 
 

@@ -95,13 +95,18 @@ class Answer:
     """A response's code and body (without the request digest, which is added for it).
 
     ``flags`` are added to the echoed ones (CONT for all but the last of several answers);
-    ``session_id`` replaces the request's (a 402 challenge names a new session).
+    ``session_id`` replaces the request's (a 402 challenge names a new session). ``request``
+    answers another request than the one received (a challenged request, once its challenge is
+    answered: its opcode, flags and digest); ``digest`` adds the request digest even without
+    RRDG (a challenge always carries it).
     """
 
     code: int
     body: bytes
     flags: int = 0
     session_id: int | None = None
+    request: Message | None = None
+    digest: bool = False
 
     @classmethod
     def error(cls, code: int, message: str = "") -> Answer:
@@ -213,7 +218,10 @@ class Dispatcher:
         answers = await self._answers(request)
         if isinstance(answers, Answer):
             answers = [answers]
-        return [self._frame(envelope, version, message.header, message, a) for a in answers]
+        return [
+            self._frame(envelope, version, (a.request or message).header, a.request or message, a)
+            for a in answers
+        ]
 
     def refusal(self, raw: bytes, code: int, message: str) -> bytes:
         """An error answer (envelope and message) to bytes whose envelope did not decode.
@@ -279,7 +287,7 @@ class Dispatcher:
     ) -> bytes:
         """Envelope, header, [digest], body and an empty credential, as one frame."""
         digest = b""
-        if message is not None and request.flags & _RRDG and version >= (2, 1):
+        if message is not None and (request.flags & _RRDG or answer.digest) and version >= (2, 1):
             digest = native.digest_prefix(message, version)
         return self._pack(
             envelope, version, request.opcode, request.flags, request.recursion, digest, answer

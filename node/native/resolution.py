@@ -8,6 +8,7 @@ prefix records of the enterprises under it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from registry import Handle, InvalidIdentifier, Prefix
@@ -55,12 +56,15 @@ class Resolution:
         self.started = started
         self._encoded: dict[str, tuple[Entry, tuple[EncodedValue, ...]]] = {}
         self._answers: dict[bytes, tuple[Entry, str, Answer]] = {}
+        # (connection, flags, handle or None) -> may it see non-public values (of that handle;
+        # None: of any); set by the authenticator.
+        self.private_reader: Callable[[Connection, int, str | None], bool] | None = None
 
     async def resolve(self, request: Request) -> Answer:
         wanted, text = _wanted(request.message.body)
         values = await self._values(text, request.has(OpFlag.RECU))
         return self._answer(
-            wanted, values, self.may_read_private(request.connection, request.header.flags)
+            wanted, values, self.may_read_private(request.connection, request.header.flags, text)
         )
 
     def resolve_now(self, body: bytes, flags: int, connection: Connection) -> Answer | None:
@@ -69,12 +73,13 @@ class Resolution:
         Answers are kept by request body while their cache entry stays the same object (a
         write or expiry replaces it), so a repeated request costs a lookup.
         """
-        private = self.may_read_private(connection, flags)
-        if not private:
+        maybe_private = self.may_read_private(connection, flags)
+        if not maybe_private:
             known = self._answers.get(body)
             if known is not None and self.resolver.hot(known[1]) is known[0]:
                 return known[2]
         wanted, text = _wanted(body)
+        private = maybe_private and self.may_read_private(connection, flags, text)
         entry = self.resolver.hot(text)
         if entry is None:
             return None
@@ -100,8 +105,8 @@ class Resolution:
                 if native.index_or_type_match(v.index, v.type, wanted.indexes, wanted.types)
             )
         if not private:
-            # Until a request can authenticate, non-public values are left out, as Handle.Net
-            # leaves them out of a PUBL request.
+            # Non-public values only to an authenticated administrator of the handle that did
+            # not ask for public values only (PUBL).
             values = tuple(v for v in values if v.public)
         if not values:
             return Answer.error(ResponseCode.VALUES_NOT_FOUND)
@@ -110,12 +115,17 @@ class Resolution:
             native.encode_resolution(wanted.handle, [v.raw for v in values]),
         )
 
-    def may_read_private(self, connection: Connection, flags: int) -> bool:
-        """Whether a request may see non-public values (none may, until one can log in).
+    def may_read_private(
+        self, connection: Connection, flags: int, handle: str | None = None
+    ) -> bool:
+        """Whether a request may see the non-public values of ``handle`` (``None``: of any).
 
-        A PUBL request never does.
+        A PUBL request never does; others when their connection authenticated as an
+        administrator of the handle.
         """
-        return False
+        if flags & OpFlag.PUBL or self.private_reader is None:
+            return False
+        return self.private_reader(connection, flags, handle)
 
     async def site_info(self, request: Request) -> Answer:
         return Answer(ResponseCode.SUCCESS, native.encode_site_response(self.site_bytes))

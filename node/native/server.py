@@ -15,6 +15,8 @@ from registry.codec.native import Interface, Server, SiteInfo
 
 from ..context import NodeContext
 from ..settings import Settings
+from .admin import Administration
+from .auth import Authenticator
 from .dispatch import Dispatcher
 from .resolution import Resolution, register
 from .tcp import TcpLimits, TcpServer
@@ -36,6 +38,7 @@ class NativeServer:
     udp: UdpServer
     host: str
     port: int
+    authenticator: Authenticator | None = None
 
 
 def _site_address(settings: Settings) -> str:
@@ -77,6 +80,13 @@ async def open_native(
         int(time.time()),
     )
     register(dispatcher, resolution)
+    auth = Authenticator(context.records, context.enterprises)
+    resolution.private_reader = auth.may_read_private
+    for opcode, handler in {
+        **auth.handlers(),
+        **Administration(context.records, auth).handlers(),
+    }.items():
+        dispatcher.register(opcode, handler)
     tcp = TcpServer(
         dispatcher,
         TcpLimits(
@@ -101,7 +111,7 @@ async def open_native(
             )
             raise
         logger.info("native Handle protocol on tcp and udp %s:%d", host, port)
-        yield NativeServer(dispatcher, resolution, tcp, udp, host, port)
+        yield NativeServer(dispatcher, resolution, tcp, udp, host, port, auth)
     finally:
         await udp.close()
         await tcp.close()

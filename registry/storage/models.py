@@ -106,6 +106,9 @@ class CredentialRow(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp())
     # sha256(password) sealed under the node's credential key, for the SNMS cipher login.
     cipher_verifier: Mapped[str | None] = mapped_column(String(200))
+    # The password itself sealed under the credential key: a native-protocol HS_SECKEY answer
+    # is a MAC keyed by the secret, which no hash of it can check.
+    native_secret: Mapped[str | None] = mapped_column(String(400))
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
 

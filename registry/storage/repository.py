@@ -180,11 +180,13 @@ class Credentials:
         secret_hash: str,
         now: datetime,
         cipher_verifier: str | None = None,
+        native_secret: str | None = None,
     ) -> CredentialRow:
         row = CredentialRow(
             enterprise_id=enterprise_id, username=username, secret_hash=secret_hash, created_at=now
         )
         row.cipher_verifier = cipher_verifier
+        row.native_secret = native_secret
         self.session.add(row)
         await self.session.flush()
         return row

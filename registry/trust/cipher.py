@@ -1,5 +1,8 @@
 """The SNMS cipher login: ``sha256(sha256(password) + "yyyy-MM-dd")``, checked without the password.
 
+The same key seals the password itself for the native protocol (``seal_secret``): an HS_SECKEY
+challenge answer is a MAC keyed by the secret, so only the secret can check it.
+
 The node keeps only an scrypt hash of each password, which cannot give back ``sha256(password)``.
 So when a credential is issued, its verifier ``sha256(password)`` is sealed with AES-GCM (SM4-GCM in
 the gm profile) under the node's credential key (never stored in the clear, bound to the username)
@@ -28,6 +31,10 @@ CHINA_TIME = timezone(timedelta(hours=8), "CST")
 _SCHEME = "aesgcm1"
 _SM4_SCHEME = "sm4gcm1"
 SEALINGS = ("AES", "SM4")
+# A sealed native secret names its cipher too: the verifier scheme -> the secret's stored scheme.
+_SECRET_SCHEMES = {_SCHEME: "native1", _SM4_SCHEME: "nativesm4gcm1"}
+_SECRET_AEADS = {secret: verifier for verifier, secret in _SECRET_SCHEMES.items()}
+_SECRET_PURPOSE = b"idnode native secret\0"
 
 
 def _sha256_hex(text: str) -> str:
@@ -62,6 +69,29 @@ class CipherKey:
         aead = self._aeads[self._scheme]
         sealed = aead.encrypt(nonce, _sha256_hex(password).encode(), username.encode())
         return f"{self._scheme}${base64.b64encode(nonce + sealed).decode()}"
+
+    def seal_secret(self, username: str, password: str) -> str:
+        """The stored form of the password itself, bound to ``username`` (native HS_SECKEY).
+
+        Sealed with this key's cipher (SM4-GCM in the gm profile); the stored form names it.
+        """
+        nonce = os.urandom(12)
+        aead = self._aeads[self._scheme]
+        sealed = aead.encrypt(nonce, password.encode(), _SECRET_PURPOSE + username.encode())
+        return f"{_SECRET_SCHEMES[self._scheme]}${base64.b64encode(nonce + sealed).decode()}"
+
+    def open_secret(self, username: str, stored: str | None) -> str | None:
+        """The password sealed by ``seal_secret`` for ``username`` under either cipher, or None."""
+        scheme, _, blob = (stored or "").partition("$")
+        aead = self._aeads.get(_SECRET_AEADS.get(scheme, ""))
+        if aead is None:
+            return None
+        try:
+            raw = base64.b64decode(blob, validate=True)
+            opened = aead.decrypt(raw[:12], raw[12:], _SECRET_PURPOSE + username.encode())
+        except (InvalidTag, ValueError):
+            return None
+        return opened.decode()
 
     def check(
         self, username: str, stored: str | None, given: str, now: datetime | None = None

@@ -104,7 +104,7 @@ def test_jws_bad_input_is_refused_with_its_reason(tmp_path: Path):
     with pytest.raises(BadSignature, match="does not verify"):
         verify_jws(f"{header}.{other}.{signature}", jwk)
     with pytest.raises(BadSignature, match="not a DER SM2 signature"):
-        verify_jws(f"{header}.{payload}.{signature[:-8]}", jwk)
+        verify_jws(f"{header}.{payload}.{signature[:-20]}", jwk)
     p256 = World._key(tmp_path / "p256").public_jwk()
     with pytest.raises(BadSignature, match="SM2 needs both"):
         verify_jws(token, p256)
