@@ -21,11 +21,53 @@ import httpx
 __all__ = ["NodeHandle", "free_port", "started_node", "stop_process", "wait_until_answering"]
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Under pytest-xdist each worker takes its ports from a slice of its own below the kernel's
+# ephemeral range (32768 and up): a port the kernel handed out for "any free port" and that was
+# released again can be handed to another worker, or to an outgoing connection, before the server
+# meant to listen on it binds it.
+_WORKER_PORTS = range(20000, 32000)
+_WORKER_SLICE = 1500
+_next_port: dict[str, int] = {}
+
+
+def free_port(*, udp: bool = False) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, free for UDP too when ``udp``.
+
+    Under xdist, from the worker's own slice of ports, which no other worker uses.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        first = _WORKER_PORTS.start + int(worker[2:]) * _WORKER_SLICE % len(_WORKER_PORTS)
+        if worker not in _next_port:
+            # A random start, so processes a worker spawns do not walk the same ports as it does.
+            _next_port[worker] = int.from_bytes(os.urandom(2), "big") % _WORKER_SLICE
+        candidates: Iterator[int] = (
+            first + (_next_port[worker] + step) % _WORKER_SLICE for step in range(_WORKER_SLICE)
+        )
+    else:
+        candidates = (0 for _ in range(50))
+    for candidate in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port = sock.getsockname()[1]
+            if worker in _next_port:
+                _next_port[worker] = (port - first + 1) % _WORKER_SLICE
+            if udp and not _udp_free(port):
+                continue
+            return port
+    raise RuntimeError("no free loopback port found")
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_until_answering(

@@ -28,7 +28,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import dns.name
 
 from loadtests import (
     cpu_seconds,
+    free_port,
     process_tree,
     ratio_table,
     ratios,
@@ -58,21 +58,6 @@ ADMIN_TOKEN = "bench-admin-token"
 _QPS = re.compile(r"Queries per second:\s+([\d.]+)")
 _COMPLETED = re.compile(r"Queries completed:\s+(\d+)")
 _LOST = re.compile(r"Queries lost:\s+(\d+)")
-
-
-def free_udp_tcp_port() -> int:
-    """A loopback port free for both UDP and TCP."""
-    for _ in range(50):
-        with socket.socket() as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
 
 
 def owner_names(count: int) -> list[str]:
@@ -185,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = 4.0 if args.quick else args.seconds
     database_url = asyncio.run(_database(args.postgres, count, args.reseed))
     workdir = Path(tempfile.mkdtemp(prefix="bench-dns-"))
-    dns_port, unbound_port = free_udp_tcp_port(), free_udp_tcp_port()
+    dns_port, unbound_port = free_port(udp=True), free_port(udp=True)
     env = {
         "IDNODE_NODE_CODE": "88.118",
         "IDNODE_SIGN_RECORDS": "false",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import dns.name
 import dns.query
 import httpx
 
+from loadtests import free_port
 from node import Settings, create_app
 from registry import Handle
 from registry.codec import handle_to_name
@@ -24,17 +24,7 @@ ZONE = "idis.internal."
 
 def free_dns_port() -> int:
     """A port free on 127.0.0.1 for both UDP and TCP."""
-    for _ in range(50):
-        with socket.socket() as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port for DNS")
+    return free_port(udp=True)
 
 
 @dataclass
