@@ -32,8 +32,19 @@ def _own_key_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     """Signing keys and the top-level's root CA live in the test's directory, never in ./var."""
     monkeypatch.setenv("IDNODE_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("IDNODE_TOPLEVEL_ROOT_DIR", str(tmp_path / "root"))
-    # The native Handle protocol stays off unless a test gives it a free port of its own.
-    monkeypatch.setenv("IDNODE_HANDLE_PORT", "0")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _native_protocol_off() -> Iterator[None]:
+    """The native Handle protocol stays off unless a test gives it a free port of its own.
+
+    For the whole session, so a node a module- or session-scoped fixture starts does not bind the
+    default port 2641 either (two workers would take turns failing on it, and so would a
+    ``make run`` beside the suite).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDNODE_HANDLE_PORT", "0")
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,7 +11,14 @@ import dns.query
 import httpx
 import pytest
 
-from loadtests import bench_dns, ensure_credential, put_handles, seeded_suffix, started_node
+from loadtests import (
+    bench_dns,
+    ensure_credential,
+    free_port,
+    put_handles,
+    seeded_suffix,
+    started_node,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("dnsperf") is None, reason="dnsperf is missing: make dns-tools"
@@ -28,7 +35,7 @@ async def test_unbound_and_the_node_answer_the_same_names_and_dnsperf_measures_b
     tmp_path: Path,
 ) -> None:
     names = bench_dns.owner_names(3)
-    unbound_port, dns_port = bench_dns.free_udp_tcp_port(), bench_dns.free_udp_tcp_port()
+    unbound_port, dns_port = free_port(udp=True), free_port(udp=True)
     unbound = bench_dns.start_unbound(
         bench_dns.unbound_config(tmp_path, unbound_port, names), unbound_port
     )
