@@ -4,6 +4,7 @@ get a protocol error (4), never an internal error."""
 
 from __future__ import annotations
 
+import logging
 import random
 import struct
 from collections.abc import AsyncIterator
@@ -55,8 +56,9 @@ def handle_net_setup_body(identity: bytes, index: int, public_key: bytes) -> byt
 
 
 async def test_session_setup_is_refused_and_the_connection_then_creates_by_challenge(
-    port: int,
+    port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="idnode.native")
     # Handle.Net encodes a DH public key as its own key record; the node never reads it.
     dh_key = b"\x00\x00\x00\x02DH\x00\x00" + bytes(range(200))
     body = handle_net_setup_body(ADMIN.encode(), 300, dh_key)
@@ -81,6 +83,10 @@ async def test_session_setup_is_refused_and_the_connection_then_creates_by_chall
         )
         resolved = await client.resolve("88.118.8/S1")
         assert [v.data for v in resolved.values if v.index == 1] == [URL.value.encode()]
+    # Normal client behaviour: logged, but not as a warning.
+    native = [r for r in caplog.records if r.name == "idnode.native"]
+    assert any("sessions are not offered" in r.getMessage() for r in native)
+    assert all(r.levelno < logging.WARNING for r in native)
 
 
 GOOD = handle_net_setup_body(ADMIN.encode(), 300, b"k" * 64)
