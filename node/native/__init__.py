@@ -2,7 +2,7 @@
 
 ``open_native`` runs the listeners in the HTTP app's lifespan; ``Dispatcher`` maps opcodes to
 handlers (``resolution`` answers opcodes 1 and 2, ``auth`` challenges and checks identities,
-``admin`` changes records); ``client`` speaks to any Handle server, ``admin_client`` administers one.
+``admin`` changes records, ``sessions`` refuses sessions, 400–402); ``client`` speaks to any Handle server, ``admin_client`` administers one.
 """
 
 # Nothing is imported here: ``idnode hdl`` (``native.cli``, ``native.client``) must not load the

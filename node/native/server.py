@@ -15,6 +15,7 @@ from registry.codec.native import Interface, Server, SiteInfo
 
 from ..context import NodeContext
 from ..settings import Settings
+from . import sessions
 from .admin import Administration
 from .auth import Authenticator
 from .dispatch import Dispatcher
@@ -85,6 +86,7 @@ async def open_native(
     for opcode, handler in {
         **auth.handlers(),
         **Administration(context.records, auth).handlers(),
+        **sessions.handlers(),
     }.items():
         dispatcher.register(opcode, handler)
     tcp = TcpServer(

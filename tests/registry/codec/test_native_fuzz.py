@@ -12,6 +12,14 @@ import time
 
 from registry.codec import native
 from registry.codec.native import OpCode, ProtocolError, Reader
+from registry.codec.native.session import (
+    KeyExchange,
+    SessionSetup,
+    decode_exchange_key,
+    decode_session_setup,
+    encode_exchange_key,
+    encode_session_setup,
+)
 
 from .native_samples import HANDLE_NET_RESOLUTION, request
 
@@ -35,6 +43,15 @@ def _valid_messages() -> list[bytes]:
         request(1, native.encode_resolution(b"88.118/x", [value, value])),
         request(2, site.encode()),
         request(1, native.encode_error("nope")),
+        request(
+            OpCode.SESSION_SETUP,
+            encode_session_setup(SessionSetup(KeyExchange.DH, 86400, b"0.NA/x", 300, b"DH" * 40)),
+        ),
+        request(
+            OpCode.SESSION_SETUP,
+            encode_session_setup(SessionSetup(KeyExchange.CIPHER_HDL, 60, key_handle=b"a/b")),
+        ),
+        request(OpCode.SESSION_EXCHANGEKEY, encode_exchange_key(b"k" * 32)),
     ]
 
 
@@ -48,6 +65,8 @@ def _decode_everything(data: bytes) -> None:
         native.decode_handle_request,
         native.decode_error,
         native.decode_site_response,
+        decode_session_setup,
+        decode_exchange_key,
     ):
         with contextlib.suppress(ProtocolError):
             decode(Reader(message.body))
