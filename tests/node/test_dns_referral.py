@@ -3,6 +3,7 @@ the same zone, the bridged answer when it publishes none or another zone's."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dns.flags
@@ -16,12 +17,15 @@ import pytest
 from pydantic import SecretStr
 
 from node import Settings, create_app
+from toplevel import create_toplevel_app
 
 from ..conftest import ADMIN_TOKEN
 from ..databases import migrate
 from ..servers import ThreadedServer
 from .dnshelp import ZONE, dns_node, free_dns_port, name_of
 from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
+
+BOOTSTRAP = "dns-referral-bootstrap"
 
 
 def _settings(url: str, node_code: str, **changes: object) -> Settings:
@@ -138,3 +142,63 @@ async def test_another_zone_is_bridged_and_a_failing_directory_is_servfail(
         finally:
             if not stopped:
                 top.__exit__(None, None, None)
+
+
+def _published(top: str, prefix: str, timeout: float = 60) -> dict:
+    """The ``dns`` member of ``0.NA/<prefix>``'s HS_SITE once the node registered (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{top}/api/handles/0.NA/{prefix}", timeout=10)
+        if response.status_code == 200:
+            site = next(v for v in response.json()["values"] if v["type"] == "HS_SITE")
+            return site["data"]["value"]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"0.NA/{prefix} never reached the directory: {response.text}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+async def test_a_node_registers_its_dns_frontend_and_others_refer_to_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    b_url = await migrate(f"sqlite+aiosqlite:///{tmp_path / 'b'}.db")
+    top_app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'top.db'}", BOOTSTRAP)
+    b_port = free_dns_port()
+    with ThreadedServer(top_app) as top:
+        b_settings = _settings(
+            b_url,
+            "88.119",
+            dns_port=b_port,
+            dns_zone=ZONE,
+            toplevel_url=top.url,
+            toplevel_bootstrap_token=SecretStr(BOOTSTRAP),
+            keys_dir=str(tmp_path / "keys-b"),
+            sync_idle_seconds=0.1,
+        )
+        with ThreadedServer(create_app(b_settings)) as node_b:
+            site = _published(top.url, "88.119")
+            assert site["baseUrl"] == b_settings.public_url
+            assert site["dns"] == {
+                "zone": ZONE,
+                "nameServer": "ns.119.88." + ZONE,
+                "addresses": ["127.0.0.1"],
+                "port": b_port,
+            }
+            _register(node_b.url, "Bee", "88.119.5")
+            # The enterprise prefix, once synced, is a directory entry of its own: the
+            # delegation's owner follows it.
+            assert _published(top.url, "88.119.5")["dns"] == site["dns"]
+            with dns_node(settings, toplevel_url=top.url) as node_a:
+                name = name_of("88.119.5/ONE")
+                referral = node_a.query(name, "URI")
+                assert referral.rcode() == dns.rcode.NOERROR
+                assert not referral.flags & dns.flags.AA and not referral.answer
+                (ns,) = referral.authority
+                assert ns.name == dns.name.from_text("5.119.88." + ZONE)
+                server = ns[0].target
+                (glue,) = referral.additional
+                assert (glue.name, glue.rdtype) == (server, dns.rdatatype.A)
+                query = dns.message.make_query(name, "URI")
+                answer = dns.query.udp(query, glue[0].address, port=b_port, timeout=10)
+                assert answer.rcode() == dns.rcode.NOERROR
+                assert answer.answer[0][0].target == b"https://88.119.5.example/ONE"
