@@ -85,11 +85,13 @@ def _delegation(prefix: str, site: dict, ttl: int) -> Delegation | None:
     addresses, port = dns.get("addresses", []), dns.get("port", 53)
     if not (isinstance(zone, str) and isinstance(name_server, str) and isinstance(addresses, list)):
         return None
-    if not isinstance(port, int) or not 0 < port < 65536:
+    if type(port) is not int or not 0 < port < 65536:
+        return None
+    if not all(isinstance(a, str) for a in addresses):
         return None
     try:
         parsed = tuple(str(ip_address(a)) for a in addresses[:MAX_DNS_ADDRESSES])
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     return Delegation(Prefix.parse(prefix), zone, name_server, parsed, port, ttl)
 

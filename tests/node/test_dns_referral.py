@@ -145,7 +145,7 @@ async def test_another_zone_is_bridged_and_a_failing_directory_is_servfail(
 
 
 def _published(top: str, prefix: str, timeout: float = 60) -> dict:
-    """The ``dns`` member of ``0.NA/<prefix>``'s HS_SITE once the node registered (bounded)."""
+    """The HS_SITE value of ``0.NA/<prefix>`` once the prefix is listed (bounded wait)."""
     deadline = time.monotonic() + timeout
     while True:
         response = httpx.get(f"{top}/api/handles/0.NA/{prefix}", timeout=10)
@@ -155,6 +155,16 @@ def _published(top: str, prefix: str, timeout: float = 60) -> dict:
         if time.monotonic() > deadline:
             raise AssertionError(f"0.NA/{prefix} never reached the directory: {response.text}")
         time.sleep(0.1)
+
+
+def _published_dns(top: str, prefix: str, timeout: float = 60) -> dict:
+    """The HS_SITE value of ``0.NA/<prefix>`` once it carries a DNS frontend (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while "dns" not in (site := _published(top, prefix)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"0.NA/{prefix} never published a DNS frontend: {site}")
+        time.sleep(0.1)
+    return site
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
@@ -175,8 +185,12 @@ async def test_a_node_registers_its_dns_frontend_and_others_refer_to_it(
             keys_dir=str(tmp_path / "keys-b"),
             sync_idle_seconds=0.1,
         )
+        # First without a DNS frontend: registered, nothing about DNS published.
+        with ThreadedServer(create_app(b_settings.model_copy(update={"dns_port": 0}))):
+            assert "dns" not in _published(top.url, "88.119")
+        # Restarted with one: the node registers again (its proof signed by its key) with it.
         with ThreadedServer(create_app(b_settings)) as node_b:
-            site = _published(top.url, "88.119")
+            site = _published_dns(top.url, "88.119")
             assert site["baseUrl"] == b_settings.public_url
             assert site["dns"] == {
                 "zone": ZONE,
