@@ -102,6 +102,12 @@ async def test_referral_to_a_node_publishing_dns_and_bridge_to_one_without(
             again = node_a.query(shouted, "URI")
             assert again.question[0].name.to_text() == shouted.to_text()
             assert again.authority == referral.authority
+            # A query only the full parser takes (a stray AA bit) is referred the same way.
+            odd = dns.message.make_query(name, "URI", use_edns=0)
+            odd.flags |= dns.flags.AA
+            parsed = dns.query.udp(odd, "127.0.0.1", port=node_a.port, timeout=10)
+            assert parsed.rcode() == dns.rcode.NOERROR and not parsed.flags & dns.flags.AA
+            assert parsed.authority == referral.authority and not parsed.answer
             # Following the referral: B's own DNS frontend answers the URI, authoritatively.
             query = dns.message.make_query(name, "URI")
             answer = dns.query.udp(query, "127.0.0.1", port=b_port, timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +14,7 @@ from starlette.routing import Route
 
 from registry import Prefix
 from resolver import Delegation, Upstream
+from resolver._recursive import _delegation
 
 from ..servers import ThreadedServer
 
@@ -75,3 +77,32 @@ async def test_a_published_frontend_is_read_or_ignored(directory: Directory, cas
         )
     else:
         assert delegation is None
+
+
+def _junk(rng: random.Random, depth: int = 0) -> object:
+    choices = [
+        None,
+        True,
+        rng.randint(-(2**70), 2**70),
+        rng.choice([0, 1, 53, 65535, 65536]),
+        rng.random(),
+        "".join(chr(rng.randint(0, 0x10FFFF)) for _ in range(rng.randint(0, 8))),
+        rng.choice(["192.0.2.1", "::1", "ns1.id.example.", "", "1.2.3.4.5", "fe80::1%eth0"]),
+    ]
+    if depth < 2:
+        choices.append([_junk(rng, depth + 1) for _ in range(rng.randint(0, 10))])
+        choices.append({key: _junk(rng, depth + 1) for key in rng.sample(list(GOOD) + ["port"], 2)})
+    return rng.choice(choices)
+
+
+def test_fuzz_published_members_never_raise() -> None:
+    """Bounded: 3,000 random and mutated ``dns`` members; each is a sound Delegation or None."""
+    rng = random.Random(18)
+    for _ in range(3000):
+        member = {**GOOD, "port": 53} if rng.random() < 0.5 else {}
+        for key in rng.sample(["zone", "nameServer", "addresses", "port", "x"], 2):
+            member[key] = _junk(rng)
+        found = _delegation("88.200", {"baseUrl": "http://x", "dns": member}, 60)
+        if found is not None:
+            assert isinstance(found.zone, str) and isinstance(found.name_server, str)
+            assert 0 < found.port < 65536 and len(found.addresses) <= 8
