@@ -91,7 +91,7 @@ def _junk(rng: random.Random, depth: int = 0) -> object:
     ]
     if depth < 2:
         choices.append([_junk(rng, depth + 1) for _ in range(rng.randint(0, 10))])
-        choices.append({key: _junk(rng, depth + 1) for key in rng.sample(list(GOOD) + ["port"], 2)})
+        choices.append({key: _junk(rng, depth + 1) for key in rng.sample([*GOOD, "port"], 2)})
     return rng.choice(choices)
 
 
