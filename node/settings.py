@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         "idis.internal.",
         description="zone the DNS frontend is authoritative for; identifiers are named below it",
     )
+    dns_advertise: str | None = Field(
+        None,
+        description="name server and addresses other nodes' DNS frontends refer to, as"
+        " 'NAME [ADDRESS ...]' (default: ns.<node code reversed>.<zone> at the bound DNS address)",
+    )
     dns_responses_per_second: int = Field(
         2000, ge=0, description="UDP responses per second per client /24 or /56 (0: no limit)"
     )

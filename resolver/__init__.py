@@ -9,12 +9,13 @@ from ._cache import CacheConfig, RecordCache
 from ._client import HandleRestClient
 from ._entry import Entry, handle_body, not_found_body
 from ._notify import PgInvalidation
-from ._recursive import FORWARDED_HEADER, Upstream
+from ._recursive import FORWARDED_HEADER, Delegation, Upstream
 from ._resolver import Publisher, Resolution, Resolver, Source
 
 __all__ = [
     "FORWARDED_HEADER",
     "CacheConfig",
+    "Delegation",
     "Entry",
     "HandleRestClient",
     "PgInvalidation",

@@ -33,7 +33,7 @@ def build_resolver(
     On PostgreSQL, writes in any process invalidate every process's cache (LISTEN/NOTIFY); with
     ``toplevel_url``, prefixes outside ``node_code`` are resolved through the prefix directory.
     """
-    remote = None
+    upstream = None
     client = None
     if toplevel_url:
         client = httpx.AsyncClient(
@@ -41,10 +41,16 @@ def build_resolver(
             limits=httpx.Limits(max_connections=UPSTREAM_CONNECTIONS),
             follow_redirects=False,
         )
-        remote = Upstream(
+        upstream = Upstream(
             toplevel_url, client, max_answer_bytes=upstream_max_bytes, deadline=upstream_deadline
-        ).fetch
-    resolver = Resolver(records, config=config, node_code=node_code, remote=remote)
+        )
+    resolver = Resolver(
+        records,
+        config=config,
+        node_code=node_code,
+        remote=None if upstream is None else upstream.fetch,
+    )
+    resolver.upstream = upstream
     if client is not None:
         resolver.on_close(client.aclose)
     if make_url(database_url).get_backend_name() == "postgresql":

@@ -9,6 +9,10 @@ values; the record itself is fetched from the serving node.
 Other nodes are not trusted to be small or quick: an answer over ``max_answer_bytes`` is dropped
 as it streams in, and a whole resolution (directory walk and record) has ``deadline`` seconds.
 Either failure is ``Unavailable`` (503), never cached.
+
+A serving node with a DNS frontend says so in its ``HS_SITE`` value: a ``dns`` member
+``{"zone": ..., "nameServer": ..., "addresses": [...], "port": ...}``; ``delegation_of`` reads it
+for the DNS frontend's referrals. Entries without it are as before.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import ip_address
 
 import httpx
 import orjson
@@ -25,7 +31,7 @@ from registry import Handle, Prefix, Record, Unavailable
 
 from ._client import MAX_ANSWER_BYTES, HandleRestClient
 
-__all__ = ["FORWARDED_HEADER", "Upstream"]
+__all__ = ["FORWARDED_HEADER", "Delegation", "Upstream"]
 
 DIRECTORY_PREFIX = "0.NA"
 SITE_TYPE = "HS_SITE"
@@ -40,7 +46,22 @@ DIRECTORY_LEVELS = 8
 DEADLINE_SECONDS = 10.0
 
 
-def _site_url(record: Record) -> str | None:
+MAX_DNS_ADDRESSES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """A serving node's DNS frontend, as its directory entry ``0.NA/<prefix>`` publishes it."""
+
+    prefix: Prefix
+    zone: str
+    name_server: str
+    addresses: tuple[str, ...]
+    port: int
+    ttl: int
+
+
+def _site(record: Record) -> dict | None:
     for value in record.values:
         if value.type != SITE_TYPE:
             continue
@@ -51,8 +72,28 @@ def _site_url(record: Record) -> str | None:
             except orjson.JSONDecodeError:
                 continue
         if isinstance(data, dict) and isinstance(data.get("baseUrl"), str):
-            return data["baseUrl"].rstrip("/")
+            return data
     return None
+
+
+def _delegation(prefix: str, site: dict, ttl: int) -> Delegation | None:
+    """The ``dns`` member of an HS_SITE value; ``None`` when absent or malformed (ignored)."""
+    dns = site.get("dns")
+    if not isinstance(dns, dict):
+        return None
+    zone, name_server = dns.get("zone"), dns.get("nameServer")
+    addresses, port = dns.get("addresses", []), dns.get("port", 53)
+    if not (isinstance(zone, str) and isinstance(name_server, str) and isinstance(addresses, list)):
+        return None
+    if type(port) is not int or not 0 < port < 65536:
+        return None
+    if not all(isinstance(a, str) for a in addresses):
+        return None
+    try:
+        parsed = tuple(str(ip_address(a)) for a in addresses[:MAX_DNS_ADDRESSES])
+    except ValueError:
+        return None
+    return Delegation(Prefix.parse(prefix), zone, name_server, parsed, port, ttl)
 
 
 class Upstream:
@@ -76,7 +117,9 @@ class Upstream:
         self.deadline = deadline
         self.clock = clock
         # Bounded: anyone can make us look up made-up prefixes.
-        self._directory: LRUCache[str, tuple[str | None, float]] = LRUCache(DIRECTORY_ENTRIES)
+        self._directory: LRUCache[str, tuple[str | None, Delegation | None, float]] = LRUCache(
+            DIRECTORY_ENTRIES
+        )
 
     async def _get(self, base_url: str, handle: Handle) -> Record | None:
         """The record ``base_url`` serves for ``handle``; ``None`` on 404."""
@@ -87,28 +130,46 @@ class Upstream:
 
     async def site_of(self, prefix: Prefix) -> str | None:
         """The base URL of the node serving ``prefix`` (or its nearest listed parent)."""
+        return (await self._serving(prefix))[0]
+
+    async def delegation_of(self, prefix: Prefix) -> Delegation | None:
+        """The DNS frontend the node serving ``prefix`` publishes, if any (``Unavailable``)."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                return (await self._serving(prefix))[1]
+        except TimeoutError:
+            raise Unavailable(
+                f"no directory answer for {prefix} within {self.deadline:g} s"
+            ) from None
+
+    async def _serving(self, prefix: Prefix) -> tuple[str | None, Delegation | None]:
         segments = prefix.segments
         for length in range(min(len(segments), DIRECTORY_LEVELS), 0, -1):
             name = ".".join(segments[:length])
-            site = await self._directory_entry(name)
+            site, delegation = await self._directory_entry(name)
             if site is not None:
-                return site
-        return None
+                return site, delegation
+        return None, None
 
-    async def _directory_entry(self, prefix: str) -> str | None:
+    async def _directory_entry(self, prefix: str) -> tuple[str | None, Delegation | None]:
         now = self.clock()
         cached = self._directory.get(prefix)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None and cached[2] > now:
+            return cached[0], cached[1]
         handle = Handle(Prefix.parse(DIRECTORY_PREFIX), prefix)
         record = await self._get(self.toplevel_url, handle)
         if record is None:
-            self._directory[prefix] = (None, now + NEGATIVE_DIRECTORY_TTL)
-            return None
+            self._directory[prefix] = (None, None, now + NEGATIVE_DIRECTORY_TTL)
+            return None, None
         ttl = min((v.ttl for v in record.values), default=0)
-        site = _site_url(record)
-        self._directory[prefix] = (site, now + ttl)
-        return site
+        site = _site(record)
+        if site is None:
+            self._directory[prefix] = (None, None, now + ttl)
+            return None, None
+        delegation = _delegation(prefix, site, ttl)
+        url = site["baseUrl"].rstrip("/")
+        self._directory[prefix] = (url, delegation, now + ttl)
+        return url, delegation
 
     async def fetch(self, handle: Handle) -> Record | None:
         """The record from the node serving its prefix; ``None`` when none does or it has none."""

@@ -7,12 +7,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from registry import Handle, HandleNotFound, Prefix, Record, RecordService, Unavailable
 
 from ._batch import ReadBatcher
 from ._cache import CacheConfig, RecordCache
 from ._entry import Entry
+
+if TYPE_CHECKING:
+    from ._recursive import Upstream
 
 __all__ = ["Publisher", "Resolution", "Resolver", "Source"]
 
@@ -70,6 +74,8 @@ class Resolver:
         self.cache = RecordCache(config or CacheConfig(), clock or time.monotonic)
         self.node_code = node_code
         self.remote = remote
+        # The prefix directory behind ``remote``, when it is one (the DNS frontend's referrals).
+        self.upstream: Upstream | None = None
         self.publisher: Publisher | None = None
         self.reads = 0
         # Answers given from the cache and answers that needed a read (or a fetch).

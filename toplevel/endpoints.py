@@ -153,14 +153,22 @@ async def resolve(handle: str, request: Request) -> Response:
     entry = await _store(request).directory_entry(prefix)
     if entry is None:
         raise HandleNotFound(f"prefix {prefix} is not in the directory", handle=str(parsed))
-    values = _directory_values(entry, await _store(request).certificates(entry.code))
+    store = _store(request)
+    values = _directory_values(
+        entry, await store.certificates(entry.code), await store.dns_frontend(entry.code)
+    )
     return Response(codec.values_body(f"0.NA/{prefix}", values), media_type="application/json")
 
 
 def _directory_values(
-    node: NodeRow, certificates: Sequence[NodeCertificateRow]
+    node: NodeRow,
+    certificates: Sequence[NodeCertificateRow],
+    dns: dict[str, Any] | None = None,
 ) -> list[HandleValue]:
     """HS_ADMIN, the serving node as HS_SITE, its keys as HS_PUBKEY and their HS_CERTs.
+
+    A node that registered a DNS frontend has it in its HS_SITE as ``dns`` (other nodes' DNS
+    frontends refer to it: ``resolver.Delegation``).
 
     Every unexpired certificate stays, each with its key: a rotation must not break the
     verification of records the older keys signed.
@@ -176,7 +184,12 @@ def _directory_values(
             "admin",
             {"handle": f"0.NA/{code}", "index": 300, "permissions": "011111110011"},
         ),
-        HandleValue(1, "HS_SITE", "site", {"baseUrl": node.base_url, "nodeCode": code}),
+        HandleValue(
+            1,
+            "HS_SITE",
+            "site",
+            {"baseUrl": node.base_url, "nodeCode": code, **({"dns": dns} if dns else {})},
+        ),
     ]
     keys = {row.key_index: orjson.loads(row.public_key) for row in certificates}
     keys[_key_index(node.certificate)] = orjson.loads(node.public_key)
@@ -257,6 +270,7 @@ async def register_node(body: NodeRegistration, request: Request) -> Response:
         replaces=current,
         proof=proof,
         force=forced,
+        dns=None if body.dns is None else body.dns.model_dump(),
     )
     return json_response(
         {"nodeCode": str(code), "token": sync_token, "certificate": certificate},

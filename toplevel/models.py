@@ -12,6 +12,7 @@ __all__ = [
     "CopyRow",
     "HomedPrefixRow",
     "NodeCertificateRow",
+    "NodeDnsRow",
     "NodeRow",
     "StatsRow",
     "TopLevelBase",
@@ -42,6 +43,18 @@ class NodeRow(TopLevelBase):
     changes: Mapped[int] = mapped_column(BigInteger, default=0)
     registered_at: Mapped[datetime] = mapped_column(Timestamp)
     last_batch_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class NodeDnsRow(TopLevelBase):
+    """A node's DNS frontend as it registered it (JSON), published in its HS_SITE values.
+
+    A table of its own so top-level databases made before it gain it with ``create_all``.
+    """
+
+    __tablename__ = "node_dns"
+
+    code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    frontend: Mapped[str] = mapped_column(Text)
 
 
 class NodeCertificateRow(TopLevelBase):

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["BatchIn", "ChangeIn", "FaultsIn", "NodeRegistration", "StatsIn"]
+__all__ = ["BatchIn", "ChangeIn", "DnsFrontendIn", "FaultsIn", "NodeRegistration", "StatsIn"]
 
 MAX_BATCH = 10_000
+
+
+class DnsFrontendIn(BaseModel):
+    """A node's DNS frontend, published in its directory entries for other nodes' referrals."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zone: str = Field(min_length=1, max_length=255, description="the zone it is authoritative for")
+    nameServer: str = Field(min_length=1, max_length=255, description="its name server's name")
+    addresses: list[str] = Field(
+        default_factory=list, max_length=8, description="IPv4/IPv6 addresses (glue)"
+    )
+    port: int = Field(53, ge=1, le=65535)
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        try:
+            return [str(ip_address(text)) for text in value]
+        except ValueError as exc:
+            raise ValueError(f"addresses must be IP addresses: {exc}") from exc
 
 
 class NodeRegistration(BaseModel):
@@ -25,6 +47,7 @@ class NodeRegistration(BaseModel):
         max_length=16_384,
         description="re-registration only: a JWS over this request signed by the node's current key",
     )
+    dns: DnsFrontendIn | None = Field(None, description="the node's DNS frontend, if it has one")
 
 
 class ChangeIn(BaseModel):

@@ -26,6 +26,7 @@ from .models import (
     CopyRow,
     HomedPrefixRow,
     NodeCertificateRow,
+    NodeDnsRow,
     NodeRow,
     StatsRow,
     TopLevelBase,
@@ -86,6 +87,7 @@ class TopLevelStore:
         replaces: str | None = None,
         proof: RegistrationProof | None = None,
         force: bool = False,
+        dns: dict[str, Any] | None = None,
     ) -> bool:
         """Register a node, or re-register it (new site, key and token); True when new.
 
@@ -117,7 +119,20 @@ class TopLevelStore:
                 row.certificate = certificate
             if certificate is not None:
                 await self._keep_certificate(session, code, certificate)
+            published = await session.get(NodeDnsRow, code)
+            if dns is None and published is not None:
+                await session.delete(published)
+            elif dns is not None and published is None:
+                session.add(NodeDnsRow(code=code, frontend=orjson.dumps(dns).decode()))
+            elif dns is not None and published is not None:
+                published.frontend = orjson.dumps(dns).decode()
             return row is None
+
+    async def dns_frontend(self, code: str) -> dict[str, Any] | None:
+        """The DNS frontend node ``code`` registered, if any."""
+        async with self.db.read() as session:
+            row = await session.get(NodeDnsRow, code)
+        return None if row is None else orjson.loads(row.frontend)
 
     async def _keep_certificate(self, session: Any, code: str, certificate: str) -> None:
         """Publish ``certificate`` beside the node's other unexpired ones; drop expired ones.

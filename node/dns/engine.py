@@ -25,6 +25,7 @@ from registry import Handle, InvalidIdentifier, NodeError, Unavailable
 from registry.codec import Ancestor, Apex, Identifier, handle_to_name
 from registry.codec.dns_answers import WireSet, ZoneInfo, record_sets, render, respond, select
 from registry.codec.dns_names import place_of_labels
+from registry.codec.dns_referral import Referral, delegated_owner, refer
 from registry.codec.dns_wire import (
     EDNS_PAYLOAD,
     MIN_PAYLOAD,
@@ -131,7 +132,10 @@ class DnsEngine:
             limit = 65535 if tcp else min(max(query.payload, MIN_PAYLOAD), EDNS_PAYLOAD)
         else:
             limit = 65535 if tcp else MIN_PAYLOAD
-        response = respond(query, self.zone, self.serial, sets, EDNS_PAYLOAD)
+        if isinstance(sets, Referral):
+            response = refer(query, sets, EDNS_PAYLOAD)
+        else:
+            response = respond(query, self.zone, self.serial, sets, EDNS_PAYLOAD)
         try:
             return response.to_wire(max_size=limit, prefer_truncation=True)
         except dns.exception.DNSException:
@@ -150,6 +154,8 @@ class DnsEngine:
         )
         if rcode != dns.rcode.NOERROR:
             return error_response(wire, rcode)
+        if isinstance(sets, Referral):
+            return self._refer(wire, tcp, screened, sets, generation)
         negative_ttl = self.zone.negative_ttl
         out = render(
             wire,
@@ -166,6 +172,42 @@ class DnsEngine:
             self.cache.put(tcp, screened.key, screened.owner, out, expires, end, generation)
         return out
 
+    def _refer(
+        self, wire: bytes, tcp: bool, screened: Screened, referral: Referral, generation: int
+    ) -> bytes:
+        """A referral to a plain query, rendered by dnspython and cached as bytes like answers."""
+        query = dns.message.from_wire(wire)
+        try:
+            out = refer(query, referral, EDNS_PAYLOAD).to_wire(
+                max_size=screened.limit, prefer_truncation=True
+            )
+        except dns.exception.DNSException:
+            return error_response(wire, dns.rcode.SERVFAIL)
+        if not out[2] & TC:
+            expires = monotonic() + min(referral.ttl, MAX_CACHED_SECONDS)
+            end = screened.question_end
+            self.cache.put(tcp, screened.key, screened.owner, out, expires, end, generation)
+        return out
+
+    async def _referral(self, handle: Handle) -> Referral | None:
+        """A referral for another node's ``handle`` when that node publishes a DNS frontend
+        for this zone; ``None`` to bridge it. Raises ``NodeError`` when the directory fails."""
+        upstream = self.resolver.upstream
+        if upstream is None or self.resolver.is_local(handle):
+            return None
+        delegation = await upstream.delegation_of(handle.prefix)
+        if delegation is None:
+            return None
+        try:
+            if dns.name.from_text(delegation.zone) != self.origin:
+                return None
+            name_server = dns.name.from_text(delegation.name_server)
+        except (dns.exception.DNSException, ValueError):
+            return None  # a published name that is not a name: bridge instead
+        owner = delegated_owner(delegation.prefix, self.origin)
+        ttl = max(0, min(delegation.ttl, self.zone.ttl))
+        return Referral(owner, name_server, delegation.addresses, ttl)
+
     def _soa(self, serial: int) -> bytes:
         if self._soa_cached[0] != serial:
             self._soa_cached = (serial, self.zone.soa_rdata(serial))
@@ -173,8 +215,8 @@ class DnsEngine:
 
     async def _lookup(
         self, rdclass: int, rdtype: int, labels: list[bytes]
-    ) -> tuple[int, list[WireSet] | None]:
-        """(RCODE, the RRsets at the name or ``None`` when it does not exist).
+    ) -> tuple[int, list[WireSet] | Referral | None]:
+        """(RCODE, the RRsets at the name or ``None`` when it does not exist, or a referral).
 
         ``labels``: the question's name, lower-cased, leftmost first, without the root.
         """
@@ -195,6 +237,9 @@ class DnsEngine:
         if not isinstance(place, Identifier):
             return dns.rcode.NOERROR, None
         try:
+            referral = await self._referral(place.handle)
+            if referral is not None:
+                return dns.rcode.NOERROR, referral
             resolution = await self.resolver.lookup(place.handle, batched=True)
         except Unavailable as exc:
             logger.warning("DNS answer for %s unavailable: %s", place.handle, exc.message)

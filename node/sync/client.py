@@ -32,10 +32,12 @@ class TopLevelClient:
         *,
         key_index: int = 300,
         proof: str | None = None,
+        dns: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Onboard this node; the answer carries its sync ``token`` and its ``certificate``.
 
-        ``proof`` (``registry.sign_registration``) lets a node already registered re-register.
+        ``proof`` (``registry.sign_registration``) lets a node already registered re-register;
+        ``dns`` is its DNS frontend (sent only when it has one: older top-levels know no such field).
         """
         body = {
             "nodeCode": code,
@@ -44,6 +46,8 @@ class TopLevelClient:
             "keyIndex": key_index,
             "proof": proof,
         }
+        if dns is not None:
+            body["dns"] = dns
         return await self._call("POST", "/nodes", bootstrap_token, orjson.dumps(body))
 
     async def send_batch(self, code: str, token: str, batch: OutboxBatch) -> dict[str, Any]:

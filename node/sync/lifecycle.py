@@ -11,6 +11,7 @@ from registry.trust import SecretBox
 from resolver import Resolver
 
 from ..context import NodeContext
+from ..dns.advertise import dns_frontend
 from ..trust.identity import NodeIdentity, ensure_key
 from .client import TopLevelClient
 from .worker import StatsSource, SyncWorker
@@ -51,6 +52,7 @@ async def open_sync(context: NodeContext) -> AsyncIterator[SyncWorker | None]:
         backoff_max_seconds=settings.sync_backoff_max_seconds,
         stats_interval_seconds=settings.stats_interval_seconds,
         identity=NodeIdentity(settings, context.records),
+        dns=dns_frontend(settings),
     )
     try:
         context.records.writer.add_listener(worker.changed)

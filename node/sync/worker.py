@@ -14,6 +14,8 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+import orjson
+
 from registry import Conflict, NodeError, Unauthenticated, Unavailable
 from registry.storage import SyncStore
 
@@ -26,6 +28,8 @@ logger = logging.getLogger("idnode.sync")
 StatsSource = Callable[[], Awaitable[dict[str, Any]]]
 # The id of the key the top-level node certified; another active key (a rotation) re-onboards.
 _ONBOARDED_KEY = "toplevel_key"
+# The DNS frontend the node last registered (JSON): it registers again when that changes.
+_ONBOARDED_DNS = "toplevel_dns"
 
 
 class OnboardingKey(Protocol):
@@ -64,8 +68,13 @@ class SyncWorker:
         stats_interval_seconds: float = 60.0,
         linger_seconds: float = 0.05,
         identity: Identity | None = None,
+        dns: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
+        self.dns = dns
+        self._dns_text = (
+            "" if dns is None else orjson.dumps(dns, option=orjson.OPT_SORT_KEYS).decode()
+        )
         self.client = client
         self.node_code = node_code
         self.public_url = public_url
@@ -212,6 +221,7 @@ class SyncWorker:
             token is not None
             and key is not None
             and await self.store.get(_ONBOARDED_KEY) == key.kid
+            and (await self.store.get(_ONBOARDED_DNS) or "") == self._dns_text
         ):
             return token
         if not self.bootstrap_token:
@@ -231,11 +241,13 @@ class SyncWorker:
             self.bootstrap_token,
             key_index=key.index,
             proof=proof,
+            dns=self.dns,
         )
         if answer.get("certificate"):
             kid = await self.identity.install(answer["certificate"])
             logger.info("sync: installed the top-level node's certificate of key %s", kid)
         await self.store.put(_ONBOARDED_KEY, key.kid)
+        await self.store.put(_ONBOARDED_DNS, self._dns_text)
         token = answer["token"]
         await self.store.set_token(token)
         logger.info("sync: onboarded at %s as node %s", self.client.base_url, self.node_code)
