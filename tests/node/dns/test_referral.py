@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from node import Settings, create_app
 from toplevel import create_toplevel_app
 
-from ..conftest import ADMIN_TOKEN
-from ..databases import migrate
-from ..servers import ThreadedServer
+from ...conftest import ADMIN_TOKEN
+from ...databases import migrate
+from ...servers import ThreadedServer
+from ..helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 from .dnshelp import ZONE, dns_node, free_dns_port, name_of
-from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 BOOTSTRAP = "dns-referral-bootstrap"
 

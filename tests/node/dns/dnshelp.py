@@ -16,8 +16,8 @@ from node import Settings, create_app
 from registry import Handle
 from registry.codec import handle_to_name
 
-from ..servers import ThreadedServer
-from .helpers import basic_auth, create_enterprise
+from ...servers import ThreadedServer
+from ..helpers import basic_auth, create_enterprise
 
 ZONE = "idis.internal."
 

@@ -18,7 +18,7 @@ import pytest
 
 from node import Settings, create_app
 
-from ..servers import ThreadedServer
+from ...servers import ThreadedServer
 from .dnshelp import ZONE, DnsNode, dns_node, free_dns_port, name_of
 
 HANDLE = "88.118.8/JXDY2106023"

@@ -11,11 +11,11 @@ from pydantic import SecretStr
 
 from node import Settings, create_app
 
-from ..conftest import ADMIN_TOKEN
-from ..databases import migrate
-from ..servers import ThreadedServer
+from ...conftest import ADMIN_TOKEN
+from ...databases import migrate
+from ...servers import ThreadedServer
+from ..helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 from .dnshelp import dns_node, name_of
-from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
 
 
 def _settings(url: str, node_code: str) -> Settings:
