@@ -46,10 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             NodeContext(settings, listen=True, sync=open_sync) as context,
             open_native(context, settings) as native,
-            open_dns(context),
+            open_dns(context) as dns,
         ):
             app.state.node = context
             app.state.native = native
+            app.state.dns = dns
             app.state.schema_ready = await _schema_ready(context.db)
             tune_gc(settings.gc_threshold)
             share = WorkerShare.from_environment(lambda: node_families(app.state))

@@ -96,6 +96,24 @@ def native_families(native: Any) -> list[Metric]:
     return [connections, closed, dropped]
 
 
+def dns_families(dns: Any) -> list[Metric]:
+    """The DNS frontend's listeners (when it is on)."""
+    if dns is None:
+        return []
+    answers = CounterMetricFamily(
+        "idnode_dns_answers",
+        "DNS answers: from the ready-answer cache, or worked out by the engine",
+        labels=["path"],
+    )
+    answers.add_metric(["cached"], dns.cached_answers)
+    answers.add_metric(["engine"], dns.answers)
+    shed = CounterMetricFamily("idnode_dns_shed", "DNS UDP queries dropped: too many pending")
+    shed.add_metric([], dns.shed)
+    connections = GaugeMetricFamily("idnode_dns_tcp_connections", "DNS TCP connections open")
+    connections.add_metric([], dns.connections)
+    return [answers, shed, connections]
+
+
 def node_families(state: Any) -> list[Metric]:
     """This process's figures, from the app's ``state`` (``node``, ``native``, ``metrics``)."""
     context = state.node
@@ -107,6 +125,7 @@ def node_families(state: Any) -> list[Metric]:
         *resolver_families(context.resolver),
         *pool_families(context),
         *native_families(getattr(state, "native", None)),
+        *dns_families(getattr(state, "dns", None)),
     ]
 
 
