@@ -19,6 +19,9 @@ from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
 from .hot import HotPath
+from .metrics import RequestMeter, RequestTally, WorkerShare
+from .metrics import router as metrics_router
+from .metrics.families import node_families
 from .native.server import open_native
 from .runtime import tune_gc
 from .settings import Settings, get_settings
@@ -43,13 +46,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             NodeContext(settings, listen=True, sync=open_sync) as context,
             open_native(context, settings) as native,
-            open_dns(context),
+            open_dns(context) as dns,
         ):
             app.state.node = context
             app.state.native = native
+            app.state.dns = dns
             app.state.schema_ready = await _schema_ready(context.db)
             tune_gc(settings.gc_threshold)
-            yield
+            share = WorkerShare.from_environment(lambda: node_families(app.state))
+            if share is None:
+                yield
+                return
+            async with share:
+                app.state.metrics_share = share
+                yield
 
     app = FastAPI(
         title="idnode",
@@ -74,11 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_response({"status": "ok", "nodeCode": settings.node_code})
 
     app.add_middleware(NoSniff)
+    # Plain counts, read by GET /metrics; the hot path counts its answers into the same tally.
+    app.state.metrics = RequestTally()
+    app.add_middleware(RequestMeter, tally=app.state.metrics)
     app.include_router(handle_api.router)
     app.include_router(admin.router)
     app.include_router(snms.router)
     app.include_router(trust_router)
     app.include_router(sync_router)
+    app.include_router(metrics_router)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
     install_error_handlers(
@@ -86,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         {
             "/api/handles": handle_dialect,
             "/admin": plain_dialect,
+            "/metrics": plain_dialect,
             "/identity": snms.snms_dialect,
             "/identityv2": snms.snms_dialect,
             "/snms": snms.snms_dialect,

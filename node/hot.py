@@ -10,6 +10,8 @@ a second read. Anything else goes on to the FastAPI app, whose endpoint has the 
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
@@ -44,6 +46,7 @@ class HotPath:
         self.app = app
         # Outside FastAPI, so not behind its telemetry and error middleware on every hit.
         self.state = app.state
+        self.tally = app.state.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -53,6 +56,7 @@ class HotPath:
             and scope["path"].startswith(HANDLES_PATH)
             and not any(name in _NOT_HERE for name, _ in scope["headers"])
         ):
+            started = perf_counter()
             resolver: Resolver = self.state.node.resolver
             try:
                 # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
@@ -62,6 +66,7 @@ class HotPath:
                 entry = resolver.hot(key)
                 if entry is not None:
                     await _send(send, entry.status, entry.body, [])
+                    self.tally.handle(entry.status, started)
                     return
                 resolution = await resolver.lookup(Handle.parse(key))
             except NodeError as exc:
@@ -72,5 +77,6 @@ class HotPath:
                 extra = stale_headers(resolution)
             headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
             await _send(send, status, body, headers)
+            self.tally.handle(status, started)
             return
         await self.app(scope, receive, send)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import sys
+import tempfile
 from typing import Any
 
 import uvicorn
@@ -12,6 +14,7 @@ from uvicorn.main import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from .http_protocol import HttpLimits, LimitedHttpProtocol
+from .metrics.workers import METRICS_DIR_ENV
 from .settings import Settings
 
 __all__ = ["NodeServerConfig", "http_limits", "serve", "server_config"]
@@ -60,7 +63,10 @@ def serve(config: NodeServerConfig) -> None:
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         if config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            # The workers (spawned, so they inherit it) sum their metrics through this directory.
+            with tempfile.TemporaryDirectory(prefix="idnode-metrics-") as directory:
+                os.environ[METRICS_DIR_ENV] = directory
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
             return
         server.run()
     if not server.started:

@@ -54,6 +54,11 @@ class Resolution:
         return self.entry.answer(private, indexes, types)
 
 
+# How a resolution that missed the fresh cache was answered: read from storage, fetched from
+# another node, not found (either way), or from a stale entry because the source was unreachable.
+RESULTS = ("miss", "recursive", "negative", "stale")
+
+
 class Resolver:
     """Turns handles into answers: cached, coalesced, invalidated by writes, recursive if asked.
 
@@ -81,6 +86,8 @@ class Resolver:
         # Answers given from the cache and answers that needed a read (or a fetch).
         self.hits = 0
         self.misses = 0
+        # Misses by how they were answered (``RESULTS``); hits are ``hits``.
+        self.results = dict.fromkeys(RESULTS, 0)
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -124,16 +131,22 @@ class Resolver:
             self.hits += 1
             return Resolution(entry)
         self.misses += 1
-        if not recursive and not self.is_local(handle):
+        local = self.is_local(handle)
+        if not recursive and not local:
             now = self.cache.clock()
+            self.results["negative"] += 1
             return Resolution(Entry.missing(key, now, now))
         try:
-            return Resolution(await self._load(key, handle, batched))
+            entry = await self._load(key, handle, batched)
         except Unavailable:
             stale = self.cache.usable(key)
             if stale is None:
                 raise
+            self.results["stale"] += 1
             return Resolution(stale, int(self.cache.clock() - stale.stored_at))
+        result = "miss" if local else "recursive"
+        self.results[result if entry.exists else "negative"] += 1
+        return Resolution(entry)
 
     def stats(self) -> dict[str, float]:
         """Resolutions answered so far and the share answered from the cache."""

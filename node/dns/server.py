@@ -60,12 +60,14 @@ class _Udp(asyncio.DatagramProtocol):
             logger.exception("DNS fast path failed")
             return
         if ready is not None:
+            self.server.cached_answers += 1
             if self.limit.per_second:
                 self._send(ready, data, addr)
             elif self.transport is not None:
                 self.transport.sendto(ready, addr)
             return
         if self.server.pending >= MAX_PENDING:
+            self.server.shed += 1
             return
         self.server.spawn(self._answer(data, addr))
 
@@ -111,6 +113,11 @@ class DnsServer:
         self.rate_limit = ResponseRateLimit(responses_per_second)
         self.pending = 0
         self.connections = 0
+        # Plain counts for GET /metrics: answers from the ready-answer cache and from the
+        # engine, and UDP queries dropped because too many were pending.
+        self.cached_answers = 0
+        self.answers = 0
+        self.shed = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -151,6 +158,7 @@ class DnsServer:
         self._tasks.discard(task)
 
     async def safe_answer(self, data: bytes, tcp: bool) -> bytes | None:
+        self.answers += 1
         try:
             return await self.engine.answer(data, tcp)
         except Exception:
@@ -176,6 +184,7 @@ class DnsServer:
                     break
                 ready = self.engine.cached(data, True)
                 if ready is not None:
+                    self.cached_answers += 1
                     writer.write(_LENGTH.pack(len(ready)) + ready)
                     if writer.transport.get_write_buffer_size() > 2**20:
                         await writer.drain()

@@ -70,6 +70,11 @@ class SealingPool:
         self.processes = processes
         self._executor: ProcessPoolExecutor | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether the processes have been started (by a batch large enough to need them)."""
+        return self._executor is not None
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
