@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from httpapi import error_headers
-from registry import Handle, HandleNotFound, InvalidInput, NodeError, NotFound, Unavailable
+from httpapi import PLAIN_STATUS, error_headers, lookup
+from registry import Handle, HandleNotFound, InvalidInput, NodeError
 from registry.codec import handle_to_name
 
 from ..context import NodeContext, get_context
@@ -63,15 +63,23 @@ router.add_api_route(
 )
 
 
+# The page title for each HTTP status a person may meet; the status is the plain dialect's.
+_TITLES = {
+    400: "Not a valid identifier",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Identifier not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported content type",
+    429: "Too many attempts",
+    503: "Temporarily unavailable",
+}
+
+
 def human_dialect(request: Request, exc: NodeError) -> Response:
-    """Errors as small HTML pages."""
-    if isinstance(exc, NotFound):
-        status, title = 404, "Identifier not found"
-    elif isinstance(exc, InvalidInput):
-        status, title = 400, "Not a valid identifier"
-    elif isinstance(exc, Unavailable):
-        status, title = 503, "Temporarily unavailable"
-    else:
-        status, title = 500, "Something went wrong"
+    """Errors as small HTML pages, with the HTTP status every other dialect gives the error."""
+    status = lookup(PLAIN_STATUS, exc)
+    title = _TITLES.get(status, "Something went wrong")
     headers = {**PAGE_HEADERS, **(error_headers(exc) or {})}
     return HTMLResponse(error_page(title, exc.message), status, headers)

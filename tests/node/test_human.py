@@ -7,9 +7,13 @@ import hashlib
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from httpapi import install_error_handlers
 from node import Settings, create_app
 from node.hot import HotPath
+from node.human import human_dialect
+from registry import Conflict, Forbidden, NodeError, TooManyAttempts, Unauthenticated
 
 from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
@@ -127,3 +131,34 @@ def test_head_on_handles_behind_the_hot_path(settings: Settings) -> None:
                     assert head.headers["x-content-type-options"] == "nosniff"
             assert client.head("/api/handles/88.118.8/H", auth=auth).status_code == 200
             assert client.head("/api/handles/88.118.8/H?index=1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        (Unauthenticated("sign in first"), 401, "Sign-in needed"),
+        (Forbidden("not yours"), 403, "Not allowed"),
+        (TooManyAttempts("slow down", retry_after=9), 429, "Too many attempts"),
+        (Conflict("changed meanwhile"), 409, "Conflict"),
+        (NodeError("a bug"), 500, "Something went wrong"),
+    ],
+)
+async def test_error_pages_carry_the_status_of_the_error(
+    error: NodeError, status: int, title: str
+) -> None:
+    # A page said 500 for every error it had no title for, a refused login included.
+    app = FastAPI()
+
+    @app.get("/page")
+    async def page() -> None:
+        raise error
+
+    install_error_handlers(app, {"/": human_dialect})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/page")
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert title in response.text
+    if status == 429:
+        assert response.headers["Retry-After"] == "9"
