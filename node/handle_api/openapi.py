@@ -58,7 +58,7 @@ PUT_BODY = json_body(
     },
     {
         "record": {
-            "handle": "88.118.8/product-0001",
+            "handle": "88.118.8/sensor-42",
             "values": [
                 {
                     "index": 1,

@@ -36,6 +36,7 @@ from .schemas import (
 __all__ = ["param_or_body", "router"]
 
 router = APIRouter(tags=["SNMS API"])
+_UNREAD = object()
 
 
 def _login_fields(body: Any) -> tuple[str, str]:
@@ -85,7 +86,11 @@ async def param_or_body(request: Request, context: NodeContext, name: str) -> An
     """A query parameter, or the same field of a JSON body (DELETE clients send either)."""
     value = request.query_params.get(name)
     if value is None and request.headers.get("content-type"):
-        body = await read_json(request, context.settings.max_body_bytes)
+        # Read once: an endpoint may ask for several fields, and the stream is read only once.
+        body = getattr(request.state, "snms_body", _UNREAD)
+        if body is _UNREAD:
+            body = await read_json(request, context.settings.max_body_bytes)
+            request.state.snms_body = body
         value = body.get(name) if isinstance(body, Mapping) else None
     if value in (None, ""):
         raise InvalidInput(f"{name} is required (query parameter ?{name}= or a JSON body field)")
