@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
 import httpx
+import pytest
 
 from toplevel import create_toplevel_app
 
@@ -68,3 +72,47 @@ def test_the_toplevel_serves_its_docs_offline(tmp_path) -> None:
     app = create_toplevel_app(f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}", "bootstrap")
     with ThreadedServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         check_docs_offline(client)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def test_swagger_ui_renders_the_operations_with_no_other_host_reachable(
+    node_server, tmp_path
+) -> None:
+    """Headless Chromium, every host but the node's unresolvable: the operations are listed."""
+    result = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            # As on a network without internet: only the node's address is reachable.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"{node_server.url}/docs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    # Swagger UI built the page: its operation blocks, with the paths and summaries of the API.
+    assert dom.count('class="opblock ') >= 20, dom[:2000]
+    for text in (
+        "/identityv2/data/batchCreate",
+        "/snms/api/v5/template",
+        "Create or change a handle",
+    ):
+        assert text in dom, text
