@@ -4,6 +4,7 @@ Knows ``registry``'s error tree and Starlette, nothing of either application: ea
 which dialect answers under which path prefix (``install_error_handlers``).
 """
 
+from .docs import ASSETS_PATH, install_offline_docs, json_body
 from .errors import (
     PLAIN_STATUS,
     Dialect,
@@ -16,6 +17,7 @@ from .handle_rest import HANDLE_STATUS, handle_dialect, handle_error
 from .responses import json_response
 
 __all__ = [
+    "ASSETS_PATH",
     "HANDLE_STATUS",
     "PLAIN_STATUS",
     "Dialect",
@@ -23,6 +25,8 @@ __all__ = [
     "handle_dialect",
     "handle_error",
     "install_error_handlers",
+    "install_offline_docs",
+    "json_body",
     "json_response",
     "lookup",
     "plain_dialect",

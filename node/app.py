@@ -9,7 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from httpapi import handle_dialect, install_error_handlers, json_response, plain_dialect
+from httpapi import (
+    handle_dialect,
+    install_error_handlers,
+    install_offline_docs,
+    json_response,
+    plain_dialect,
+)
 from migrations.runner import require_schema
 from registry import Unavailable
 from registry.storage import Database
@@ -66,7 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A secondary node of the industrial-internet identifier resolution system",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    # Before the page route, which answers any other path as a handle.
+    install_offline_docs(app)
 
     # HEAD too (outside the schema: one operation per path), so load balancers that health-check
     # with HEAD do not fall through to the page route.

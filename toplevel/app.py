@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from httpapi import install_offline_docs
+
 from .authority import RootAuthority
 from .endpoints import Certify, router
 from .errors import install_error_handlers
@@ -49,7 +51,10 @@ def create_toplevel_app(
         summary="Prefix directory, node onboarding, sync intake and fault switches, for tests",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.bootstrap_token = bootstrap_token
     app.state.operator_token = operator_token or None
     app.state.certify = certify

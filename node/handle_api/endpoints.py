@@ -27,6 +27,7 @@ from ..bodies import read_json
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
+from .openapi import PUT_BODY
 
 __all__ = ["router"]
 
@@ -131,7 +132,7 @@ async def get_handle(handle: str, request: Request) -> Response:
     return Response(body, status, stale_headers(resolution), media_type="application/json")
 
 
-@router.put(ROUTE, summary="Create or change a handle", status_code=201)
+@router.put(ROUTE, summary="Create or change a handle", status_code=201, openapi_extra=PUT_BODY)
 async def put_handle(
     handle: str,
     request: Request,

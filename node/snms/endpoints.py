@@ -17,6 +17,14 @@ from ..bodies import read_json
 from ..context import NodeContext, get_context
 from .auth import snms_user
 from .envelope import envelope
+from .openapi import (
+    BATCH_DELETE_BODY,
+    BATCH_WRITE_BODY,
+    LOGIN_BODY,
+    LOGIN_V1_BODY,
+    RECORD_BODY,
+    field_body,
+)
 from .schemas import (
     batch_items,
     item_handle,
@@ -28,6 +36,7 @@ from .schemas import (
 __all__ = ["param_or_body", "router"]
 
 router = APIRouter(tags=["SNMS API"])
+_UNREAD = object()
 
 
 def _login_fields(body: Any) -> tuple[str, str]:
@@ -47,7 +56,11 @@ async def _token(context: NodeContext, principal: Principal) -> Response:
     return envelope({"token": token})
 
 
-@router.post("/identity/token", summary="Log in: a 24 h bearer token for a credential")
+@router.post(
+    "/identity/token",
+    summary="Log in: a 24 h bearer token for a credential",
+    openapi_extra=LOGIN_BODY,
+)
 async def token(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     username, password = _login_fields(await read_json(request, context.settings.max_body_bytes))
     principal = await context.enterprises.authenticate(
@@ -59,6 +72,7 @@ async def token(request: Request, context: NodeContext = Depends(get_context)) -
 @router.post(
     "/identity/token/v1",
     summary="Log in with password = sha256(sha256(password) + 'yyyy-MM-dd') of today (hex)",
+    openapi_extra=LOGIN_V1_BODY,
 )
 async def token_v1(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     username, cipher = _login_fields(await read_json(request, context.settings.max_body_bytes))
@@ -72,14 +86,22 @@ async def param_or_body(request: Request, context: NodeContext, name: str) -> An
     """A query parameter, or the same field of a JSON body (DELETE clients send either)."""
     value = request.query_params.get(name)
     if value is None and request.headers.get("content-type"):
-        body = await read_json(request, context.settings.max_body_bytes)
+        # Read once: an endpoint may ask for several fields, and the stream is read only once.
+        body = getattr(request.state, "snms_body", _UNREAD)
+        if body is _UNREAD:
+            body = await read_json(request, context.settings.max_body_bytes)
+            request.state.snms_body = body
         value = body.get(name) if isinstance(body, Mapping) else None
     if value in (None, ""):
         raise InvalidInput(f"{name} is required (query parameter ?{name}= or a JSON body field)")
     return value
 
 
-@router.get("/identityv2/data/detail", summary="A record with its template version")
+@router.get(
+    "/identityv2/data/detail",
+    summary="A record with its template version",
+    openapi_extra=field_body("handle"),
+)
 async def detail(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -95,7 +117,7 @@ def _raise_single(results: Sequence[NodeError | None]) -> None:
         raise results[0]
 
 
-@router.post("/identityv2/data", summary="Register a record")
+@router.post("/identityv2/data", summary="Register a record", openapi_extra=RECORD_BODY)
 async def create(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -106,7 +128,7 @@ async def create(
     return envelope({"handle": str(draft.handle)})
 
 
-@router.put("/identityv2/data", summary="Replace the values of a record")
+@router.put("/identityv2/data", summary="Replace the values of a record", openapi_extra=RECORD_BODY)
 async def update(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -117,7 +139,7 @@ async def update(
     return envelope({"handle": str(draft.handle)})
 
 
-@router.delete("/identityv2/data", summary="Delete a record")
+@router.delete("/identityv2/data", summary="Delete a record", openapi_extra=field_body("handle"))
 async def delete(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -160,7 +182,11 @@ async def _batch(
     return _batch_response(raw_items, results)
 
 
-@router.post("/identityv2/data/batchCreate", summary="Register up to 2000 records")
+@router.post(
+    "/identityv2/data/batchCreate",
+    summary="Register up to 2000 records",
+    openapi_extra=BATCH_WRITE_BODY,
+)
 async def batch_create(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -169,7 +195,11 @@ async def batch_create(
     return await _batch(request, context, principal, parse_draft, context.batches.create_many)
 
 
-@router.put("/identityv2/data/batchUpdate", summary="Replace the values of up to 2000 records")
+@router.put(
+    "/identityv2/data/batchUpdate",
+    summary="Replace the values of up to 2000 records",
+    openapi_extra=BATCH_WRITE_BODY,
+)
 async def batch_update(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -178,7 +208,11 @@ async def batch_update(
     return await _batch(request, context, principal, parse_draft, context.batches.update_many)
 
 
-@router.delete("/identityv2/data/batchDelete", summary="Delete up to 2000 records")
+@router.delete(
+    "/identityv2/data/batchDelete",
+    summary="Delete up to 2000 records",
+    openapi_extra=BATCH_DELETE_BODY,
+)
 async def batch_delete(
     request: Request,
     context: NodeContext = Depends(get_context),

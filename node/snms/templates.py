@@ -13,6 +13,7 @@ from ..context import NodeContext, get_context
 from .auth import snms_user
 from .endpoints import param_or_body
 from .envelope import envelope
+from .openapi import TEMPLATE_BODY, field_body
 
 __all__ = ["router"]
 
@@ -20,7 +21,11 @@ PATH = "/snms/api/v5/template"
 router = APIRouter(tags=["SNMS API"])
 
 
-@router.get(PATH, summary="One template (prefix and version), or every template of a prefix")
+@router.get(
+    PATH,
+    summary="One template (prefix and version), or every template of a prefix",
+    openapi_extra=field_body("prefix", optional=("version",)),
+)
 async def get_template(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -34,7 +39,7 @@ async def get_template(
     return envelope([template.to_json() for template in templates])
 
 
-@router.post(PATH, summary="Create a template")
+@router.post(PATH, summary="Create a template", openapi_extra=TEMPLATE_BODY)
 async def create_template(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -44,7 +49,11 @@ async def create_template(
     return envelope((await context.templates.create(principal, body)).to_json())
 
 
-@router.put(PATH, summary="Replace a template (prefix and version name it)")
+@router.put(
+    PATH,
+    summary="Replace a template (prefix and version name it)",
+    openapi_extra=TEMPLATE_BODY,
+)
 async def update_template(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -54,7 +63,11 @@ async def update_template(
     return envelope((await context.templates.update(principal, body)).to_json())
 
 
-@router.delete(PATH, summary="Delete a template no record uses")
+@router.delete(
+    PATH,
+    summary="Delete a template no record uses",
+    openapi_extra=field_body("prefix", "version"),
+)
 async def delete_template(
     request: Request,
     context: NodeContext = Depends(get_context),

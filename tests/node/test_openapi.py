@@ -1,0 +1,115 @@
+"""The OpenAPI document shows a request body, with examples, for every write of the Handle and
+SNMS APIs, and each example is a body a running node accepts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from registry.trust import cipher_password
+from registry.trust.cipher import CHINA_TIME
+
+from .helpers import basic_auth, create_enterprise
+
+_DOCUMENTED = ("/api/handles", "/identity", "/identityv2", "/snms")
+_WRITES = {"post", "put", "delete"}
+# Operations that read their fields from the query string or from a JSON body alike.
+_QUERY_OR_BODY = {
+    ("get", "/identityv2/data/detail"),
+    ("delete", "/identityv2/data"),
+    ("get", "/snms/api/v5/template"),
+    ("delete", "/snms/api/v5/template"),
+}
+# Writes that take no body (the Handle DELETE names what it deletes in the URL and query).
+_NO_BODY = {("delete", "/api/handles/{handle}")}
+# The order the examples are sent in: what one example needs, an earlier one made.
+_ORDER = [
+    ("post", "/identity/token"),
+    ("post", "/identity/token/v1"),
+    ("post", "/snms/api/v5/template"),
+    ("put", "/snms/api/v5/template"),
+    ("get", "/snms/api/v5/template"),
+    ("put", "/api/handles/{handle}"),
+    ("post", "/identityv2/data"),
+    ("put", "/identityv2/data"),
+    ("get", "/identityv2/data/detail"),
+    ("delete", "/identityv2/data"),
+    ("post", "/identityv2/data/batchCreate"),
+    ("put", "/identityv2/data/batchUpdate"),
+    ("delete", "/identityv2/data/batchDelete"),
+    ("delete", "/snms/api/v5/template"),
+]
+
+
+def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, operations in document["paths"].items()
+        if path.startswith(_DOCUMENTED)
+        for method, operation in operations.items()
+        if (method in _WRITES or (method, path) in _QUERY_OR_BODY)
+        and (method, path) not in _NO_BODY
+    }
+
+
+def _examples(operation: dict[str, Any]) -> dict[str, Any]:
+    content = operation["requestBody"]["content"]["application/json"]
+    return {name: example["value"] for name, example in content["examples"].items()}
+
+
+@pytest.fixture
+def client(node_server):
+    with httpx.Client(base_url=node_server.url, timeout=60) as client:
+        yield client
+
+
+def test_every_write_documents_its_body_with_examples(client: httpx.Client) -> None:
+    operations = _operations(client.get("/openapi.json").json())
+    # Every write of these APIs is here: a new one without a documented body fails this test.
+    assert set(operations) == set(_ORDER)
+    for key, operation in operations.items():
+        body = operation.get("requestBody")
+        assert body is not None, f"{key} documents no request body"
+        content = body["content"]["application/json"]
+        assert content["schema"].get("type") or content["schema"].get("oneOf"), key
+        assert content["examples"], f"{key} has no example"
+        if key in _QUERY_OR_BODY:
+            assert body["required"] is False
+            names = {parameter["name"] for parameter in operation["parameters"]}
+            for example in _examples(operation).values():
+                assert set(example) <= names, key
+
+
+def test_each_example_is_accepted_by_a_running_node(client: httpx.Client, node_server) -> None:
+    credential = create_enterprise(node_server.url, "Acme", "88.118.8")
+    operations = _operations(client.get("/openapi.json").json())
+    headers: dict[str, str] = {}
+    for method, path in _ORDER:
+        for name, example in _examples(operations[method, path]).items():
+            where = f"{method.upper()} {path} example {name!r}"
+            if path.startswith("/identity/token"):
+                # The example's shape with this node's credential in it.
+                password = credential["password"]
+                if path.endswith("/v1"):
+                    password = cipher_password(
+                        password, datetime.now(UTC).astimezone(CHINA_TIME).date()
+                    )
+                example = {**example, "username": credential["username"], "password": password}
+            if path == "/api/handles/{handle}":
+                url = "/api/handles/88.118.8/sensor-42"
+                if isinstance(example, dict) and "handle" in example:
+                    url = f"/api/handles/{example['handle']}"
+                response = client.put(url, json=example, auth=basic_auth(credential))
+                assert response.status_code in (200, 201), f"{where}: {response.text}"
+                continue
+            response = client.request(method, path, json=example, headers=headers)
+            assert response.status_code == 200, f"{where}: {response.text}"
+            body = response.json()
+            assert body["status"] == 1, f"{where}: {body}"
+            if path.endswith(("batchCreate", "batchUpdate", "batchDelete")):
+                assert all(line["msg"] == "success" for line in body["data"]), f"{where}: {body}"
+            if path.startswith("/identity/token"):
+                headers = {"Authorization": body["data"]["token"]}
