@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from registry import InvalidInput, NodeError
 
 from .dns.cli import add_dns_commands
@@ -25,7 +27,12 @@ from .trust.cli import add_trust_commands
 if TYPE_CHECKING:
     from .context import NodeContext
 
-__all__ = ["main"]
+__all__ = ["EXIT_CONFIG", "EXIT_DATABASE", "EXIT_FAILED", "main"]
+
+# Exit codes: 2 is argparse's for bad arguments.
+EXIT_FAILED = 1  # the command failed (bad input, a refused operation, an unexpected error)
+EXIT_CONFIG = 2  # the settings are invalid (an unsupported database URL, a bad value)
+EXIT_DATABASE = 3  # the database could not be reached
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
 
@@ -45,17 +52,25 @@ async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaita
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    from migrations.runner import upgrade  # Alembic is slow to import: only migrate pays for it
+    # Alembic is slow to import: only migrate pays for it.
+    from migrations.runner import current_revisions, upgrade
 
-    async def work(context: NodeContext) -> None:
+    async def work(context: NodeContext) -> tuple[list[str], list[str]]:
+        before = await current_revisions(context.db)
         await upgrade(context.db)
+        return before, await current_revisions(context.db)
 
-    await _with_context(settings, work)
-    _emit(
-        args,
-        {"migrated": True, "database": _safe_url(settings.database_url)},
-        f"schema is up to date ({_safe_url(settings.database_url)})",
-    )
+    before, after = await _with_context(settings, work)
+    url = _safe_url(settings.database_url)
+    now = ", ".join(after)
+    if before == after:
+        text = f"schema already up to date at {now} ({url})"
+    elif not before:
+        text = f"created the schema at {now} ({url})"
+    else:
+        text = f"migrated the schema from {', '.join(before)} to {now} ({url})"
+    result = {"migrated": before != after, "from": before, "to": after, "database": url}
+    _emit(args, result, text)
 
 
 async def cmd_enterprise_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -212,7 +227,7 @@ def _safe_url(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idnode", description=__doc__)
+    parser = argparse.ArgumentParser(prog="idnode", description=_plain(__doc__ or ""))
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(subparsers: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -223,10 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(sub, "migrate", cmd_migrate, "apply database migrations (Alembic) up to the newest")
     serve = sub.add_parser("serve", help="run the node's HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="HTTP port to bind (default %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the ports (default %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        help="critical, error, warning, info, debug or trace (default %(default)s)",
+    )
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
     toplevel = sub.add_parser("toplevel", help="run the simulated national top-level node")
@@ -291,7 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Databases, keys, ./var and whatever else the node writes are its owner's alone.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail(args, "InvalidSettings", _invalid_settings(exc))
+        return EXIT_CONFIG
     handler = args.handler
     try:
         if asyncio.iscoroutinefunction(handler):
@@ -302,11 +332,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(args, type(exc).__name__, exc.message)
         return 1
     except Exception as exc:
+        if _unreachable(exc):
+            detail = _unexpected(exc).split(": ", 1)[-1]
+            url = _safe_url(settings.database_url)
+            _fail(args, "DatabaseUnreachable", f"cannot reach the database at {url}: {detail}")
+            return EXIT_DATABASE
         # One line, never a traceback: a database error's traceback holds the statement's
         # parameters, which for a credential are its scrypt hash and sealed verifier.
         _fail(args, type(exc).__name__, _unexpected(exc))
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _invalid_settings(exc: ValidationError) -> str:
+    """Which settings are wrong and why, without their values (one may be a password)."""
+    problems = []
+    for error in exc.errors():
+        name = "IDNODE_" + "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _plain(text: str) -> str:
+    """A docstring as a help text: without reST's literal markup."""
+    return text.replace("``", "'")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be connected to (not that a statement failed)."""
+    from sqlalchemy.exc import OperationalError, StatementError
+
+    if isinstance(exc, OperationalError) and "unable to open database file" in str(exc.orig):
+        return True  # SQLite: a directory that is missing or not ours
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
+    return isinstance(cause, OSError | TimeoutError) or "connect" in type(cause).__name__.lower()
 
 
 def _fail(args: argparse.Namespace, kind: str, message: str) -> None:

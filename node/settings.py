@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry import InvalidInput, parse_limit
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["DATABASE_SCHEMES", "Settings", "get_settings"]
+
+# The drivers idnode ships with: asyncio ones, for SQLite and PostgreSQL.
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -189,6 +192,17 @@ class Settings(BaseSettings):
     gc_threshold: int = Field(
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme or value.split(':', 1)[0]!r}"
+                f" (use {' or '.join(DATABASE_SCHEMES)})"
+            )
+        return value
 
     @field_validator(
         "login_failures_per_identity_client",
