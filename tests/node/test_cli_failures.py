@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from loadtests._node import free_port
+from loadtests import free_port
 from node.cli import EXIT_CONFIG, EXIT_DATABASE, build_parser
 
 from .. import commands
