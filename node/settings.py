@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     sync_batch_size: int = Field(500, ge=1, le=10_000, description="outbox rows per sync batch")
     sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
     sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
+    ready_max_sync_lag_seconds: float = Field(
+        600,
+        ge=0,
+        description="/readyz answers 503 while sync is on and the oldest unshipped outbox row is"
+        " older than this (s; 0: sync not checked)",
+    )
     stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
     sync_flush_seconds: float = Field(
         5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
