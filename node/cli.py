@@ -15,10 +15,11 @@ from pydantic import ValidationError
 
 from registry import InvalidInput, NodeError
 
+from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
-from .settings import Settings, get_settings
+from .settings import CONFIG_ENV, Settings, get_settings
 from .trust.cli import add_trust_commands
 
 # A command imports the heavy parts it needs (the context and its database, the web stack, the
@@ -156,8 +157,22 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _emit(args, result, result["text"])
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from urllib.parse import urlsplit
+
     from .serving import serve, server_config
+
+    allowed = args.allow_loopback_public_url or settings.allow_loopback_public_url
+    public_host = urlsplit(settings.public_url).hostname
+    if not allowed and _is_loopback(public_host) is True and _is_loopback(args.host) is False:
+        _fail(
+            args,
+            "InvalidSettings",
+            f"IDNODE_PUBLIC_URL {settings.public_url} is a loopback URL but serve binds"
+            f" {args.host}: other machines would be sent to themselves; set IDNODE_PUBLIC_URL"
+            " to the URL clients reach, or pass --allow-loopback-public-url",
+        )
+        return EXIT_CONFIG
 
     if args.workers > 1:
         # Each worker binds the native Handle port too; the kernel spreads clients among them.
@@ -174,6 +189,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         loop="auto",
     )
     serve(config)
+    return 0
+
+
+def _is_loopback(host: str | None) -> bool | None:
+    """Whether ``host`` (a name or an address) is loopback; None when it cannot be told."""
+    import ipaddress
+
+    if not host:
+        return None
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: not loopback as far as we can tell
 
 
 async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
@@ -228,6 +258,12 @@ def _safe_url(url: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="idnode", description=_plain(__doc__ or ""))
+    parser.add_argument("--version", action="version", version=f"idnode {_version()}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings file: TOML (*.toml) or .env; the environment overrides it (also {CONFIG_ENV})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(subparsers: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -252,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         default="info",
         help="critical, error, warning, info, debug or trace (default %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-loopback-public-url",
+        action="store_true",
+        help="bind a non-loopback host although IDNODE_PUBLIC_URL is a loopback URL",
     )
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
@@ -310,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)
+    add_config_commands(sub, add)
     return parser
 
 
@@ -317,10 +359,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Databases, keys, ./var and whatever else the node writes are its owner's alone.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
+    if args.config:
+        # In the environment, so that serve's worker processes read the same file.
+        os.environ[CONFIG_ENV] = args.config
     try:
         settings = get_settings()
     except ValidationError as exc:
         _fail(args, "InvalidSettings", _invalid_settings(exc))
+        return EXIT_CONFIG
+    except NodeError as exc:
+        _fail(args, "InvalidSettings", exc.message)
         return EXIT_CONFIG
     handler = args.handler
     try:
@@ -351,6 +399,15 @@ def _invalid_settings(exc: ValidationError) -> str:
         name = "IDNODE_" + "_".join(str(part) for part in error["loc"]).upper()
         problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid settings: " + "; ".join(problems)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("idnode")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _plain(text: str) -> str:
