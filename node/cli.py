@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from registry import InvalidInput, NodeError
+from registry import InvalidInput, NodeError, Unavailable
 
 from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
@@ -377,17 +377,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             code = handler(args, settings)
     except NodeError as exc:
+        cause = exc.__cause__
+        if isinstance(exc, Unavailable) and isinstance(cause, Exception) and _from_storage(cause):
+            # Storage said it is out: name the database, and what it said.
+            if _unreachable(cause):
+                return _unreachable_database(args, settings, cause)
+            _fail(args, type(exc).__name__, _unexpected(cause, _safe_url(settings.database_url)))
+            return 1
         _fail(args, type(exc).__name__, exc.message)
         return 1
     except Exception as exc:
         if _unreachable(exc):
-            detail = _unexpected(exc).split(": ", 1)[-1]
-            url = _safe_url(settings.database_url)
-            _fail(args, "DatabaseUnreachable", f"cannot reach the database at {url}: {detail}")
-            return EXIT_DATABASE
+            return _unreachable_database(args, settings, exc)
         # One line, never a traceback: a database error's traceback holds the statement's
         # parameters, which for a credential are its scrypt hash and sealed verifier.
-        _fail(args, type(exc).__name__, _unexpected(exc))
+        _fail(args, type(exc).__name__, _unexpected(exc, _safe_url(settings.database_url)))
         return 1
     return code if isinstance(code, int) else 0
 
@@ -415,6 +419,19 @@ def _plain(text: str) -> str:
     return text.replace("``", "'")
 
 
+def _unreachable_database(args: argparse.Namespace, settings: Settings, exc: Exception) -> int:
+    detail = _unexpected(exc).split(": ", 1)[-1]
+    url = _safe_url(settings.database_url)
+    _fail(args, "DatabaseUnreachable", f"cannot reach the database at {url}: {detail}")
+    return EXIT_DATABASE
+
+
+def _from_storage(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, OSError | DBAPIError)
+
+
 def _unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not be connected to (not that a statement failed)."""
     from sqlalchemy.exc import OperationalError, StatementError
@@ -432,12 +449,17 @@ def _fail(args: argparse.Namespace, kind: str, message: str) -> None:
         print(f"idnode: {message}", file=sys.stderr)
 
 
-def _unexpected(exc: Exception) -> str:
-    """What went wrong, without the statement or parameters a database error carries."""
+def _unexpected(exc: Exception, database: str = "") -> str:
+    """What went wrong, without the statement or parameters a database error carries.
+
+    A database error names ``database`` (the URL, its password masked) when given.
+    """
     from sqlalchemy.exc import StatementError
 
     cause: BaseException = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
     lines = str(cause).strip().splitlines()
     detail = lines[0][:300] if lines else type(cause).__name__
-    kind = "database error" if isinstance(exc, StatementError) else "unexpected error"
+    kind = "unexpected error"
+    if isinstance(exc, StatementError):
+        kind = f"database error at {database}" if database else "database error"
     return f"{kind} ({type(cause).__name__}): {detail}"

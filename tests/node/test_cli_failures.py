@@ -71,3 +71,12 @@ def test_help_texts_are_plain_and_serve_options_have_help() -> None:
         ("--log-level LOG_LEVEL", "critical, error, warning, info, debug or trace (default info)"),
     ]:
         assert f"{option} {help_text}" in text
+
+
+def test_a_database_error_names_the_database(database_url: str) -> None:
+    # An unmigrated database: the statement fails (no table) on a database that answers.
+    result = commands.idnode({"IDNODE_DATABASE_URL": database_url}, "admin", "enterprise", "list")
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("idnode: database error at "), line
+    assert database_url.split("@", 1)[-1] in line
