@@ -15,7 +15,7 @@ from registry.storage import Database
 
 from . import SCRIPT_LOCATION
 
-__all__ = ["alembic_config", "downgrade", "require_schema", "upgrade"]
+__all__ = ["alembic_config", "current_revisions", "downgrade", "require_schema", "upgrade"]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -30,6 +30,15 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
     async with db.engine.begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+
+
+async def current_revisions(db: Database) -> list[str]:
+    """The revisions the database is at, sorted (empty: no schema yet)."""
+    async with db.engine.connect() as connection:
+        heads = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_heads()
+        )
+    return sorted(heads)
 
 
 async def downgrade(db: Database, revision: str) -> None:

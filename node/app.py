@@ -7,20 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.responses import Response
 
-from httpapi import (
-    handle_dialect,
-    install_error_handlers,
-    install_offline_docs,
-    json_response,
-    plain_dialect,
-)
+from httpapi import handle_dialect, install_error_handlers, install_offline_docs, plain_dialect
 from migrations.runner import require_schema
 from registry import Unavailable
 from registry.storage import Database
 
-from . import admin, handle_api, human, snms
+from . import admin, handle_api, health, human, snms
 from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
@@ -78,25 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the page route, which answers any other path as a handle.
     install_offline_docs(app)
 
-    # HEAD too (outside the schema: one operation per path), so load balancers that health-check
-    # with HEAD do not fall through to the page route.
-    @app.head("/healthz", include_in_schema=False)
-    @app.get("/healthz", tags=["Operations"], summary="200 when the node can serve")
-    async def healthz() -> Response:
-        try:
-            # Checked again only while it is not: a migration run after start is picked up.
-            if not app.state.schema_ready:
-                await require_schema(app.state.node.db)
-                app.state.schema_ready = True
-            await app.state.node.db.ping()
-        except Unavailable as exc:
-            return json_response({"status": "unavailable", "message": exc.message}, 503)
-        return json_response({"status": "ok", "nodeCode": settings.node_code})
-
     app.add_middleware(NoSniff)
     # Plain counts, read by GET /metrics; the hot path counts its answers into the same tally.
     app.state.metrics = RequestTally()
     app.add_middleware(RequestMeter, tally=app.state.metrics)
+    app.include_router(health.router)
     app.include_router(handle_api.router)
     app.include_router(admin.router)
     app.include_router(snms.router)
@@ -125,7 +104,7 @@ async def _schema_ready(db: Database) -> bool:
     try:
         await require_schema(db)
     except Unavailable as exc:
-        logger.error("%s; /healthz answers 503 until it is", exc.message)
+        logger.error("%s; /readyz answers 503 until it is", exc.message)
         return False
     return True
 

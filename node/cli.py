@@ -11,12 +11,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry import InvalidInput, NodeError
+from pydantic import ValidationError
 
+from registry import InvalidInput, NodeError, Unavailable
+
+from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
-from .settings import Settings, get_settings
+from .settings import CONFIG_ENV, Settings, get_settings
 from .trust.cli import add_trust_commands
 
 # A command imports the heavy parts it needs (the context and its database, the web stack, the
@@ -25,7 +28,12 @@ from .trust.cli import add_trust_commands
 if TYPE_CHECKING:
     from .context import NodeContext
 
-__all__ = ["main"]
+__all__ = ["EXIT_CONFIG", "EXIT_DATABASE", "EXIT_FAILED", "main"]
+
+# Exit codes: 2 is argparse's for bad arguments.
+EXIT_FAILED = 1  # the command failed (bad input, a refused operation, an unexpected error)
+EXIT_CONFIG = 2  # the settings are invalid (an unsupported database URL, a bad value)
+EXIT_DATABASE = 3  # the database could not be reached
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
 
@@ -45,17 +53,25 @@ async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaita
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    from migrations.runner import upgrade  # Alembic is slow to import: only migrate pays for it
+    # Alembic is slow to import: only migrate pays for it.
+    from migrations.runner import current_revisions, upgrade
 
-    async def work(context: NodeContext) -> None:
+    async def work(context: NodeContext) -> tuple[list[str], list[str]]:
+        before = await current_revisions(context.db)
         await upgrade(context.db)
+        return before, await current_revisions(context.db)
 
-    await _with_context(settings, work)
-    _emit(
-        args,
-        {"migrated": True, "database": _safe_url(settings.database_url)},
-        f"schema is up to date ({_safe_url(settings.database_url)})",
-    )
+    before, after = await _with_context(settings, work)
+    url = _safe_url(settings.database_url)
+    now = ", ".join(after)
+    if before == after:
+        text = f"schema already up to date at {now} ({url})"
+    elif not before:
+        text = f"created the schema at {now} ({url})"
+    else:
+        text = f"migrated the schema from {', '.join(before)} to {now} ({url})"
+    result = {"migrated": before != after, "from": before, "to": after, "database": url}
+    _emit(args, result, text)
 
 
 async def cmd_enterprise_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -141,8 +157,22 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     _emit(args, result, result["text"])
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from urllib.parse import urlsplit
+
     from .serving import serve, server_config
+
+    allowed = args.allow_loopback_public_url or settings.allow_loopback_public_url
+    public_host = urlsplit(settings.public_url).hostname
+    if not allowed and _is_loopback(public_host) is True and _is_loopback(args.host) is False:
+        _fail(
+            args,
+            "InvalidSettings",
+            f"IDNODE_PUBLIC_URL {settings.public_url} is a loopback URL but serve binds"
+            f" {args.host}: other machines would be sent to themselves; set IDNODE_PUBLIC_URL"
+            " to the URL clients reach, or pass --allow-loopback-public-url",
+        )
+        return EXIT_CONFIG
 
     if args.workers > 1:
         # Each worker binds the native Handle port too; the kernel spreads clients among them.
@@ -159,6 +189,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         loop="auto",
     )
     serve(config)
+    return 0
+
+
+def _is_loopback(host: str | None) -> bool | None:
+    """Whether ``host`` (a name or an address) is loopback; None when it cannot be told."""
+    import ipaddress
+
+    if not host:
+        return None
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: not loopback as far as we can tell
 
 
 async def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> None:
@@ -212,7 +257,13 @@ def _safe_url(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idnode", description=__doc__)
+    parser = argparse.ArgumentParser(prog="idnode", description=_plain(__doc__ or ""))
+    parser.add_argument("--version", action="version", version=f"idnode {_version()}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings file: TOML (*.toml) or .env; the environment overrides it (also {CONFIG_ENV})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(subparsers: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -223,10 +274,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     add(sub, "migrate", cmd_migrate, "apply database migrations (Alembic) up to the newest")
     serve = sub.add_parser("serve", help="run the node's HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="HTTP port to bind (default %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the ports (default %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        help="critical, error, warning, info, debug or trace (default %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-loopback-public-url",
+        action="store_true",
+        help="bind a non-loopback host although IDNODE_PUBLIC_URL is a loopback URL",
+    )
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
     toplevel = sub.add_parser("toplevel", help="run the simulated national top-level node")
@@ -284,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)
+    add_config_commands(sub, add)
     return parser
 
 
@@ -291,7 +359,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Databases, keys, ./var and whatever else the node writes are its owner's alone.
     os.umask(0o077)
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    if args.config:
+        # In the environment, so that serve's worker processes read the same file.
+        os.environ[CONFIG_ENV] = args.config
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail(args, "InvalidSettings", _invalid_settings(exc))
+        return EXIT_CONFIG
+    except NodeError as exc:
+        _fail(args, "InvalidSettings", exc.message)
+        return EXIT_CONFIG
     handler = args.handler
     try:
         if asyncio.iscoroutinefunction(handler):
@@ -299,14 +377,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             code = handler(args, settings)
     except NodeError as exc:
+        cause = exc.__cause__
+        if isinstance(exc, Unavailable) and isinstance(cause, Exception) and _from_storage(cause):
+            # Storage said it is out: name the database, and what it said.
+            if _unreachable(cause):
+                return _unreachable_database(args, settings, cause)
+            _fail(args, type(exc).__name__, _unexpected(cause, _safe_url(settings.database_url)))
+            return 1
         _fail(args, type(exc).__name__, exc.message)
         return 1
     except Exception as exc:
+        if _unreachable(exc):
+            return _unreachable_database(args, settings, exc)
         # One line, never a traceback: a database error's traceback holds the statement's
         # parameters, which for a credential are its scrypt hash and sealed verifier.
-        _fail(args, type(exc).__name__, _unexpected(exc))
+        _fail(args, type(exc).__name__, _unexpected(exc, _safe_url(settings.database_url)))
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _invalid_settings(exc: ValidationError) -> str:
+    """Which settings are wrong and why, without their values (one may be a password)."""
+    problems = []
+    for error in exc.errors():
+        name = "IDNODE_" + "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("idnode")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _plain(text: str) -> str:
+    """A docstring as a help text: without reST's literal markup."""
+    return text.replace("``", "'")
+
+
+def _unreachable_database(args: argparse.Namespace, settings: Settings, exc: Exception) -> int:
+    detail = _unexpected(exc).split(": ", 1)[-1]
+    url = _safe_url(settings.database_url)
+    _fail(args, "DatabaseUnreachable", f"cannot reach the database at {url}: {detail}")
+    return EXIT_DATABASE
+
+
+def _from_storage(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, OSError | DBAPIError)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be connected to (not that a statement failed)."""
+    from sqlalchemy.exc import OperationalError, StatementError
+
+    if isinstance(exc, OperationalError) and "unable to open database file" in str(exc.orig):
+        return True  # SQLite: a directory that is missing or not ours
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
+    return isinstance(cause, OSError | TimeoutError) or "connect" in type(cause).__name__.lower()
 
 
 def _fail(args: argparse.Namespace, kind: str, message: str) -> None:
@@ -316,12 +449,17 @@ def _fail(args: argparse.Namespace, kind: str, message: str) -> None:
         print(f"idnode: {message}", file=sys.stderr)
 
 
-def _unexpected(exc: Exception) -> str:
-    """What went wrong, without the statement or parameters a database error carries."""
+def _unexpected(exc: Exception, database: str = "") -> str:
+    """What went wrong, without the statement or parameters a database error carries.
+
+    A database error names ``database`` (the URL, its password masked) when given.
+    """
     from sqlalchemy.exc import StatementError
 
     cause: BaseException = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
     lines = str(cause).strip().splitlines()
     detail = lines[0][:300] if lines else type(cause).__name__
-    kind = "database error" if isinstance(exc, StatementError) else "unexpected error"
+    kind = "unexpected error"
+    if isinstance(exc, StatementError):
+        kind = f"database error at {database}" if database else "database error"
     return f"{kind} ({type(cause).__name__}): {detail}"

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import io
+import os
+import tomllib
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from registry import InvalidInput, parse_limit
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["CONFIG_ENV", "DATABASE_SCHEMES", "Settings", "config_file_values", "get_settings"]
+
+# The config file: TOML (``name = value``, the settings' names in lower case) when it ends in
+# .toml, else a .env file (``IDNODE_NAME=value`` lines). The environment overrides it.
+CONFIG_ENV = "IDNODE_CONFIG"
+
+# The drivers idnode ships with: asyncio ones, for SQLite and PostgreSQL.
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -35,7 +53,16 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="bearer token of the node administrator"
     )
-    public_url: str = Field("http://127.0.0.1:8000", description="the base URL clients reach us at")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the base URL clients reach us at, published as the node's site at the"
+        " top-level node",
+    )
+    allow_loopback_public_url: bool = Field(
+        False,
+        description="let serve bind a non-loopback host while the public URL is a loopback one"
+        " (other machines would be sent to themselves)",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     keep_alive_seconds: int = Field(
         75,
@@ -64,7 +91,9 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = Field(24 * 3600, ge=60, description="lifetime of bearer tokens")
     credential_key: SecretStr | None = Field(
-        None, description="node secret sealing SNMS cipher-login verifiers; unset: no cipher login"
+        None,
+        description="node secret sealing SNMS cipher-login verifiers; unset: credential.key in"
+        " the keys directory, made on first start",
     )
     login_failures_per_identity_client: str = Field(
         "10/minute", description="failed logins one client may make for one identity"
@@ -123,6 +152,12 @@ class Settings(BaseSettings):
     sync_batch_size: int = Field(500, ge=1, le=10_000, description="outbox rows per sync batch")
     sync_idle_seconds: float = Field(1.0, gt=0, description="outbox poll interval when idle")
     sync_backoff_max_seconds: float = Field(30.0, gt=0, description="longest retry delay")
+    ready_max_sync_lag_seconds: float = Field(
+        600,
+        ge=0,
+        description="/readyz answers 503 while sync is on and the oldest unshipped outbox row is"
+        " older than this (s; 0: sync not checked)",
+    )
     stats_interval_seconds: float = Field(60.0, gt=0, description="statistics report interval")
     sync_flush_seconds: float = Field(
         5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
@@ -190,6 +225,35 @@ class Settings(BaseSettings):
         50_000, ge=0, description="allocations between young-generation GC runs (0: Python's 700)"
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the config file (``IDNODE_CONFIG``)."""
+        path = _config_path()
+        if path is None:
+            return init_settings, env_settings
+        config_file_values()  # a missing file or an unknown name is refused, not ignored
+        if path.suffix == ".toml":
+            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
+        return init_settings, env_settings, DotEnvSettingsSource(settings_cls, env_file=path)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme or value.split(':', 1)[0]!r}"
+                f" (use {' or '.join(DATABASE_SCHEMES)})"
+            )
+        return value
+
     @field_validator(
         "login_failures_per_identity_client",
         "login_failures_per_identity",
@@ -202,6 +266,42 @@ class Settings(BaseSettings):
         except InvalidInput as exc:
             raise ValueError(exc.message) from exc
         return value
+
+
+def _config_path() -> Path | None:
+    value = os.environ.get(CONFIG_ENV)
+    return Path(value) if value else None
+
+
+def config_file_values() -> dict[str, Any]:
+    """The settings the config file sets, by field name (empty without a config file).
+
+    Raises ``InvalidInput`` for a file that cannot be read or parsed, or a name that is no setting.
+    """
+    path = _config_path()
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            written: dict[str, Any] = tomllib.loads(text)
+        else:
+            written = dotenv_values(stream=io.StringIO(text))
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the config file {path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the config file {path} cannot be parsed: {exc}") from exc
+    unknown = [name for name in written if _field_of(name, path) not in Settings.model_fields]
+    if unknown:
+        raise InvalidInput(f"the config file {path} sets unknown settings: {', '.join(unknown)}")
+    return {_field_of(name, path): value for name, value in written.items()}
+
+
+def _field_of(name: str, path: Path) -> str:
+    """The field a name in the config file sets: itself in TOML, less ``IDNODE_`` in .env."""
+    if path.suffix == ".toml":
+        return name
+    return name[len("IDNODE_") :].lower() if name.upper().startswith("IDNODE_") else ""
 
 
 @lru_cache

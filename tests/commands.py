@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Mapping
 
 from node.cli import main
-from node.settings import get_settings
+from node.settings import CONFIG_ENV, get_settings
 
 __all__ = ["idnode"]
 
@@ -63,7 +63,8 @@ def idnode(
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
     """``env`` set, and the command's once-read settings and umask as they were, around a call."""
-    saved = {name: os.environ.get(name) for name in env}
+    # IDNODE_CONFIG too: ``--config`` sets it for the command (and its worker processes).
+    saved = {name: os.environ.get(name) for name in [*env, CONFIG_ENV]}
     umask = os.umask(0o022)
     os.umask(umask)
     os.environ.update(env)

@@ -72,17 +72,20 @@ def test_processes_starting_together_keep_one_credential_key(tmp_path: Path) -> 
     assert [p.name for p in (tmp_path / "keys").iterdir()] == [CREDENTIAL_KEY_FILE]
 
 
-def test_healthz_is_503_on_an_unmigrated_database_until_it_is_migrated(
+def test_readyz_is_503_on_an_unmigrated_database_until_it_is_migrated(
     database_url: str,
 ) -> None:
     settings = Settings(database_url=database_url, node_code="88.118")
     with ThreadedServer(create_app(settings)) as server:
-        unmigrated = httpx.get(f"{server.url}/healthz", timeout=30)
+        # Alive all along (liveness): only readiness waits for the schema.
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        unmigrated = httpx.get(f"{server.url}/readyz", timeout=30)
         assert unmigrated.status_code == 503
+        assert unmigrated.json()["reason"] == "schema"
         assert "not migrated" in unmigrated.json()["message"]
         assert "idnode migrate" in unmigrated.json()["message"]
 
         asyncio.run(migrate(database_url))
-        migrated = httpx.get(f"{server.url}/healthz", timeout=30)
+        migrated = httpx.get(f"{server.url}/readyz", timeout=30)
         assert migrated.status_code == 200, migrated.text
         assert migrated.json()["status"] == "ok"

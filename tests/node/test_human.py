@@ -105,8 +105,9 @@ def test_head_answers_as_get_without_a_body(client: httpx.Client) -> None:
         assert head.headers.get("location") == got.headers.get("location")
 
 
-def test_head_on_healthz_is_a_health_check_not_a_page(client: httpx.Client) -> None:
-    got, head = client.get("/healthz"), client.head("/healthz")
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_head_on_health_is_a_health_check_not_a_page(client: httpx.Client, path: str) -> None:
+    got, head = client.get(path), client.head(path)
     assert got.status_code == head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == "application/json"
 

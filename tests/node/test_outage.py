@@ -54,9 +54,16 @@ def test_stale_answers_while_the_database_is_down() -> None:
             assert unknown.headers["retry-after"].isdigit()
             assert unknown.json()["responseCode"] == 3
 
+            # Alive (no restart wanted), not ready (take it out of rotation), naming why.
+            assert client.get("/healthz").status_code == 200
+            assert client.head("/healthz").status_code == 200
+            not_ready = client.get("/readyz")
+            assert not_ready.status_code == 503 and not_ready.json()["reason"] == "database"
+            assert client.head("/readyz").status_code == 503
+
             pg.start()
             deadline = time.monotonic() + 30
-            while client.get("/healthz").status_code != 200:
+            while client.get("/readyz").status_code != 200:
                 assert time.monotonic() < deadline, "the node did not reconnect"
                 time.sleep(0.1)
             back = client.get(SHORT)
