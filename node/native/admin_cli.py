@@ -84,7 +84,7 @@ async def _run(
     except (OSError, TimeoutError) as exc:
         raise Unavailable(
             f"no answer from {host}:{port} over {transport}: {exc or type(exc).__name__}"
-        ) from exc
+        ) from None  # the server named, not the database (the CLI reads an OSError cause as that)
     if args.json:
         print(json.dumps({"target": args.target, "responseCode": 1, "result": result}))
     else:

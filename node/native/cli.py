@@ -69,7 +69,7 @@ async def cmd_hdl_resolve(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, TimeoutError) as exc:
         raise Unavailable(
             f"no answer from {host}:{port} over {transport}: {exc or type(exc).__name__}"
-        ) from exc
+        ) from None  # the server named, not the database (the CLI reads an OSError cause as that)
     values = [_value_json(v) for v in resolution.values]
     if args.json:
         print(

@@ -5,6 +5,7 @@ and serve's refusal to publish a loopback URL while binding every interface."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,17 @@ from .. import commands
 from ..servers import NodeProcess
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+
+# What the suite's own fixtures set (tests/conftest.py); every other IDNODE_ variable comes from
+# whoever runs the tests (`make test` exports the demo tokens) and would win over a config file.
+_SUITE_SETTINGS = {"IDNODE_KEYS_DIR", "IDNODE_TOPLEVEL_ROOT_DIR", "IDNODE_HANDLE_PORT"}
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("IDNODE_") and name not in _SUITE_SETTINGS:
+            monkeypatch.delenv(name)
 
 
 def _show(env: dict[str, str], *args: str) -> dict:

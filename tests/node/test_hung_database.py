@@ -88,13 +88,16 @@ def test_a_hung_database_answers_503_within_the_timeouts(
             assert write.status_code == 503, write.text
             assert write.json()["responseCode"] == 3
 
-            health = _timed(client, "GET", "/healthz")
-            assert health.status_code == 503, health.text
+            # Readiness says the database is out, in time; liveness still says the process serves.
+            ready = _timed(client, "GET", "/readyz")
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["reason"] == "database"
+            assert _timed(client, "GET", "/healthz").status_code == 200
         finally:
             proxy.thaw()
 
         deadline = time.monotonic() + 30
-        while client.get("/healthz").status_code != 200:
+        while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, "the node did not recover"
             time.sleep(0.1)
         assert client.put("/api/handles/88.118.8/OTHER", json=other, auth=auth).status_code == 201
