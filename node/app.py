@@ -19,6 +19,7 @@ from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
 from .hot import HotPath
+from .logging_setup import RequestId
 from .native.server import open_native
 from .runtime import tune_gc
 from .settings import Settings, get_settings
@@ -105,6 +106,7 @@ async def _schema_ready(db: Database) -> bool:
     return True
 
 
-def create_served_app() -> HotPath:
-    """``create_app()`` behind the resolution hot path: what ``idnode serve`` runs."""
-    return HotPath(create_app())
+def create_served_app() -> RequestId:
+    """``create_app()`` behind the resolution hot path, every request given an id: what
+    ``idnode serve`` runs."""
+    return RequestId(HotPath(create_app()))

@@ -147,6 +147,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.workers > 1:
         # Each worker binds the native Handle port too; the kernel spreads clients among them.
         os.environ.setdefault("IDNODE_HANDLE_REUSE_PORT", "true")
+    log_level, log_options = _log_options(args, settings)
     config = server_config(
         "node.app:create_served_app",
         settings,
@@ -154,7 +155,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=args.log_level,
+        log_level=log_level,
+        **log_options,
         # uvloop when installed (uvicorn[standard]).
         loop="auto",
     )
@@ -193,15 +195,45 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         flush=True,
     )
     operator = settings.toplevel_operator_token
+    log_level, log_options = _log_options(args, settings)
     run_toplevel(
         url,
         token.get_secret_value(),
         args.host,
         args.port,
-        args.log_level,
+        log_level,
         root,
         keep_alive_seconds=settings.keep_alive_seconds,
         operator_token=None if operator is None else operator.get_secret_value(),
+        **log_options,
+    )
+
+
+def _log_options(args: argparse.Namespace, settings: Settings) -> tuple[str, dict[str, Any]]:
+    """A server's log level and uvicorn's logging options: the flags, else the settings."""
+    from .logging_setup import log_config
+
+    level = args.log_level or settings.log_level
+    access_log = settings.access_log if args.access_log is None else args.access_log
+    return level, {
+        "log_config": log_config(args.log_format or settings.log_format, level),
+        "access_log": access_log,
+    }
+
+
+def _add_log_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--log-level", help="debug, info, … (default IDNODE_LOG_LEVEL, info)")
+    command.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="'json': one JSON object per line (default IDNODE_LOG_FORMAT, text)",
+    )
+    command.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=None,
+        help="no line per HTTP request (default IDNODE_ACCESS_LOG, on)",
     )
 
 
@@ -226,14 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    _add_log_options(serve)
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
     toplevel = sub.add_parser("toplevel", help="run the simulated national top-level node")
     toplevel.add_argument("--host", default="127.0.0.1")
     toplevel.add_argument("--port", type=int, default=8100)
     toplevel.add_argument("--db", default="./var/toplevel.db", help="its SQLite file")
-    toplevel.add_argument("--log-level", default="info")
+    _add_log_options(toplevel)
     toplevel.add_argument(
         "--root-dir", help="its root CA's key directory (default IDNODE_TOPLEVEL_ROOT_DIR)"
     )
@@ -292,6 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     args = build_parser().parse_args(argv)
     settings = get_settings()
+    from .logging_setup import configure_logging
+
+    # A server's uvicorn applies the same configuration again, with its flags.
+    configure_logging(settings.log_format, settings.log_level)
     handler = args.handler
     try:
         if asyncio.iscoroutinefunction(handler):
