@@ -168,8 +168,13 @@ def log_config(log_format: LogFormat = "text", level: str = "info") -> dict[str,
     }
 
 
-def configure_logging(log_format: LogFormat = "text", level: str = "info") -> None:
-    """Applies ``log_config`` to this process (what uvicorn does with it in a server)."""
+def configure_logging(
+    log_format: LogFormat = "text", level: str = "info", *, force: bool = False
+) -> None:
+    """Applies ``log_config`` to this process (what uvicorn does with it in a server); as
+    ``logging.basicConfig`` does, not over a setup the process has already (unless ``force``)."""
+    if logging.getLogger().handlers and not force:
+        return
     logging.config.dictConfig(log_config(log_format, level))
     # Python's warnings go through logging too, not bare on standard error.
     logging.captureWarnings(True)

@@ -74,7 +74,7 @@ def test_configured_logging_writes_idnode_info_lines(capsys: pytest.CaptureFixtu
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
-        configure_logging("json", "info")
+        configure_logging("json", "info", force=True)
         logging.getLogger("idnode.sync").info("sync: onboarded at %s", "x")
         logging.getLogger("idnode.sync").debug("not shown")
         lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
@@ -82,6 +82,18 @@ def test_configured_logging_writes_idnode_info_lines(capsys: pytest.CaptureFixtu
         root.handlers[:], root.level = saved
         logging.captureWarnings(False)
     assert [(e["level"], e["message"]) for e in lines] == [("INFO", "sync: onboarded at x")]
+
+
+def test_logging_already_set_up_is_left_alone() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    mine = logging.StreamHandler(io.StringIO())
+    try:
+        root.handlers[:] = [mine]
+        configure_logging("json", "debug")
+        assert root.handlers == [mine]
+    finally:
+        root.handlers[:], root.level = saved
 
 
 @pytest.mark.parametrize(
