@@ -13,11 +13,12 @@ answer outside any HTTP request: their lines carry no request id.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import logging.config
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -46,8 +47,14 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9\-._:]{1,128}")
 request_id: ContextVar[str | None] = ContextVar("idnode_request_id", default=None)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
+# A made id is this process's random prefix and a counter: unique, without a system call per
+# request (uvicorn's workers are spawned, each drawing its own prefix).
+_PREFIX = secrets.token_hex(8)
+_COUNTER = itertools.count(1)
+
+
+def _new_id() -> bytes:
+    return f"{_PREFIX}-{next(_COUNTER):x}".encode()
 
 
 class RequestId:
@@ -60,22 +67,23 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid: str | None = None
+        rid: bytes | None = None
         for name, value in scope["headers"]:
             if name == _HEADER:
                 if _SANE_ID.fullmatch(value):
-                    rid = value.decode("ascii")
+                    rid = value
                 break
         if rid is None:
             rid = _new_id()
-        echoed = (_HEADER, rid.encode("ascii"))
+        echoed = (_HEADER, rid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # A copy: the app's list may be one it sends again.
                 message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
-        token = request_id.set(rid)
+        token = request_id.set(rid.decode("ascii"))
         try:
             await self.app(scope, receive, send_with_id)
         finally:
