@@ -222,7 +222,12 @@ def _log_options(args: argparse.Namespace, settings: Settings) -> tuple[str, dic
 
 
 def _add_log_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--log-level", help="debug, info, … (default IDNODE_LOG_LEVEL, info)")
+    command.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error", "critical"],
+        help="least severe level logged (default IDNODE_LOG_LEVEL, info)",
+    )
     command.add_argument(
         "--log-format",
         choices=["text", "json"],

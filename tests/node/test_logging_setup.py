@@ -24,6 +24,8 @@ from node.logging_setup import (
     request_id,
 )
 
+from ..commands import idnode
+
 SANE = re.compile(r"[A-Za-z0-9\-._:]{1,128}")
 
 
@@ -205,3 +207,17 @@ def test_a_log_line_inside_the_request_carries_its_id() -> None:
         ("inside", "r-42"),
         ("outside", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["serve", "--log-level", "loud"], "--log-level: invalid choice: 'loud'"),
+        (["serve", "--log-format", "xml"], "--log-format: invalid choice: 'xml'"),
+        (["toplevel", "--log-format", "yaml"], "--log-format: invalid choice: 'yaml'"),
+    ],
+)
+def test_the_commands_name_a_bad_log_option(args: list[str], problem: str) -> None:
+    result = idnode({}, *args)
+    assert result.returncode == 2
+    assert problem in result.stderr
