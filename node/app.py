@@ -18,6 +18,7 @@ from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
 from .hot import HotPath
+from .logging_setup import RequestId
 from .metrics import RequestMeter, RequestTally, WorkerShare
 from .metrics import router as metrics_router
 from .metrics.families import node_families
@@ -109,6 +110,7 @@ async def _schema_ready(db: Database) -> bool:
     return True
 
 
-def create_served_app() -> HotPath:
-    """``create_app()`` behind the resolution hot path: what ``idnode serve`` runs."""
-    return HotPath(create_app())
+def create_served_app() -> RequestId:
+    """``create_app()`` behind the resolution hot path, every request given an id: what
+    ``idnode serve`` runs."""
+    return RequestId(HotPath(create_app()))

@@ -177,6 +177,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers > 1:
         # Each worker binds the native Handle port too; the kernel spreads clients among them.
         os.environ.setdefault("IDNODE_HANDLE_REUSE_PORT", "true")
+    log_level, log_options = _log_options(args, settings)
     config = server_config(
         "node.app:create_served_app",
         settings,
@@ -184,7 +185,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=args.log_level,
+        log_level=log_level,
+        **log_options,
         # uvloop when installed (uvicorn[standard]).
         loop="auto",
     )
@@ -238,15 +240,50 @@ def cmd_toplevel(args: argparse.Namespace, settings: Settings) -> None:
         flush=True,
     )
     operator = settings.toplevel_operator_token
+    log_level, log_options = _log_options(args, settings)
     run_toplevel(
         url,
         token.get_secret_value(),
         args.host,
         args.port,
-        args.log_level,
+        log_level,
         root,
         keep_alive_seconds=settings.keep_alive_seconds,
         operator_token=None if operator is None else operator.get_secret_value(),
+        **log_options,
+    )
+
+
+def _log_options(args: argparse.Namespace, settings: Settings) -> tuple[str, dict[str, Any]]:
+    """A server's log level and uvicorn's logging options: the flags, else the settings."""
+    from .logging_setup import log_config
+
+    level = args.log_level or settings.log_level
+    access_log = settings.access_log if args.access_log is None else args.access_log
+    return level, {
+        "log_config": log_config(args.log_format or settings.log_format, level),
+        "access_log": access_log,
+    }
+
+
+def _add_log_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error", "critical"],
+        help="least severe level logged (default IDNODE_LOG_LEVEL, info)",
+    )
+    command.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="'json': one JSON object per line (default IDNODE_LOG_FORMAT, text)",
+    )
+    command.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=None,
+        help="no line per HTTP request (default IDNODE_ACCESS_LOG, on)",
     )
 
 
@@ -284,11 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes sharing the ports (default %(default)s)",
     )
-    serve.add_argument(
-        "--log-level",
-        default="info",
-        help="critical, error, warning, info, debug or trace (default %(default)s)",
-    )
+    _add_log_options(serve)
     serve.add_argument(
         "--allow-loopback-public-url",
         action="store_true",
@@ -300,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     toplevel.add_argument("--host", default="127.0.0.1")
     toplevel.add_argument("--port", type=int, default=8100)
     toplevel.add_argument("--db", default="./var/toplevel.db", help="its SQLite file")
-    toplevel.add_argument("--log-level", default="info")
+    _add_log_options(toplevel)
     toplevel.add_argument(
         "--root-dir", help="its root CA's key directory (default IDNODE_TOPLEVEL_ROOT_DIR)"
     )
@@ -370,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NodeError as exc:
         _fail(args, "InvalidSettings", exc.message)
         return EXIT_CONFIG
+    from .logging_setup import configure_logging
+
+    # A server's uvicorn applies the same configuration again, with its flags.
+    configure_logging(settings.log_format, settings.log_level)
     handler = args.handler
     try:
         if asyncio.iscoroutinefunction(handler):

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
     sync_flush_seconds: float = Field(
         5.0, ge=0, description="on shutdown, how long to keep shipping what is left"
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="log lines as text, or 'json': one JSON object per line"
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="least severe level logged (idnode serve --log-level overrides it)"
+    )
+    access_log: bool = Field(True, description="one log line per HTTP request (uvicorn's)")
     cache_max_entries: int = Field(1_000_000, ge=1, description="most answers the cache holds")
     cache_max_bytes: int = Field(
         800 * 1024 * 1024, ge=1024, description="most bytes the cached answers may take"
@@ -266,6 +273,11 @@ class Settings(BaseSettings):
         except InvalidInput as exc:
             raise ValueError(exc.message) from exc
         return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 def _config_path() -> Path | None:

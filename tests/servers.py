@@ -9,6 +9,7 @@ restart it or need several workers; it starts and stops as the load-test kit sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -91,8 +92,11 @@ class NodeProcess:
         port: int | None = None,
         cwd: Path | None = None,
         startup_timeout: float = 30.0,
+        log: Path | None = None,
     ) -> None:
         self.port = port or free_port()
+        # Where its standard error (its log) goes; discarded when None.
+        self.log = log
         self.args = args or [
             "serve",
             "--host",
@@ -109,13 +113,15 @@ class NodeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> NodeProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "node", *self.args],
-            env=self.env,
-            cwd=self.cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with contextlib.ExitStack() as files:
+            stderr = files.enter_context(self.log.open("ab")) if self.log else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "node", *self.args],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         try:
             wait_until_answering(self.url, self.process, timeout=self.startup_timeout)
         except RuntimeError:

@@ -78,8 +78,11 @@ def run_toplevel(
     *,
     keep_alive_seconds: int,
     operator_token: str | None = None,
+    log_config: dict[str, Any] | None = None,
+    access_log: bool = True,
 ) -> None:
-    """Serve the top-level node until interrupted; ``root`` is its certificate authority."""
+    """Serve the top-level node until interrupted; ``root`` is its certificate authority;
+    ``log_config`` is uvicorn's (``None``: uvicorn's own)."""
     app = create_toplevel_app(
         database_url, bootstrap_token, root=root, operator_token=operator_token
     )
@@ -88,6 +91,8 @@ def run_toplevel(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config or uvicorn.config.LOGGING_CONFIG,
+        access_log=access_log,
         lifespan="on",
         timeout_keep_alive=keep_alive_seconds,
     )
