@@ -68,7 +68,13 @@ def test_help_texts_are_plain_and_serve_options_have_help() -> None:
         ("--host HOST", "address to bind (default 127.0.0.1)"),
         ("--port PORT", "HTTP port to bind (default 8000)"),
         ("--workers WORKERS", "worker processes sharing the ports (default 1)"),
-        ("--log-level LOG_LEVEL", "critical, error, warning, info, debug or trace (default info)"),
+        (
+            "--log-level {debug,info,warning,error,critical}",
+            "least severe level logged (default IDNODE_LOG_LEVEL, info)",
+        ),
+        ("--log-format {text,json}", "'json': one JSON object per line"),
+        ("--no-access-log", "no line per HTTP request"),
+        ("--allow-loopback-public-url", "bind a non-loopback host"),
     ]:
         assert f"{option} {help_text}" in text
 
