@@ -423,6 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         _fail(args, type(exc).__name__, exc.message)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`idnode … | head`): nothing left to say, and nowhere to say it.
+        return 1
     except Exception as exc:
         if _unreachable(exc):
             return _unreachable_database(args, settings, exc)

@@ -172,6 +172,10 @@ def log_config(log_format: LogFormat = "text", level: str = "info") -> dict[str,
             },
             # Alembic's plugin registrations at every start say nothing to an operator.
             "alembic.runtime.plugins": {"level": "WARNING"},
+            # A line per outgoing request (recursion, trust fetches, sync, `idnode verify`) is
+            # debugging, not operating: shown at --log-level debug only.
+            "httpx": {"level": "WARNING" if level_name != "DEBUG" else "DEBUG"},
+            "httpcore": {"level": "WARNING"},
         },
     }
 

@@ -86,6 +86,22 @@ def test_configured_logging_writes_idnode_info_lines(capsys: pytest.CaptureFixtu
     assert [(e["level"], e["message"]) for e in lines] == [("INFO", "sync: onboarded at x")]
 
 
+@pytest.mark.parametrize(("level", "shown"), [("info", False), ("debug", True)])
+def test_outgoing_http_requests_are_logged_at_debug_only(level: str, shown: bool) -> None:
+    # `idnode verify` printed an httpx line per request it made.
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    httpx_level = logging.getLogger("httpx").level
+    try:
+        configure_logging("text", level, force=True)
+        assert logging.getLogger("httpx").isEnabledFor(logging.INFO) is shown
+        assert logging.getLogger("idnode").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:], root.level = saved
+        logging.getLogger("httpx").setLevel(httpx_level)
+        logging.captureWarnings(False)
+
+
 def test_logging_already_set_up_is_left_alone() -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
