@@ -20,12 +20,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
-from registry import HandleValue, InvalidInput, Unavailable, parse_index, parse_username
+from registry import HandleValue, InvalidInput, parse_index, parse_username
 
 from ..settings import Settings
 from .admin_client import AdminClient, Auth, PrivateKeyAuth, SecretKeyAuth
-from .cli import _address
-from .client import HandleClient, HandleError
+from .cli import REFUSED, exchange
 
 __all__ = ["add_hdl_admin_commands", "parse_value_spec"]
 
@@ -65,26 +64,15 @@ async def _run(
     work: Callable[[AdminClient], Awaitable[Any]],
     done: Callable[[Any], str],
 ) -> int:
-    host, port = _address(args, settings)
     auth = _auth(args)
-    transport = "udp" if args.udp else "tcp"
-    try:
-        async with HandleClient(host, port, udp=args.udp, timeout=args.timeout) as client:
-            result = await work(AdminClient(client, auth))
-    except HandleError as exc:
-        if args.json:
-            print(
-                json.dumps(
-                    {"target": args.target, "responseCode": exc.code, "message": exc.message}
-                )
-            )
-        else:
-            print(f"{args.target}: {exc}")
+    result = await exchange(
+        args,
+        settings,
+        lambda client: work(AdminClient(client, auth)),
+        about=("target", args.target),
+    )
+    if result is REFUSED:
         return 1
-    except (OSError, TimeoutError) as exc:
-        raise Unavailable(
-            f"no answer from {host}:{port} over {transport}: {exc or type(exc).__name__}"
-        ) from None  # the server named, not the database (the CLI reads an OSError cause as that)
     if args.json:
         print(json.dumps({"target": args.target, "responseCode": 1, "result": result}))
     else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from registry import Unavailable
 from registry.codec import native
@@ -18,6 +18,10 @@ __all__ = ["add_hdl_commands"]
 
 DEFAULT_PORT = 2641
 SHOWN_CHARACTERS = 100
+# What ``exchange`` returns when the server answered with an error code (already printed).
+REFUSED: Any = object()
+
+T = TypeVar("T")
 
 
 def _value_json(value: native.WireValue) -> dict[str, Any]:
@@ -48,28 +52,45 @@ def _address(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     return host, args.port or settings.handle_port or DEFAULT_PORT
 
 
-async def cmd_hdl_resolve(args: argparse.Namespace, settings: Settings) -> int:
+async def exchange(
+    args: argparse.Namespace,
+    settings: Settings,
+    work: Callable[[HandleClient], Awaitable[T]],
+    *,
+    about: tuple[str, str],
+) -> T:
+    """``work`` with a client of the server ``args`` names, or ``REFUSED`` once its error answer
+    is printed (``about``: the JSON key and value naming what was asked). A server that does not
+    answer is ``Unavailable``, naming it."""
     host, port = _address(args, settings)
-    transport = "udp" if args.udp else "tcp"
     try:
         async with HandleClient(host, port, udp=args.udp, timeout=args.timeout) as client:
-            resolution = await client.resolve(
-                args.handle, indexes=args.index or (), types=args.type or ()
-            )
+            return await work(client)
     except HandleError as exc:
+        key, target = about
         if args.json:
-            print(
-                json.dumps(
-                    {"handle": args.handle, "responseCode": exc.code, "message": exc.message}
-                )
-            )
+            print(json.dumps({key: target, "responseCode": exc.code, "message": exc.message}))
         else:
-            print(f"{args.handle}: {exc}")
-        return 1
+            print(f"{target}: {exc}")
+        return REFUSED
     except (OSError, TimeoutError) as exc:
+        transport = "udp" if args.udp else "tcp"
         raise Unavailable(
             f"no answer from {host}:{port} over {transport}: {exc or type(exc).__name__}"
         ) from None  # the server named, not the database (the CLI reads an OSError cause as that)
+
+
+async def cmd_hdl_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    host, port = _address(args, settings)
+    transport = "udp" if args.udp else "tcp"
+    resolution = await exchange(
+        args,
+        settings,
+        lambda client: client.resolve(args.handle, indexes=args.index or (), types=args.type or ()),
+        about=("handle", args.handle),
+    )
+    if resolution is REFUSED:
+        return 1
     values = [_value_json(v) for v in resolution.values]
     if args.json:
         print(
