@@ -1,7 +1,7 @@
-"""SM2 signatures with SM3 (GB/T 32918.2, GM/T 0009) through GmSSL 3, via ``gmssl_pyx``.
+"""SM2 signatures with SM3 (GB/T 32918.2, GM/T 0009) through OpenSSL 3's libcrypto.
 
-GmSSL makes the signature (nonce from ``/dev/urandom``, range-checked, r and s checked on
-verification); everything around it is checked here first, so a bad key or signature is
+libcrypto makes and checks the signature (constant-time scalar multiplication, nonce from its
+OS-seeded DRBG; see ``_openssl``); everything around it is checked here first, so a bad key or signature is
 refused with a reason: public points must lie on the curve with coordinates below p, private
 scalars must be in [1, n-2], r and s in [1, n-1], DER strict. Keys are kept as PKCS#8 (the
 form OpenSSL and GmSSL write: id-ecPublicKey with the SM2 curve), optionally encrypted with
@@ -15,16 +15,16 @@ import binascii
 import functools
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import gmssl_pyx
 import orjson
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from . import der
+from . import _openssl, der
 
 __all__ = [
     "CURVE",
@@ -208,42 +208,39 @@ class SM2PublicKey:
         """Return if ``signature`` (DER or r||s) signs ``message`` for ``user_id``; else SM2Error."""
         r, s = decode_signature(signature)
         e = sm3(self.z(user_id) + message)
-        try:
-            good = gmssl_pyx.sm2_verify_sm3_digest(self.point(), e, _der_signature(r, s))
-        except gmssl_pyx.GmsslInnerError as exc:
-            raise SM2Error(f"the SM2 signature cannot be checked: {exc}") from exc
-        if not good:
+        if not _libcrypto_public(self.spki()).verify_digest(e, _der_signature(r, s)):
             raise SM2Error(
                 "the SM2 signature does not verify: another message, key or user id was signed"
             )
 
 
 class SM2Key:
-    """An SM2 private key with its public key; signs SM2-with-SM3 through GmSSL."""
+    """An SM2 private key with its public key; signs SM2-with-SM3 through libcrypto."""
 
-    __slots__ = ("_d", "public")
+    __slots__ = ("_d", "_native", "public")
 
     def __init__(self, d: int, public: SM2PublicKey) -> None:
         if not 1 <= d <= N - 2:
             raise SM2Error("the SM2 private key is out of range (it must be in [1, n-2])")
         self._d = d.to_bytes(32, "big")
         self.public = public
+        self._native = _openssl.PrivateKey.from_pkcs8(self.pkcs8())
 
     def __repr__(self) -> str:
         return f"SM2Key(kid={self.thumbprint()!r})"
 
     @classmethod
     def generate(cls) -> SM2Key:
-        """A new key pair from GmSSL (``/dev/urandom``)."""
-        public, private = gmssl_pyx.sm2_key_generate()
-        return cls(int.from_bytes(private, "big"), SM2PublicKey.from_point(public))
+        """A new key pair: d from the OS's CSPRNG in [1, n-2], its point d·G from libcrypto."""
+        d = secrets.randbelow(N - 2) + 1
+        native = _openssl.PrivateKey.from_pkcs8(_pkcs8(d.to_bytes(32, "big"), None))
+        return cls(d, SM2PublicKey.from_spki(native.spki()))
 
     def sign(self, message: bytes, user_id: bytes = DEFAULT_USER_ID) -> bytes:
         """The DER SM2 signature of ``message``: SM3(Z(user_id, key) || message), signed."""
-        # GmSSL signs the digest e; Z depends only on the key and the id, so it is worked out
-        # once (gmssl_pyx.sm2_sign recomputes the key's public point on every call).
+        # libcrypto signs the digest e; Z depends only on the key and the id (cached).
         e = sm3(self.public.z(user_id) + message)
-        return gmssl_pyx.sm2_sign_sm3_digest(self._d, e)
+        return self._native.sign_digest(e)
 
     def thumbprint(self) -> str:
         """The RFC 7638 thumbprint of the public JWK."""
@@ -257,14 +254,7 @@ class SM2Key:
 
     def pkcs8(self) -> bytes:
         """The unencrypted PKCS#8 PrivateKeyInfo (DER), public key included."""
-        ec_private = der.encode(
-            der.SEQUENCE,
-            der.encode_int(1)
-            + der.encode(der.OCTET_STRING, self._d)
-            + der.encode(0xA1, der.encode(der.BIT_STRING, b"\x00\x04" + self.public.point())),
-        )
-        body = der.encode_int(0) + _ALGORITHM + der.encode(der.OCTET_STRING, ec_private)
-        return der.encode(der.SEQUENCE, body)
+        return _pkcs8(self._d, self.public.point())
 
     def as_pem(self, private: bool = True, password: str | None = None) -> bytes:
         """PKCS#8 PEM, encrypted (PBES2, AES-256-CBC) when ``password`` is given."""
@@ -313,6 +303,20 @@ class SM2Key:
             data = _decrypt_pkcs8(_unpem(pem, b"ENCRYPTED PRIVATE KEY"), password.encode())
             return cls.from_pkcs8(data)
         return cls.from_pkcs8(_unpem(pem, b"PRIVATE KEY"))
+
+
+def _pkcs8(d: bytes, point: bytes | None) -> bytes:
+    ec_private = der.encode_int(1) + der.encode(der.OCTET_STRING, d)
+    if point is not None:
+        ec_private += der.encode(0xA1, der.encode(der.BIT_STRING, b"\x00\x04" + point))
+    ec_private = der.encode(der.SEQUENCE, ec_private)
+    body = der.encode_int(0) + _ALGORITHM + der.encode(der.OCTET_STRING, ec_private)
+    return der.encode(der.SEQUENCE, body)
+
+
+@functools.lru_cache(maxsize=256)
+def _libcrypto_public(spki: bytes) -> _openssl.PublicKey:
+    return _openssl.PublicKey.from_spki(spki)
 
 
 @functools.lru_cache(maxsize=256)
