@@ -13,6 +13,18 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from . import codec
+    from ._audit import (
+        Actor,
+        AuditEntry,
+        AuditNote,
+        AuditPage,
+        AuditService,
+        acting_as,
+        audit,
+        current_actor,
+        parse_moment,
+        set_actor,
+    )
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
     from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
@@ -58,7 +70,12 @@ __all__ = [
     "ANONYMOUS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
+    "Actor",
     "AlreadyExists",
+    "AuditEntry",
+    "AuditNote",
+    "AuditPage",
+    "AuditService",
     "BatchService",
     "Conflict",
     "EnterpriseService",
@@ -93,21 +110,38 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "acting_as",
     "apply_template",
+    "audit",
     "check_version",
     "check_writable",
     "codec",
+    "current_actor",
     "decode_values",
     "encode_values",
     "parse_index",
     "parse_limit",
+    "parse_moment",
     "parse_username",
     "parse_values",
+    "set_actor",
     "utc_timestamp",
 ]
 
 # The module each public name lives in (the imports above, for readers and type checkers).
 _HOMES = {
+    "._audit": (
+        "Actor",
+        "AuditEntry",
+        "AuditNote",
+        "AuditPage",
+        "AuditService",
+        "acting_as",
+        "audit",
+        "current_actor",
+        "parse_moment",
+        "set_actor",
+    ),
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
     "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (
