@@ -13,18 +13,8 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from . import codec
-    from ._audit import (
-        Actor,
-        AuditEntry,
-        AuditNote,
-        AuditPage,
-        AuditService,
-        acting_as,
-        audit,
-        current_actor,
-        parse_moment,
-        set_actor,
-    )
+    from ._actor import Actor, AuditNote, acting_as, current_actor, set_actor
+    from ._audit import AuditEntry, AuditPage, AuditService, audit, parse_moment
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
     from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
@@ -130,18 +120,8 @@ __all__ = [
 
 # The module each public name lives in (the imports above, for readers and type checkers).
 _HOMES = {
-    "._audit": (
-        "Actor",
-        "AuditEntry",
-        "AuditNote",
-        "AuditPage",
-        "AuditService",
-        "acting_as",
-        "audit",
-        "current_actor",
-        "parse_moment",
-        "set_actor",
-    ),
+    "._actor": ("Actor", "AuditNote", "acting_as", "current_actor", "set_actor"),
+    "._audit": ("AuditEntry", "AuditPage", "AuditService", "audit", "parse_moment"),
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
     "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (

@@ -3,18 +3,13 @@
 An action records itself with ``await audit(session, action, target, summary)`` (or
 ``tx.audit(...)`` in a ``RecordWriter`` transaction) in the transaction that does it: an action
 that fails leaves no row, one that succeeds always has one. Who and from where come from the
-``Actor`` of the running task, which each frontend sets once where it learns who is calling
-(``acting_as``): the HTTP principal dependency, the native protocol's authenticated requests,
-the CLI. The log is append-only: nothing here updates or deletes a row.
+running task's ``Actor`` (``registry._actor``), which each frontend sets once where it learns who
+is calling. The log is append-only: nothing here updates or deletes a row.
 """
 
 from __future__ import annotations
 
-import getpass
-import socket
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,99 +17,25 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ._actor import current_actor
 from ._errors import InvalidInput
-from ._principal import Principal
 from .storage.audit import AuditLog
 from .storage.database import Database
 from .storage.models import AuditRow
 
 __all__ = [
-    "NODE_ACTOR",
-    "Actor",
     "AuditEntry",
-    "AuditNote",
     "AuditPage",
     "AuditService",
-    "acting_as",
     "audit",
     "audit_many",
-    "current_actor",
     "parse_moment",
-    "set_actor",
 ]
 
 MAX_AUDIT_PAGE = 1000
 # Summary keys whose values are never stored, whatever a caller passes.
 _SECRET_WORDS = ("password", "secret", "token", "private", "cipher", "verifier")
 _MASK = "***"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts and from where: ``name`` (``admin``, ``300:88.118.8/ADMIN``, the operator's login),
-    ``role`` (admin, enterprise, operator, node), ``via`` (http, native, cli, node), the client's
-    address and the HTTP request id when there are."""
-
-    name: str
-    role: str
-    via: str
-    client: str | None = None
-    request_id: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        principal: Principal,
-        via: str,
-        client: str | None = None,
-        request_id: str | None = None,
-    ) -> Actor:
-        """The actor a frontend's authenticated ``principal`` is."""
-        role = str(principal.role)
-        return cls(principal.username or role, role, via, client, request_id)
-
-    @classmethod
-    def operator(cls) -> Actor:
-        """Whoever runs an ``idnode`` command on this machine: the OS login, the host name."""
-        try:
-            login = getpass.getuser()
-        except (OSError, KeyError):
-            login = "unknown"
-        return cls(f"operator:{login}", "operator", "cli", socket.gethostname())
-
-
-# What the node does of its own accord (publishing its keys when it starts).
-NODE_ACTOR = Actor("node", "node", "node")
-_actor: ContextVar[Actor] = ContextVar("idnode_audit_actor", default=NODE_ACTOR)
-
-
-def current_actor() -> Actor:
-    """The actor of the running task (``NODE_ACTOR`` where no frontend set one)."""
-    return _actor.get()
-
-
-def set_actor(actor: Actor) -> Token[Actor]:
-    """Make ``actor`` the running task's (an HTTP request's task ends with it)."""
-    return _actor.set(actor)
-
-
-@contextmanager
-def acting_as(actor: Actor) -> Iterator[Actor]:
-    """Run the block as ``actor``."""
-    token = _actor.set(actor)
-    try:
-        yield actor
-    finally:
-        _actor.reset(token)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditNote:
-    """An action to record with a write made elsewhere (``RecordService.put(audit=...)``)."""
-
-    action: str
-    target: str
-    summary: Mapping[str, Any] | None = None
 
 
 def _scrub(summary: Mapping[str, Any] | None) -> str:
@@ -128,7 +49,7 @@ def _scrub(summary: Mapping[str, Any] | None) -> str:
 
 
 def _row(action: str, target: str, summary: Mapping[str, Any] | None, at: datetime) -> dict:
-    actor = _actor.get()
+    actor = current_actor()
     return {
         "at": at,
         "actor": actor.name[:300],

@@ -8,7 +8,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._audit import AuditNote
+from ._actor import AuditNote
 from ._errors import (
     HandleAlreadyExists,
     HandleNotFound,
