@@ -282,3 +282,18 @@ def test_the_cli_records_the_operator_and_prints_the_log(settings: Settings) -> 
         {"IDNODE_DATABASE_URL": settings.database_url}, "admin", "audit", "--since", "soon"
     )
     assert bad.returncode == 1 and "ISO 8601" in bad.stderr
+
+
+def test_publishing_the_node_keys_is_recorded_once_per_command(settings: Settings) -> None:
+    store = KeyStore(settings.keys_dir)
+    store.generate()
+    env = {"IDNODE_KEYS_DIR": settings.keys_dir}
+    published = commands.idnode(
+        {"IDNODE_DATABASE_URL": settings.database_url, **env}, "keys", "publish", "--json"
+    )
+    assert published.returncode == 0, published.stderr
+    entries = json.loads(_idnode(settings, "admin", "audit", "--json").stdout)["entries"]
+    assert [(e["action"], e["target"], e["role"]) for e in entries] == [
+        ("keys.publish", "0.NA/88.118", "operator")
+    ]
+    assert entries[0]["summary"] == {"indexes": [store.list()[0].index]}
