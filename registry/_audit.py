@@ -88,8 +88,11 @@ async def audit_many(
     at: datetime | None = None,
 ) -> None:
     """``audit`` for each of ``targets`` (a batch), in one statement."""
-    moment = at or datetime.now(UTC)
-    await AuditLog(session).append([_row(action, target, summary, moment) for target in targets])
+    if not targets:
+        return
+    first = _row(action, targets[0], summary, at or datetime.now(UTC))
+    # The same actor, moment and summary for each: only the target differs.
+    await AuditLog(session).append([{**first, "target": target[:300]} for target in targets])
 
 
 def parse_moment(text: str) -> datetime:
