@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 MAX_AUDIT_PAGE = 1000
+MAX_ENTRY_ID = 2**63 - 1  # a signed 64-bit integer, on both backends
 # Summary keys whose values are never stored, whatever a caller passes.
 _SECRET_WORDS = ("password", "secret", "token", "private", "cipher", "verifier")
 _MASK = "***"
@@ -184,8 +185,11 @@ class AuditService:
         ``limit`` (1 to 1000) with an id below ``before``."""
         if not 1 <= limit <= MAX_AUDIT_PAGE:
             raise InvalidInput(f"limit must be from 1 to {MAX_AUDIT_PAGE}, got {limit}")
-        if before is not None and before < 1:
-            raise InvalidInput(f"before must be an entry id (1 or more), got {before}")
+        if before is not None and not 1 <= before <= MAX_ENTRY_ID:
+            raise InvalidInput(f"before must be an entry id (1 to {MAX_ENTRY_ID}), got {before}")
+        for name, value in (("actor", actor), ("action", action), ("target", target)):
+            if value and "\x00" in value:
+                raise InvalidInput(f"{name} must not contain the NUL character")
         if since is not None and until is not None and since >= until:
             raise InvalidInput("since must be earlier than until")
         async with self.db.read() as session:

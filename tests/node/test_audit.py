@@ -297,3 +297,49 @@ def test_publishing_the_node_keys_is_recorded_once_per_command(settings: Setting
         ("keys.publish", "0.NA/88.118", "operator")
     ]
     assert entries[0]["summary"] == {"indexes": [store.list()[0].index]}
+
+
+FUZZ_SEED = 20
+FUZZ_CASES = 150
+FUZZ_BUDGET_SECONDS = 30.0
+FUZZ_NAMES = ("since", "until", "actor", "action", "target", "before", "limit", "x")
+FUZZ_VALUES = (
+    "",
+    "0",
+    "-1",
+    "1",
+    "9" * 40,
+    str(2**63),
+    "2026-12-04",
+    "2026-12-04T25:00:00Z",
+    "2026-12-04T12:00:00+99:00",
+    "\x00",
+    "a\x00b",
+    "٣",
+    "88.118.8/",
+    "%",
+    "_",
+    "'; DROP TABLE audit_log; --",
+    "x" * 5000,
+    "\ud7ff\ue000",
+)
+
+
+def test_fuzzed_filters_never_get_a_500(node_server: ThreadedServer) -> None:
+    import random
+    import time
+
+    rng = random.Random(FUZZ_SEED)
+    create_enterprise(node_server.url, "Acme", "88.118.8")
+    started = time.monotonic()
+    with httpx.Client(base_url=node_server.url, headers=ADMIN_HEADERS) as client:
+        for _ in range(FUZZ_CASES):
+            if time.monotonic() - started > FUZZ_BUDGET_SECONDS:
+                break
+            params = {
+                rng.choice(FUZZ_NAMES): rng.choice(FUZZ_VALUES) for _ in range(rng.randint(1, 4))
+            }
+            response = client.get("/admin/audit", params=params)
+            assert response.status_code in (200, 400, 422), (params, response.text)
+            if response.status_code != 200:
+                assert response.json()["message"], params

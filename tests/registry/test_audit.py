@@ -281,6 +281,9 @@ async def test_find_pages_newest_first(node: Node) -> None:
         ({"limit": 0}, "limit must be from 1 to 1000"),
         ({"limit": 1001}, "limit must be from 1 to 1000"),
         ({"before": 0}, "before must be an entry id"),
+        ({"before": 2**63}, "before must be an entry id"),
+        ({"target": "88.118.8\x00"}, "target must not contain the NUL character"),
+        ({"actor": "\x00"}, "actor must not contain the NUL character"),
         (
             {"since": parse_moment("2026-12-02"), "until": parse_moment("2026-12-01")},
             "since must be earlier than until",
