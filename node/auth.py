@@ -10,15 +10,30 @@ from urllib.parse import unquote
 from fastapi import Depends
 from starlette.requests import Request
 
-from registry import ADMIN, ANONYMOUS, Principal, Unauthenticated
+from registry import ADMIN, ANONYMOUS, Actor, Principal, Unauthenticated, set_actor
 
 from .context import NodeContext, get_context
+from .logging_setup import request_id
 
-__all__ = ["client_address", "get_principal"]
+__all__ = ["acting", "client_address", "get_principal"]
 
 
 async def get_principal(request: Request, context: NodeContext = Depends(get_context)) -> Principal:
-    """The caller of this request; anonymous without an Authorization header."""
+    """The caller of this request; anonymous without an Authorization header.
+
+    Also the actor of the request's administrative actions in the audit log (with the client's
+    address and the request id): the one place HTTP learns who is calling.
+    """
+    return acting(request, await _principal(request, context))
+
+
+def acting(request: Request, principal: Principal) -> Principal:
+    """Make ``principal`` the actor of this request in the audit log; returns it."""
+    set_actor(Actor.of(principal, "http", client_address(request), request_id.get()))
+    return principal
+
+
+async def _principal(request: Request, context: NodeContext) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         return ANONYMOUS

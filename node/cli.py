@@ -46,10 +46,14 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _with_context(settings: Settings, work: Callable[[NodeContext], Awaitable[Any]]) -> Any:
+    from registry import Actor, acting_as
+
     from .context import NodeContext
 
-    async with NodeContext(settings) as context:
-        return await work(context)
+    # What a command changes, the operator running it did (the audit log's who).
+    with acting_as(Actor.operator()):
+        async with NodeContext(settings) as context:
+            return await work(context)
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -148,6 +152,34 @@ async def cmd_credential_revoke(args: argparse.Namespace, settings: Settings) ->
 
     await _with_context(settings, work)
     _emit(args, {"revoked": args.username}, f"revoked {args.username}")
+
+
+async def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
+    from registry import parse_moment
+
+    async def work(context: NodeContext) -> Any:
+        return await context.audit.find(
+            since=parse_moment(args.since) if args.since else None,
+            until=parse_moment(args.until) if args.until else None,
+            actor=args.actor,
+            action=args.action,
+            target=args.target,
+            before=args.before,
+            limit=args.limit,
+        )
+
+    page = await _with_context(settings, work)
+    lines = []
+    for entry in page.entries:
+        where = " ".join(part for part in (entry.via, entry.client, entry.request_id) if part)
+        summary = json.dumps(entry.summary, ensure_ascii=False, sort_keys=True)
+        at = entry.as_dict()["at"]
+        lines.append(
+            f"{entry.id}\t{at}\t{entry.actor} ({where})\t{entry.action}\t{entry.target}\t{summary}"
+        )
+    if page.next is not None:
+        lines.append(f"(more: --before {page.next})")
+    _emit(args, page.as_dict(), "\n".join(lines) or "no audit entries")
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -342,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync_sub = sync.add_subparsers(dest="action", required=True)
     add(sync_sub, "status", cmd_sync_status, "outbox lag in rows and seconds, the last error")
 
-    admin = sub.add_parser("admin", help="manage enterprises, prefixes and credentials")
+    admin = sub.add_parser(
+        "admin", help="manage enterprises, prefixes and credentials; read the audit log"
+    )
     admin_sub = admin.add_subparsers(dest="area", required=True)
     enterprise = admin_sub.add_parser("enterprise", help="enterprises").add_subparsers(
         dest="action", required=True
@@ -381,6 +415,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_key.add_argument("--key", required=True, help="RSA, DSA or SM2 public key, PEM")
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
+    audit = add(
+        admin_sub,
+        "audit",
+        cmd_audit,
+        "the audit log: who did which administrative action, when and from where (newest first)",
+    )
+    audit.add_argument("--since", help="ISO 8601 time or date: entries at or after it")
+    audit.add_argument("--until", help="ISO 8601 time or date: entries before it")
+    audit.add_argument("--actor", help="only this actor (admin, 300:88.118.8/ADMIN, operator:…)")
+    audit.add_argument("--action", help="only this action (e.g. credential.revoke)")
+    audit.add_argument("--target", help="only targets that start with this (e.g. 88.118.8)")
+    audit.add_argument("--before", type=int, help="only entries older than this id (paging)")
+    audit.add_argument(
+        "--limit", type=int, default=100, help="at most this many entries (default %(default)s)"
+    )
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)

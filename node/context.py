@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 
 from registry import (
+    AuditService,
     BatchService,
     EnterpriseService,
     LoginLimits,
@@ -53,6 +54,7 @@ class NodeContext:
     enterprises: EnterpriseService
     templates: TemplateService
     batches: BatchService
+    audit: AuditService
     resolver: Resolver
 
     def __init__(
@@ -77,6 +79,7 @@ class NodeContext:
             self.enterprises = _enterprises(settings, self.db, self.records)
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
+            self.audit = AuditService(self.db)
             self.resolver = _resolver(settings, self.records)
             # Registered before it starts: a listener that fails to start is still closed.
             stack.push_async_callback(self.resolver.close)

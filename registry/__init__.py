@@ -13,6 +13,8 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from . import codec
+    from ._actor import Actor, AuditNote, acting_as, current_actor, set_actor
+    from ._audit import AuditEntry, AuditPage, AuditService, audit, parse_moment
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
     from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
@@ -58,7 +60,12 @@ __all__ = [
     "ANONYMOUS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
+    "Actor",
     "AlreadyExists",
+    "AuditEntry",
+    "AuditNote",
+    "AuditPage",
+    "AuditService",
     "BatchService",
     "Conflict",
     "EnterpriseService",
@@ -93,21 +100,28 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "acting_as",
     "apply_template",
+    "audit",
     "check_version",
     "check_writable",
     "codec",
+    "current_actor",
     "decode_values",
     "encode_values",
     "parse_index",
     "parse_limit",
+    "parse_moment",
     "parse_username",
     "parse_values",
+    "set_actor",
     "utc_timestamp",
 ]
 
 # The module each public name lives in (the imports above, for readers and type checkers).
 _HOMES = {
+    "._actor": ("Actor", "AuditNote", "acting_as", "current_actor", "set_actor"),
+    "._audit": ("AuditEntry", "AuditPage", "AuditService", "audit", "parse_moment"),
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
     "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (

@@ -124,6 +124,11 @@ class EnterpriseService:
             enterprise = await Enterprises(tx.session).create(name, tx.now)
             allocated = await self._allocate(tx, enterprise.id, prefix)
             credential = await self._issue(tx, enterprise.id, allocated, password)
+            await tx.audit(
+                "enterprise.create",
+                allocated,
+                {"enterprise": enterprise.id, "name": name, "credential": credential.username},
+            )
         return EnterpriseInfo(enterprise.id, name, (allocated,), (credential.username,)), credential
 
     async def allocate_prefix(self, enterprise_id: int, prefix: str | None = None) -> str:
@@ -132,7 +137,12 @@ class EnterpriseService:
             if await Enterprises(tx.session).get(enterprise_id) is None:
                 raise EntityNotFound(f"enterprise {enterprise_id} does not exist")
             allocated = await self._allocate(tx, enterprise_id, prefix)
-            await self._issue(tx, enterprise_id, allocated)
+            issued = await self._issue(tx, enterprise_id, allocated)
+            await tx.audit(
+                "prefix.allocate",
+                allocated,
+                {"enterprise": enterprise_id, "credential": issued.username},
+            )
         return allocated
 
     async def _allocate(self, tx: WriteTransaction, enterprise_id: int, prefix: str | None) -> str:
@@ -239,6 +249,11 @@ class EnterpriseService:
             if row is None or row.enterprise_id is None:
                 raise EntityNotFound(f"prefix {parsed} is not allocated")
             issued = await self._issue(tx, row.enterprise_id, parsed)
+            await tx.audit(
+                "credential.issue",
+                _admin_handle(parsed),
+                {"enterprise": row.enterprise_id, "username": issued.username},
+            )
         return issued
 
     async def register_public_key(self, prefix: str, key_data: bytes) -> str:
@@ -275,6 +290,15 @@ class EnterpriseService:
                 )
             except IntegrityError as exc:
                 raise Conflict(f"credential {username} was issued at the same time") from exc
+            await tx.audit(
+                "credential.add_key",
+                admin,
+                {
+                    "enterprise": row.enterprise_id,
+                    "username": username,
+                    "key_sha256": hashlib.sha256(key_data).hexdigest()[:16],
+                },
+            )
         return username
 
     async def native_credential(
@@ -320,6 +344,11 @@ class EnterpriseService:
             if admin is not None:
                 kept = [v for v in decode_values(admin.values) if v.index != index]
                 await tx.put(handle, kept, None, new=False, ship=SHIP_ADMIN_RECORD)
+            await tx.audit(
+                "credential.revoke",
+                str(handle),
+                {"enterprise": row.enterprise_id, "username": normalised},
+            )
 
     async def holder_of(self, prefix: str) -> int | None:
         """The id of the enterprise that holds ``prefix``, if it is allocated."""

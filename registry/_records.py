@@ -8,6 +8,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ._actor import AuditNote
 from ._errors import (
     HandleAlreadyExists,
     HandleNotFound,
@@ -61,16 +62,18 @@ class RecordService:
         overwrite: bool = True,
         indexes: IndexSelection = None,
         template_version: str | None = None,
+        audit: AuditNote | None = None,
     ) -> bool:
         """Create or change a record the way Handle's PUT does; True when it was created.
 
         Without ``indexes`` the body replaces the whole record (``overwrite=False``: only if
         the handle is new). With ``indexes`` only those values are added or replaced
         (``overwrite=False``: only added). Index 1001 is the node's; a record registered with
-        a template version stays within that template, as the SNMS API keeps it.
+        a template version stays within that template, as the SNMS API keeps it. ``audit``
+        records the write as that administrative action, in its transaction.
         """
         check_writable(principal, handle)
-        return await self._put(handle, values, overwrite, indexes, template_version)
+        return await self._put(handle, values, overwrite, indexes, template_version, audit)
 
     async def _put(
         self,
@@ -79,6 +82,7 @@ class RecordService:
         overwrite: bool,
         indexes: IndexSelection = None,
         template_version: str | None = None,
+        audit: AuditNote | None = None,
     ) -> bool:
         key = str(handle)
         check_reserved(key, (value.index for value in values))
@@ -98,6 +102,8 @@ class RecordService:
             )
             merged = await self._templated(tx.session, handle, merged, version, tx.stamp)
             await tx.put(handle, merged, version, new=row is None)
+            if audit is not None:
+                await tx.audit(audit.action, audit.target, audit.summary)
         return row is None
 
     @staticmethod
@@ -151,7 +157,7 @@ class RecordService:
     async def delete(
         self, principal: Principal, handle: Handle, indexes: Collection[int] | None = None
     ) -> None:
-        """Delete a record, or only the values at ``indexes``."""
+        """Delete a record, or only the values at ``indexes`` (both in the audit log)."""
         check_writable(principal, handle)
         key = str(handle)
         check_reserved(key, indexes or ())
@@ -171,6 +177,8 @@ class RecordService:
                 )
             kept = await self._templated(tx.session, handle, kept, row.template_version, tx.stamp)
             await tx.put(handle, kept, row.template_version, new=False)
+            removed = sorted({value.index for value in old} & set(indexes))
+            await tx.audit("handle.delete_values", key, {"indexes": removed})
 
     async def page(
         self, principal: Principal, prefix: Prefix, page: int | None, page_size: int | None

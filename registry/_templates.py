@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import IntegrityError
 
+from ._audit import audit
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, InvalidValue
 from ._grammar import Prefix
 from ._principal import Principal
@@ -313,6 +314,11 @@ async def stored_template(session: Any, handle: str, prefix: Prefix, version: st
     return _decode(row.body)
 
 
+def _summary(template: Template) -> dict[str, Any]:
+    """What the audit log keeps of a template written: its version and item indexes."""
+    return {"version": template.version, "items": [item.id_index for item in template.items]}
+
+
 def _decode(text: str) -> Template:
     return Template.parse(orjson.loads(text))
 
@@ -334,6 +340,7 @@ class TemplateService:
                 await Templates(session).insert(
                     template.prefix, template.version, text, datetime.now(UTC)
                 )
+                await audit(session, "template.create", template.prefix, _summary(template))
         except IntegrityError as exc:
             raise self._exists(template) from exc
         return template
@@ -355,6 +362,7 @@ class TemplateService:
                 template.prefix, template.version, text, datetime.now(UTC)
             ):
                 raise self._missing(template.prefix, template.version)
+            await audit(session, "template.update", template.prefix, _summary(template))
         return template
 
     @staticmethod
@@ -390,6 +398,7 @@ class TemplateService:
                 )
             if not await templates.delete(str(parsed), version):
                 raise self._missing(str(parsed), version)
+            await audit(session, "template.delete", str(parsed), {"version": version})
 
     async def load(self, prefix: Prefix, version: str, session: Any = None) -> Template | None:
         """The template of ``prefix`` and ``version`` without an authorization check."""

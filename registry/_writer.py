@@ -6,11 +6,13 @@ database transaction each change is sealed, stored and given its outbox row; aft
 and before the caller acknowledges anything, the change listeners (cache invalidation, the
 shipper) hear once about every handle the transaction changed. A transaction that raises writes
 nothing and tells nobody. ``check_writable`` is the one ownership check of a write.
+Deleting a record is an administrative action: ``delete`` and ``delete_many`` record it in the
+audit log, in the same transaction; ``audit`` records any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ._audit import audit, audit_many
 from ._errors import Forbidden, HandleAlreadyExists, NodeError
 from ._grammar import Handle
 from ._principal import Principal
@@ -40,6 +43,8 @@ __all__ = [
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 ADMIN_SUFFIX = "ADMIN"
 UPSERT, DELETE = "handle.upsert", "handle.delete"
+# The audit log's name for deleting a record.
+AUDIT_DELETE = "handle.delete"
 
 
 def change_payload(handle: str) -> dict[str, object]:
@@ -161,8 +166,15 @@ class WriteTransaction:
         if not await self._records.delete(handle):
             return False
         await self.append_change(DELETE, handle, change_payload(handle))
+        await self.audit(AUDIT_DELETE, handle)
         self.changed[handle] = None
         return True
+
+    async def audit(
+        self, action: str, target: str, summary: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record an administrative action in the audit log with this transaction."""
+        await audit(self.session, action, target, summary, at=self.now)
 
     async def append_change(self, kind: str, subject: str, payload: Any) -> None:
         """An outbox row for a change that is not a record's (a prefix allocated)."""
@@ -215,5 +227,6 @@ class WriteTransaction:
         deleted = await bulk.delete_many(handles)
         keys = [key for key in handles if key in deleted]
         await bulk.append_outbox(((DELETE, key, change_payload(key)) for key in keys), self.now)
+        await audit_many(self.session, AUDIT_DELETE, keys, {"batch": len(handles)}, at=self.now)
         self.changed.update(dict.fromkeys(keys))
         return deleted

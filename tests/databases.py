@@ -7,7 +7,7 @@ CI an unreachable server skips the PostgreSQL leg; under ``CI=true`` it fails th
 themselves needs. ``MigratedDatabases`` runs the real Alembic history once per session and backend
 and hands each test a migrated database of its own for a few milliseconds: on SQLite a copy of the
 migrated file, on PostgreSQL one database cloned from a migrated template and emptied (rows
-deleted, sequences restarted) before each test; cloned again whenever a test left its schema
+deleted, past the audit log's append-only triggers; sequences restarted) before each test; cloned again whenever a test left its schema
 changed or its rows locked. (``CREATE``/``DROP DATABASE`` cost a second each on PostgreSQL.)
 Each pytest-xdist worker (``make test``) is a session of its own, with its own template, database
 and files: their names carry a random session id.
@@ -179,6 +179,9 @@ class MigratedDatabases:
             async with connection.transaction():
                 # A process a test left running would hold its locks: clone anew rather than wait.
                 await connection.execute("SET LOCAL lock_timeout = '2s'")
+                # The audit log's triggers refuse DELETE (it is append-only); as a replica,
+                # this session fires no triggers.
+                await connection.execute("SET LOCAL session_replication_role = replica")
                 for table in reversed(Base.metadata.sorted_tables):
                     await connection.execute(f'DELETE FROM "{table.name}"')
                 await connection.execute(

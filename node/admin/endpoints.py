@@ -1,16 +1,18 @@
-"""Node administration over HTTP: enterprises, prefixes, credentials (admin token only)."""
+"""Node administration over HTTP: enterprises, prefixes, credentials, the audit log (admin token
+only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from registry import Principal
+from registry import Principal, parse_moment
 from registry.trust import public_key_data
 
 from ..auth import get_principal
 from ..context import NodeContext, get_context
 from .schemas import (
+    AuditPageOut,
     CredentialCreate,
     CredentialOut,
     EnterpriseCreate,
@@ -74,3 +76,31 @@ async def register_key(body: KeyCreate, context: NodeContext = Depends(get_conte
 async def revoke_credential(username: str, context: NodeContext = Depends(get_context)) -> Response:
     await context.enterprises.revoke_credential(username)
     return Response(status_code=204)
+
+
+@router.get(
+    "/audit",
+    response_model=AuditPageOut,
+    summary="The audit log: administrative actions, newest first",
+)
+async def audit_log(
+    context: NodeContext = Depends(get_context),
+    since: str | None = Query(None, description="ISO 8601 time or date; entries at or after it"),
+    until: str | None = Query(None, description="ISO 8601 time or date; entries before it"),
+    actor: str | None = Query(None, description="exactly this actor, e.g. admin"),
+    action: str | None = Query(None, description="exactly this action, e.g. credential.revoke"),
+    target: str | None = Query(None, description="targets that start with this text"),
+    before: int | None = Query(None, description="entries with a smaller id (a page's next)"),
+    limit: int = Query(100, description="at most this many entries, 1 to 1000"),
+) -> dict:
+    """Who did what, when and from where; follow ``next`` as ``before`` for the next page."""
+    page = await context.audit.find(
+        since=None if since is None else parse_moment(since),
+        until=None if until is None else parse_moment(until),
+        actor=actor,
+        action=action,
+        target=target,
+        before=before,
+        limit=limit,
+    )
+    return page.as_dict()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "AuditEntryOut",
+    "AuditPageOut",
     "CredentialCreate",
     "CredentialOut",
     "EnterpriseCreate",
@@ -59,3 +63,21 @@ class EnterpriseOut(BaseModel):
 class EnterpriseCreated(BaseModel):
     enterprise: EnterpriseOut
     credential: CredentialOut
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: str = Field(description="when, ISO 8601 UTC")
+    actor: str = Field(description="admin, an enterprise credential, operator:<login>, node")
+    role: str = Field(description="admin, enterprise, operator or node")
+    via: str = Field(description="http, native, cli or node")
+    client: str | None = Field(description="the client's address (the host, for the CLI)")
+    request_id: str | None = Field(description="the HTTP request's X-Request-ID")
+    action: str = Field(description="e.g. enterprise.create, credential.revoke, handle.delete")
+    target: str = Field(description="what it acted on: a prefix, a handle")
+    summary: dict[str, Any] = Field(description="what changed, without secrets")
+
+
+class AuditPageOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next: int | None = Field(description="pass as before= for the next page; null on the last")

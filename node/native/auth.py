@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from registry import (
+    Actor,
     EnterpriseService,
     Handle,
     HandleValue,
@@ -28,6 +29,7 @@ from registry import (
     Principal,
     RecordService,
     Role,
+    acting_as,
 )
 from registry.codec import native
 from registry.codec.native import OpCode, OpFlag, ProtocolError, ResponseCode
@@ -102,7 +104,7 @@ class Authenticator:
             identity = request.connection.state.get(IDENTITY)
             if identity is None:
                 return self.challenge(request)
-            return await run(request, identity)
+            return await _run_as(run, request, identity)
 
         return handler
 
@@ -180,7 +182,7 @@ class Authenticator:
             return Answer(ResponseCode.SUCCESS, b"", request=original.message)
         run = self._protected[original.header.opcode]
         try:
-            result = await run(original, identity)
+            result = await _run_as(run, original, identity)
         except ProtocolError as exc:
             result = Answer.error(exc.code, exc.message)
         except NodeError as exc:
@@ -282,6 +284,15 @@ class Authenticator:
             return identity.principal.can_read_private(Handle.parse(handle))
         except InvalidIdentifier:
             return False
+
+
+async def _run_as(
+    run: Protected, request: Request, identity: Identity
+) -> Answer | Sequence[Answer]:
+    """Run ``request`` with ``identity`` as the actor of what it does (the audit log's who)."""
+    client = request.connection.peer.rpartition(":")[0]
+    with acting_as(Actor.of(identity.principal, "native", client)):
+        return await run(request, identity)
 
 
 def _generic(handle: Handle, index: int) -> Principal:

@@ -34,10 +34,14 @@ def _emit(args: argparse.Namespace, result: Any, text: str) -> None:
 
 
 async def _in_context(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from registry import Actor, acting_as
+
     from ..context import NodeContext
 
-    async with NodeContext(settings) as context:
-        return await work(context)
+    # What a command changes, the operator running it did (the audit log's who).
+    with acting_as(Actor.operator()):
+        async with NodeContext(settings) as context:
+            return await work(context)
 
 
 async def _publish_keys(context: NodeContext) -> list[HandleValue]:

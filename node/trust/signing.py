@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry import (
     ADMIN,
+    AuditNote,
     EntityNotFound,
     Handle,
     HandleNotFound,
@@ -66,16 +67,23 @@ async def publish_keys(records: RecordService, settings: Settings) -> list[Handl
     if not values:
         raise InvalidInput("the node has no keys yet; run: idnode keys generate")
     handle = Handle.parse(key_handle(settings.node_code))
-    await put_merged(records, handle, values)
+    summary = {"indexes": [value.index for value in values]}
+    await put_merged(records, handle, values, AuditNote("keys.publish", str(handle), summary))
     return values
 
 
-async def put_merged(records: RecordService, handle: Handle, values: list[HandleValue]) -> None:
-    """Add or replace ``values`` in ``handle``'s record, creating it when it does not exist."""
+async def put_merged(
+    records: RecordService,
+    handle: Handle,
+    values: list[HandleValue],
+    audit: AuditNote | None = None,
+) -> None:
+    """Add or replace ``values`` in ``handle``'s record, creating it when it does not exist
+    (recorded in the audit log as ``audit``)."""
     try:
-        await records.put(ADMIN, handle, values, indexes="various")
+        await records.put(ADMIN, handle, values, indexes="various", audit=audit)
     except HandleNotFound:
-        await records.put(ADMIN, handle, values)
+        await records.put(ADMIN, handle, values, audit=audit)
 
 
 def install_certificate(settings: Settings, token: str) -> str:
@@ -141,5 +149,7 @@ async def publish_enterprise_certificate(
         HandleValue(key_index, "HS_PUBKEY", "key", check_public_jwk(jwk)),
         HandleValue(FIRST_CERT_INDEX, "HS_CERT", "string", cert),
     ]
-    await put_merged(context.records, handle, values)
+    summary = {"index": key_index, "kid": jwk.get("kid"), "days": lifetime_seconds // 86400}
+    note = AuditNote("key.certify_enterprise", str(handle), summary)
+    await put_merged(context.records, handle, values, note)
     return str(handle), cert

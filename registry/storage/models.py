@@ -21,6 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AuditRow",
     "Base",
     "CredentialRow",
     "EnterpriseRow",
@@ -163,3 +164,21 @@ class SyncStateRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """One administrative action: who, when, from where, what. Rows are only ever inserted
+    (a trigger refuses UPDATE and DELETE, see migration 0004_audit)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(SequenceInt, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+    actor: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    via: Mapped[str] = mapped_column(String(16))
+    client: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300), index=True)
+    summary: Mapped[str] = mapped_column(Text)
