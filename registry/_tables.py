@@ -84,9 +84,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # a CSV import never pays for it
 
+    # A file object, not the path: openpyxl judges a path by its extension, uploads have none.
+    source = path.open("rb")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:
+        source.close()
         # openpyxl raises what its zip and XML layers raise; all mean "not a workbook".
         raise InvalidInput(f"the file is not a readable Excel workbook (.xlsx): {exc}") from exc
     try:
@@ -109,6 +112,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             yield number, _checked(number, cells)
     finally:
         book.close()
+        source.close()
 
 
 def read_rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
