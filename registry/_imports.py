@@ -132,7 +132,7 @@ def draft_of(
         message = template.describe(problem)
         item = template.item_at(int(problem.key)) if problem.key.isdigit() else None
         if problem.rule == "required" and item is not None:
-            message = f"item {item.name!r} (index {item.id_index}) is required"
+            message = f"item {item.name!r} (value index {item.id_index}) is required"
         return RowError(number, columns.get(problem.key, ""), message)
     return RecordDraft(handle, tuple(values), template.version)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -103,7 +102,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 raw = next(rows)
             except StopIteration:
                 return
-            except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+            except Exception as exc:
+                # As for opening it: zip, zlib and XML errors alike mean a damaged file.
                 raise InvalidInput(f"row {number + 1}: the workbook is damaged: {exc}") from exc
             number += 1
             cells = [_cell(value) for value in raw]

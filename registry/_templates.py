@@ -228,7 +228,7 @@ class Template:
         item = self.item_at(int(problem.key)) if problem.key.isdigit() else None
         if item is None:
             return f"breaks the template rule {problem.rule!r}"
-        return f"item {item.name!r} (index {item.id_index}) {item.rules.problem(problem.rule, problem.value)}"
+        return f"item {item.name!r} (value index {item.id_index}) {item.rules.problem(problem.rule, problem.value)}"
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -91,7 +91,7 @@ def test_the_schema_of_a_template_and_typed_rules_on_snms_writes(client, auth) -
     refused = client.post("/identityv2/data", json=body, headers=auth)
     assert refused.status_code == 400 and refused.json()["status"] == -2
     assert refused.json()["message"] == (
-        "item '生产日期' (index 2002) must be a date as YYYY-MM-DD, got '2026-13-01'"
+        "item '生产日期' (value index 2002) must be a date as YYYY-MM-DD, got '2026-13-01'"
     )
     values[2]["data"] = "2026-12-01"
     batch = [
@@ -104,7 +104,7 @@ def test_the_schema_of_a_template_and_typed_rules_on_snms_writes(client, auth) -
     ]
     results = client.post("/identityv2/data/batchCreate", json=batch, headers=auth).json()["data"]
     assert results[0]["msg"] == "success"
-    assert results[1]["msg"] == "item '数量' (index 2004) must be an integer, got '1.5'"
+    assert results[1]["msg"] == "item '数量' (value index 2004) must be an integer, got '1.5'"
     # Handle REST changes to a templated record pass the same rules.
     change = {
         "values": [{"index": 2003, "type": "weightKg", "data": {"format": "string", "value": "-1"}}]
@@ -113,7 +113,7 @@ def test_the_schema_of_a_template_and_typed_rules_on_snms_writes(client, auth) -
         "/api/handles/88.118.8/T1", params={"index": "various"}, json=change, headers=auth
     )
     assert put.status_code == 400, put.text
-    assert "item '重量(kg)' (index 2003) must be at least 0, got -1" in put.json()["message"]
+    assert "item '重量(kg)' (value index 2003) must be at least 0, got -1" in put.json()["message"]
 
 
 def test_dry_run_lists_the_bad_row_and_writes_nothing(client, auth) -> None:
@@ -123,7 +123,7 @@ def test_dry_run_lists_the_bad_row_and_writes_nothing(client, auth) -> None:
         {
             "row": 5,
             "column": "生产日期",
-            "message": "item '生产日期' (index 2002) must be a date as YYYY-MM-DD, got '2026-02-30'",
+            "message": "item '生产日期' (value index 2002) must be a date as YYYY-MM-DD, got '2026-02-30'",
         }
     ]
     assert _handles(client, auth, template="1.0") == []
