@@ -31,7 +31,7 @@ DEMO_RECORDS = {
 # The demo's product template: typed items (examples/products.csv is a file of it).
 DEMO_TEMPLATE: dict[str, Any] = {
     "prefix": DEMO_PREFIX,
-    "version": "1.0",
+    "version": "products-1.0",
     "description": "产品 (demo product template)",
     "industryCategory": "C",
     "type": 1,

@@ -17,7 +17,8 @@ from .helpers import create_enterprise
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "products.csv"
 BASE = "/enterprise/v1"
-QUERY = {"prefix": "88.118.8", "template": "1.0"}
+VERSION = DEMO_TEMPLATE["version"]
+QUERY = {"prefix": "88.118.8", "template": VERSION}
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def _handles(client: httpx.Client, auth: dict, **params) -> list[str]:
 def test_the_schema_of_a_template_and_typed_rules_on_snms_writes(client, auth) -> None:
     schema = client.get(
         "/snms/api/v5/template/schema",
-        params={"prefix": "88.118.8", "version": "1.0"},
+        params={"prefix": "88.118.8", "version": VERSION},
         headers=auth,
     ).json()["data"]
     assert schema["properties"]["2002"] == {
@@ -87,7 +88,7 @@ def test_the_schema_of_a_template_and_typed_rules_on_snms_writes(client, auth) -
         {"index": 2001, "type": "model", "data": "M-1"},
         {"index": 2002, "type": "productionDate", "data": "2026-13-01"},
     ]
-    body = {"handle": "88.118.8/T1", "templateVersion": "1.0", "value": values}
+    body = {"handle": "88.118.8/T1", "templateVersion": VERSION, "value": values}
     refused = client.post("/identityv2/data", json=body, headers=auth)
     assert refused.status_code == 400 and refused.json()["status"] == -2
     assert refused.json()["message"] == (
@@ -126,7 +127,7 @@ def test_dry_run_lists_the_bad_row_and_writes_nothing(client, auth) -> None:
             "message": "item '生产日期' (value index 2002) must be a date as YYYY-MM-DD, got '2026-02-30'",
         }
     ]
-    assert _handles(client, auth, template="1.0") == []
+    assert _handles(client, auth, template=VERSION) == []
 
 
 def test_import_skips_the_bad_row_and_a_retry_reports_registered_rows(client, auth) -> None:
@@ -135,7 +136,7 @@ def test_import_skips_the_bad_row_and_a_retry_reports_registered_rows(client, au
     assert (done["state"], done["total"], done["done"]) == ("done", 5, 5)
     assert (done["registered"], done["failed"], done["alreadyRegistered"]) == (4, 1, 0)
     assert [e["row"] for e in done["errors"]] == [5]
-    assert len(_handles(client, auth, template="1.0")) == 4
+    assert len(_handles(client, auth, template=VERSION)) == 4
     again = _finished(client, auth, _import(client, auth, SAMPLE.read_bytes()))
     assert again["id"] == job["id"]
     assert (again["registered"], again["alreadyRegistered"], again["failed"]) == (0, 4, 1)
@@ -147,7 +148,7 @@ def test_import_skips_the_bad_row_and_a_retry_reports_registered_rows(client, au
     # The records resolve as registered, with the node's TEMPLATE value.
     record = client.get("/api/handles/88.118.8/P2026001").json()
     by_index = {v["index"]: v["data"]["value"] for v in record["values"]}
-    assert by_index[1001] == "1.0" and by_index[2000] == "电机控制器" and by_index[2003] == "12.5"
+    assert by_index[1001] == VERSION and by_index[2000] == "电机控制器" and by_index[2003] == "12.5"
 
 
 def _rows_of_csv(content: bytes) -> list[list[str]]:
@@ -224,11 +225,11 @@ def test_search_filters_and_pages(client, auth) -> None:
     assert _handles(client, auth, to="2020-01-01") == []
     first = client.get(
         f"{BASE}/identifiers",
-        params={"prefix": "88.118.8", "template": "1.0", "limit": 3},
+        params={"prefix": "88.118.8", "template": VERSION, "limit": 3},
         headers=auth,
     ).json()["data"]
     assert len(first["items"]) == 3 and first["next"] == "88.118.8/P2026003"
-    rest = _handles(client, auth, after=first["next"], limit=3, template="1.0")
+    rest = _handles(client, auth, after=first["next"], limit=3, template=VERSION)
     assert rest == ["88.118.8/P2026005"]
     bad = client.get(
         f"{BASE}/identifiers", params={"prefix": "88.118.8", "from": "soon"}, headers=auth
