@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -13,9 +14,11 @@ from registry import (
     AuditService,
     BatchService,
     EnterpriseService,
+    ImportService,
     LoginLimits,
     LoginThrottle,
     Prefix,
+    RecordCatalog,
     RecordService,
     TemplateService,
 )
@@ -55,6 +58,8 @@ class NodeContext:
     templates: TemplateService
     batches: BatchService
     audit: AuditService
+    imports: ImportService
+    catalog: RecordCatalog
     resolver: Resolver
 
     def __init__(
@@ -80,6 +85,11 @@ class NodeContext:
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
             self.audit = AuditService(self.db)
+            self.imports = ImportService(
+                self.db, self.batches, self.templates, Path(settings.imports_dir)
+            )
+            stack.push_async_callback(self.imports.close)
+            self.catalog = RecordCatalog(self.db)
             self.resolver = _resolver(settings, self.records)
             # Registered before it starts: a listener that fails to start is still closed.
             stack.push_async_callback(self.resolver.close)

@@ -16,6 +16,7 @@ if _typing.TYPE_CHECKING:
     from ._actor import Actor, AuditNote, acting_as, current_actor, set_actor
     from ._audit import AuditEntry, AuditPage, AuditService, audit, parse_moment
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+    from ._catalog import RecordCatalog, RecordFilter
     from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
         AlreadyExists,
@@ -38,8 +39,10 @@ if _typing.TYPE_CHECKING:
         ValuesNotFound,
     )
     from ._grammar import Handle, Prefix
+    from ._imports import ImportJob, ImportService, RowError
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
     from ._records import RecordService
+    from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
     from ._values import (
@@ -75,6 +78,8 @@ __all__ = [
     "HandleAlreadyExists",
     "HandleNotFound",
     "HandleValue",
+    "ImportJob",
+    "ImportService",
     "InvalidIdentifier",
     "InvalidInput",
     "InvalidValue",
@@ -88,10 +93,13 @@ __all__ = [
     "Prefix",
     "Principal",
     "Record",
+    "RecordCatalog",
     "RecordDraft",
+    "RecordFilter",
     "RecordService",
     "RecordWriter",
     "Role",
+    "RowError",
     "Template",
     "TemplateService",
     "TooManyAttempts",
@@ -100,12 +108,14 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "XlsxSink",
     "acting_as",
     "apply_template",
     "audit",
     "check_version",
     "check_writable",
     "codec",
+    "csv_chunks",
     "current_actor",
     "decode_values",
     "encode_values",
@@ -114,7 +124,9 @@ __all__ = [
     "parse_moment",
     "parse_username",
     "parse_values",
+    "read_rows",
     "set_actor",
+    "sniff_kind",
     "utc_timestamp",
 ]
 
@@ -123,6 +135,7 @@ _HOMES = {
     "._actor": ("Actor", "AuditNote", "acting_as", "current_actor", "set_actor"),
     "._audit": ("AuditEntry", "AuditPage", "AuditService", "audit", "parse_moment"),
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
+    "._catalog": ("RecordCatalog", "RecordFilter"),
     "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (
         "AlreadyExists",
@@ -145,8 +158,10 @@ _HOMES = {
         "ValuesNotFound",
     ),
     "._grammar": ("Handle", "Prefix"),
+    "._imports": ("ImportJob", "ImportService", "RowError"),
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
     "._records": ("RecordService",),
+    "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
     "._values": (
