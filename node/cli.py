@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from registry import InvalidInput, NodeError, Unavailable
 
+from .backup.cli import add_backup_commands
 from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
@@ -385,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)
     add_config_commands(sub, add)
+    add_backup_commands(sub, add)
     return parser
 
 
