@@ -28,7 +28,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home 
     && chown -R idnode:idnode /data \
     && chmod 0700 /data /data/keys
 
-ENV IDNODE_DATA_DIR=/data \
+ENV DATA_DIR=/data \
     IDNODE_DATABASE_URL=sqlite+aiosqlite:////data/idnode.db \
     IDNODE_KEYS_DIR=/data/keys \
     IDNODE_TOPLEVEL_ROOT_DIR=/data/root

@@ -10,7 +10,7 @@
 # nodes share a PostgreSQL database, as deploy/compose.yaml does).
 set -eu
 
-data="${IDNODE_DATA_DIR:-/data}"
+data="${DATA_DIR:-/data}"
 # The keys directory and SQLite's directory: the owner's alone, made before anything writes there.
 umask 077
 mkdir -p "${IDNODE_KEYS_DIR:-$data/keys}"

@@ -1,6 +1,6 @@
 """The container's HEALTHCHECK: exit 0 when ``/healthz`` answers 200, else 1 (the image has no curl).
 
-    python healthcheck.py [URL]     (default $HEALTHCHECK_URL, else http://127.0.0.1:8000/healthz)
+python healthcheck.py [URL]     (default $HEALTHCHECK_URL, else http://127.0.0.1:8000/healthz)
 """
 
 import os
