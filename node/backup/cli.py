@@ -141,20 +141,25 @@ async def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
                 f"the backup is of node {manifest.node_code} but IDNODE_NODE_CODE is"
                 f" {settings.node_code}; set it, or pass --force"
             )
-        full = await node_is_empty(db) if await current_revisions(db) else []
+        schema = await current_revisions(db)
+        full = await node_is_empty(db) if schema else []
         present = _key_files(keys_dir)
-        if (full or present) and not args.force:
+        # The credential and sealing keys a first start (or idnode migrate) makes are not the
+        # node's: while the database is empty nothing is sealed with them.
+        signing = [p for p in present if p.name == "keys.json" or p.suffix == ".pem"]
+        if (full or signing) and not args.force:
             held = [f"rows in {', '.join(full)}"] if full else []
-            held += [f"files in {keys_dir}"] if present else []
+            held += [f"signing keys in {keys_dir}"] if signing else []
             raise Conflict(
                 f"the node is not empty ({'; '.join(held)}): restore into an empty node,"
                 " or pass --force to replace what is there"
             )
         _require_known(manifest.revisions)
-        if args.force:
+        if schema:
+            # Empty (or --force): the rows go into the schema as it was when they were read.
             await downgrade(db, "base")
-            for path in present:
-                path.unlink()
+        for path in present:
+            path.unlink()
         for revision in manifest.revisions:
             await upgrade(db, revision)
         loaded = await load_database(db, reader)

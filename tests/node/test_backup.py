@@ -207,6 +207,13 @@ def test_a_damaged_or_foreign_archive_is_refused_before_anything_is_written(
         assert not Path(target.keys_dir).exists()
         assert not Path(target.database_url.split("///")[1]).exists()
 
+    # A node migrated but empty, as after `idnode migrate` on a new machine, takes it.
+    migrated = _empty(tmp_path, "migrated")
+    assert _cli(migrated, "migrate").returncode == 0
+    restored = _cli(migrated, "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    assert _cli(migrated, "restore", str(archive)).returncode == 1  # not empty any more
+
     refused = _cli(sqlite_node, "backup", str(archive))
     assert refused.returncode == 1 and "--overwrite" in refused.stderr
     assert _cli(sqlite_node, "backup", str(archive), "--overwrite").returncode == 0
