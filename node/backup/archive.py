@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ __all__ = ["FORMAT", "MANIFEST", "BackupReader", "BackupWriter", "Manifest"]
 FORMAT = "idnode-backup/1"
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
+# What zipfile raises reading a damaged archive (a bad header, a cut stream, a broken deflate,
+# a flag bit saying "encrypted").
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError)
 
 
 @dataclass
@@ -144,6 +148,8 @@ class BackupReader:
             raise InvalidInput(f"cannot read the backup {self.path}: {exc.strerror}") from exc
         except zipfile.BadZipFile as exc:
             raise InvalidInput(f"{self.path} is not an idnode backup (not a zip archive)") from exc
+        except _DAMAGED as exc:
+            raise InvalidInput(f"the backup {self.path} is damaged: {MANIFEST}: {exc}") from exc
         except KeyError as exc:
             raise InvalidInput(f"{self.path} is not an idnode backup (no {MANIFEST})") from exc
         try:
@@ -170,7 +176,7 @@ class BackupReader:
                 with self._zip.open(name) as handle:
                     while chunk := handle.read(_CHUNK):
                         sha.update(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except (*_DAMAGED, OSError) as exc:
                 raise InvalidInput(f"the backup {self.path} is damaged: {name}: {exc}") from exc
             if sha.hexdigest() != self.manifest.files[name]:
                 raise InvalidInput(f"the backup {self.path} is damaged: {name} fails its checksum")
