@@ -8,6 +8,7 @@ configuration with ``nginx -t`` and the systemd unit with ``systemd-analyze veri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -105,28 +107,43 @@ def test_the_image_keeps_all_state_under_data_and_runs_unprivileged() -> None:
     assert os.access(ENTRYPOINT, os.X_OK)
 
 
-def test_the_entrypoint_migrates_then_serves_and_the_healthcheck_sees_it(tmp_path: Path) -> None:
-    env = _image_env(tmp_path)
-    port = free_port()
+@contextlib.contextmanager
+def _entrypoint(env: dict[str, str], cwd: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """The entrypoint running ``args`` on 127.0.0.1:``port``; stopped with SIGTERM after."""
     process = subprocess.Popen(
-        ["sh", str(ENTRYPOINT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        ["sh", str(ENTRYPOINT), *args],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while _healthcheck(f"{url}/healthz").returncode != 0:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the node did not become healthy"
-            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+
+
+def _wait_healthy(process: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 60
+    while _healthcheck(url).returncode != 0:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert time.monotonic() < deadline, f"{url} did not become healthy"
+        time.sleep(0.2)
+
+
+def test_the_entrypoint_migrates_then_serves_and_the_healthcheck_sees_it(tmp_path: Path) -> None:
+    env = _image_env(tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ("serve", "--host", "127.0.0.1", "--port", str(port))
+    with _entrypoint(env, tmp_path, *args) as process:
+        _wait_healthy(process, f"{url}/healthz")
         assert httpx.get(f"{url}/readyz").status_code == 200  # migrated before serving
         assert (tmp_path / "idnode.db").exists()
         assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
-    finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     # The entrypoint execs idnode, so the stop signal reaches it: a graceful shutdown, then
@@ -136,6 +153,16 @@ def test_the_entrypoint_migrates_then_serves_and_the_healthcheck_sees_it(tmp_pat
     assert "created the schema at" in output
     assert _healthcheck(f"{url}/healthz").returncode == 1
     assert "unhealthy" in _healthcheck(f"{url}/healthz").stderr
+
+
+def test_the_entrypoint_runs_the_top_level_with_its_state_under_data(tmp_path: Path) -> None:
+    env = {**_image_env(tmp_path), "IDNODE_TOPLEVEL_BOOTSTRAP_TOKEN": "bootstrap"}
+    port = free_port()
+    args = ("toplevel", "--host", "127.0.0.1", "--port", str(port))
+    with _entrypoint(env, tmp_path, *args) as process:
+        _wait_healthy(process, f"http://127.0.0.1:{port}/healthz")
+    assert (tmp_path / "toplevel.db").exists()
+    assert (tmp_path / "root" / "root.jws").exists()
 
 
 def test_the_entrypoint_runs_idnode_commands_and_programs(tmp_path: Path) -> None:
