@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from registry import InvalidInput, NodeError, Unavailable
 
+from .backup.cli import add_backup_commands
 from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
@@ -219,6 +220,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=log_level,
         **log_options,
+        proxy_headers=settings.proxy_headers if args.proxy_headers is None else args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.forwarded_allow_ips,
         # uvloop when installed (uvicorn[standard]).
         loop="auto",
     )
@@ -359,6 +362,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="bind a non-loopback host although IDNODE_PUBLIC_URL is a loopback URL",
     )
+    serve.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="take the client's address and scheme from X-Forwarded-For/-Proto, as a reverse"
+        " proxy sets them (default IDNODE_PROXY_HEADERS, off)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies trusted with those headers: addresses or networks, comma-separated, or"
+        " '*' (default IDNODE_FORWARDED_ALLOW_IPS, 127.0.0.1)",
+    )
     serve.set_defaults(handler=cmd_serve)
     add(sub, "demo", cmd_demo, "create the demo enterprise and identifiers (idempotent)")
     toplevel = sub.add_parser("toplevel", help="run the simulated national top-level node")
@@ -434,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)
     add_config_commands(sub, add)
+    add_backup_commands(sub, add)
     return parser
 
 

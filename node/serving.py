@@ -53,8 +53,11 @@ def server_config(app: Any, settings: Settings, **options: Any) -> NodeServerCon
         limits=http_limits(settings),
         # Longer than clients' pools keep idle connections, so they close first.
         timeout_keep_alive=settings.keep_alive_seconds,
-        proxy_headers=False,
-        **options,
+        **{
+            "proxy_headers": settings.proxy_headers,
+            "forwarded_allow_ips": settings.forwarded_allow_ips,
+            **options,
+        },
     )
 
 

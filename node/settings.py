@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         description="let serve bind a non-loopback host while the public URL is a loopback one"
         " (other machines would be sent to themselves)",
     )
+    proxy_headers: bool = Field(
+        False,
+        description="behind a reverse proxy: take the client's address and scheme from its"
+        " X-Forwarded-For and X-Forwarded-Proto (only from IDNODE_FORWARDED_ALLOW_IPS)",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="proxies whose X-Forwarded-* headers are trusted: comma-separated addresses"
+        " or networks (10.0.0.0/8), or '*' for any",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     keep_alive_seconds: int = Field(
         75,
