@@ -19,6 +19,7 @@ from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
+from .quota_cli import add_quota_commands
 from .settings import CONFIG_ENV, Settings, get_settings
 from .trust.cli import add_trust_commands
 
@@ -381,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_key.add_argument("--key", required=True, help="RSA, DSA or SM2 public key, PEM")
     revoke = add(credential, "revoke", cmd_credential_revoke, "revoke a credential and its tokens")
     revoke.add_argument("--username", required=True, help="e.g. 301:88.118.8/ADMIN")
+    add_quota_commands(admin_sub, add)
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)

@@ -28,6 +28,8 @@ if _typing.TYPE_CHECKING:
         NodeError,
         NotFound,
         PayloadTooLarge,
+        QuotaExceeded,
+        RateLimited,
         TooManyAttempts,
         Unauthenticated,
         Unavailable,
@@ -37,6 +39,8 @@ if _typing.TYPE_CHECKING:
     )
     from ._grammar import Handle, Prefix
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
+    from ._quotas import QUOTA_KINDS, Quota, QuotaService, ResolutionLimits
+    from ._ratelimit import ClientRate, RateCounters, open_storage
     from ._records import RecordService
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
@@ -58,8 +62,10 @@ __all__ = [
     "ANONYMOUS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
+    "QUOTA_KINDS",
     "AlreadyExists",
     "BatchService",
+    "ClientRate",
     "Conflict",
     "EnterpriseService",
     "EntityNotFound",
@@ -80,10 +86,16 @@ __all__ = [
     "Permissions",
     "Prefix",
     "Principal",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaService",
+    "RateCounters",
+    "RateLimited",
     "Record",
     "RecordDraft",
     "RecordService",
     "RecordWriter",
+    "ResolutionLimits",
     "Role",
     "Template",
     "TemplateService",
@@ -99,6 +111,7 @@ __all__ = [
     "codec",
     "decode_values",
     "encode_values",
+    "open_storage",
     "parse_index",
     "parse_limit",
     "parse_username",
@@ -123,6 +136,8 @@ _HOMES = {
         "NodeError",
         "NotFound",
         "PayloadTooLarge",
+        "QuotaExceeded",
+        "RateLimited",
         "TooManyAttempts",
         "Unauthenticated",
         "Unavailable",
@@ -132,6 +147,8 @@ _HOMES = {
     ),
     "._grammar": ("Handle", "Prefix"),
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
+    "._quotas": ("QUOTA_KINDS", "Quota", "QuotaService", "ResolutionLimits"),
+    "._ratelimit": ("ClientRate", "RateCounters", "open_storage"),
     "._records": ("RecordService",),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CredentialCreate",
@@ -13,6 +13,8 @@ __all__ = [
     "KeyCreate",
     "KeyOut",
     "PrefixCreate",
+    "QuotaOut",
+    "QuotaUpdate",
 ]
 
 
@@ -59,3 +61,22 @@ class EnterpriseOut(BaseModel):
 class EnterpriseCreated(BaseModel):
     enterprise: EnterpriseOut
     credential: CredentialOut
+
+
+class QuotaUpdate(BaseModel):
+    """Quotas to change; a field left out stays as it is, ``null`` removes the limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily_resolutions: int | None = Field(None, ge=0, description="resolutions a UTC day")
+    daily_registrations: int | None = Field(None, ge=0, description="new identifiers a UTC day")
+    identifiers: int | None = Field(None, ge=0, description="identifiers held at once")
+    prefixes: int | None = Field(None, ge=0, description="prefixes held at once")
+
+
+class QuotaOut(BaseModel):
+    """An enterprise's quotas (``null``: no limit) and what it uses of each today."""
+
+    enterprise: int
+    quotas: dict[str, int | None]
+    usage: dict[str, int]
