@@ -66,9 +66,7 @@ async def cmd_quota_show(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_quota_set(args: argparse.Namespace, settings: Settings) -> None:
-    changes = {
-        name: getattr(args, name) for name in OPTIONS.values() if getattr(args, name) != "keep"
-    }
+    changes = {name: getattr(args, name) for name in OPTIONS.values() if hasattr(args, name)}
     await _run(args, settings, changes)
 
 
@@ -88,5 +86,10 @@ def add_quota_commands(admin_sub: Any, add: Any) -> None:
     change.add_argument("--enterprise", type=int, required=True)
     for option, name in OPTIONS.items():
         change.add_argument(
-            option, dest=name, type=_limit, default="keep", help=f"{name.replace('_', ' ')}"
+            option,
+            dest=name,
+            type=_limit,
+            default=argparse.SUPPRESS,
+            metavar="N|none",
+            help=f"{name.replace('_', ' ')} allowed",
         )
