@@ -24,6 +24,7 @@ from registry import (
     ResolutionLimits,
     open_storage,
 )
+from registry._ratelimit import SweepingMemoryStorage
 from registry.storage import Database
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
@@ -162,3 +163,25 @@ def test_an_unusable_storage_is_named() -> None:
 def test_limit_errors_survive_pickling(error: RateLimited) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error) and vars(copy) == vars(error)
+
+
+def test_the_memory_storage_counts_windows_and_sweeps_without_threads() -> None:
+    import threading
+    import time
+
+    storage = open_storage("memory://")
+    assert isinstance(storage, SweepingMemoryStorage)
+    threads = threading.active_count()
+    rate = ClientRate("resolve", "2/second", RateCounters(storage))
+    for client in ("a", "b"):
+        rate.check(client)
+        rate.check(client)
+    with pytest.raises(RateLimited):
+        rate.check("a")
+    assert threading.active_count() == threads
+    time.sleep(1.1)
+    rate.check("a")  # a new window
+    # The next sweep frees the keys whose window ended ("b"'s).
+    storage._next_sweep = 0.0
+    rate.check("a")
+    assert [key for key in storage.storage if key.endswith("/b/2/1/second")] == []
