@@ -41,6 +41,8 @@ __all__ = ["QUOTA_KINDS", "Quota", "QuotaService", "ResolutionLimits", "seconds_
 logger = logging.getLogger("idnode.quotas")
 
 QUOTA_KINDS = ("daily_resolutions", "daily_registrations", "identifiers", "prefixes")
+# The largest quota each column holds (BIGINT; prefixes an INTEGER).
+QUOTA_MAX = {kind: 2**62 for kind in QUOTA_KINDS} | {"prefixes": 2**31 - 1}
 Clock = Callable[[], datetime]
 
 
@@ -67,8 +69,12 @@ class Quota:
     def __post_init__(self) -> None:
         for name in QUOTA_KINDS:
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 0):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
                 raise InvalidInput(f"quota {name} must be a whole number ≥ 0 or null")
+            if value is not None and value > QUOTA_MAX[name]:
+                raise InvalidInput(f"quota {name} is at most {QUOTA_MAX[name]}")
 
     def as_dict(self) -> dict[str, int | None]:
         return asdict(self)

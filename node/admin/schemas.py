@@ -68,10 +68,12 @@ class QuotaUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    daily_resolutions: int | None = Field(None, ge=0, description="resolutions a UTC day")
-    daily_registrations: int | None = Field(None, ge=0, description="new identifiers a UTC day")
-    identifiers: int | None = Field(None, ge=0, description="identifiers held at once")
-    prefixes: int | None = Field(None, ge=0, description="prefixes held at once")
+    daily_resolutions: int | None = Field(None, ge=0, le=2**62, description="resolutions a UTC day")
+    daily_registrations: int | None = Field(
+        None, ge=0, le=2**62, description="new identifiers a UTC day"
+    )
+    identifiers: int | None = Field(None, ge=0, le=2**62, description="identifiers held at once")
+    prefixes: int | None = Field(None, ge=0, le=2**31 - 1, description="prefixes held at once")
 
 
 class QuotaOut(BaseModel):

@@ -252,3 +252,20 @@ def test_redis_storage_shares_the_resolution_rate_between_nodes(settings: Settin
         ]
     storage_from_string(redis_url).reset()
     assert codes == [404, 404, 404, 429]
+
+
+def test_random_quota_bodies_get_200_or_400_never_a_500(node_server: ThreadedServer) -> None:
+    import random
+
+    create_enterprise(node_server.url, "Acme", "88.118.8")
+    rng = random.Random(20)
+    names = ["daily_resolutions", "daily_registrations", "identifiers", "prefixes", "x", ""]
+    samples: list[Any] = [None, 0, 1, -1, 2**63, 1.5, "7", "", [], {}, True, "\x00", 10**40]
+    url = f"{node_server.url}/admin/enterprises/1/quotas"
+    with httpx.Client(timeout=30, headers=ADMIN_HEADERS) as client:
+        for _ in range(150):
+            body: Any = {rng.choice(names): rng.choice(samples) for _ in range(rng.randint(0, 4))}
+            if rng.random() < 0.1:
+                body = rng.choice(samples)
+            response = client.put(url, json=body)
+            assert response.status_code in (200, 400), (body, response.text)

@@ -57,6 +57,7 @@ def test_quotas_are_set_shown_and_removed_through_the_cli(migrated: str) -> None
         (("--enterprise", "1", "--identifiers", "1.5"), 2, "not a whole number"),
         (("--enterprise", "7", "--identifiers", "1"), 1, "enterprise 7 does not exist"),
         (("--identifiers", "1"), 2, "--enterprise"),
+        (("--enterprise", "1", "--prefixes", "9999999999"), 1, "prefixes is at most 2147483647"),
     ],
 )
 def test_bad_quota_commands_say_why(
