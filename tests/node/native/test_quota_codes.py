@@ -5,11 +5,26 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from loadtests import free_port
+from node import Settings
+from node.app import create_app
+from node.native.admin_client import AdminClient, SecretKeyAuth
 from node.native.client import HandleClient, HandleError
 from node.native.dispatch import error_code
-from registry import QuotaExceeded, RateLimited, TooManyAttempts
+from registry import (
+    EnterpriseService,
+    HandleValue,
+    Prefix,
+    QuotaExceeded,
+    RateLimited,
+    RecordService,
+    TooManyAttempts,
+)
 from registry.codec.native import ResponseCode
+from registry.storage import Database
+from registry.trust import CipherKey
 
+from ...servers import ThreadedServer
 from .conftest import NodeFactory
 from .native_nodes import ADMIN, NativeNode, value
 
@@ -66,3 +81,33 @@ async def test_the_daily_resolution_quota_answers_603(native_node: NativeNode) -
             await client.resolve("88.118.8/widget")
     assert refused.value.code == 603
     assert "1 resolutions a day" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("quota", "code"),
+    [
+        pytest.param({"daily_registrations": 0}, 603, id="daily-registrations"),
+        pytest.param({"identifiers": 0}, 604, id="identifiers"),
+    ],
+)
+async def test_a_native_create_over_a_quota_gets_its_idis_code(
+    settings: Settings, db: Database, quota: dict[str, int], code: int
+) -> None:
+    service = EnterpriseService(
+        db, RecordService(db), Prefix.parse("88.118"), CipherKey("test-credential-key")
+    )
+    info, _ = await service.create("Acme", "88.118.8", password="demo-password")
+    port = free_port()
+    served = settings.model_copy(update={"handle_port": port})
+    with ThreadedServer(create_app(served), settings=served) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=ADMIN) as http:
+            answer = await http.put(f"/admin/enterprises/{info.id}/quotas", json=quota)
+            assert answer.status_code == 200, answer.text
+        async with HandleClient("127.0.0.1", port, timeout=5.0) as client:
+            admin = AdminClient(client, SecretKeyAuth("88.118.8/ADMIN", 300, b"demo-password"))
+            with pytest.raises(HandleError) as refused:
+                await admin.create("88.118.8/N1", [HandleValue(1, "URL", "string", "https://x/")])
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            written = await http.get("/api/handles/88.118.8/N1")
+    assert refused.value.code == code
+    assert written.status_code == 404
