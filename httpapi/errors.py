@@ -25,6 +25,7 @@ from registry import (
     NodeError,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     TooManyAttempts,
     Unauthenticated,
     Unavailable,
@@ -58,6 +59,7 @@ def lookup(table: dict[type[NodeError], T], exc: NodeError) -> T:
 
 PLAIN_STATUS: dict[type[NodeError], int] = {
     TooManyAttempts: 429,
+    RateLimited: 429,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     InvalidInput: 400,
@@ -83,6 +85,9 @@ def error_headers(exc: NodeError) -> dict[str, str] | None:
     """Headers every dialect adds: how to authenticate, when to retry."""
     if isinstance(exc, TooManyAttempts):
         return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, RateLimited):
+        # A count quota has no time after which retrying helps: no Retry-After then.
+        return None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, Unauthenticated):
         return {"WWW-Authenticate": 'Basic realm="idnode", Bearer'}
     if isinstance(exc, Unavailable):

@@ -20,6 +20,7 @@ from .config_cli import add_config_commands
 from .dns.cli import add_dns_commands
 from .native.admin_cli import add_hdl_admin_commands
 from .native.cli import add_hdl_commands
+from .quota_cli import add_quota_commands
 from .settings import CONFIG_ENV, Settings, get_settings
 from .trust.cli import add_trust_commands
 
@@ -446,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--limit", type=int, default=100, help="at most this many entries (default %(default)s)"
     )
+    add_quota_commands(admin_sub, add)
     add_trust_commands(sub, add)
     add_hdl_admin_commands(add_hdl_commands(sub, add), add)
     add_dns_commands(sub, add)

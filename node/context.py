@@ -13,14 +13,19 @@ from starlette.requests import Request
 from registry import (
     AuditService,
     BatchService,
+    ClientRate,
     EnterpriseService,
     ImportService,
     LoginLimits,
     LoginThrottle,
     Prefix,
+    QuotaService,
+    RateCounters,
     RecordCatalog,
     RecordService,
+    ResolutionLimits,
     TemplateService,
+    open_storage,
 )
 from registry.storage import Database
 from registry.trust import CipherKey, KeyWatchingSigner, ensure_credential_key
@@ -61,6 +66,9 @@ class NodeContext:
     imports: ImportService
     catalog: RecordCatalog
     resolver: Resolver
+    limits: RateCounters
+    quotas: QuotaService
+    resolution_limits: ResolutionLimits
 
     def __init__(
         self, settings: Settings, *, listen: bool = False, sync: SyncOpener | None = None
@@ -81,7 +89,14 @@ class NodeContext:
                 stack.callback(self.signer.close)
             self.records = RecordService(self.db)
             self.records.writer.set_sealer(self.signer)
-            self.enterprises = _enterprises(settings, self.db, self.records)
+            self.limits = RateCounters(open_storage(settings.rate_limit_storage))
+            self.quotas = QuotaService(self.db, self.limits)
+            self.records.writer.quota_check = self.quotas.check_new_records
+            self.resolution_limits = ResolutionLimits(
+                ClientRate("resolve", settings.rate_limit_resolve, self.limits), self.quotas
+            )
+            self.enterprises = _enterprises(settings, self.db, self.records, self.limits)
+            self.enterprises.quotas = self.quotas
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
             self.audit = AuditService(self.db)
@@ -95,6 +110,8 @@ class NodeContext:
             stack.push_async_callback(self.resolver.close)
             if self._listen:
                 await self.resolver.start()
+                await self.quotas.start()
+                stack.push_async_callback(self.quotas.stop)
             if self._open_sync is not None:
                 self.sync = await stack.enter_async_context(self._open_sync(self))
             self._stack = stack.pop_all()
@@ -117,13 +134,17 @@ def _database(settings: Settings) -> Database:
     )
 
 
-def _enterprises(settings: Settings, db: Database, records: RecordService) -> EnterpriseService:
+def _enterprises(
+    settings: Settings, db: Database, records: RecordService, limits: RateCounters
+) -> EnterpriseService:
     throttle = LoginThrottle(
         LoginLimits(
             per_identity_client=settings.login_failures_per_identity_client,
             per_identity=settings.login_failures_per_identity,
             per_client=settings.login_failures_per_client,
-        )
+        ),
+        limits.storage,
+        limits.rejected,
     )
     enterprises = EnterpriseService(
         db, records, Prefix.parse(settings.node_code), throttle=throttle

@@ -57,11 +57,16 @@ class HotPath:
             and not any(name in _NOT_HERE for name, _ in scope["headers"])
         ):
             started = perf_counter()
-            resolver: Resolver = self.state.node.resolver
+            context = self.state.node
+            resolver: Resolver = context.resolver
             try:
                 # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
                 # turns bytes that are not UTF-8 into U+FFFD.
                 key = path_text(scope, HANDLES_PATH)
+                limits = context.resolution_limits
+                if limits.active:
+                    client = scope.get("client")
+                    limits.check(client[0] if client else "unknown", key)
                 # Keys are normalised handles; a path in another spelling misses and is parsed.
                 entry = resolver.hot(key)
                 if entry is not None:

@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     login_failures_per_client: str = Field(
         "100/minute", description="failed logins from one client, for any identity"
     )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="where rate limits and daily resolution quotas count: memory:// (per"
+        " process: each worker counts apart) or redis://host:6379 (shared by every worker)",
+    )
+    rate_limit_resolve: str | None = Field(
+        None,
+        description="anonymous resolutions one client may make, e.g. '1000/second';"
+        " unset: no limit",
+    )
     max_batch_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
     )
@@ -279,9 +289,12 @@ class Settings(BaseSettings):
         "login_failures_per_identity_client",
         "login_failures_per_identity",
         "login_failures_per_client",
+        "rate_limit_resolve",
     )
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
+    def _rate_limit(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         try:
             parse_limit(value)
         except InvalidInput as exc:

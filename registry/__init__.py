@@ -31,6 +31,8 @@ if _typing.TYPE_CHECKING:
         NodeError,
         NotFound,
         PayloadTooLarge,
+        QuotaExceeded,
+        RateLimited,
         TooManyAttempts,
         Unauthenticated,
         Unavailable,
@@ -41,6 +43,8 @@ if _typing.TYPE_CHECKING:
     from ._grammar import Handle, Prefix
     from ._imports import ImportJob, ImportService, RowError
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
+    from ._quotas import QUOTA_KINDS, Quota, QuotaService, ResolutionLimits
+    from ._ratelimit import ClientRate, RateCounters, open_storage
     from ._records import RecordService
     from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
     from ._templates import Template, TemplateService, apply_template, check_version
@@ -63,6 +67,7 @@ __all__ = [
     "ANONYMOUS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
+    "QUOTA_KINDS",
     "Actor",
     "AlreadyExists",
     "AuditEntry",
@@ -70,6 +75,7 @@ __all__ = [
     "AuditPage",
     "AuditService",
     "BatchService",
+    "ClientRate",
     "Conflict",
     "EnterpriseService",
     "EntityNotFound",
@@ -92,12 +98,18 @@ __all__ = [
     "Permissions",
     "Prefix",
     "Principal",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaService",
+    "RateCounters",
+    "RateLimited",
     "Record",
     "RecordCatalog",
     "RecordDraft",
     "RecordFilter",
     "RecordService",
     "RecordWriter",
+    "ResolutionLimits",
     "Role",
     "RowError",
     "Template",
@@ -119,6 +131,7 @@ __all__ = [
     "current_actor",
     "decode_values",
     "encode_values",
+    "open_storage",
     "parse_index",
     "parse_limit",
     "parse_moment",
@@ -150,6 +163,8 @@ _HOMES = {
         "NodeError",
         "NotFound",
         "PayloadTooLarge",
+        "QuotaExceeded",
+        "RateLimited",
         "TooManyAttempts",
         "Unauthenticated",
         "Unavailable",
@@ -160,6 +175,8 @@ _HOMES = {
     "._grammar": ("Handle", "Prefix"),
     "._imports": ("ImportJob", "ImportService", "RowError"),
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
+    "._quotas": ("QUOTA_KINDS", "Quota", "QuotaService", "ResolutionLimits"),
+    "._ratelimit": ("ClientRate", "RateCounters", "open_storage"),
     "._records": ("RecordService",),
     "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role, parse_username
+from ._quotas import QuotaService
 from ._records import RecordService
 from ._text import control_character
 from ._throttle import LoginThrottle
@@ -103,6 +104,8 @@ class EnterpriseService:
         self.node_code = node_code
         self.cipher_key = cipher_key
         self.throttle = throttle or LoginThrottle()
+        # Set by the node: the prefix quota checked before each allocation.
+        self.quotas: QuotaService | None = None
         self._verified: TTLCache = TTLCache(10_000, 300)
 
     async def create(
@@ -147,6 +150,8 @@ class EnterpriseService:
 
     async def _allocate(self, tx: WriteTransaction, enterprise_id: int, prefix: str | None) -> str:
         enterprises = Enterprises(tx.session)
+        if self.quotas is not None:
+            await self.quotas.check_new_prefix(tx.session, enterprise_id)
         if prefix is None:
             taken = await enterprises.prefixes_like(str(self.node_code))
             depth = len(self.node_code.segments) + 1

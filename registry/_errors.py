@@ -20,6 +20,8 @@ SNMS status envelope, admin JSON, DNS RCODEs) turns these into responses through
     │   ├── HandleAlreadyExists
     │   └── ValueAlreadyExists
     ├── Conflict ................ the request clashes with the current state
+    ├── RateLimited ............. a client over its request rate; retry after ``retry_after`` s
+    │   └── QuotaExceeded ....... an enterprise over a quota (``kind``); daily ones reset at 00:00 UTC
     └── Unavailable ............. storage or an upstream is down; retry later
 """
 
@@ -38,6 +40,8 @@ __all__ = [
     "NodeError",
     "NotFound",
     "PayloadTooLarge",
+    "QuotaExceeded",
+    "RateLimited",
     "TooManyAttempts",
     "Unauthenticated",
     "Unavailable",
@@ -131,6 +135,34 @@ class Conflict(NodeError):
     """The request clashes with the current state."""
 
 
+class RateLimited(NodeError):
+    """A client is over a request rate; ``retry_after`` in seconds (None: waiting will not help)."""
+
+    def __init__(self, message: str, *, retry_after: int | None, handle: str | None = None) -> None:
+        super().__init__(message, handle=handle)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_limited, (type(self), self.message, self.retry_after, self.handle))
+
+
+class QuotaExceeded(RateLimited):
+    """An enterprise is over one of its quotas; ``kind`` names it (see ``QUOTA_KINDS``).
+
+    Daily quotas retry after the next 00:00 UTC; count quotas (identifiers, prefixes) have no
+    ``retry_after``: only deleting or a raised quota helps.
+    """
+
+    def __init__(
+        self, message: str, *, kind: str, retry_after: int | None, handle: str | None = None
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, handle=handle)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_over_quota, (self.message, self.kind, self.retry_after, self.handle))
+
+
 class Unavailable(NodeError):
     """Storage or an upstream is unreachable; the request may be retried."""
 
@@ -141,3 +173,15 @@ def _rebuilt(cls: type[NodeError], message: str, handle: str | None) -> NodeErro
 
 def _throttled(message: str, retry_after: int, handle: str | None) -> TooManyAttempts:
     return TooManyAttempts(message, retry_after=retry_after, handle=handle)
+
+
+def _limited(
+    cls: type[RateLimited], message: str, retry_after: int | None, handle: str | None
+) -> RateLimited:
+    return cls(message, retry_after=retry_after, handle=handle)
+
+
+def _over_quota(
+    message: str, kind: str, retry_after: int | None, handle: str | None
+) -> QuotaExceeded:
+    return QuotaExceeded(message, kind=kind, retry_after=retry_after, handle=handle)

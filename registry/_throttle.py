@@ -1,6 +1,7 @@
 """Failed logins, counted per identity, per client and per both, refused while over a limit.
 
-Counts live in memory (``limits``, moving windows), one set per node process. A login is
+Counts live in ``limits`` storage (moving windows): in memory, one set per node process,
+unless the node passes a shared one (``IDNODE_RATE_LIMIT_STORAGE=redis://…``). A login is
 refused while any of its counters is over its limit, even with the right password: otherwise
 guessing would go on, only with answers that wait. A success clears its identity+client count.
 """
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import InvalidInput, TooManyAttempts
@@ -46,12 +48,19 @@ def parse_limit(text: str) -> RateLimitItem:
 class LoginThrottle:
     """``check`` before verifying a login, ``failed`` after a wrong one, ``succeeded`` after."""
 
-    def __init__(self, limits: LoginLimits | None = None) -> None:
+    def __init__(
+        self,
+        limits: LoginLimits | None = None,
+        storage: Storage | None = None,
+        rejected: Counter[str] | None = None,
+    ) -> None:
         limits = limits or LoginLimits()
         self._pair = parse_limit(limits.per_identity_client)
         self._identity = parse_limit(limits.per_identity)
         self._client = parse_limit(limits.per_client)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        # Refusals counted under "login" (the node passes its limits' counter, for metrics).
+        self.rejected: Counter[str] = Counter() if rejected is None else rejected
 
     def _counters(self, identity: str, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -66,6 +75,7 @@ class LoginThrottle:
             if not self._limiter.test(item, *keys):
                 reset = self._limiter.get_window_stats(item, *keys).reset_time
                 retry_after = max(1, math.ceil(reset - time.time()))
+                self.rejected["login"] += 1
                 raise TooManyAttempts(
                     f"too many failed logins for {identity} or from {client}:"
                     f" retry after {retry_after} s",

@@ -12,6 +12,7 @@ audit log, in the same transaction; ``audit`` records any other.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
+# Called inside the transaction after new records went in: session, new records per prefix.
+QuotaCheck = Callable[[AsyncSession, Mapping[str, int]], Awaitable[None]]
 ADMIN_SUFFIX = "ADMIN"
 UPSERT, DELETE = "handle.upsert", "handle.delete"
 # The audit log's name for deleting a record.
@@ -76,6 +79,7 @@ class RecordWriter:
         self.db = db
         self._listeners: list[ChangeListener] = []
         self._sealer: Sealer | None = None
+        self.quota_check: QuotaCheck | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
@@ -155,6 +159,7 @@ class WriteTransaction:
                 )
             except IntegrityError as exc:
                 raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
+            await self.check_quota({str(handle.prefix): 1})
         else:
             await self._records.update(key, text, self.now, template_version)
         if ship:
@@ -175,6 +180,11 @@ class WriteTransaction:
     ) -> None:
         """Record an administrative action in the audit log with this transaction."""
         await audit(self.session, action, target, summary, at=self.now)
+
+    async def check_quota(self, added: Mapping[str, int]) -> None:
+        """Refuse (and so roll back) new records that put an enterprise over a quota."""
+        if added and self.writer.quota_check is not None:
+            await self.writer.quota_check(self.session, added)
 
     async def append_change(self, kind: str, subject: str, payload: Any) -> None:
         """An outbox row for a change that is not a record's (a prefix allocated)."""
@@ -200,6 +210,9 @@ class WriteTransaction:
         ]
         inserted = await bulk.insert_new(stored)
         keys = [row["handle"] for row in stored if row["handle"] in inserted]
+        await self.check_quota(
+            Counter(row["prefix"] for row in stored if row["handle"] in inserted)
+        )
         await bulk.append_outbox(((UPSERT, key, change_payload(key)) for key in keys), now)
         self.changed.update(dict.fromkeys(keys))
         return inserted

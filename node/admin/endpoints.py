@@ -21,6 +21,8 @@ from .schemas import (
     KeyCreate,
     KeyOut,
     PrefixCreate,
+    QuotaOut,
+    QuotaUpdate,
 )
 
 __all__ = ["router"]
@@ -54,6 +56,25 @@ async def allocate_prefix(
     enterprise_id: int, body: PrefixCreate, context: NodeContext = Depends(get_context)
 ) -> dict:
     return {"prefix": await context.enterprises.allocate_prefix(enterprise_id, body.prefix)}
+
+
+async def _quota_answer(context: NodeContext, enterprise_id: int) -> dict:
+    quota = await context.quotas.get(enterprise_id)
+    usage = await context.quotas.usage(enterprise_id)
+    return {"enterprise": enterprise_id, "quotas": quota.as_dict(), "usage": usage}
+
+
+@router.get("/enterprises/{enterprise_id}/quotas", response_model=QuotaOut)
+async def get_quotas(enterprise_id: int, context: NodeContext = Depends(get_context)) -> dict:
+    return await _quota_answer(context, enterprise_id)
+
+
+@router.put("/enterprises/{enterprise_id}/quotas", response_model=QuotaOut)
+async def set_quotas(
+    enterprise_id: int, body: QuotaUpdate, context: NodeContext = Depends(get_context)
+) -> dict:
+    await context.quotas.set(enterprise_id, body.model_dump(exclude_unset=True))
+    return await _quota_answer(context, enterprise_id)
 
 
 @router.post("/credentials", status_code=201, response_model=CredentialOut)

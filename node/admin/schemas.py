@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AuditEntryOut",
@@ -17,6 +17,8 @@ __all__ = [
     "KeyCreate",
     "KeyOut",
     "PrefixCreate",
+    "QuotaOut",
+    "QuotaUpdate",
 ]
 
 
@@ -81,3 +83,24 @@ class AuditEntryOut(BaseModel):
 class AuditPageOut(BaseModel):
     entries: list[AuditEntryOut]
     next: int | None = Field(description="pass as before= for the next page; null on the last")
+
+
+class QuotaUpdate(BaseModel):
+    """Quotas to change; a field left out stays as it is, ``null`` removes the limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily_resolutions: int | None = Field(None, ge=0, le=2**62, description="resolutions a UTC day")
+    daily_registrations: int | None = Field(
+        None, ge=0, le=2**62, description="new identifiers a UTC day"
+    )
+    identifiers: int | None = Field(None, ge=0, le=2**62, description="identifiers held at once")
+    prefixes: int | None = Field(None, ge=0, le=2**31 - 1, description="prefixes held at once")
+
+
+class QuotaOut(BaseModel):
+    """An enterprise's quotas (``null``: no limit) and what it uses of each today."""
+
+    enterprise: int
+    quotas: dict[str, int | None]
+    usage: dict[str, int]

@@ -21,7 +21,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from registry import Handle, InvalidIdentifier, NodeError, Unavailable
+from registry import Handle, InvalidIdentifier, NodeError, QuotaExceeded, QuotaService, Unavailable
 from registry.codec import Ancestor, Apex, Identifier, handle_to_name
 from registry.codec.dns_answers import WireSet, ZoneInfo, record_sets, render, respond, select
 from registry.codec.dns_names import place_of_labels
@@ -73,6 +73,8 @@ class DnsEngine:
         self._zone_labels = [label.lower() for label in zone.labels if label]
         self._zone_length = len(zone.to_wire())
         self._soa_cached = (-1, b"")
+        # Daily resolution quotas (set by the node): a refused name gets REFUSED.
+        self.quotas: QuotaService | None = None
         resolver.on_invalidate(self.invalidate)
 
     def invalidate(self, handles: Sequence[str] | None) -> None:
@@ -92,8 +94,8 @@ class DnsEngine:
     def cached(self, wire: bytes, tcp: bool) -> bytes | None:
         """The ready answer to ``wire``, or ``None`` (then ``answer`` it)."""
         key = cache_key(wire)
-        if key is None:
-            return None
+        if key is None or (self.quotas is not None and self.quotas.resolutions_limited):
+            return None  # every resolution counted while a quota is set
         hit = (self.cache.tcp if tcp else self.cache.udp).get(key)
         if hit is None or hit[2] < monotonic():
             return None
@@ -236,6 +238,11 @@ class DnsEngine:
             return dns.rcode.NOERROR, []
         if not isinstance(place, Identifier):
             return dns.rcode.NOERROR, None
+        if self.quotas is not None and self.quotas.resolutions_limited:
+            try:
+                self.quotas.check_resolution(str(place.handle))
+            except QuotaExceeded:
+                return dns.rcode.REFUSED, None
         try:
             referral = await self._referral(place.handle)
             if referral is not None:

@@ -225,6 +225,7 @@ async def open_dns(context: Any) -> AsyncIterator[DnsServer | None]:
         yield None
         return
     engine = DnsEngine(context.resolver, dns.name.from_text(settings.dns_zone))
+    engine.quotas = context.quotas
     server = DnsServer(
         engine,
         settings.dns_host,

@@ -16,13 +16,14 @@ from registry import (
     InvalidInput,
     Prefix,
     Principal,
+    Role,
     codec,
     parse_index,
     parse_values,
 )
 from resolver import FORWARDED_HEADER
 
-from ..auth import get_principal
+from ..auth import client_address, get_principal
 from ..bodies import read_json
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
@@ -121,6 +122,8 @@ async def get_handle(handle: str, request: Request) -> Response:
     context: NodeContext = request.app.state.node
     principal = await get_principal(request, context)
     parsed = HandleId.parse(path_text(request.scope, MOUNT))
+    if principal.role is Role.ANONYMOUS and context.resolution_limits.active:
+        context.resolution_limits.check(client_address(request), str(parsed))
     indexes = _index_params(request) or ()
     types = request.query_params.getlist("type")
     # A request another node forwarded is answered from our own storage only (no loops).

@@ -12,6 +12,7 @@ from httpapi import PLAIN_STATUS, error_headers, lookup
 from registry import Handle, HandleNotFound, InvalidInput, NodeError
 from registry.codec import handle_to_name
 
+from ..auth import client_address
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
@@ -27,6 +28,8 @@ async def resolve_for_humans(
     handle: str, request: Request, context: NodeContext = Depends(get_context)
 ) -> Response:
     parsed = Handle.parse(path_text(request.scope, "/"))
+    if context.resolution_limits.active:
+        context.resolution_limits.check(client_address(request), str(parsed))
     resolution = await context.resolver.lookup(parsed)
     record = resolution.record()
     if record is None:

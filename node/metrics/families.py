@@ -114,6 +114,19 @@ def dns_families(dns: Any) -> list[Metric]:
     return [answers, shed, connections]
 
 
+def limit_families(context: Any) -> list[Metric]:
+    """Requests refused by a rate limit or a quota, by kind; the quotas' resolution counting."""
+    rejected = CounterMetricFamily(
+        "idnode_limit_rejections",
+        "Requests refused: resolve (a client's anonymous resolution rate), login (failed"
+        " logins), daily_resolutions, daily_registrations, identifiers, prefixes (quotas)",
+        labels=["kind"],
+    )
+    for kind, count in sorted(context.limits.rejected.items()):
+        rejected.add_metric([kind], count)
+    return [rejected]
+
+
 def node_families(state: Any) -> list[Metric]:
     """This process's figures, from the app's ``state`` (``node``, ``native``, ``metrics``)."""
     context = state.node
@@ -124,6 +137,7 @@ def node_families(state: Any) -> list[Metric]:
         *request_families(state.metrics),
         *resolver_families(context.resolver),
         *pool_families(context),
+        *limit_families(context),
         *native_families(getattr(state, "native", None)),
         *dns_families(getattr(state, "dns", None)),
     ]

@@ -26,6 +26,8 @@ from registry import (
     InvalidValue,
     NodeError,
     NotFound,
+    QuotaExceeded,
+    RateLimited,
     Unauthenticated,
     Unavailable,
     ValueAlreadyExists,
@@ -126,6 +128,7 @@ _ERROR_CODES: tuple[tuple[type[NodeError], int], ...] = (
     (InvalidIdentifier, ResponseCode.INVALID_HANDLE),
     (InvalidValue, ResponseCode.INVALID_VALUE),
     (InvalidInput, ResponseCode.PROTOCOL_ERROR),
+    (RateLimited, ResponseCode.SERVER_TOO_BUSY),
     (Unauthenticated, ResponseCode.AUTHENTICATION_FAILED),
     (Forbidden, ResponseCode.INSUFFICIENT_PERMISSIONS),
     (NotFound, ResponseCode.HANDLE_NOT_FOUND),
@@ -136,6 +139,8 @@ _ERROR_CODES: tuple[tuple[type[NodeError], int], ...] = (
 
 def error_code(exc: NodeError) -> int:
     """The native response code of a domain error (2 when nothing closer fits)."""
+    if isinstance(exc, QuotaExceeded):
+        return int(native.QUOTA_CODES[exc.kind])
     for kind, code in _ERROR_CODES:
         if isinstance(exc, kind):
             return int(code)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from registry import Handle, InvalidIdentifier, Prefix
+from registry import Handle, InvalidIdentifier, Prefix, ResolutionLimits
 from registry.codec import native
 from registry.codec.native import OpFlag, ResponseCode, SiteInfo, WireValue
 from resolver import Entry, Resolver
@@ -59,9 +59,13 @@ class Resolution:
         # (connection, flags, handle or None) -> may it see non-public values (of that handle;
         # None: of any); set by the authenticator.
         self.private_reader: Callable[[Connection, int, str | None], bool] | None = None
+        # Checked before each resolution (the client's rate, the enterprise's daily quota).
+        self.limits: ResolutionLimits | None = None
 
     async def resolve(self, request: Request) -> Answer:
         wanted, text = _wanted(request.message.body)
+        if self.limits is not None and self.limits.active:
+            self.limits.check(request.connection.peer.rpartition(":")[0] or "-", text)
         values = await self._values(text, request.has(OpFlag.RECU))
         return self._answer(
             wanted, values, self.may_read_private(request.connection, request.header.flags, text)
@@ -73,6 +77,8 @@ class Resolution:
         Answers are kept by request body while their cache entry stays the same object (a
         write or expiry replaces it), so a repeated request costs a lookup.
         """
+        if self.limits is not None and self.limits.active:
+            return None  # counted once, on the full path (which knows a UDP client's address)
         maybe_private = self.may_read_private(connection, flags)
         if not maybe_private:
             known = self._answers.get(body)

@@ -83,6 +83,7 @@ async def open_native(
     register(dispatcher, resolution)
     auth = Authenticator(context.records, context.enterprises)
     resolution.private_reader = auth.may_read_private
+    resolution.limits = context.resolution_limits
     for opcode, handler in {
         **auth.handlers(),
         **Administration(context.records, auth).handlers(),

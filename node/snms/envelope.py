@@ -1,6 +1,8 @@
 """The SNMS envelope ``{status, message, data}`` and the one table that maps errors into it.
 
-Status 1 ok, -1 not logged in, -2 business error, -3 forbidden, -4 internal. The HTTP status
+Status 1 ok, -1 not logged in, -2 business error, -3 forbidden, -4 internal; a client over
+a rate or an enterprise over a quota gets the IDIS SDKs' codes (3 busy, 603 daily requests,
+604 identifiers, 605 prefixes), with HTTP 429 and ``Retry-After``. The HTTP status
 travels with the error's kind (401, 403, 400/404/409/413/415, 500/503) so proxies and monitoring
 see failures; SNMS clients read ``status``, which is always present.
 """
@@ -20,9 +22,12 @@ from registry import (
     InvalidInput,
     NodeError,
     NotFound,
+    QuotaExceeded,
+    RateLimited,
     Unauthenticated,
     Unavailable,
 )
+from registry.codec.native import QUOTA_CODES
 
 __all__ = ["OK", "SNMS_CODES", "envelope", "snms_dialect"]
 
@@ -31,6 +36,7 @@ NOT_LOGGED_IN = -1
 BUSINESS_ERROR = -2
 FORBIDDEN = -3
 INTERNAL = -4
+BUSY = 3
 
 # error class → SNMS status; the HTTP status is the plain dialect's for the same kind.
 SNMS_CODES: dict[type[NodeError], int] = {
@@ -40,6 +46,7 @@ SNMS_CODES: dict[type[NodeError], int] = {
     NotFound: BUSINESS_ERROR,
     AlreadyExists: BUSINESS_ERROR,
     Conflict: BUSINESS_ERROR,
+    RateLimited: BUSY,
     Unavailable: INTERNAL,
     NodeError: INTERNAL,
 }
@@ -52,5 +59,8 @@ def envelope(data: Any = None, message: str = "success", status: int = OK) -> Re
 
 def snms_dialect(request: Request, exc: NodeError) -> Response:
     """``{"status": <-1..-4>, "message": ..., "data": null}``."""
-    body = {"status": lookup(SNMS_CODES, exc), "message": exc.message, "data": None}
+    status = lookup(SNMS_CODES, exc)
+    if isinstance(exc, QuotaExceeded):
+        status = int(QUOTA_CODES[exc.kind])
+    body = {"status": status, "message": exc.message, "data": None}
     return json_response(body, lookup(PLAIN_STATUS, exc), error_headers(exc))

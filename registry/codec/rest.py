@@ -23,6 +23,7 @@ from .._errors import (
     InvalidValue,
     NodeError,
     NotFound,
+    RateLimited,
     Unauthenticated,
     Unavailable,
     ValueAlreadyExists,
@@ -79,6 +80,8 @@ ERROR_CODES: dict[type[NodeError], ResponseCode] = {
     ValueAlreadyExists: ResponseCode.VALUE_ALREADY_EXISTS,
     AlreadyExists: ResponseCode.HANDLE_ALREADY_EXISTS,
     Conflict: ResponseCode.PROTOCOL_ERROR,
+    # Over a rate or a quota: busy, retry later (the HTTP status says 429 and when).
+    RateLimited: ResponseCode.SERVER_TOO_BUSY,
     Unavailable: ResponseCode.SERVER_TOO_BUSY,
     NodeError: ResponseCode.ERROR,
 }

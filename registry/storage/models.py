@@ -27,6 +27,8 @@ __all__ = [
     "EnterpriseRow",
     "OutboxRow",
     "PrefixRow",
+    "QuotaRow",
+    "QuotaUsageRow",
     "RecordRow",
     "SyncStateRow",
     "TemplateRow",
@@ -182,3 +184,29 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(300), index=True)
     summary: Mapped[str] = mapped_column(Text)
+
+
+class QuotaRow(Base):
+    """An enterprise's quotas; a NULL column is no limit."""
+
+    __tablename__ = "quotas"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    daily_resolutions: Mapped[int | None] = mapped_column(BigInteger)
+    daily_registrations: Mapped[int | None] = mapped_column(BigInteger)
+    identifiers: Mapped[int | None] = mapped_column(BigInteger)
+    prefixes: Mapped[int | None] = mapped_column(Integer)
+
+
+class QuotaUsageRow(Base):
+    """Identifiers an enterprise registered on one UTC day (``YYYY-MM-DD``)."""
+
+    __tablename__ = "quota_usage"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    registrations: Mapped[int] = mapped_column(BigInteger, default=0)

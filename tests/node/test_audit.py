@@ -66,7 +66,7 @@ def test_each_admin_request_is_one_entry_with_its_request_id(
     def admin(method: str, path: str, rid: str, **kwargs: object) -> httpx.Response:
         headers = {**ADMIN_HEADERS, "X-Request-ID": rid}
         response = httpx.request(method, f"{url}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
-        assert response.status_code in (201, 204), response.text
+        assert response.status_code in (200, 201, 204), response.text
         return response
 
     created = admin(
@@ -89,6 +89,8 @@ def test_each_admin_request_is_one_entry_with_its_request_id(
         "r-6",
         json={"prefix": "88.118.8", "publicKey": enterprise_jwk},
     )
+    quotas = {"identifiers": 1000, "daily_resolutions": None}
+    admin("PUT", f"/admin/enterprises/{enterprise}/quotas", "r-7", json=quotas)
 
     entries = _admin_entries(url)
     assert [(e["request_id"], e["action"], e["target"]) for e in entries] == [
@@ -98,7 +100,9 @@ def test_each_admin_request_is_one_entry_with_its_request_id(
         ("r-4", "credential.add_key", "88.118.8/ADMIN"),
         ("r-5", "credential.revoke", "88.118.8/ADMIN"),
         ("r-6", "key.certify_enterprise", "0.NA/88.118.8"),
+        ("r-7", "quota.set", "88.118.8"),
     ]
+    assert entries[6]["summary"] == quotas
     assert entries[3]["summary"]["username"] == key.json()["username"]
     assert entries[4]["summary"]["username"] == issued["username"]
     assert {(e["actor"], e["role"], e["via"], e["client"]) for e in entries} == {

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_MESSAGE_LENGTH",
     "MAX_UDP_DATA",
     "MAX_VALUES",
+    "QUOTA_CODES",
     "SERVER_VERSION",
     "EnvelopeFlag",
     "HashCode",
@@ -95,6 +96,21 @@ class ResponseCode(IntEnum):
     NEED_RSAKEY_FOR_SESSIONEXCHANGE = 503
     INVALID_SESSIONSETUP_REQUEST = 504
     SESSION_MESSAGE_REJECTED = 505
+    # IDIS (id-pointer-sdk): quotas a node enforces per enterprise.
+    CHANNEL_ERROR = 601
+    CLIENT_TIMEOUT = 602
+    DAILY_REQUEST_LIMIT = 603
+    REGISTER_COUNT_LIMIT = 604
+    PREFIX_LIMIT = 605
+
+
+# ``QuotaExceeded.kind`` → the IDIS code for it, the same on the native protocol and in SNMS.
+QUOTA_CODES: dict[str, ResponseCode] = {
+    "daily_resolutions": ResponseCode.DAILY_REQUEST_LIMIT,
+    "daily_registrations": ResponseCode.DAILY_REQUEST_LIMIT,
+    "identifiers": ResponseCode.REGISTER_COUNT_LIMIT,
+    "prefixes": ResponseCode.PREFIX_LIMIT,
+}
 
 
 class OpFlag(IntFlag):
