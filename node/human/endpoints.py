@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import dns.exception
 import dns.name
 from fastapi import APIRouter, Depends
@@ -15,8 +17,11 @@ from registry.codec import handle_to_name
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
+from ..web import N_, render
 from .links import redirect_target
-from .page import PAGE_HEADERS, error_page, record_page
+from .page import record_view
+from .scan import MAX_SCAN, identifier_from
+from .trust import RootCertificate
 
 __all__ = ["human_dialect", "router"]
 
@@ -36,8 +41,31 @@ async def resolve_for_humans(
     headers = stale_headers(resolution)
     if url is not None and "noredirect" not in request.query_params:
         return RedirectResponse(url, status_code=302, headers=headers)
-    page = record_page(record, _dns_name(context, parsed))
-    return HTMLResponse(page, headers={**PAGE_HEADERS, **(headers or {})})
+    view = await record_view(context, _root(request, context), resolution, record)
+    return render(
+        request, "human/record.html", 200, headers, view=view, dns_name=_dns_name(context, parsed)
+    )
+
+
+def _root(request: Request, context: NodeContext) -> RootCertificate:
+    """The app's one ``RootCertificate`` (made on first use: it is read or fetched lazily)."""
+    state = request.app.state
+    root = getattr(state, "human_root", None)
+    if root is None:
+        root = state.human_root = RootCertificate(context.settings)
+    return root
+
+
+async def landing(request: Request, q: str | None = None) -> Response:
+    """The search page; ``?q=`` an identifier, or a scanned text a rule maps to one."""
+    if q is None:
+        return render(request, "human/landing.html")
+    try:
+        handle = identifier_from(q)
+    except InvalidInput as exc:
+        return render(request, "human/landing.html", 400, query=q[:MAX_SCAN], problem=exc.message)
+    target = "/" + quote(str(handle), safe="/:") + "?noredirect"
+    return RedirectResponse(target, status_code=303)
 
 
 def _dns_name(context: NodeContext, handle: Handle) -> str | None:
@@ -52,6 +80,13 @@ def _dns_name(context: NodeContext, handle: Handle) -> str | None:
 
 
 router.add_api_route(
+    "/",
+    landing,
+    methods=["GET", "HEAD"],
+    summary="Search for an identifier",
+    response_class=HTMLResponse,
+)
+router.add_api_route(
     f"/{{handle:{HANDLE_PATH}}}",
     resolve_for_humans,
     methods=["GET"],
@@ -65,21 +100,28 @@ router.add_api_route(
 
 # The page title for each HTTP status a person may meet; the status is the plain dialect's.
 _TITLES = {
-    400: "Not a valid identifier",
-    401: "Sign-in needed",
-    403: "Not allowed",
-    404: "Identifier not found",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported content type",
-    429: "Too many attempts",
-    503: "Temporarily unavailable",
+    400: N_("Not a valid identifier"),
+    401: N_("Sign-in needed"),
+    403: N_("Not allowed"),
+    404: N_("Identifier not found"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    415: N_("Unsupported content type"),
+    429: N_("Too many attempts"),
+    503: N_("Temporarily unavailable"),
 }
+_FALLBACK_TITLE = N_("Something went wrong")
 
 
 def human_dialect(request: Request, exc: NodeError) -> Response:
-    """Errors as small HTML pages, with the HTTP status every other dialect gives the error."""
+    """Errors as pages in the site's style, with the HTTP status every other dialect gives."""
     status = lookup(PLAIN_STATUS, exc)
-    title = _TITLES.get(status, "Something went wrong")
-    headers = {**PAGE_HEADERS, **(error_headers(exc) or {})}
-    return HTMLResponse(error_page(title, exc.message), status, headers)
+    return render(
+        request,
+        "error.html",
+        status,
+        error_headers(exc),
+        title_id=_TITLES.get(status, _FALLBACK_TITLE),
+        message=exc.message,
+        missing=exc.handle if isinstance(exc, HandleNotFound) else None,
+    )
