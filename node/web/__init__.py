@@ -14,6 +14,7 @@ from .rendering import (
     STATIC_PATH,
     environment,
     install_web,
+    language_headers,
     render,
     render_text,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "china_time",
     "environment",
     "install_web",
+    "language_headers",
     "negotiate",
     "render",
     "render_text",
