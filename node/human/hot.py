@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from starlette.requests import Request
 from starlette.types import Scope
 
 from registry import NodeError
 from resolver import Entry, Resolver
 
 from ..paths import path_text
-from ..web import PAGE_HEADERS, language_headers, negotiate
+from ..web import PAGE_HEADERS, language_headers, negotiate_headers
 from .page import kept_view
 
 __all__ = ["hot_page", "keep_page", "switch_links"]
@@ -70,7 +69,7 @@ def hot_page(
         # Percent-encoded as Starlette's RedirectResponse does it (the endpoint's answer).
         location = quote(view.redirect, safe=_URL_SAFE).encode("latin-1")
         return 302, [(b"location", location)], b""
-    locale, _ = negotiate(Request(scope))
+    locale = negotiate_headers(scope["headers"])
     body = entry.note(_NOTE + locale)
     if not isinstance(body, bytes):
         return None

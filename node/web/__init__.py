@@ -7,7 +7,16 @@ and one strict Content-Security-Policy. Pages render with ``render(request, name
 
 from __future__ import annotations
 
-from .i18n import DEFAULT_LOCALE, LOCALE_COOKIE, LOCALE_PARAM, LOCALES, N_, negotiate, translations
+from .i18n import (
+    DEFAULT_LOCALE,
+    LOCALE_COOKIE,
+    LOCALE_PARAM,
+    LOCALES,
+    N_,
+    negotiate,
+    negotiate_headers,
+    translations,
+)
 from .rendering import (
     PAGE_HEADERS,
     SCRIPT_HEADERS,
@@ -35,6 +44,7 @@ __all__ = [
     "install_web",
     "language_headers",
     "negotiate",
+    "negotiate_headers",
     "render",
     "render_text",
     "translations",
