@@ -105,6 +105,10 @@ class Entry:
         if rare is not None:
             size += sys.getsizeof(rare) + sys.getsizeof(rare.variants)
             size += sys.getsizeof(rare.private_text)
+            if rare.notes is not None:
+                # Notes are small objects or rendered pages (bytes): counted at their own size.
+                size += sys.getsizeof(rare.notes)
+                size += sum(sys.getsizeof(note) for note in rare.notes.values())
         return size
 
     @property

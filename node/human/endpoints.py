@@ -58,7 +58,7 @@ async def resolve_for_humans(
     )
     if not resolution.stale:
         locale = response.headers["content-language"].replace("-", "_")
-        keep_page(resolution.entry, locale, response.body)
+        keep_page(context.resolver, resolution.entry, locale, response.body)
     return response
 
 

@@ -36,9 +36,9 @@ def switch_links(raw_path: str) -> dict[str, str]:
     return {locale: f"{raw_path}?noredirect&lang={locale}" for locale in ("zh_CN", "en")}
 
 
-def keep_page(entry: Entry, locale: str, body: bytes) -> None:
+def keep_page(resolver: Resolver, entry: Entry, locale: str, body: bytes) -> None:
     """Keep a rendered page with its cache entry, for ``hot_page``."""
-    entry.keep_note(_NOTE + locale, body)
+    resolver.keep_note(entry, _NOTE + locale, body)
 
 
 def _headers(extra: dict[str, str]) -> list[tuple[bytes, bytes]]:

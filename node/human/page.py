@@ -47,5 +47,5 @@ async def record_view(
     )
     view = build_view(record, template, verdict)
     if not resolution.stale:
-        resolution.entry.keep_note(_NOTE, view)
+        context.resolver.keep_note(resolution.entry, _NOTE, view)
     return view
