@@ -12,7 +12,7 @@ export IDNODE_TOPLEVEL_OPERATOR_TOKEN ?= demo-operator-token
 # `IDNODE_CRYPTO_PROFILE=gm make run`: SM2 keys and signatures, SM3 digests, SM4 at rest.
 export IDNODE_CRYPTO_PROFILE ?= standard
 
-.PHONY: run test lint format install clean dns-tools
+.PHONY: run test lint format install clean dns-tools browser-tools messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ run: $(STAMP)
 # Most tests wait on sockets, processes and databases: more workers than cores pays.
 TEST_WORKERS ?= 4
 
-test: $(STAMP) dns-tools
+test: $(STAMP) dns-tools browser-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
@@ -56,6 +56,46 @@ dns-tools:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils dnsperf unbound >/dev/null; }
+
+# The browser tests (tests/browsing.py) drive Debian's chromium through Playwright (never a
+# downloaded browser) and check pages with npm's axe-core, installed under .venv/npm.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+
+# A Chinese font (Debian's fonts-wqy-microhei) so that the screenshots show the pages' text.
+browser-tools: $(AXE)
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-wqy-microhei >/dev/null; }
+
+$(AXE): | $(BIN)/python
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/npm axe-core@$(AXE_VERSION)
+
+# The web pages' strings: one catalog domain per slice (node/<domain>: its .py and templates/),
+# in node/web/locale/<locale>/LC_MESSAGES/<domain>.po. `make messages` extracts them and merges
+# new ones into each .po (translate the zh_CN msgstr); the .po files are compiled at first use.
+WEB_DOMAINS ?= web human
+WEB_LOCALES := zh_CN en
+
+messages: $(STAMP)
+	@mkdir -p var/messages
+	@for domain in $(WEB_DOMAINS); do \
+	  $(BIN)/pybabel -q extract -F babel.cfg --no-location --omit-header -o var/messages/$$domain.pot node/$$domain && \
+	  for locale in $(WEB_LOCALES); do \
+	    po=node/web/locale/$$locale/LC_MESSAGES/$$domain.po; \
+	    if [ -f $$po ]; then \
+	      $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --omit-header -D $$domain -l $$locale -i var/messages/$$domain.pot -d node/web/locale; \
+	    else \
+	      $(BIN)/pybabel -q init -D $$domain -l $$locale -i var/messages/$$domain.pot -d node/web/locale; \
+	    fi; \
+	  done; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

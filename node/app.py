@@ -28,6 +28,7 @@ from .settings import Settings, get_settings
 from .sync import open_sync
 from .sync import router as sync_router
 from .trust.endpoints import router as trust_router
+from .web import install_web
 
 __all__ = ["create_app", "create_served_app"]
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Before the page route, which answers any other path as a handle.
     install_offline_docs(app)
+    install_web(app)
 
     app.add_middleware(NoSniff)
     # Plain counts, read by GET /metrics; the hot path counts its answers into the same tally.

@@ -82,6 +82,14 @@ class RecordCache:
                 self._entries.popitem()
         self._entries[entry.key] = entry
 
+    def resize(self, entry: Entry) -> None:
+        """Count ``entry`` again after it grew (a note kept with it), if it is still cached."""
+        if self._entries.get(entry.key) is entry:
+            if entry.size > self.config.max_bytes:
+                self._entries.pop(entry.key, None)
+            else:
+                self._entries[entry.key] = entry
+
     def invalidate(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._entries.pop(key, None)

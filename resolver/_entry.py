@@ -42,13 +42,15 @@ def _no_match_body(handle: str) -> bytes:
 
 
 class _Rare:
-    """What only some entries need: non-public values and filtered answers already built."""
+    """What only some entries need: non-public values, filtered answers already built, and
+    what a frontend derived from the record (its notes)."""
 
-    __slots__ = ("private_text", "variants")
+    __slots__ = ("notes", "private_text", "variants")
 
     def __init__(self, private_text: str | None) -> None:
         self.private_text = private_text
         self.variants: dict[Variant, tuple[int, bytes]] = {}
+        self.notes: dict[str, object] | None = None
 
 
 class Entry:
@@ -103,11 +105,29 @@ class Entry:
         if rare is not None:
             size += sys.getsizeof(rare) + sys.getsizeof(rare.variants)
             size += sys.getsizeof(rare.private_text)
+            if rare.notes is not None:
+                # Notes are small objects or rendered pages (bytes): counted at their own size.
+                size += sys.getsizeof(rare.notes)
+                size += sum(sys.getsizeof(note) for note in rare.notes.values())
         return size
 
     @property
     def exists(self) -> bool:
         return self.status == 200
+
+    def note(self, key: str) -> object | None:
+        """What a frontend derived from this entry and kept with it, or ``None``."""
+        rare = self._rare
+        return None if rare is None or rare.notes is None else rare.notes.get(key)
+
+    def keep_note(self, key: str, value: object) -> None:
+        """Keep ``value`` with the entry (the record page's labels and signature verdict):
+        it goes when the entry does, on a change to the record or at its TTL."""
+        if self._rare is None:
+            self._rare = _Rare(None)
+        if self._rare.notes is None:
+            self._rare.notes = {}
+        self._rare.notes[key] = value
 
     def record(self) -> Record | None:
         """The record, or ``None`` when the handle is not registered."""

@@ -101,6 +101,12 @@ class Resolver:
             return True
         return handle.prefix.is_within(self.node_code)
 
+    def keep_note(self, entry: Entry, key: str, value: object) -> None:
+        """Keep ``value`` with a cached ``entry`` (``Entry.keep_note``), counted in the cache's
+        bytes so that notes (rendered pages) stay within its bound."""
+        entry.keep_note(key, value)
+        self.cache.resize(entry)
+
     def hot(self, key: str) -> Entry | None:
         """The fresh cached entry for an already-normalised handle, or ``None`` (the hot path).
 

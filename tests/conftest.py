@@ -7,6 +7,7 @@ import functools
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import httpx._transports.default
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from node import Settings, create_app
 from registry.storage import Database
 
+from .browsing import launch_browser
 from .databases import BACKENDS, MigratedDatabases, fresh_database, migrate
 from .servers import ThreadedServer
 
@@ -136,3 +138,15 @@ def node_server(settings: Settings) -> Iterator[ThreadedServer]:
     """The node's app served by uvicorn on a free loopback port."""
     with ThreadedServer(create_app(settings)) as server:
         yield server
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium under Playwright's sync API, for synchronous tests.
+
+    Name it last among a test's fixtures: Playwright runs its event loop in this thread while
+    the browser is open, so async fixtures (the databases) must be set up before it and torn
+    down after it.
+    """
+    with launch_browser() as browser:
+        yield browser

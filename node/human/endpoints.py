@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from urllib.parse import quote
+
 import dns.exception
 import dns.name
 from fastapi import APIRouter, Depends
@@ -16,8 +19,12 @@ from ..auth import client_address
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
+from ..web import N_, render
+from .hot import keep_page, switch_links
 from .links import redirect_target
-from .page import PAGE_HEADERS, error_page, record_page
+from .page import kept_view, record_view
+from .scan import MAX_SCAN, identifier_from
+from .trust import RootCertificate
 
 __all__ = ["human_dialect", "router"]
 
@@ -31,29 +38,68 @@ async def resolve_for_humans(
     if context.resolution_limits.active:
         context.resolution_limits.check(client_address(request), str(parsed))
     resolution = await context.resolver.lookup(parsed)
-    record = resolution.record()
-    if record is None:
-        raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
-    record = record.public()
-    url = redirect_target(record)
     headers = stale_headers(resolution)
-    if url is not None and "noredirect" not in request.query_params:
-        return RedirectResponse(url, status_code=302, headers=headers)
-    page = record_page(record, _dns_name(context, parsed))
-    return HTMLResponse(page, headers={**PAGE_HEADERS, **(headers or {})})
+    follow = "noredirect" not in request.query_params
+    view = kept_view(resolution.entry)
+    if view is None:
+        record = resolution.record()
+        if record is None:
+            raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
+        record = record.public()
+        url = redirect_target(record)
+        if url is not None and follow:  # a scan: sent on at once, the page is not worked out
+            return RedirectResponse(url, status_code=302, headers=headers)
+        view = await record_view(context, _root(request, context), resolution, record)
+    if view.redirect is not None and follow:
+        return RedirectResponse(view.redirect, status_code=302, headers=headers)
+    dns_name = (
+        _dns_name(str(parsed), context.settings.dns_zone) if context.settings.dns_port else None
+    )
+    switch = switch_links(request.scope.get("raw_path", b"/").decode("latin-1"))
+    response = render(
+        request, "human/record.html", 200, headers, view=view, dns_name=dns_name, switch=switch
+    )
+    if not resolution.stale:
+        locale = response.headers["content-language"].replace("-", "_")
+        keep_page(context.resolver, resolution.entry, locale, response.body)
+    return response
 
 
-def _dns_name(context: NodeContext, handle: Handle) -> str | None:
-    """The handle's name on the node's DNS frontend, when it runs one and the name fits."""
-    settings = context.settings
-    if not settings.dns_port:
-        return None
+def _root(request: Request, context: NodeContext) -> RootCertificate:
+    """The app's one ``RootCertificate`` (made on first use: it is read or fetched lazily)."""
+    state = request.app.state
+    root = getattr(state, "human_root", None)
+    if root is None:
+        root = state.human_root = RootCertificate(context.settings)
+    return root
+
+
+async def landing(request: Request, q: str | None = None) -> Response:
+    """The search page; ``?q=`` an identifier, or a scanned text a rule maps to one."""
+    if q is None:
+        return render(request, "human/landing.html")
     try:
-        return handle_to_name(handle, dns.name.from_text(settings.dns_zone)).to_text()
+        handle = identifier_from(q)
+    except InvalidInput as exc:
+        return render(request, "human/landing.html", 400, query=q[:MAX_SCAN], problem=exc.message)
+    target = "/" + quote(str(handle), safe="/:") + "?noredirect"
+    return RedirectResponse(target, status_code=303)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dns_name(handle: str, zone: str) -> str | None:
+    """The handle's name on the node's DNS frontend under ``zone``, when the name fits."""
+    try:
+        return handle_to_name(Handle.parse(handle), dns.name.from_text(zone)).to_text()
     except (InvalidInput, dns.exception.DNSException):
         return None
 
 
+router.add_api_route(
+    "/", landing, methods=["GET"], summary="Search for an identifier", response_class=HTMLResponse
+)
+# HEAD answers as GET does, without the body (outside the schema: one operation per path).
+router.add_api_route("/", landing, methods=["HEAD"], include_in_schema=False)
 router.add_api_route(
     f"/{{handle:{HANDLE_PATH}}}",
     resolve_for_humans,
@@ -68,21 +114,28 @@ router.add_api_route(
 
 # The page title for each HTTP status a person may meet; the status is the plain dialect's.
 _TITLES = {
-    400: "Not a valid identifier",
-    401: "Sign-in needed",
-    403: "Not allowed",
-    404: "Identifier not found",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported content type",
-    429: "Too many attempts",
-    503: "Temporarily unavailable",
+    400: N_("Not a valid identifier"),
+    401: N_("Sign-in needed"),
+    403: N_("Not allowed"),
+    404: N_("Identifier not found"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    415: N_("Unsupported content type"),
+    429: N_("Too many attempts"),
+    503: N_("Temporarily unavailable"),
 }
+_FALLBACK_TITLE = N_("Something went wrong")
 
 
 def human_dialect(request: Request, exc: NodeError) -> Response:
-    """Errors as small HTML pages, with the HTTP status every other dialect gives the error."""
+    """Errors as pages in the site's style, with the HTTP status every other dialect gives."""
     status = lookup(PLAIN_STATUS, exc)
-    title = _TITLES.get(status, "Something went wrong")
-    headers = {**PAGE_HEADERS, **(error_headers(exc) or {})}
-    return HTMLResponse(error_page(title, exc.message), status, headers)
+    return render(
+        request,
+        "error.html",
+        status,
+        error_headers(exc),
+        title_id=_TITLES.get(status, _FALLBACK_TITLE),
+        message=exc.message,
+        missing=exc.handle if isinstance(exc, HandleNotFound) else None,
+    )

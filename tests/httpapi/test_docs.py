@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import httpx
-import pytest
 
 from toplevel import create_toplevel_app
 
+from ..browsing import chromium_path
 from ..servers import ThreadedServer
 
 _TYPES = {
@@ -74,22 +72,13 @@ def test_the_toplevel_serves_its_docs_offline(tmp_path) -> None:
         check_docs_offline(client)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
-
-
 def test_swagger_ui_renders_the_operations_with_no_other_host_reachable(
     node_server, tmp_path
 ) -> None:
     """Headless Chromium, every host but the node's unresolvable: the operations are listed."""
     result = subprocess.run(
         [
-            _chromium(),
+            chromium_path(),
             "--headless",
             "--no-sandbox",
             "--disable-gpu",

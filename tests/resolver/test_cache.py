@@ -116,3 +116,18 @@ def test_entries_stored_in_one_second_share_their_timestamps() -> None:
     cache.put(first)
     cache.put(second)
     assert first.stored_at is second.stored_at and first.fresh_until is second.fresh_until
+
+
+def test_a_note_kept_with_an_entry_counts_in_the_cache_bytes() -> None:
+    """Rendered pages kept with entries stay within the cache's byte bound."""
+    cache = RecordCache(CacheConfig(max_bytes=64 * 1024))
+    entry = Entry.missing("88.118.8/A", 0.0, 1e12)
+    cache.put(entry)
+    before = cache.bytes
+    entry.keep_note("page", b"x" * 10_000)
+    cache.resize(entry)
+    assert entry.note("page") == b"x" * 10_000
+    assert cache.bytes >= before + 10_000
+    entry.keep_note("page", b"x" * 100_000)  # larger than the whole cache: dropped
+    cache.resize(entry)
+    assert cache.fresh("88.118.8/A") is None and cache.bytes == 0
