@@ -1,7 +1,0 @@
-"""``python -m loadtests``."""
-
-import sys
-
-from ._cli import main
-
-sys.exit(main())

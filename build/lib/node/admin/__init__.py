@@ -1,5 +1,0 @@
-"""Node administration slice."""
-
-from .endpoints import router
-
-__all__ = ["router"]
