@@ -13,7 +13,7 @@ from migrations.runner import require_schema
 from registry import Unavailable
 from registry.storage import Database
 
-from . import admin, handle_api, health, human, snms
+from . import admin, enterprise, handle_api, health, human, snms
 from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(handle_api.router)
     app.include_router(admin.router)
     app.include_router(snms.router)
+    app.include_router(enterprise.router)
     app.include_router(trust_router)
     app.include_router(sync_router)
     app.include_router(metrics_router)
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/identity": snms.snms_dialect,
             "/identityv2": snms.snms_dialect,
             "/snms": snms.snms_dialect,
+            "/enterprise": snms.snms_dialect,
             "/": human.human_dialect,
         },
     )

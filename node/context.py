@@ -12,9 +12,11 @@ from starlette.requests import Request
 from registry import (
     BatchService,
     EnterpriseService,
+    ImportService,
     LoginLimits,
     LoginThrottle,
     Prefix,
+    RecordCatalog,
     RecordService,
     TemplateService,
 )
@@ -53,6 +55,8 @@ class NodeContext:
     enterprises: EnterpriseService
     templates: TemplateService
     batches: BatchService
+    imports: ImportService
+    catalog: RecordCatalog
     resolver: Resolver
 
     def __init__(
@@ -77,6 +81,9 @@ class NodeContext:
             self.enterprises = _enterprises(settings, self.db, self.records)
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
+            self.imports = ImportService(self.db, self.batches, self.templates)
+            stack.push_async_callback(self.imports.close)
+            self.catalog = RecordCatalog(self.db)
             self.resolver = _resolver(settings, self.records)
             # Registered before it starts: a listener that fails to start is still closed.
             stack.push_async_callback(self.resolver.close)

@@ -14,6 +14,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from . import codec
     from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+    from ._catalog import RecordCatalog, RecordFilter
     from ._enterprises import EnterpriseService, NativeCredential
     from ._errors import (
         AlreadyExists,
@@ -36,8 +37,10 @@ if _typing.TYPE_CHECKING:
         ValuesNotFound,
     )
     from ._grammar import Handle, Prefix
+    from ._imports import ImportJob, ImportService, RowError
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
     from ._records import RecordService
+    from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
     from ._values import (
@@ -68,6 +71,8 @@ __all__ = [
     "HandleAlreadyExists",
     "HandleNotFound",
     "HandleValue",
+    "ImportJob",
+    "ImportService",
     "InvalidIdentifier",
     "InvalidInput",
     "InvalidValue",
@@ -81,10 +86,13 @@ __all__ = [
     "Prefix",
     "Principal",
     "Record",
+    "RecordCatalog",
     "RecordDraft",
+    "RecordFilter",
     "RecordService",
     "RecordWriter",
     "Role",
+    "RowError",
     "Template",
     "TemplateService",
     "TooManyAttempts",
@@ -93,22 +101,27 @@ __all__ = [
     "UnsupportedMediaType",
     "ValueAlreadyExists",
     "ValuesNotFound",
+    "XlsxSink",
     "apply_template",
     "check_version",
     "check_writable",
     "codec",
+    "csv_chunks",
     "decode_values",
     "encode_values",
     "parse_index",
     "parse_limit",
     "parse_username",
     "parse_values",
+    "read_rows",
+    "sniff_kind",
     "utc_timestamp",
 ]
 
 # The module each public name lives in (the imports above, for readers and type checkers).
 _HOMES = {
     "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
+    "._catalog": ("RecordCatalog", "RecordFilter"),
     "._enterprises": ("EnterpriseService", "NativeCredential"),
     "._errors": (
         "AlreadyExists",
@@ -131,8 +144,10 @@ _HOMES = {
         "ValuesNotFound",
     ),
     "._grammar": ("Handle", "Prefix"),
+    "._imports": ("ImportJob", "ImportService", "RowError"),
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
     "._records": ("RecordService",),
+    "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
     "._values": (

@@ -9,7 +9,7 @@ required one present, strings within their lengths. Index 1001 is the node's: it
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, InvalidValue
 from ._grammar import Prefix
 from ._principal import Principal
+from ._schema import ItemRules, SchemaProblem, Validator, compile_schema, parse_rules
 from ._text import control_character
 from ._values import MAX_INDEX, MAX_TYPE_LENGTH, HandleValue
 from .storage.database import Database
@@ -46,7 +47,6 @@ MAX_VERSION_LENGTH = 64
 MAX_TEXT_LENGTH = 1000
 MAX_CODE_LENGTH = 32
 MAX_ITEMS = 500
-MAX_STRING_LENGTH = 65535
 TEMPLATE_TYPES = (1, 2)  # 1 active carrier, 2 other
 ITEM_STATES = (0, 1)  # 0 disabled, 1 enabled
 _GOOD_VERSIONS: set[str] = set()
@@ -101,12 +101,19 @@ class TemplateItem:
     id_index: int
     required: bool
     state: int
-    min_length: int
-    max_length: int
+    rules: ItemRules = field(default_factory=ItemRules)
 
     @property
     def enabled(self) -> bool:
         return self.state == 1
+
+    @property
+    def min_length(self) -> int:
+        return self.rules.min_length
+
+    @property
+    def max_length(self) -> int:
+        return self.rules.max_length
 
     @classmethod
     def parse(cls, raw: Any, position: int) -> TemplateItem:
@@ -132,19 +139,8 @@ class TemplateItem:
         if not isinstance(required, bool):
             raise InvalidInput(f"{where}: required must be true or false")
         state = _integer(raw.get("state", 1), f"{where}: state (0 disabled, 1 enabled)", 0, 1)
-        metadata = raw.get("metadata", {"type": "string"})
-        if not isinstance(metadata, Mapping) or metadata.get("type", "string") != "string":
-            raise InvalidInput(f"{where}: metadata must be an object with type 'string'")
-        min_length = _integer(
-            metadata.get("minLength", 0), f"{where}: metadata.minLength", 0, MAX_STRING_LENGTH
-        )
-        max_length = _integer(
-            metadata.get("maxLength", MAX_STRING_LENGTH),
-            f"{where}: metadata.maxLength",
-            max(min_length, 1),
-            MAX_STRING_LENGTH,
-        )
-        return cls(name, id_type, id_index, required, state, min_length, max_length)
+        rules = parse_rules(raw.get("metadata"), where)
+        return cls(name, id_type, id_index, required, state, rules)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,11 +149,7 @@ class TemplateItem:
             "idIndex": self.id_index,
             "required": self.required,
             "state": self.state,
-            "metadata": {
-                "type": "string",
-                "minLength": self.min_length,
-                "maxLength": self.max_length,
-            },
+            "metadata": self.rules.to_json(),
         }
 
 
@@ -171,6 +163,8 @@ class Template:
     industry: tuple[str, ...]  # industryCategory, industrySpecific, industryTrade, industrySubclass
     type: int
     items: tuple[TemplateItem, ...]
+    # Compiled on first use and kept with the template (a batch checks thousands of records).
+    _validator: list[Validator] = field(default_factory=list, compare=False, hash=False, repr=False)
 
     @classmethod
     def parse(cls, body: Any) -> Template:
@@ -193,7 +187,48 @@ class Template:
                 if key in seen:
                     raise InvalidInput(f"template items share the {label} {key!r}")
                 seen.add(key)
-        return cls(prefix, version, description, industry, kind, items)
+        template = cls(prefix, version, description, industry, kind, items)
+        template.validator()  # a pattern the schema library refuses is the template's fault
+        return template
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema (draft 7) of a record's template items, keyed by ``idIndex``.
+
+        Number items are numbers in it (their stored text is read as one before checking);
+        every other item is a string. Titles carry the item names, for forms.
+        """
+        enabled = [item for item in self.items if item.enabled]
+        return {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "title": f"template {self.version} of {self.prefix}",
+            "type": "object",
+            "properties": {
+                str(item.id_index): {
+                    "title": item.name,
+                    "description": f"idType {item.id_type}, index {item.id_index}",
+                    **item.rules.schema(),
+                }
+                for item in enabled
+            },
+            "required": [str(item.id_index) for item in enabled if item.required],
+        }
+
+    def validator(self) -> Validator:
+        """This template's compiled schema (see ``json_schema``)."""
+        if not self._validator:
+            self._validator.append(compile_schema(self.json_schema()))
+        return self._validator[0]
+
+    def item_at(self, index: int) -> TemplateItem | None:
+        """The item at ``index``, or None."""
+        return next((item for item in self.items if item.id_index == index), None)
+
+    def describe(self, problem: SchemaProblem) -> str:
+        """A schema problem in words naming the item: "item 'weight' (index 2002) must be …"."""
+        item = self.item_at(int(problem.key)) if problem.key.isdigit() else None
+        if item is None:
+            return f"breaks the template rule {problem.rule!r}"
+        return f"item {item.name!r} (value index {item.id_index}) {item.rules.problem(problem.rule, problem.value)}"
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -210,6 +245,7 @@ class Template:
         """Raise ``InvalidValue`` naming the first rule of this template that ``values`` break."""
         by_index = {item.id_index: item for item in self.items}
         present = set()
+        instance: dict[str, Any] = {}
         for value in values:
             if value.index < _TEMPLATE_RANGE:
                 continue
@@ -219,10 +255,10 @@ class Template:
                 and value.type == item.id_type
                 and item.enabled
                 and value.format == "string"
-                and item.min_length <= len(value.value) <= item.max_length
             ):
                 # The common case, without building the messages below.
                 present.add(value.index)
+                instance[str(value.index)] = item.rules.coerce(value.value)
                 continue
             where = f"value index {value.index}"
             if item is None:
@@ -246,12 +282,6 @@ class Template:
                     f"item {item.name!r} ({where}) must be string data, got {value.format}",
                     handle=handle,
                 )
-            if not item.min_length <= len(value.value) <= item.max_length:
-                raise InvalidValue(
-                    f"item {item.name!r} ({where}) must be {item.min_length}-{item.max_length}"
-                    f" characters long, got {len(value.value)}",
-                    handle=handle,
-                )
             present.add(value.index)
         missing = [i for i in self.items if i.required and i.enabled and i.id_index not in present]
         if missing:
@@ -261,6 +291,9 @@ class Template:
             raise InvalidValue(
                 f"required items of template {self.version} are missing: {names}", handle=handle
             )
+        problem = self.validator()(instance)
+        if problem is not None:
+            raise InvalidValue(self.describe(problem), handle=handle)
 
 
 def check_reserved(handle: str, indexes: Iterable[int]) -> None:

@@ -39,6 +39,21 @@ async def get_template(
     return envelope([template.to_json() for template in templates])
 
 
+@router.get(
+    f"{PATH}/schema",
+    summary="A template's JSON Schema (draft 7) of its items, keyed by idIndex, for forms",
+    openapi_extra=field_body("prefix", "version"),
+)
+async def get_template_schema(
+    request: Request,
+    context: NodeContext = Depends(get_context),
+    principal: Principal = Depends(snms_user),
+) -> Response:
+    prefix = await param_or_body(request, context, "prefix")
+    version = await param_or_body(request, context, "version")
+    return envelope((await context.templates.get(principal, prefix, version)).json_schema())
+
+
 @router.post(PATH, summary="Create a template", openapi_extra=TEMPLATE_BODY)
 async def create_template(
     request: Request,

@@ -1,0 +1,5 @@
+"""An enterprise's own data API: search its identifiers, import and export them as tables."""
+
+from .endpoints import router
+
+__all__ = ["router"]

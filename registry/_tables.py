@@ -1,0 +1,174 @@
+"""Tables in files: CSV and Excel rows read and written as a stream, one row at a time.
+
+Reading never holds a whole file: CSV through ``csv.reader`` over the open file, Excel through
+openpyxl's ``read_only`` mode (rows parsed from the sheet's XML as they are asked for). Writing
+Excel uses ``write_only`` mode, which spools rows to a temporary file. Cells come out as text:
+a whole number stays ``12`` (not ``12.0``) and a date cell becomes ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
+
+from ._errors import InvalidInput
+
+__all__ = [
+    "CSV",
+    "MAX_CELL",
+    "XLSX",
+    "XlsxSink",
+    "csv_chunks",
+    "read_rows",
+    "sniff_kind",
+    "write_xlsx",
+]
+
+CSV, XLSX = "csv", "xlsx"
+MAX_CELL = 65535
+MAX_COLUMNS = 512
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def sniff_kind(head: bytes) -> str:
+    """``xlsx`` for a zip archive (an Excel workbook), else ``csv``."""
+    return XLSX if head.startswith(_ZIP_MAGIC) else CSV
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _checked(number: int, cells: list[str]) -> list[str]:
+    if len(cells) > MAX_COLUMNS:
+        raise InvalidInput(f"row {number} has {len(cells)} columns; at most {MAX_COLUMNS}")
+    for cell in cells:
+        if len(cell) > MAX_CELL:
+            raise InvalidInput(f"row {number} has a cell over {MAX_CELL} characters")
+    return cells
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InvalidInput(f"row {reader.line_num}: not valid CSV: {exc}") from exc
+                yield reader.line_num, _checked(reader.line_num, [c.strip() for c in cells])
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the file is not UTF-8 text (save the CSV as UTF-8): byte {exc.start}"
+        ) from exc
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook  # a CSV import never pays for it
+
+    # A file object, not the path: openpyxl judges a path by its extension, uploads have none.
+    source = path.open("rb")
+    try:
+        book = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:
+        source.close()
+        # openpyxl raises what its zip and XML layers raise; all mean "not a workbook".
+        raise InvalidInput(f"the file is not a readable Excel workbook (.xlsx): {exc}") from exc
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            return
+        rows = sheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                raw = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                # As for opening it: zip, zlib and XML errors alike mean a damaged file.
+                raise InvalidInput(f"row {number + 1}: the workbook is damaged: {exc}") from exc
+            number += 1
+            cells = [_cell(value) for value in raw]
+            while cells and cells[-1] == "":
+                cells.pop()
+            yield number, _checked(number, cells)
+    finally:
+        book.close()
+        source.close()
+
+
+def read_rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of the file's first sheet, the header row first (number 1)."""
+    rows = _xlsx_rows(path) if kind == XLSX else _csv_rows(path)
+    for number, cells in rows:
+        if any(cells):
+            yield number, cells
+
+
+def csv_chunks(
+    rows: Iterable[Sequence[str]], size: int = 64 * 1024, *, bom: bool = True
+) -> Iterator[bytes]:
+    """CSV text in chunks of about ``size`` (UTF-8; the BOM lets Excel read Chinese right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if bom:
+        buffer.write("\ufeff")
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() >= size:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+class XlsxSink:
+    """An Excel workbook written a row at a time (write-only mode spools rows to disk)."""
+
+    def __init__(self, title: str = "identifiers") -> None:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+
+        self._cell = WriteOnlyCell
+        self._book = Workbook(write_only=True)
+        self._sheet = self._book.create_sheet(title)
+
+    def append(self, row: Sequence[str]) -> None:
+        cells = []
+        for value in row:
+            cell = self._cell(self._sheet, value=value)
+            # Text, always: a value starting with '=' is data here, never a formula.
+            cell.data_type = "s"
+            cells.append(cell)
+        self._sheet.append(cells)
+
+    def save(self, target: IO[bytes]) -> None:
+        self._book.save(target)
+
+
+def write_xlsx(
+    rows: Iterable[Sequence[str]], target: IO[bytes], title: str = "identifiers"
+) -> None:
+    """An Excel workbook of ``rows`` written to ``target``."""
+    sink = XlsxSink(title)
+    for row in rows:
+        sink.append(row)
+    sink.save(target)

@@ -1,0 +1,236 @@
+"""Typed template items: each type and constraint, good and bad values, and the schema shown."""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+import pytest
+
+from registry import HandleValue, InvalidInput, InvalidValue, Template, apply_template
+
+
+def _template(metadata: dict[str, Any] | None, *, required: bool = False) -> Template:
+    item: dict[str, Any] = {
+        "name": "field",
+        "idType": "field",
+        "idIndex": 2000,
+        "required": required,
+    }
+    if metadata is not None:
+        item["metadata"] = metadata
+    return Template.parse({"prefix": "88.118.8", "version": "1", "items": [item]})
+
+
+def _check(template: Template, text: str) -> None:
+    apply_template("88.118.8/x", [HandleValue(2000, "field", "string", text)], template)
+
+
+# (metadata, value, None when accepted or the problem named)
+CASES = [
+    (None, "anything at all", None),
+    ({"type": "string", "minLength": 2, "maxLength": 4}, "abc", None),
+    ({"type": "string", "minLength": 2, "maxLength": 4}, "a", "must be 2-4 characters long, got 1"),
+    ({"type": "string", "maxLength": 4}, "abcde", "must be 0-4 characters long, got 5"),
+    ({"type": "string", "pattern": "^[A-Z]+$"}, "ABC", None),
+    ({"type": "string", "pattern": "^[A-Z]+$"}, "AbC", "must match the pattern '^[A-Z]+$'"),
+    ({"type": "STRING"}, "case of the type name is free", None),
+    ({"type": "number"}, "12.5", None),
+    ({"type": "number"}, "-3", None),
+    ({"type": "number"}, "1e3", None),
+    ({"type": "number"}, "twelve", "must be a number, got 'twelve'"),
+    ({"type": "number"}, "nan", "must be a number, got 'nan'"),
+    ({"type": "number"}, "inf", "must be a number"),
+    ({"type": "number", "minimum": 0, "maximum": 10}, "10", None),
+    ({"type": "number", "minimum": 0, "maximum": 10}, "10.01", "must be at most 10, got 10.01"),
+    ({"type": "number", "minimum": 0}, "-0.5", "must be at least 0, got -0.5"),
+    ({"type": "integer"}, "42", None),
+    ({"type": "integer"}, "4.2", "must be an integer, got '4.2'"),
+    ({"type": "integer"}, "0x10", "must be an integer"),
+    ({"type": "integer", "minimum": 1, "maximum": 5}, "0", "must be at least 1, got 0"),
+    ({"type": "integer", "minimum": 1, "maximum": 5}, "6", "must be at most 5, got 6"),
+    ({"type": "date"}, "2024-02-29", None),
+    ({"type": "date"}, "2023-02-29", "must be a date as YYYY-MM-DD, got '2023-02-29'"),
+    ({"type": "date"}, "2024-2-9", "must be a date as YYYY-MM-DD"),
+    ({"type": "date"}, "2024-02-29T00:00:00", "must be a date as YYYY-MM-DD"),
+    ({"type": "enum", "enum": ["A", "B"]}, "B", None),
+    ({"type": "enum", "enum": ["A", "B"]}, "b", "must be one of A, B, got 'b'"),
+    ({"type": "url"}, "https://example.com/a?b=c", None),
+    ({"type": "url"}, "ftp://example.com/file", None),
+    ({"type": "url"}, "example.com", "must be an http, https or ftp URL"),
+    ({"type": "url"}, "javascript:alert(1)", "must be an http, https or ftp URL"),
+    ({"type": "url"}, "https://exa mple.com", "must be an http, https or ftp URL"),
+    ({"type": "url", "maxLength": 10}, "https://example.com", "must be 0-10 characters long"),
+]
+
+
+@pytest.mark.parametrize(("metadata", "value", "problem"), CASES)
+def test_each_type_and_constraint(metadata: Any, value: str, problem: str | None) -> None:
+    template = _template(metadata)
+    if problem is None:
+        _check(template, value)
+        return
+    with pytest.raises(InvalidValue) as caught:
+        _check(template, value)
+    assert caught.value.message.startswith("item 'field' (value index 2000) ")
+    assert problem in caught.value.message
+
+
+def test_a_required_item_is_named_when_missing() -> None:
+    template = _template({"type": "integer"}, required=True)
+    with pytest.raises(InvalidValue, match="required items of template 1 are missing: 'field'"):
+        apply_template("88.118.8/x", [HandleValue(1, "URL", "string", "u")], template)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (
+            {"type": "money"},
+            "metadata.type must be one of string, number, integer, date, enum, url",
+        ),
+        ({"type": "number", "minLength": 1}, "metadata.minLength applies to string and url items"),
+        ({"type": "string", "minimum": 1}, "metadata.minimum applies to number and integer"),
+        ({"type": "string", "enum": ["a"]}, "metadata.enum applies to enum items only"),
+        ({"type": "enum"}, "metadata.enum must list 1-200 values"),
+        ({"type": "enum", "enum": []}, "metadata.enum must list 1-200 values"),
+        ({"type": "enum", "enum": ["a", "a"]}, "metadata.enum lists a value twice"),
+        ({"type": "enum", "enum": ["a\nb"]}, "metadata.enum values must be 1-256 printable"),
+        ({"type": "enum", "enum": [1]}, "metadata.enum values must be 1-256 printable"),
+        ({"type": "number", "minimum": 5, "maximum": 1}, "minimum 5 is above maximum 1"),
+        ({"type": "number", "minimum": float("inf")}, "metadata.minimum must be a finite number"),
+        ({"type": "number", "maximum": True}, "metadata.maximum must be a finite number"),
+        ({"type": "integer", "minimum": 0.5}, "must be a whole number"),
+        ({"type": "string", "pattern": "("}, "metadata.pattern is not a regular expression"),
+        ({"type": "string", "pattern": ""}, "metadata.pattern must be 1-256 characters"),
+        ({"type": "string", "pattern": "a" * 257}, "metadata.pattern must be 1-256 characters"),
+        ({"type": "string", "maxLength": 0}, "metadata.maxLength"),
+        ({"type": "string", "minLength": 5, "maxLength": 4}, "metadata.maxLength"),
+        ("string", "metadata must be an object"),
+    ],
+)
+def test_each_bad_item_definition_is_named(metadata: Any, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _template(metadata)
+    assert caught.value.message.startswith("template item #1: ")
+    assert message in caught.value.message
+
+
+def test_typed_items_round_trip_and_old_string_items_keep_their_form() -> None:
+    body = {
+        "prefix": "88.118.8",
+        "version": "2",
+        "items": [
+            {
+                "name": "n",
+                "idType": "n",
+                "idIndex": 2000,
+                "metadata": {"type": "number", "minimum": 0},
+            },
+            {
+                "name": "e",
+                "idType": "e",
+                "idIndex": 2001,
+                "metadata": {"type": "enum", "enum": ["x"]},
+            },
+            {
+                "name": "s",
+                "idType": "s",
+                "idIndex": 2002,
+                "metadata": {"type": "string", "maxLength": 9},
+            },
+            {
+                "name": "u",
+                "idType": "u",
+                "idIndex": 2003,
+                "metadata": {"type": "url", "pattern": "^https"},
+            },
+        ],
+    }
+    template = Template.parse(body)
+    assert Template.parse(template.to_json()) == template
+    shown = [item["metadata"] for item in template.to_json()["items"]]
+    assert shown == [
+        {"type": "number", "minimum": 0},
+        {"type": "enum", "enum": ["x"]},
+        {"type": "string", "minLength": 0, "maxLength": 9},
+        {"type": "url", "minLength": 0, "maxLength": 65535, "pattern": "^https"},
+    ]
+
+
+def test_the_json_schema_is_keyed_by_index_and_skips_disabled_items() -> None:
+    template = Template.parse(
+        {
+            "prefix": "88.118.8",
+            "version": "3",
+            "items": [
+                {
+                    "name": "重量",
+                    "idType": "w",
+                    "idIndex": 2000,
+                    "required": True,
+                    "metadata": {"type": "number", "maximum": 9},
+                },
+                {"name": "old", "idType": "o", "idIndex": 2001, "state": 0},
+            ],
+        }
+    )
+    schema = template.json_schema()
+    assert schema["required"] == ["2000"]
+    assert list(schema["properties"]) == ["2000"]
+    assert schema["properties"]["2000"]["type"] == "number"
+    assert schema["properties"]["2000"]["title"] == "重量"
+    assert template.validator()({"2000": 3}) is None
+    assert template.validator()({"2000": 10}).rule == "maximum"
+
+
+def test_fuzzed_item_definitions_are_accepted_or_refused_cleanly() -> None:
+    """Random metadata never escapes as anything but InvalidInput, and what parses validates."""
+    rng = random.Random(21)
+    pool: list[Any] = [
+        None,
+        True,
+        0,
+        -1,
+        1,
+        2.5,
+        1e308,
+        float("nan"),
+        "",
+        "x",
+        "(",
+        "^a+$",
+        "[",
+        "a{99999}",
+        "\\",
+        "'",
+        '"',
+        "\x00",
+        [],
+        ["a"],
+        ["a", 1],
+        {},
+        65536,
+        "string",
+        "number",
+        "enum",
+        "url",
+        "date",
+        "integer",
+        '"); import os #',
+    ]
+    keys = ["type", "minLength", "maxLength", "pattern", "minimum", "maximum", "enum"]
+    for _ in range(600):
+        metadata = {key: rng.choice(pool) for key in rng.sample(keys, rng.randint(0, len(keys)))}
+        if rng.random() < 0.7:
+            metadata["type"] = rng.choice(["string", "number", "integer", "date", "enum", "url"])
+        try:
+            template = _template(copy.deepcopy(metadata))
+        except InvalidInput:
+            continue
+        for text in ("", "a", "1", "2024-01-01", "https://a.b", "x" * 70):
+            try:
+                _check(template, text)
+            except InvalidValue as exc:
+                assert exc.message.startswith("item 'field' (value index 2000) ")
