@@ -104,6 +104,18 @@ class Settings(BaseSettings):
     login_failures_per_client: str = Field(
         "100/minute", description="failed logins from one client, for any identity"
     )
+    console_session_minutes: int = Field(
+        480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="how long a console login lasts (the session cookie and its server-side"
+        " token expire together) (min)",
+    )
+    console_secure_cookies: bool = Field(
+        False,
+        description="mark console cookies Secure even on plain-HTTP requests (behind a TLS"
+        " proxy); requests that arrive over https get Secure cookies regardless",
+    )
     max_batch_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
     )

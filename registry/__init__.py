@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:
     from ._imports import ImportJob, ImportService, RowError
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
     from ._records import RecordService
+    from ._stats import RecordStats, last_days
     from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
@@ -90,6 +91,7 @@ __all__ = [
     "RecordDraft",
     "RecordFilter",
     "RecordService",
+    "RecordStats",
     "RecordWriter",
     "Role",
     "RowError",
@@ -109,6 +111,7 @@ __all__ = [
     "csv_chunks",
     "decode_values",
     "encode_values",
+    "last_days",
     "parse_index",
     "parse_limit",
     "parse_username",
@@ -147,6 +150,7 @@ _HOMES = {
     "._imports": ("ImportJob", "ImportService", "RowError"),
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
     "._records": ("RecordService",),
+    "._stats": ("RecordStats", "last_days"),
     "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
