@@ -283,9 +283,7 @@ async def test_password_change_needs_the_current_one_and_ends_other_sessions(
     )
     assert changed.status_code == 303, changed.text
     assert (await logged_in.get("/console/credentials")).status_code == 200  # a new session
-    principal = await context.enterprises.authenticate(
-        enterprise["username"], "a-new-password-2"
-    )
+    principal = await context.enterprises.authenticate(enterprise["username"], "a-new-password-2")
     assert principal.username == enterprise["username"]
     with pytest.raises(Unauthenticated):
         await context.enterprises.principal_for_token(old_cookie)
