@@ -62,11 +62,13 @@ dns-tools:
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
+# A Chinese font (Debian's fonts-wqy-microhei) so that the screenshots show the pages' text.
 browser-tools: $(AXE)
-	@command -v chromium >/dev/null || { \
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-wqy-microhei >/dev/null; }
 
 $(AXE): | $(BIN)/python
 	@command -v npm >/dev/null || { \

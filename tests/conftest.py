@@ -138,8 +138,13 @@ def node_server(settings: Settings) -> Iterator[ThreadedServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Debian chromium under Playwright, shared by a module's (synchronous) tests."""
+    """Headless Debian chromium under Playwright's sync API, for synchronous tests.
+
+    Name it last among a test's fixtures: Playwright runs its event loop in this thread while
+    the browser is open, so async fixtures (the databases) must be set up before it and torn
+    down after it.
+    """
     with launch_browser() as browser:
         yield browser
