@@ -45,9 +45,10 @@ def _next(raw: object) -> str:
 @router.get(f"{BASE}/login")
 async def login_form(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     session = await session_of(request, context)
-    if session is not None:
-        return redirect(f"{BASE}/operator" if session.operator else f"{BASE}/")
     operator = request.query_params.get("operator") == "1"
+    # An enterprise on its way to the operator's view gets the operator form.
+    if session is not None and (session.operator or not operator):
+        return redirect(f"{BASE}/operator" if session.operator else f"{BASE}/")
     return page(
         request,
         context,
