@@ -43,6 +43,8 @@ def _write_csv(path: Path, rows: int) -> None:
 async def _child(rows: int, directory: Path) -> dict[str, Any]:
     from migrations.runner import upgrade
     from node.demo import DEMO_PREFIX, DEMO_TEMPLATE
+
+    version = DEMO_TEMPLATE["version"]
     from registry import ADMIN, BatchService, ImportService, RecordService, TemplateService
     from registry.storage import Database
 
@@ -53,14 +55,16 @@ async def _child(rows: int, directory: Path) -> dict[str, Any]:
         await upgrade(db)
         templates = TemplateService(db)
         await templates.create(ADMIN, DEMO_TEMPLATE)
-        imports = ImportService(db, BatchService(db, RecordService(db), templates), templates)
+        batches = BatchService(db, RecordService(db), templates)
+        imports = ImportService(db, batches, templates, directory / f"jobs-{rows}")
         started = time.perf_counter()
-        report = await imports.dry_run(ADMIN, DEMO_PREFIX, "1.0", {}, source, "csv")
+        report = await imports.dry_run(ADMIN, DEMO_PREFIX, version, {}, source, "csv")
         checked = time.perf_counter() - started
         upload = directory / f"upload-{rows}.csv"
         upload.write_bytes(source.read_bytes())
         started = time.perf_counter()
-        job = await imports.start(ADMIN, DEMO_PREFIX, "1.0", {}, upload, "csv", f"bench{rows}")
+        status = await imports.start(ADMIN, DEMO_PREFIX, version, {}, upload, "csv", f"b{rows:08x}")
+        job = imports.jobs[status["id"]]
         assert job.task is not None
         await job.task
         imported = time.perf_counter() - started

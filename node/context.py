@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -81,7 +82,9 @@ class NodeContext:
             self.enterprises = _enterprises(settings, self.db, self.records)
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
-            self.imports = ImportService(self.db, self.batches, self.templates)
+            self.imports = ImportService(
+                self.db, self.batches, self.templates, Path(settings.imports_dir)
+            )
             stack.push_async_callback(self.imports.close)
             self.catalog = RecordCatalog(self.db)
             self.resolver = _resolver(settings, self.records)

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
     )
     keys_dir: str = Field("./var/keys", description="directory of the node's signing keys (PEM)")
+    imports_dir: str = Field(
+        "./var/imports",
+        description="directory of import jobs' status files, shared by the node's workers",
+    )
     key_passphrase: SecretStr | None = Field(
         None, description="passphrase that encrypts the private keys (PKCS#8)"
     )

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
 from ._errors import EntityNotFound, HandleAlreadyExists, InvalidInput, NodeError
@@ -32,6 +37,9 @@ from .storage.repository import Records
 __all__ = ["ColumnPlan", "ImportJob", "ImportService", "RowError", "plan_columns"]
 
 CHUNK_ROWS = 1000
+# A status file not touched for this long belongs to a job whose process is gone.
+STALE_SECONDS = 120
+_JOB_ID = re.compile(r"[0-9a-f]{8,64}")
 MAX_LISTED_ERRORS = 1000
 MAX_JOBS = 64
 HANDLE_COLUMNS = ("suffix", "handle")
@@ -178,6 +186,7 @@ class ImportJob:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "updatedAt": time.time(),
             "prefix": str(self.prefix),
             "templateVersion": self.template.version,
             "state": self.state,
@@ -195,11 +204,39 @@ class ImportJob:
 class ImportService:
     """Dry runs and import jobs of CSV and Excel files for an enterprise's prefix."""
 
-    def __init__(self, db: Database, batches: BatchService, templates: TemplateService) -> None:
+    def __init__(
+        self, db: Database, batches: BatchService, templates: TemplateService, directory: Path
+    ) -> None:
         self.db = db
         self.batches = batches
         self.templates = templates
+        # Status files, so every worker of the node (and the node after a restart) can answer.
+        self.directory = directory
         self.jobs: dict[str, ImportJob] = {}
+
+    def _status_path(self, job_id: str) -> Path:
+        return self.directory / f"{job_id}.json"
+
+    def _save(self, job: ImportJob) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self._status_path(job.id)
+        spare = target.with_suffix(f".{os.getpid()}.tmp")
+        spare.write_bytes(orjson.dumps(job.to_json()))
+        os.replace(spare, target)
+
+    def _load(self, job_id: str) -> dict[str, Any] | None:
+        try:
+            status = orjson.loads(self._status_path(job_id).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(status, dict):
+            return None
+        if status.get("state") in ("queued", "running") and (
+            time.time() - status.get("updatedAt", 0) > STALE_SECONDS
+        ):
+            status["state"] = "interrupted"
+            status["message"] = "the node stopped during this import; post the file again to resume"
+        return status
 
     async def _prepare(
         self,
@@ -246,7 +283,7 @@ class ImportService:
         path: Path,
         kind: str,
         digest: str,
-    ) -> ImportJob:
+    ) -> dict[str, Any]:
         """Start importing (or find the running import of the same upload)."""
         parsed, template, plan = await self._prepare(
             principal, prefix, version, mapping, path, kind
@@ -254,7 +291,12 @@ class ImportService:
         running = self.jobs.get(digest)
         if running is not None and running.state in ("queued", "running"):
             path.unlink(missing_ok=True)
-            return running
+            return running.to_json()
+        elsewhere = self._load(digest)
+        if elsewhere is not None and elsewhere["state"] in ("queued", "running"):
+            # Running in another worker: the same upload is not imported twice at once.
+            path.unlink(missing_ok=True)
+            return elsewhere
         job = ImportJob(digest, parsed, template, plan, path, kind)
         self.jobs.pop(digest, None)
         self.jobs[digest] = job
@@ -263,18 +305,20 @@ class ImportService:
             if self.jobs[oldest].state in ("queued", "running"):
                 break
             del self.jobs[oldest]
+        self._save(job)
         job.task = asyncio.create_task(self._run(principal, job))
-        return job
+        return job.to_json()
 
-    def get(self, principal: Principal, job_id: str) -> ImportJob:
-        """A job of the caller's prefixes."""
+    def get(self, principal: Principal, job_id: str) -> dict[str, Any]:
+        """The status of a job of the caller's prefixes."""
         job = self.jobs.get(job_id)
-        if job is None:
-            raise EntityNotFound(
-                f"import {job_id} is not known (finished imports are kept for a while)"
-            )
-        principal.require_owner(job.prefix)
-        return job
+        status = job.to_json() if job is not None else None
+        if status is None and _JOB_ID.fullmatch(job_id):
+            status = self._load(job_id)
+        if status is None:
+            raise EntityNotFound(f"import {job_id} is not known")
+        principal.require_owner(Prefix.parse(status["prefix"]))
+        return status
 
     async def close(self) -> None:
         """Stop running jobs (their uploads are removed; posting the file again resumes)."""
@@ -289,12 +333,14 @@ class ImportService:
         try:
             job.state = "running"
             job.total = await asyncio.to_thread(_count, job.path, job.kind)
+            self._save(job)
             rows = read_rows(job.path, job.kind)
             try:
                 await asyncio.to_thread(next, rows, None)  # the header
                 while chunk := await asyncio.to_thread(_take, rows, CHUNK_ROWS):
                     await self._chunk(principal, job, chunk)
                     job.done += len(chunk)
+                    self._save(job)
             finally:
                 rows.close()
             job.state = "done"
@@ -305,6 +351,8 @@ class ImportService:
             raise
         finally:
             job.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self._save(job)
 
     async def _chunk(
         self, principal: Principal, job: ImportJob, chunk: Sequence[tuple[int, list[str]]]

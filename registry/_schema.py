@@ -11,6 +11,7 @@ validator on the batch path) and keyed by each item's ``idIndex``, so no user te
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import fastjsonschema
+import orjson
 
 from ._errors import InvalidInput
 
@@ -34,6 +36,7 @@ __all__ = [
 ITEM_TYPES = ("string", "number", "integer", "date", "enum", "url")
 MAX_STRING_LENGTH = 65535
 MAX_PATTERN_LENGTH = 256
+MAX_BOUND = 2**53
 MAX_CHOICES = 200
 MAX_CHOICE_LENGTH = 256
 _TEXT_TYPES = ("string", "url")
@@ -78,8 +81,13 @@ def _length(raw: Any, where: str, low: int) -> int:
 def _bound(raw: Any, where: str, kind: str) -> int | float | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise InvalidInput(f"{where} must be a finite number, got {raw!r}")
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | float)
+        or not math.isfinite(raw)
+        or abs(raw) > MAX_BOUND
+    ):
+        raise InvalidInput(f"{where} must be a number from -2**53 to 2**53, got {raw!r}")
     if kind == "integer" and not float(raw).is_integer():
         raise InvalidInput(f"{where} of an integer item must be a whole number, got {raw!r}")
     return int(raw) if kind == "integer" else raw
@@ -241,9 +249,22 @@ Validator = Callable[[Mapping[str, Any]], SchemaProblem | None]
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Validator:
-    """A function returning the first ``SchemaProblem`` of an instance, or None when it fits."""
+    """A function returning the first ``SchemaProblem`` of an instance, or None when it fits.
+
+    Compiling costs milliseconds and a template is read back from storage for every write of
+    a templated record: validators are kept by the schema's text.
+    """
     try:
-        check = fastjsonschema.compile(dict(schema), formats=_FORMATS, use_default=False)
+        text = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInput(f"the template's schema is not JSON: {exc}") from exc
+    return _compiled(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str) -> Validator:
+    try:
+        check = fastjsonschema.compile(orjson.loads(text), formats=_FORMATS, use_default=False)
     except (fastjsonschema.JsonSchemaDefinitionException, re.error, RecursionError) as exc:
         raise InvalidInput(f"the template's schema does not compile: {exc}") from exc
 

@@ -31,8 +31,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _own_key_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signing keys and the top-level's root CA live in the test's directory, never in ./var."""
+    """Signing keys, the top-level's root CA and import jobs live in the test's directory, never
+    in ./var."""
     monkeypatch.setenv("IDNODE_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("IDNODE_IMPORTS_DIR", str(tmp_path / "imports"))
     monkeypatch.setenv("IDNODE_TOPLEVEL_ROOT_DIR", str(tmp_path / "root"))
 
 

@@ -135,9 +135,8 @@ async def start_import(
     finally:
         if dry:
             upload.path.unlink(missing_ok=True)
-    body = job.to_json()
-    body["status"] = f"{BASE}/imports/{job.id}"
-    return envelope(body, "import started")
+    job["status"] = f"{BASE}/imports/{job['id']}"
+    return envelope(job, "import started")
 
 
 @router.get(f"{BASE}/imports/{{job_id}}", summary="An import's progress and the rows it refused")
@@ -146,7 +145,7 @@ async def import_status(
     context: NodeContext = Depends(get_context),
     principal: Principal = Depends(snms_user),
 ) -> Response:
-    return envelope(context.imports.get(principal, job_id).to_json())
+    return envelope(context.imports.get(principal, job_id))
 
 
 @router.get(

@@ -178,9 +178,17 @@ TEMPLATE_BODY = json_body(
                         "metadata": {
                             "type": "object",
                             "properties": {
-                                "type": {"type": "string", "enum": ["string"]},
+                                "type": {
+                                    "type": "string",
+                                    "enum": ["string", "number", "integer", "date", "enum", "url"],
+                                    "default": "string",
+                                },
                                 "minLength": {"type": "integer", "minimum": 0},
                                 "maxLength": {"type": "integer", "minimum": 1},
+                                "pattern": {"type": "string", "maxLength": 256},
+                                "minimum": {"type": "number"},
+                                "maximum": {"type": "number"},
+                                "enum": {"type": "array", "items": {"type": "string"}},
                             },
                         },
                     },
@@ -201,7 +209,13 @@ TEMPLATE_BODY = json_body(
                     "idIndex": 2000,
                     "required": True,
                     "metadata": {"type": "string", "minLength": 1, "maxLength": 64},
-                }
+                },
+                {
+                    "name": "Flow (m³/h)",
+                    "idType": "flow",
+                    "idIndex": 2001,
+                    "metadata": {"type": "number", "minimum": 0, "maximum": 500},
+                },
             ],
         }
     },

@@ -252,3 +252,32 @@ def test_an_enterprise_reaches_only_its_own_prefix(client, auth, node_server) ->
         assert response.json()["status"] == -3
         anonymous = client.request(method, path, params=params, content=content)
         assert anonymous.status_code == 401 and anonymous.json()["status"] == -1
+
+
+def test_fuzzed_uploads_get_a_report_or_a_4xx(client, auth) -> None:
+    """Random cells under the sample's header, and mangled bytes: never a 5xx."""
+    import random
+
+    rng = random.Random(2107)
+    header = SAMPLE.read_bytes().split(b"\n", 1)[0]
+    alphabet = ["", "x", "1", "-1.5e3", "2026-02-29", "A", "https://a.b", '"', ",", "\u00a0", "\x00",
+                "電機", "/", "*", "a" * 300, "=1+1", "\r", "88.118.8/x"]  # fmt: skip
+    for case in range(40):
+        rows = [
+            ",".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))).encode()
+            for _ in range(rng.randint(1, 6))
+        ]
+        content = b"\n".join([header, *rows])
+        if case % 4 == 0:
+            content = bytes(b ^ rng.randrange(256) if rng.random() < 0.02 else b for b in content)
+        response = client.post(
+            f"{BASE}/imports", params={**QUERY, "dryRun": "true"}, content=content, headers=auth
+        )
+        assert response.status_code in (200, 400), (case, response.text)
+        body = response.json()
+        if response.status_code == 200:
+            report = body["data"]
+            assert report["valid"] + report["failed"] == report["rows"]
+            assert all(error["message"] for error in report["errors"])
+        else:
+            assert body["status"] == -2 and body["message"]

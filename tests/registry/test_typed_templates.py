@@ -8,7 +8,19 @@ from typing import Any
 
 import pytest
 
-from registry import HandleValue, InvalidInput, InvalidValue, Template, apply_template
+from registry import (
+    ADMIN,
+    BatchService,
+    Handle,
+    HandleValue,
+    InvalidInput,
+    InvalidValue,
+    RecordDraft,
+    RecordService,
+    Template,
+    TemplateService,
+    apply_template,
+)
 
 
 def _template(metadata: dict[str, Any] | None, *, required: bool = False) -> Template:
@@ -99,8 +111,9 @@ def test_a_required_item_is_named_when_missing() -> None:
         ({"type": "enum", "enum": ["a\nb"]}, "metadata.enum values must be 1-256 printable"),
         ({"type": "enum", "enum": [1]}, "metadata.enum values must be 1-256 printable"),
         ({"type": "number", "minimum": 5, "maximum": 1}, "minimum 5 is above maximum 1"),
-        ({"type": "number", "minimum": float("inf")}, "metadata.minimum must be a finite number"),
-        ({"type": "number", "maximum": True}, "metadata.maximum must be a finite number"),
+        ({"type": "number", "minimum": float("inf")}, "metadata.minimum must be a number from"),
+        ({"type": "number", "maximum": True}, "metadata.maximum must be a number from -2**53"),
+        ({"type": "integer", "maximum": 10**30}, "metadata.maximum must be a number from"),
         ({"type": "integer", "minimum": 0.5}, "must be a whole number"),
         ({"type": "string", "pattern": "("}, "metadata.pattern is not a regular expression"),
         ({"type": "string", "pattern": ""}, "metadata.pattern must be 1-256 characters"),
@@ -234,3 +247,30 @@ def test_fuzzed_item_definitions_are_accepted_or_refused_cleanly() -> None:
                 _check(template, text)
             except InvalidValue as exc:
                 assert exc.message.startswith("item 'field' (value index 2000) ")
+
+
+async def test_writes_through_the_record_service_are_held_to_typed_items(db) -> None:
+    """The path of Handle REST and the native protocol: a change to a templated record."""
+    records = RecordService(db)
+    templates = TemplateService(db)
+    batches = BatchService(db, records, templates)
+    await templates.create(
+        ADMIN,
+        {
+            "prefix": "88.118.8",
+            "version": "t",
+            "items": [
+                {"name": "数量", "idType": "qty", "idIndex": 2000, "required": True,
+                 "metadata": {"type": "integer", "minimum": 1}},
+            ],
+        },
+    )  # fmt: skip
+    handle = Handle.parse("88.118.8/Q1")
+    good = (HandleValue(2000, "qty", "string", "3"),)
+    assert await batches.create_many(ADMIN, [RecordDraft(handle, good, "t")]) == [None]
+    with pytest.raises(InvalidValue, match=r"item '数量' \(value index 2000\) must be at least 1"):
+        await records.put(ADMIN, handle, [HandleValue(2000, "qty", "string", "0")], overwrite=True)
+    await records.put(ADMIN, handle, [HandleValue(2000, "qty", "string", "7")], overwrite=True)
+    stored = await records.get(handle)
+    assert stored is not None
+    assert {v.index: v.value for v in stored.values}[2000] == "7"
