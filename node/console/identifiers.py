@@ -7,6 +7,7 @@ checks, template rules, signatures, outbox and cache invalidation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -34,7 +35,7 @@ from .forms import TEMPLATE_INDEX, form_of, read_form, values_from
 from .pages import form_of_request, page, redirect, require_enterprise
 from .sessions import BASE, Session
 
-__all__ = ["record_path", "router"]
+__all__ = ["record_path", "router", "search_filter", "stated_prefix"]
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -50,7 +51,7 @@ def _prefixes(principal: Principal) -> list[str]:
     return sorted(principal.prefixes)
 
 
-def _prefix(principal: Principal, raw: str | None) -> str:
+def stated_prefix(principal: Principal, raw: str | None) -> str:
     """The prefix asked for (one the caller holds), or the caller's first."""
     held = _prefixes(principal)
     if not raw:
@@ -96,12 +97,28 @@ def _version_of(values: Any) -> str | None:
     return None
 
 
+def search_filter(principal: Principal, params: Mapping[str, str]) -> RecordFilter:
+    """The search a page's query asks for: prefix, suffix pattern, template, dates (China)."""
+    prefix = stated_prefix(principal, params.get("prefix"))
+    suffix = params.get("suffix", "")[:255] or None
+    if suffix is not None and not suffix.isprintable():
+        raise InvalidInput("the suffix pattern must be printable")
+    version = params.get("template", "")[:64]
+    return RecordFilter(
+        prefix=prefix,
+        suffix=suffix,
+        template_version=check_version(version) if version else None,
+        created_from=_day(params.get("from", "")[:10], "from", end=False),
+        created_before=_day(params.get("to", "")[:10], "to", end=True),
+    )
+
+
 @router.get(f"{BASE}/identifiers")
 async def identifiers(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     session = await require_enterprise(request, context)
     principal = session.principal
     params = request.query_params
-    prefix = _prefix(principal, params.get("prefix"))
+    prefix = stated_prefix(principal, params.get("prefix"))
     query = {
         "prefix": prefix,
         "suffix": params.get("suffix", "")[:255],
@@ -113,16 +130,7 @@ async def identifiers(request: Request, context: NodeContext = Depends(get_conte
     problem = None
     found: dict[str, Any] = {"items": [], "next": None}
     try:
-        suffix = query["suffix"] or None
-        if suffix is not None and not suffix.isprintable():
-            raise InvalidInput("the suffix pattern must be printable")
-        where = RecordFilter(
-            prefix=prefix,
-            suffix=suffix,
-            template_version=check_version(query["template"]) if query["template"] else None,
-            created_from=_day(query["from"], "from", end=False),
-            created_before=_day(query["to"], "to", end=True),
-        )
+        where = search_filter(principal, params)
         found = await context.catalog.search(principal, where, params.get("after"), PAGE_SIZE)
     except InvalidInput as exc:
         problem = exc.message
@@ -148,6 +156,8 @@ async def identifiers(request: Request, context: NodeContext = Depends(get_conte
         ],
         next_link=next_link,
         first_link=first_link,
+        export_csv=f"{BASE}/export?{urlencode({**filled, 'format': 'csv'})}",
+        export_xlsx=f"{BASE}/export?{urlencode({**filled, 'format': 'xlsx'})}",
         problem=problem,
         deleted=params.get("deleted"),
     )
@@ -280,7 +290,7 @@ async def delete(request: Request, context: NodeContext = Depends(get_context)) 
 async def new_form(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     session = await require_enterprise(request, context)
     principal = session.principal
-    prefix = _prefix(principal, request.query_params.get("prefix"))
+    prefix = stated_prefix(principal, request.query_params.get("prefix"))
     version = request.query_params.get("template") or None
     template = await _template_of(context, principal, prefix, version)
     templates = await context.templates.list(principal, prefix)
@@ -323,7 +333,7 @@ async def register(request: Request, context: NodeContext = Depends(get_context)
     session = await require_enterprise(request, context)
     form = await form_of_request(request)
     principal = session.principal
-    prefix = _prefix(principal, str(form.get("prefix", "")) or None)
+    prefix = stated_prefix(principal, str(form.get("prefix", "")) or None)
     version = str(form.get("template", "")) or None
     template = await _template_of(context, principal, prefix, version)
     suffix = str(form.get("suffix", "")).strip()

@@ -8,6 +8,7 @@ control, and axe-core on the main pages. Screenshots are kept under var/artifact
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from ..helpers import create_enterprise
 pytestmark = pytest.mark.slow
 
 HANDLE = "88.118.8/WEB-0001"
+SAMPLE = Path(__file__).parents[3] / "examples" / "products.csv"
 
 
 @pytest.fixture
@@ -181,3 +183,24 @@ def test_the_operator_view_needs_the_admin_token(node: dict, browser) -> None:
         _clean(page, "console-operator")
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url(f"{node['url']}/console/login")
+
+
+def test_import_the_sample_csv_dry_run_first(node: dict, backend: str, browser) -> None:
+    with open_page(browser, width=1280) as page:
+        _log_in(page, node)
+        page.wait_for_url(f"{node['url']}/console/")
+        page.get_by_role("link", name="导入", exact=True).click()
+        page.get_by_label("文件（CSV 或 Excel）").set_input_files(str(SAMPLE))
+        page.get_by_role("button", name="检查文件（试运行）").click()
+        assert "共 5 行：4 行可导入，1 行有问题。" in page.get_by_role("status").inner_text()
+        assert page.get_by_role("cell", name="2026-02-30", exact=False).count() >= 1
+        _clean(page, f"console-import-dry-run-{backend}")
+        assert httpx.get(f"{node['url']}/api/handles/88.118.8/P2026001").status_code == 404
+        page.get_by_label("文件（CSV 或 Excel）").set_input_files(str(SAMPLE))
+        page.get_by_role("button", name="导入", exact=True).click()
+        page.wait_for_url("**/console/import/job?id=*")
+        page.get_by_text("已完成。").wait_for(timeout=30_000)
+        assert page.locator("progress").get_attribute("value") == "5"
+        _clean(page, f"console-import-done-{backend}")
+    assert httpx.get(f"{node['url']}/api/handles/88.118.8/P2026001").status_code == 200
+    assert httpx.get(f"{node['url']}/api/handles/88.118.8/P2026004").status_code == 404
