@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import account, identifiers, login, operator, overview, transfer
+from . import account, identifiers, login, operator, overview, templates_page, transfer
 from .pages import console_dialect, install_console_errors
 
 __all__ = ["console_dialect", "install_console", "router"]
 
 router = APIRouter(include_in_schema=False)
-for _part in (login, overview, identifiers, transfer, account, operator):
+for _part in (login, overview, identifiers, templates_page, transfer, account, operator):
     router.include_router(_part.router)
 
 

@@ -349,3 +349,42 @@ async def test_an_enterprise_session_does_not_open_the_operator_view(
     response = await logged_in.get("/console/operator")
     assert response.status_code == 303
     assert response.headers["location"] == "/console/login?operator=1"
+
+
+async def test_templates_are_created_and_changed_through_the_template_service(
+    logged_in: httpx.AsyncClient,
+) -> None:
+    page = await logged_in.get("/console/templates")
+    assert page.status_code == 200 and "products-1.0" in page.text
+    token = csrf_of(page.text)
+    body = (
+        '{"prefix": "88.118.8", "version": "parts-1", "items": [{"name": "批次", "idType":'
+        ' "batch", "idIndex": 2000, "metadata": {"type": "integer", "minimum": 1}}]}'
+    )
+    for text, message in (
+        ("{not json", "not JSON"),
+        (body.replace('"integer"', '"colour"'), "metadata"),
+        (body.replace("2000", "5"), "idIndex"),
+    ):
+        refused = await logged_in.post("/console/templates", data={"csrf": token, "body": text})
+        assert refused.status_code == 400, text
+        assert message in refused.text
+    created = await logged_in.post("/console/templates", data={"csrf": token, "body": body})
+    assert created.status_code == 303, created.text
+    context = logged_in.app.state.node
+    template = await context.templates.get(await _principal(logged_in), "88.118.8", "parts-1")
+    assert template.items[0].rules.type == "integer"
+    changed = body.replace('"minimum": 1', '"minimum": 10')
+    again = await logged_in.post(
+        "/console/templates", data={"csrf": token, "body": changed, "editing": "parts-1"}
+    )
+    assert again.status_code == 303
+    other = await logged_in.post(
+        "/console/templates", data={"csrf": token, "body": body, "editing": "products-1.0"}
+    )
+    assert other.status_code == 400
+
+
+async def _principal(client: httpx.AsyncClient):
+    context = client.app.state.node
+    return await context.enterprises.principal_for_token(client.cookies["idnode_console"])
