@@ -11,6 +11,9 @@ request with the bytes of a real record of the same size. wrk drives both at 32 
 loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 
 - hot:       1,000 handles, cached (the node's hot path) — and the same against the baseline
+- hot html:  the same handles' record pages (``/<handle>?noredirect``, Chinese), beside
+             ``hot json+query`` (the JSON through the full endpoint: a query string skips the
+             hot path); ``html ratio`` = JSON req/s ÷ HTML req/s, to stay within 1.5
 - zipf:      Zipf (s≈1) over all identifiers
 - uniform:   uniform over all identifiers (mostly cache misses: storage reads)
 - not-found: uniform over unregistered names (negative answers)
@@ -80,9 +83,16 @@ local n = {count}
 local hot = {hot}
 local kind = "{kind}"
 local base = "/api/handles/{prefix}/"
+local tail = ""
+if kind == "hothtml" then
+  base = "/{prefix}/"
+  tail = "?noredirect"
+elseif kind == "hotquery" then
+  tail = "?noredirect"
+end
 request = function()
   local i
-  if kind == "hot" then
+  if kind:sub(1, 3) == "hot" then
     i = math.random(hot) - 1
   elseif kind == "zipf" then
     -- P(k) ~ 1/k: the inverse CDF of log-uniform is n^u.
@@ -96,7 +106,7 @@ request = function()
   if kind == "notfound" then
     return wrk.format("GET", base .. string.format("LTX-wrk-%d", i))
   end
-  return wrk.format("GET", base .. string.format("{suffix}", i))
+  return wrk.format("GET", base .. string.format("{suffix}", i) .. tail)
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -381,9 +391,15 @@ async def _scenarios(
     results: dict[str, dict[str, float]] = {}
     # Warm the hot set, and the servers, before measuring.
     await wrk(node.url, "hot", 2)
+    await wrk(node.url, "hothtml", 2)
     await wrk(base_url, "hot", 2)
     profile = None
-    rounds: dict[str, list[dict[str, float]]] = {"baseline hot": [], "node hot": []}
+    rounds: dict[str, list[dict[str, float]]] = {
+        "baseline hot": [],
+        "node hot": [],
+        "node hot html": [],
+        "node hot json+query": [],
+    }
     async with RssSampler(node.pid, interval=0.25) as rss:
         # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
         # the best of the rounds is reported for each.
@@ -392,6 +408,8 @@ async def _scenarios(
             if args.profile and round_number == 0:
                 profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
             rounds["node hot"].append(await wrk(node.url, "hot", seconds))
+            rounds["node hot html"].append(await wrk(node.url, "hothtml", seconds))
+            rounds["node hot json+query"].append(await wrk(node.url, "hotquery", seconds))
         for name, runs in rounds.items():
             results[name] = max(runs, key=lambda r: r["rps"])
         results["node zipf"] = await wrk(node.url, "zipf", seconds)
@@ -421,6 +439,14 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     hot = ratios(shown, node_hot, ("rps", "p50", "p99", "p999"))
     print(f"\nhot ratio = node / baseline = {hot['rps']:.2f} (best of {rounds} alternating rounds)")
     print(ratio_table(shown, node_hot, ("rps", "p50", "p99", "p999")))
+    html = results["node hot html"]["rps"]
+    page_ratios = {
+        "hot JSON (hot path)": results["node hot"]["rps"] / html,
+        "JSON through the endpoint": results["node hot json+query"]["rps"] / html,
+    }
+    for name, value in page_ratios.items():
+        print(f"html ratio = {name} req/s / HTML req/s = {value:.2f} (target: within 1.5)")
+    measured["html_ratios"] = {name: round(value, 3) for name, value in page_ratios.items()}
     for name, runs in measured["rounds"].items():
         print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
     print(f"node peak RSS during the scenarios: {measured['peak_rss_mib']:.0f} MiB")
@@ -461,6 +487,7 @@ def run(args: argparse.Namespace) -> int:
                 "record_bytes": len(sample.content),
                 "results": measured["results"],
                 "hot_ratio": hot,
+                "html_ratios": measured["html_ratios"],
                 "peak_rss_mib": round(measured["peak_rss_mib"], 1),
             }
             if args.fill:

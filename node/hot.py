@@ -20,6 +20,7 @@ from registry import Handle, NodeError
 from resolver import FORWARDED_HEADER, Resolver
 
 from .headers import NOSNIFF, stale_headers
+from .human.hot import hot_page
 from .paths import path_text
 
 __all__ = ["HotPath"]
@@ -79,4 +80,14 @@ class HotPath:
             await _send(send, status, body, headers)
             self.tally.handle(status, started)
             return
+        if scope["type"] == "http":
+            started = perf_counter()
+            page = hot_page(scope, self.state.node.resolver)
+            if page is not None:
+                status, headers, body = page
+                headers = [*headers, (b"content-length", str(len(body)).encode()), NOSNIFF]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                self.tally.bind("human", status).observe(perf_counter() - started)
+                return
         await self.app(scope, receive, send)

@@ -146,7 +146,9 @@ class Settings(BaseSettings):
         1.0, ge=0, description="how often a running node looks for a rotated key"
     )
     trust_root_file: str | None = Field(
-        None, description="the root certificate (JWS) that idnode verify trusts"
+        None,
+        description="the root certificate (JWS) that idnode verify and the record page's"
+        " signature mark trust (the page falls back to the top-level node's /root)",
     )
     trust_max_chain: int = Field(4, ge=1, description="most certificates a verified chain may hold")
     toplevel_url: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote
 
 import dns.exception
@@ -18,8 +19,9 @@ from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from ..web import N_, render
+from .hot import keep_page, switch_links
 from .links import redirect_target
-from .page import record_view
+from .page import kept_view, record_view
 from .scan import MAX_SCAN, identifier_from
 from .trust import RootCertificate
 
@@ -33,18 +35,31 @@ async def resolve_for_humans(
 ) -> Response:
     parsed = Handle.parse(path_text(request.scope, "/"))
     resolution = await context.resolver.lookup(parsed)
-    record = resolution.record()
-    if record is None:
-        raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
-    record = record.public()
-    url = redirect_target(record)
     headers = stale_headers(resolution)
-    if url is not None and "noredirect" not in request.query_params:
-        return RedirectResponse(url, status_code=302, headers=headers)
-    view = await record_view(context, _root(request, context), resolution, record)
-    return render(
-        request, "human/record.html", 200, headers, view=view, dns_name=_dns_name(context, parsed)
+    follow = "noredirect" not in request.query_params
+    view = kept_view(resolution.entry)
+    if view is None:
+        record = resolution.record()
+        if record is None:
+            raise HandleNotFound(f"The identifier {parsed} is not registered.", handle=str(parsed))
+        record = record.public()
+        url = redirect_target(record)
+        if url is not None and follow:  # a scan: sent on at once, the page is not worked out
+            return RedirectResponse(url, status_code=302, headers=headers)
+        view = await record_view(context, _root(request, context), resolution, record)
+    if view.redirect is not None and follow:
+        return RedirectResponse(view.redirect, status_code=302, headers=headers)
+    dns_name = (
+        _dns_name(str(parsed), context.settings.dns_zone) if context.settings.dns_port else None
     )
+    switch = switch_links(request.scope.get("raw_path", b"/").decode("latin-1"))
+    response = render(
+        request, "human/record.html", 200, headers, view=view, dns_name=dns_name, switch=switch
+    )
+    if not resolution.stale:
+        locale = response.headers["content-language"].replace("-", "_")
+        keep_page(resolution.entry, locale, response.body)
+    return response
 
 
 def _root(request: Request, context: NodeContext) -> RootCertificate:
@@ -68,13 +83,11 @@ async def landing(request: Request, q: str | None = None) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-def _dns_name(context: NodeContext, handle: Handle) -> str | None:
-    """The handle's name on the node's DNS frontend, when it runs one and the name fits."""
-    settings = context.settings
-    if not settings.dns_port:
-        return None
+@functools.lru_cache(maxsize=4096)
+def _dns_name(handle: str, zone: str) -> str | None:
+    """The handle's name on the node's DNS frontend under ``zone``, when the name fits."""
     try:
-        return handle_to_name(handle, dns.name.from_text(settings.dns_zone)).to_text()
+        return handle_to_name(Handle.parse(handle), dns.name.from_text(zone)).to_text()
     except (InvalidInput, dns.exception.DNSException):
         return None
 

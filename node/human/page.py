@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from registry import NodeError, Record, Template
-from resolver import Resolution
+from resolver import Entry, Resolution
 
 from ..context import NodeContext
 from .trust import RootCertificate, verify_for_page
 from .view import RecordView, build_view, template_version
 
-__all__ = ["record_view"]
+__all__ = ["kept_view", "record_view"]
 
 _NOTE = "human.view"
 
@@ -24,6 +24,12 @@ async def _template(context: NodeContext, record: Record) -> Template | None:
         return None  # labels fall back to the types; the page still shows
 
 
+def kept_view(entry: Entry) -> RecordView | None:
+    """The view kept with a cache entry by an earlier page view, if any."""
+    kept = entry.note(_NOTE)
+    return kept if isinstance(kept, RecordView) else None
+
+
 async def record_view(
     context: NodeContext, root: RootCertificate, resolution: Resolution, record: Record
 ) -> RecordView:
@@ -32,8 +38,8 @@ async def record_view(
     Template labels and the signature verdict cost reads and a chain check: done on the first
     page view of an entry, then kept until the record changes or its entry expires.
     """
-    kept = resolution.entry.note(_NOTE)
-    if isinstance(kept, RecordView):
+    kept = kept_view(resolution.entry)
+    if kept is not None:
         return kept
     template = await _template(context, record)
     verdict = await verify_for_page(

@@ -15,7 +15,7 @@ from registry import HandleValue, Record, Template
 from registry.trust import Verdict
 
 from ..web import N_
-from .links import is_web_url
+from .links import is_web_url, redirect_target
 
 __all__ = ["TEMPLATE_INDEX", "Field", "RecordView", "build_view", "template_version"]
 
@@ -68,6 +68,8 @@ class RecordView:
     # True: the signatures chain to the national root; False: they do not; None: not checked.
     trusted: bool | None
     signers: tuple[str, ...] = ()
+    # Where a scan of it is sent (its first public web URL), if anywhere.
+    redirect: str | None = None
 
 
 def template_version(record: Record) -> str | None:
@@ -113,4 +115,5 @@ def build_view(record: Record, template: Template | None, verdict: Verdict | Non
         updated=max(stamps) if stamps else None,
         trusted=None if verdict is None else verdict.trusted,
         signers=() if verdict is None else verdict.signers,
+        redirect=redirect_target(record),
     )

@@ -7,13 +7,23 @@ and one strict Content-Security-Policy. Pages render with ``render(request, name
 
 from __future__ import annotations
 
-from .i18n import DEFAULT_LOCALE, LOCALE_COOKIE, LOCALE_PARAM, LOCALES, N_, negotiate, translations
+from .i18n import (
+    DEFAULT_LOCALE,
+    LOCALE_COOKIE,
+    LOCALE_PARAM,
+    LOCALES,
+    N_,
+    negotiate,
+    negotiate_headers,
+    translations,
+)
 from .rendering import (
     PAGE_HEADERS,
     SCRIPT_HEADERS,
     STATIC_PATH,
     environment,
     install_web,
+    language_headers,
     render,
     render_text,
 )
@@ -32,7 +42,9 @@ __all__ = [
     "china_time",
     "environment",
     "install_web",
+    "language_headers",
     "negotiate",
+    "negotiate_headers",
     "render",
     "render_text",
     "translations",

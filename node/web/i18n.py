@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -24,6 +25,7 @@ __all__ = [
     "LOCALE_PARAM",
     "N_",
     "negotiate",
+    "negotiate_headers",
     "translations",
 ]
 
@@ -76,6 +78,7 @@ def _known(tag: str) -> str | None:
     return _ALIASES.get(tag) or _ALIASES.get(tag.split("-", 1)[0])
 
 
+@functools.lru_cache(maxsize=512)
 def _accepted(header: str) -> str | None:
     """The best supported language of an ``Accept-Language`` header, by its q-values."""
     choices: list[tuple[float, int, str]] = []
@@ -94,6 +97,28 @@ def _accepted(header: str) -> str | None:
     return min(choices)[2] if choices else None
 
 
+@functools.lru_cache(maxsize=512)
+def _cookie_locale(header: str) -> str | None:
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == LOCALE_COOKIE:
+            return _known(value.strip('"'))
+    return None
+
+
+def negotiate_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The locale from raw ASGI headers alone (the ``lang`` cookie, ``Accept-Language``)."""
+    cookie = accept = None
+    for name, value in headers:
+        if name == b"cookie":
+            cookie = value
+        elif name == b"accept-language":
+            accept = value
+    if cookie is not None and (locale := _cookie_locale(cookie.decode("latin-1"))) is not None:
+        return locale
+    return (accept and _accepted(accept.decode("latin-1"))) or DEFAULT_LOCALE
+
+
 def negotiate(request: Request) -> tuple[str, bool]:
     """The request's locale, and whether it was switched by ``?lang=`` (to remember it).
 
@@ -102,8 +127,4 @@ def negotiate(request: Request) -> tuple[str, bool]:
     asked = request.query_params.get(LOCALE_PARAM)
     if asked is not None and (locale := _known(asked)) is not None:
         return locale, True
-    cookie = request.cookies.get(LOCALE_COOKIE)
-    if cookie is not None and (locale := _known(cookie)) is not None:
-        return locale, False
-    header = request.headers.get("accept-language")
-    return (header and _accepted(header)) or DEFAULT_LOCALE, False
+    return negotiate_headers(request.scope["headers"]), False

@@ -22,6 +22,7 @@ __all__ = [
     "STATIC_PATH",
     "environment",
     "install_web",
+    "language_headers",
     "render",
     "render_text",
 ]
@@ -105,20 +106,27 @@ def render(
     """Template ``name`` in the request's language, with the page headers (CSP and friends).
 
     A ``?lang=`` switch is remembered in a cookie; the template sees ``locale``, ``lang``,
-    ``static``, ``switch`` (the URL of this page in each language) and ``context``.
+    ``static``, ``switch`` (the URL of this page in each language, unless ``context`` names
+    its own) and ``context``.
     ``scripts``: the page loads its own scripts from ``/static`` (and may fetch same-origin).
     """
     locale, switched = negotiate(request)
-    body = render_text(locale, name, switch=_switch_links(request), **context)
+    context.setdefault("switch", _switch_links(request))
+    body = render_text(locale, name, **context)
     policy = SCRIPT_HEADERS if scripts else PAGE_HEADERS
-    response = HTMLResponse(body, status_code, headers={**policy, **(headers or {})})
-    response.headers.append("Vary", "Accept-Language, Cookie")
-    response.headers["Content-Language"] = locale.replace("_", "-")
+    response = HTMLResponse(
+        body, status_code, headers={**policy, **language_headers(locale), **(headers or {})}
+    )
     if switched:
         response.set_cookie(
             LOCALE_COOKIE, locale, max_age=_COOKIE_AGE, httponly=True, samesite="lax"
         )
     return response
+
+
+def language_headers(locale: str) -> dict[str, str]:
+    """The headers of a page negotiated into ``locale`` (for caches and for the reader)."""
+    return {"Vary": "Accept-Language, Cookie", "Content-Language": locale.replace("_", "-")}
 
 
 def install_web(app: FastAPI) -> None:

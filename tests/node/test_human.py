@@ -10,6 +10,7 @@ from httpapi import install_error_handlers
 from node import Settings, create_app
 from node.hot import HotPath
 from node.human import human_dialect
+from node.human.hot import hot_page
 from registry import Conflict, Forbidden, NodeError, TooManyAttempts, Unauthenticated
 
 from ..servers import ThreadedServer
@@ -162,3 +163,57 @@ async def test_error_pages_carry_the_status_of_the_error(
     assert title in response.text
     if status == 429:
         assert response.headers["Retry-After"] == "9"
+
+
+def test_a_viewed_page_is_served_again_from_the_cache_until_the_record_changes(
+    settings: Settings,
+) -> None:
+    """Behind the hot path (as `idnode serve` runs): the same bytes, redirects, fresh on change."""
+    app = create_app(settings)
+    scope = {"type": "http", "method": "GET", "path": "/88.118.8/P", "raw_path": b"/88.118.8/P"}
+
+    def kept(query: bytes = b"", accept: bytes = b"en") -> int | None:
+        """The status the hot path answers with, None when it leaves the request to the app."""
+        request = {**scope, "query_string": query, "headers": [(b"accept-language", accept)]}
+        page = hot_page(request, app.state.node.resolver)
+        return None if page is None else page[0]
+
+    with ThreadedServer(HotPath(app)) as server:
+        auth = basic_auth(create_enterprise(server.url, "Acme", "88.118.8"))
+        with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as client:
+            body = {"values": [{"index": 2, "type": "DESC", "data": "first"}]}
+            assert client.put("/api/handles/88.118.8/P", json=body, auth=auth).status_code == 201
+            pages = {}
+            assert kept() is None  # not viewed yet
+            for accept in ("zh-CN", "en"):
+                first = client.get("/88.118.8/P", headers={"accept-language": accept})
+                again = client.get("/88.118.8/P", headers={"accept-language": accept})
+                assert first.status_code == again.status_code == 200
+                assert again.content == first.content and "first" in again.text
+                for name in ("content-security-policy", "content-language", "vary"):
+                    assert again.headers[name] == first.headers[name], name
+                assert again.headers["x-content-type-options"] == "nosniff"
+                pages[accept] = again.headers["content-language"]
+            assert pages == {"zh-CN": "zh-CN", "en": "en"}
+            assert kept(b"") == kept(b"noredirect") == kept(b"", b"zh") == 200
+            assert kept(b"lang=en") is None  # a switch sets a cookie: the endpoint answers
+            # A changed record drops the kept page with its cache entry.
+            body = {
+                "values": [
+                    {"index": 1, "type": "URL", "data": "https://example.com/new"},
+                    {"index": 2, "type": "DESC", "data": "second"},
+                ]
+            }
+            assert client.put("/api/handles/88.118.8/P", json=body, auth=auth).status_code < 300
+            shown = client.get("/88.118.8/P?noredirect")
+            assert "second" in shown.text and "first" not in shown.text
+            for _ in range(2):  # worked out by the endpoint, then from the kept view
+                moved = client.get("/88.118.8/P")
+                assert moved.status_code == 302
+                assert moved.headers["location"] == "https://example.com/new"
+            assert client.get("/88.118.8/P?noredirect").content == shown.content
+            assert kept(b"") == 302 and kept(b"noredirect", b"zh-CN") == 200
+            assert kept(b"noredirect", b"en") is None  # viewed in Chinese only so far
+            head = client.head("/88.118.8/P?noredirect")
+            assert head.status_code == 200 and head.content == b""
+            assert head.headers["content-length"] == shown.headers["content-length"]

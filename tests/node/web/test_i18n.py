@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from starlette.requests import Request
 
-from node.web import DEFAULT_LOCALE, LOCALES, negotiate, translations
+from node.web import DEFAULT_LOCALE, LOCALES, negotiate, negotiate_headers, translations
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,3 +71,15 @@ def test_every_message_of_the_pages_has_a_chinese_translation() -> None:
     chinese = translations("zh_CN")
     missing = sorted(m for m in found if chinese.gettext(m) == m)
     assert not missing, missing
+
+
+def test_fuzz_any_language_headers_give_a_supported_locale() -> None:
+    rng = random.Random(21)
+    pieces = ["en", "zh", "-CN", "-Hans", ";q=", "0.5", "1", "0", ",", " ", "*", "lang=", "=",
+              ";", '"', "x" * 40, "é", "\x7f", "q=abc", "zh_CN", "9e999", "nan"]  # fmt: skip
+    for _ in range(3000):
+        cookie = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        accept = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        headers = [(b"cookie", cookie.encode()), (b"accept-language", accept.encode())]
+        assert negotiate_headers(headers) in LOCALES
+        assert negotiate(_request("", cookie, accept))[0] in LOCALES

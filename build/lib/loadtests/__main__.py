@@ -1,0 +1,7 @@
+"""``python -m loadtests``."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

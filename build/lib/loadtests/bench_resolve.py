@@ -1,0 +1,540 @@
+"""Resolution benchmark: the node beside a bare Starlette baseline, driven by wrk.
+
+    python -m loadtests.bench_resolve            # 1,000,000 identifiers, 15 s per scenario
+    python -m loadtests.bench_resolve --quick    # 50,000 identifiers, under a minute
+
+Starts, in one run, (a) the node (the kit's ``started_node``: ``idnode serve``, one uvicorn
+worker) on PostgreSQL, seeded through the bulk path (the kit's ``bulk_create``: SNMS
+``batchCreate``, the same as ``python -m loadtests seed``), and (b) a bare Starlette app on the
+same server stack (uvicorn, same loop and HTTP implementation, one worker) that answers every
+request with the bytes of a real record of the same size. wrk drives both at 32 connections over
+loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
+
+- hot:       1,000 handles, cached (the node's hot path) — and the same against the baseline
+- hot html:  the same handles' record pages (``/<handle>?noredirect``, Chinese), beside
+             ``hot json+query`` (the JSON through the full endpoint: a query string skips the
+             hot path); ``html ratio`` = JSON req/s ÷ HTML req/s, to stay within 1.5
+- zipf:      Zipf (s≈1) over all identifiers
+- uniform:   uniform over all identifiers (mostly cache misses: storage reads)
+- not-found: uniform over unregistered names (negative answers)
+
+then ``hot ratio = node / baseline`` (the kit's ``ratios``) and the node's peak RSS (the kit's
+``RssSampler``, over the node's process tree). wrk comes from Debian:
+``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
+the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs (a
+seed that was cut short resumes: identifiers already there count as such). Records are unsigned
+(``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
+``--profile`` samples the node with py-spy during the hot scenario (``pip install py-spy``).
+Everything binds to 127.0.0.1 and every phase has a bounded duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+from tqdm import tqdm
+
+from loadtests import (
+    MAX_BATCH,
+    NodeHandle,
+    RssSampler,
+    bulk_create,
+    client_for,
+    credential_for,
+    process_tree,
+    ratio_table,
+    ratios,
+    rss_bytes,
+    seeded_suffix,
+    started_node,
+    stop_process,
+    wait_until_answering,
+)
+
+__all__ = ["main"]
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PREFIX = "88.118.8"
+CONNECTIONS = 32
+HOT_HANDLES = 1000
+ADMIN_TOKEN = "bench-admin-token"
+# The kit's seeded names: index i is f"{PREFIX}/{seeded_suffix(i)}", i = 0 … count-1.
+_SUFFIX_FORMAT = "LT%09d"
+
+# wrk scripts: each request picks a path; done() prints one JSON line with the figures.
+_LUA_COMMON = """
+math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 1000)
+local n = {count}
+local hot = {hot}
+local kind = "{kind}"
+local base = "/api/handles/{prefix}/"
+local tail = ""
+if kind == "hothtml" then
+  base = "/{prefix}/"
+  tail = "?noredirect"
+elseif kind == "hotquery" then
+  tail = "?noredirect"
+end
+request = function()
+  local i
+  if kind:sub(1, 3) == "hot" then
+    i = math.random(hot) - 1
+  elseif kind == "zipf" then
+    -- P(k) ~ 1/k: the inverse CDF of log-uniform is n^u.
+    i = math.floor(n ^ math.random()) - 1
+  elseif kind == "fill" then
+    counter = (counter or 0) + 1
+    i = counter - 1
+  else
+    i = math.random(n) - 1
+  end
+  if kind == "notfound" then
+    return wrk.format("GET", base .. string.format("LTX-wrk-%d", i))
+  end
+  return wrk.format("GET", base .. string.format("{suffix}", i) .. tail)
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format(
+    'RESULT {{"requests": %d, "seconds": %.3f, "errors": %d, "non2xx": %d, "p50": %.3f, "p99": %.3f, "p999": %.3f}}\\n',
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000))
+end
+"""
+
+# Picks a free port itself and prints it. (Not uvicorn's ``fd=``: it takes such a socket for a
+# Unix one and leaves Nagle on, which adds delayed-ACK stalls of 40 ms.)
+_BASELINE_APP = """
+import socket
+import sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = open(sys.argv[1], "rb").read()
+
+
+async def record(request):
+    return Response(BODY, media_type="application/json")
+
+
+app = Starlette(routes=[Route("/api/handles/{handle:path}", record)])
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+print(port, flush=True)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", loop="auto", http="auto",
+            proxy_headers=False)
+"""
+
+
+async def _database(admin_url: str, count: int, reseed: bool) -> str:
+    """The URL of ``idnode_bench_<count>``, created (empty) when missing or ``reseed``."""
+    name = f"idnode_bench_{count}"
+    admin_dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
+    admin = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and reseed:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return url.render_as_string(hide_password=False)
+
+
+async def _seeded(database_url: str) -> int:
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM records WHERE prefix = $1 AND handle LIKE $2",
+            PREFIX,
+            f"{PREFIX}/LT%",
+        )
+    finally:
+        await connection.close()
+
+
+async def _seed(node_url: str, database_url: str, count: int, progress: bool) -> None:
+    """Bring the node to ``count`` identifiers through SNMS batchCreate (the kit's seeding)."""
+    have = await _seeded(database_url)
+    if have >= count:
+        print(f"reusing {make_url(database_url).database} ({have:,} identifiers)", flush=True)
+        return
+    async with client_for(node_url, connections=4, timeout=300) as client:
+        spec = argparse.Namespace(
+            admin_token=ADMIN_TOKEN, username=None, password=None, prefix=PREFIX
+        )
+        credential = await credential_for(client, spec)
+        with tqdm(total=count, unit="id", desc="seed", disable=not progress) as bar:
+            result = await bulk_create(
+                client, credential, count=count, batch_size=MAX_BATCH, clients=4,
+                on_batch=bar.update,
+            )  # fmt: skip
+    if result.failed:
+        raise RuntimeError(f"seeding failed: {dict(result.failed.most_common(3))}")
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await connection.execute("ANALYZE records")
+    finally:
+        await connection.close()
+    print(
+        f"seeded {result.created:,} identifiers through batchCreate in {result.elapsed:.1f} s"
+        f" ({result.per_second:,.0f}/s; {result.existed:,} were there already)",
+        flush=True,
+    )
+
+
+def _lua(kind: str, count: int) -> str:
+    return _LUA_COMMON.format(
+        count=count, hot=HOT_HANDLES, kind=kind, prefix=PREFIX, suffix=_SUFFIX_FORMAT
+    )
+
+
+def _wrk(url: str, kind: str, count: int, seconds: float, workdir: Path) -> dict[str, float]:
+    script = workdir / f"{kind}.lua"
+    script.write_text(_lua(kind, count), encoding="utf-8")
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
+         "-s", str(script), url],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    )  # fmt: skip
+    for line in result.stdout.splitlines():
+        if line.startswith("RESULT "):
+            figures = json.loads(line.removeprefix("RESULT "))
+            figures["rps"] = figures["requests"] / figures["seconds"]
+            return figures
+    raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
+
+
+def _tree_rss_mib(pid: int) -> float:
+    sizes = [size for size in map(rss_bytes, process_tree(pid)) if size is not None]
+    return sum(sizes) / 2**20 if sizes else float("nan")
+
+
+def _worker_pid(parent: int) -> int:
+    """The process that serves: uvicorn's worker when it forked one, else ``parent``."""
+    return process_tree(parent)[-1]
+
+
+def _profile(pid: int, seconds: float, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out = workdir / "hot.collapsed"
+    process = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return process, out
+
+
+def _summarise_profile(path: Path, top: int = 18) -> str:
+    """Self time per function and inclusive time of a few landmarks, from collapsed stacks."""
+    self_time: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        count = int(samples)
+        total += count
+        frames = [
+            frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].split("/")[-1] + ")"
+            for frame in stack.split(";")
+        ]
+        self_time[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    if not total:
+        return "no samples"
+    lines = [f"{total} samples; self time:"]
+    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in self_time.most_common(top)]
+    landmarks = (
+        "HotPath.__call__ (hot.py)",
+        "RecordCache.fresh (_cache.py)",
+        "_send (hot.py)",
+        "RequestResponseCycle.send (httptools_impl.py)",
+        "HttpToolsProtocol.data_received (httptools_impl.py)",
+        "FastAPI.__call__ (applications.py)",
+        "Resolver._read (_resolver.py)",
+    )
+    lines.append("inclusive:")
+    lines += [
+        f"  {100 * inclusive[name] / total:5.1f}%  {name}" for name in landmarks if inclusive[name]
+    ]
+    return "\n".join(lines)
+
+
+def _fill(url: str, count: int, workdir: Path) -> int:
+    """Resolve every identifier once so the whole set is cached (bounded by a time limit).
+
+    Returns how many requests were answered (``count`` when every record is now cached).
+    """
+    script = workdir / "fill.lua"
+    script.write_text(
+        _lua("fill", count)
+        + textwrap.dedent(
+            f"""
+            response = function()
+              filled = (filled or 0) + 1
+              if filled == {count} then
+                io.write("FILLED\\n")
+                io.flush()
+                wrk.thread:stop()
+              end
+            end
+            """
+        ),
+        encoding="utf-8",
+    )
+    limit = max(60, count // 400)
+    process = subprocess.Popen(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{limit}s", "-s", str(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    # wrk sleeps out its whole duration even once the script has stopped its thread; an
+    # interrupt ends it early, with its summary.
+    timer = threading.Timer(limit + 60, process.kill)
+    timer.start()
+    answered = 0
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("FILLED"):
+                process.send_signal(signal.SIGINT)
+            elif line.startswith("RESULT "):
+                answered = int(json.loads(line.removeprefix("RESULT "))["requests"])
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait(timeout=10)
+    return answered
+
+
+def _start_baseline(workdir: Path, body: bytes) -> tuple[subprocess.Popen[str], str]:
+    body_file = workdir / "record.json"
+    body_file.write_bytes(body)
+    script = workdir / "baseline.py"
+    script.write_text(textwrap.dedent(_BASELINE_APP), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(body_file)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = process.stdout.readline().strip()
+    if not port.isdigit():
+        process.kill()
+        raise RuntimeError("the baseline server did not start")
+    url = f"http://127.0.0.1:{port}"
+    # It serves no /healthz: any answer on / means it listens.
+    wait_until_answering(url, process, timeout=60, path="/", status=None, interval=0.1)
+    return process, url
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    stop_process(process)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+async def _scenarios(
+    args: argparse.Namespace,
+    node: NodeHandle,
+    base_url: str,
+    count: int,
+    seconds: float,
+    workdir: Path,
+) -> dict:
+    """Every wrk run, in order; returns the figures (and RSS) as one dict."""
+
+    async def wrk(url: str, kind: str, duration: float) -> dict[str, float]:
+        return await asyncio.to_thread(_wrk, url, kind, count, duration, workdir)
+
+    results: dict[str, dict[str, float]] = {}
+    # Warm the hot set, and the servers, before measuring.
+    await wrk(node.url, "hot", 2)
+    await wrk(node.url, "hothtml", 2)
+    await wrk(base_url, "hot", 2)
+    profile = None
+    rounds: dict[str, list[dict[str, float]]] = {
+        "baseline hot": [],
+        "node hot": [],
+        "node hot html": [],
+        "node hot json+query": [],
+    }
+    async with RssSampler(node.pid, interval=0.25) as rss:
+        # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
+        # the best of the rounds is reported for each.
+        for round_number in range(args.rounds):
+            rounds["baseline hot"].append(await wrk(base_url, "hot", seconds))
+            if args.profile and round_number == 0:
+                profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
+            rounds["node hot"].append(await wrk(node.url, "hot", seconds))
+            rounds["node hot html"].append(await wrk(node.url, "hothtml", seconds))
+            rounds["node hot json+query"].append(await wrk(node.url, "hotquery", seconds))
+        for name, runs in rounds.items():
+            results[name] = max(runs, key=lambda r: r["rps"])
+        results["node zipf"] = await wrk(node.url, "zipf", seconds)
+        results["node uniform"] = await wrk(node.url, "uniform", seconds)
+        results["node not-found"] = await wrk(node.url, "notfound", seconds)
+    return {
+        "results": results,
+        "rounds": rounds,
+        "peak_rss_mib": rss.peak / 2**20,
+        "profile": profile,
+    }
+
+
+def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
+    results = measured["results"]
+    print(
+        f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
+        f"{'non-2xx':>9}{'errors':>8}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}"
+            f"{r['non2xx']:>9.0f}{r['errors']:>8.0f}"
+        )
+    shown = {key: round(value, 3) for key, value in results["baseline hot"].items()}
+    node_hot = {key: round(value, 3) for key, value in results["node hot"].items()}
+    hot = ratios(shown, node_hot, ("rps", "p50", "p99", "p999"))
+    print(f"\nhot ratio = node / baseline = {hot['rps']:.2f} (best of {rounds} alternating rounds)")
+    print(ratio_table(shown, node_hot, ("rps", "p50", "p99", "p999")))
+    html = results["node hot html"]["rps"]
+    page_ratios = {
+        "hot JSON (hot path)": results["node hot"]["rps"] / html,
+        "JSON through the endpoint": results["node hot json+query"]["rps"] / html,
+    }
+    for name, value in page_ratios.items():
+        print(f"html ratio = {name} req/s / HTML req/s = {value:.2f} (target: within 1.5)")
+    measured["html_ratios"] = {name: round(value, 3) for name, value in page_ratios.items()}
+    for name, runs in measured["rounds"].items():
+        print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
+    print(f"node peak RSS during the scenarios: {measured['peak_rss_mib']:.0f} MiB")
+    return hot
+
+
+def run(args: argparse.Namespace) -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: sudo apt-get install -y wrk", file=sys.stderr)
+        return 2
+    count = 50_000 if args.quick else args.count
+    seconds = 5.0 if args.quick else args.seconds
+    if args.quick:
+        args.rounds = min(args.rounds, 2)
+    database_url = asyncio.run(_database(args.postgres, count, args.reseed))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
+    env = {"IDNODE_NODE_CODE": "88.118", "IDNODE_SIGN_RECORDS": "false"}
+    baseline = None
+    try:
+        with started_node(
+            workdir, ADMIN_TOKEN, database_url=database_url, workers=1, timeout=60, env=env
+        ) as node:
+            asyncio.run(_seed(node.url, database_url, count, not args.no_progress))
+            sample = httpx.get(f"{node.url}/api/handles/{PREFIX}/{seeded_suffix(0)}", timeout=10)
+            if sample.status_code != 200:
+                raise RuntimeError(f"the node does not resolve a seeded identifier: {sample.text}")
+            baseline, base_url = _start_baseline(workdir, sample.content)
+            print(
+                f"record size {len(sample.content)} bytes; {CONNECTIONS} connections;"
+                f" {seconds:.0f} s per scenario"
+            )
+            measured = asyncio.run(_scenarios(args, node, base_url, count, seconds, workdir))
+            hot = _print(measured, args, args.rounds)
+            figures = {
+                "identifiers": count,
+                "connections": CONNECTIONS,
+                "seconds": seconds,
+                "record_bytes": len(sample.content),
+                "results": measured["results"],
+                "hot_ratio": hot,
+                "html_ratios": measured["html_ratios"],
+                "peak_rss_mib": round(measured["peak_rss_mib"], 1),
+            }
+            if args.fill:
+                started = time.monotonic()
+                answered = _fill(node.url, count, workdir)
+                rss = _tree_rss_mib(node.pid)
+                figures["rss_mib_after_fill"] = round(rss, 1)
+                print(
+                    f"node RSS after resolving {min(answered, count):,} of {count:,} records once:"
+                    f" {rss:.0f} MiB (in {time.monotonic() - started:.0f} s)"
+                )
+            if measured["profile"]:
+                spy, out = measured["profile"]
+                spy.wait(timeout=60)
+                print("\npy-spy, node during the hot scenario:")
+                print(_summarise_profile(out) if out.exists() else "py-spy wrote no profile")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(
+            "\n(one shared 2-core machine: wrk, the servers and PostgreSQL compete for the CPUs;"
+            " compare the ratio, not the absolute figures)"
+        )
+        return 0
+    finally:
+        if baseline is not None:
+            _stop(baseline)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench_resolve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="50,000 identifiers, 5 s per scenario")
+    parser.add_argument("--count", type=int, default=1_000_000, help="identifiers to seed")
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of each scenario")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="an admin URL of the server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating hot rounds")
+    parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
+    parser.add_argument("--fill", action="store_true", help="cache every record, then report RSS")
+    parser.add_argument("--profile", action="store_true", help="py-spy the node's hot scenario")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while seeding")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

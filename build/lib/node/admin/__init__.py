@@ -1,0 +1,5 @@
+"""Node administration slice."""
+
+from .endpoints import router
+
+__all__ = ["router"]

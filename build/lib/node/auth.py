@@ -1,0 +1,59 @@
+"""Who is calling: HTTP Basic with a Handle identity, or a bearer token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from urllib.parse import unquote
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from registry import ADMIN, ANONYMOUS, Principal, Unauthenticated
+
+from .context import NodeContext, get_context
+
+__all__ = ["client_address", "get_principal"]
+
+
+async def get_principal(request: Request, context: NodeContext = Depends(get_context)) -> Principal:
+    """The caller of this request; anonymous without an Authorization header."""
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic":
+        username, password = _basic(credentials)
+        return await context.enterprises.authenticate(
+            username, password, client=client_address(request)
+        )
+    if scheme.lower() == "bearer":
+        if not credentials:
+            raise Unauthenticated("the bearer token is empty")
+        admin_token = context.settings.admin_token
+        if admin_token is not None and hmac.compare_digest(
+            credentials.encode(), admin_token.get_secret_value().encode()
+        ):
+            return ADMIN
+        return await context.enterprises.principal_for_token(credentials)
+    raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
+
+
+def client_address(request: Request) -> str:
+    """Who failed logins are counted against: the peer's address (``idnode serve`` trusts no
+    forwarding header)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _basic(credentials: str) -> tuple[str, str]:
+    """Decode ``base64(pct(index:handle) ":" secret)`` as Handle REST clients send it."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthenticated("the Basic credentials are not valid base64 of UTF-8 text") from exc
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        raise Unauthenticated("the Basic credentials have no ':' between username and password")
+    return unquote(username), password

@@ -1,0 +1,93 @@
+"""The resolution hot path: anonymous resolutions answered before any routing.
+
+A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
+``GET`` or ``HEAD /api/handles/<handle>`` without query parameters is answered here from the
+resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+validation; a miss is resolved here too (through the cache, so it is filled), and an error in
+either is answered here in the Handle REST error dialect (``httpapi.handle_error``), without
+a second read. Anything else goes on to the FastAPI app, whose endpoint has the same semantics.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from httpapi import handle_error
+from registry import Handle, NodeError
+from resolver import FORWARDED_HEADER, Resolver
+
+from .headers import NOSNIFF, stale_headers
+from .human.hot import hot_page
+from .paths import path_text
+
+__all__ = ["HotPath"]
+
+HANDLES_PATH = "/api/handles/"
+_JSON = (b"content-type", b"application/json")
+# HEAD answers as GET does; the server leaves the body out.
+_READS = frozenset({"GET", "HEAD"})
+# Requests carrying these need the full endpoint: credentials see private values, and a
+# forwarded request must not be resolved recursively.
+_NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
+
+
+async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), NOSNIFF, *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HotPath:
+    """Wraps the node's app; answers anonymous Handle REST resolutions itself."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        # Outside FastAPI, so not behind its telemetry and error middleware on every hit.
+        self.state = app.state
+        self.tally = app.state.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in _READS
+            and not scope["query_string"]
+            and scope["path"].startswith(HANDLES_PATH)
+            and not any(name in _NOT_HERE for name, _ in scope["headers"])
+        ):
+            started = perf_counter()
+            resolver: Resolver = self.state.node.resolver
+            try:
+                # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
+                # turns bytes that are not UTF-8 into U+FFFD.
+                key = path_text(scope, HANDLES_PATH)
+                # Keys are normalised handles; a path in another spelling misses and is parsed.
+                entry = resolver.hot(key)
+                if entry is not None:
+                    await _send(send, entry.status, entry.body, [])
+                    self.tally.handle(entry.status, started)
+                    return
+                resolution = await resolver.lookup(Handle.parse(key))
+            except NodeError as exc:
+                # Named as the app's route names it: the path as the server decoded it.
+                status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
+            else:
+                status, body = resolution.entry.status, resolution.entry.body
+                extra = stale_headers(resolution)
+            headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+            await _send(send, status, body, headers)
+            self.tally.handle(status, started)
+            return
+        if scope["type"] == "http":
+            started = perf_counter()
+            page = hot_page(scope, self.state.node.resolver)
+            if page is not None:
+                status, headers, body = page
+                headers = [*headers, (b"content-length", str(len(body)).encode()), NOSNIFF]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                self.tally.bind("human", status).observe(perf_counter() - started)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,5 @@
+"""Human resolution slice."""
+
+from .endpoints import human_dialect, router
+
+__all__ = ["human_dialect", "router"]

@@ -1,0 +1,166 @@
+"""The domain of idnode: identifiers, records, enterprises, templates, and the one record writer.
+
+Knows nothing of HTTP. Its sub-packages: ``registry.codec`` (pure wire formats),
+``registry.storage`` (database, tables, outbox) and ``registry.trust`` (keys, signing, sealing,
+verification, secrets). Other packages use only the names listed here and in those packages.
+
+A name is imported on first use: a process that needs one corner of the registry (a sealing
+process needs ``registry.trust`` alone) does not pay for the database layer.
+"""
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from . import codec
+    from ._batch import MAX_BATCH_ITEMS, BatchService, RecordDraft
+    from ._enterprises import EnterpriseService, NativeCredential
+    from ._errors import (
+        AlreadyExists,
+        Conflict,
+        EntityNotFound,
+        Forbidden,
+        HandleAlreadyExists,
+        HandleNotFound,
+        InvalidIdentifier,
+        InvalidInput,
+        InvalidValue,
+        NodeError,
+        NotFound,
+        PayloadTooLarge,
+        TooManyAttempts,
+        Unauthenticated,
+        Unavailable,
+        UnsupportedMediaType,
+        ValueAlreadyExists,
+        ValuesNotFound,
+    )
+    from ._grammar import Handle, Prefix
+    from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
+    from ._records import RecordService
+    from ._templates import Template, TemplateService, apply_template, check_version
+    from ._throttle import LoginLimits, LoginThrottle, parse_limit
+    from ._values import (
+        MAX_DATA_DEPTH,
+        HandleValue,
+        Permissions,
+        Record,
+        decode_values,
+        encode_values,
+        parse_index,
+        parse_values,
+        utc_timestamp,
+    )
+    from ._writer import RecordWriter, check_writable
+
+__all__ = [
+    "ADMIN",
+    "ANONYMOUS",
+    "MAX_BATCH_ITEMS",
+    "MAX_DATA_DEPTH",
+    "AlreadyExists",
+    "BatchService",
+    "Conflict",
+    "EnterpriseService",
+    "EntityNotFound",
+    "Forbidden",
+    "Handle",
+    "HandleAlreadyExists",
+    "HandleNotFound",
+    "HandleValue",
+    "InvalidIdentifier",
+    "InvalidInput",
+    "InvalidValue",
+    "LoginLimits",
+    "LoginThrottle",
+    "NativeCredential",
+    "NodeError",
+    "NotFound",
+    "PayloadTooLarge",
+    "Permissions",
+    "Prefix",
+    "Principal",
+    "Record",
+    "RecordDraft",
+    "RecordService",
+    "RecordWriter",
+    "Role",
+    "Template",
+    "TemplateService",
+    "TooManyAttempts",
+    "Unauthenticated",
+    "Unavailable",
+    "UnsupportedMediaType",
+    "ValueAlreadyExists",
+    "ValuesNotFound",
+    "apply_template",
+    "check_version",
+    "check_writable",
+    "codec",
+    "decode_values",
+    "encode_values",
+    "parse_index",
+    "parse_limit",
+    "parse_username",
+    "parse_values",
+    "utc_timestamp",
+]
+
+# The module each public name lives in (the imports above, for readers and type checkers).
+_HOMES = {
+    "._batch": ("MAX_BATCH_ITEMS", "BatchService", "RecordDraft"),
+    "._enterprises": ("EnterpriseService", "NativeCredential"),
+    "._errors": (
+        "AlreadyExists",
+        "Conflict",
+        "EntityNotFound",
+        "Forbidden",
+        "HandleAlreadyExists",
+        "HandleNotFound",
+        "InvalidIdentifier",
+        "InvalidInput",
+        "InvalidValue",
+        "NodeError",
+        "NotFound",
+        "PayloadTooLarge",
+        "TooManyAttempts",
+        "Unauthenticated",
+        "Unavailable",
+        "UnsupportedMediaType",
+        "ValueAlreadyExists",
+        "ValuesNotFound",
+    ),
+    "._grammar": ("Handle", "Prefix"),
+    "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
+    "._records": ("RecordService",),
+    "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
+    "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
+    "._values": (
+        "MAX_DATA_DEPTH",
+        "HandleValue",
+        "Permissions",
+        "Record",
+        "decode_values",
+        "encode_values",
+        "parse_index",
+        "parse_values",
+        "utc_timestamp",
+    ),
+    "._writer": ("RecordWriter", "check_writable"),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    if name == "codec":
+        return _importlib.import_module(".codec", __name__)
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_HOME))

@@ -1,0 +1,401 @@
+"""Metadata templates: what a prefix's records of one template version must carry.
+
+A template names items ``{name, idType, idIndex, required, state, metadata}``; a record registered
+with that template version holds each enabled item at its ``idIndex`` with its ``idType``, every
+required one present, strings within their lengths. Index 1001 is the node's: it writes a
+``TEMPLATE`` value there naming the version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+
+from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, InvalidValue
+from ._grammar import Prefix
+from ._principal import Principal
+from ._text import control_character
+from ._values import MAX_INDEX, MAX_TYPE_LENGTH, HandleValue
+from .storage.database import Database
+from .storage.snms import Templates
+
+__all__ = [
+    "FIRST_ITEM_INDEX",
+    "TEMPLATE_INDEX",
+    "Template",
+    "TemplateItem",
+    "TemplateService",
+    "apply_template",
+    "check_reserved",
+    "check_version",
+    "reapply_template",
+    "stored_template",
+]
+
+TEMPLATE_INDEX = 1001
+TEMPLATE_TYPE = "TEMPLATE"
+FIRST_ITEM_INDEX = 2000
+# Indexes from here up belong to templates: 1001 to the node, items from 2000.
+_TEMPLATE_RANGE = 1000
+MAX_VERSION_LENGTH = 64
+MAX_TEXT_LENGTH = 1000
+MAX_CODE_LENGTH = 32
+MAX_ITEMS = 500
+MAX_STRING_LENGTH = 65535
+TEMPLATE_TYPES = (1, 2)  # 1 active carrier, 2 other
+ITEM_STATES = (0, 1)  # 0 disabled, 1 enabled
+_GOOD_VERSIONS: set[str] = set()
+INDUSTRY_FIELDS = ("industryCategory", "industrySpecific", "industryTrade", "industrySubclass")
+
+
+def _text(body: Mapping[str, Any], name: str, limit: int, *, required: bool = False) -> str:
+    raw = body.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise InvalidInput(f"template field {name!r} is required")
+        return ""
+    if not isinstance(raw, str) or len(raw) > limit or not raw.isprintable():
+        raise InvalidInput(
+            f"template field {name!r} must be printable text of at most {limit} characters"
+        )
+    return raw
+
+
+def _integer(raw: Any, where: str, low: int, high: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise InvalidInput(f"{where} must be an integer from {low} to {high}, got {raw!r}")
+    return raw
+
+
+def check_version(raw: Any) -> str:
+    """A template version: 1-64 printable characters without spaces."""
+    # A batch names the same version thousands of times.
+    if isinstance(raw, str) and raw in _GOOD_VERSIONS:
+        return raw
+    if (
+        not isinstance(raw, str)
+        or not 1 <= len(raw) <= MAX_VERSION_LENGTH
+        or not raw.isprintable()
+        or any(ch.isspace() for ch in raw)
+    ):
+        raise InvalidInput(
+            f"template version must be 1-{MAX_VERSION_LENGTH} printable characters without spaces,"
+            f" got {raw!r}"
+        )
+    if len(_GOOD_VERSIONS) < 1024:
+        _GOOD_VERSIONS.add(raw)
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateItem:
+    """One attribute of a template: the value a record holds at ``id_index``."""
+
+    name: str
+    id_type: str
+    id_index: int
+    required: bool
+    state: int
+    min_length: int
+    max_length: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == 1
+
+    @classmethod
+    def parse(cls, raw: Any, position: int) -> TemplateItem:
+        """Validate one item of a template body."""
+        where = f"template item #{position}"
+        if not isinstance(raw, Mapping):
+            raise InvalidInput(f"{where} must be an object")
+        name = raw.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_TYPE_LENGTH:
+            raise InvalidInput(f"{where}: name must be 1-{MAX_TYPE_LENGTH} characters")
+        control = control_character(name)
+        if control is not None:
+            raise InvalidInput(f"{where}: name contains the control character {control}")
+        id_type = raw.get("idType")
+        if (
+            not isinstance(id_type, str)
+            or not 1 <= len(id_type) <= MAX_TYPE_LENGTH
+            or not id_type.isprintable()
+        ):
+            raise InvalidInput(f"{where}: idType must be 1-{MAX_TYPE_LENGTH} printable characters")
+        id_index = _integer(raw.get("idIndex"), f"{where}: idIndex", FIRST_ITEM_INDEX, MAX_INDEX)
+        required = raw.get("required", False)
+        if not isinstance(required, bool):
+            raise InvalidInput(f"{where}: required must be true or false")
+        state = _integer(raw.get("state", 1), f"{where}: state (0 disabled, 1 enabled)", 0, 1)
+        metadata = raw.get("metadata", {"type": "string"})
+        if not isinstance(metadata, Mapping) or metadata.get("type", "string") != "string":
+            raise InvalidInput(f"{where}: metadata must be an object with type 'string'")
+        min_length = _integer(
+            metadata.get("minLength", 0), f"{where}: metadata.minLength", 0, MAX_STRING_LENGTH
+        )
+        max_length = _integer(
+            metadata.get("maxLength", MAX_STRING_LENGTH),
+            f"{where}: metadata.maxLength",
+            max(min_length, 1),
+            MAX_STRING_LENGTH,
+        )
+        return cls(name, id_type, id_index, required, state, min_length, max_length)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "idType": self.id_type,
+            "idIndex": self.id_index,
+            "required": self.required,
+            "state": self.state,
+            "metadata": {
+                "type": "string",
+                "minLength": self.min_length,
+                "maxLength": self.max_length,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A metadata template of one prefix and version."""
+
+    prefix: str
+    version: str
+    description: str
+    industry: tuple[str, ...]  # industryCategory, industrySpecific, industryTrade, industrySubclass
+    type: int
+    items: tuple[TemplateItem, ...]
+
+    @classmethod
+    def parse(cls, body: Any) -> Template:
+        """Validate a template as the SNMS API sends it; every broken rule is named."""
+        if not isinstance(body, Mapping):
+            raise InvalidInput("the template must be a JSON object")
+        prefix = str(Prefix.parse(body.get("prefix")))
+        version = check_version(body.get("version"))
+        description = _text(body, "description", MAX_TEXT_LENGTH)
+        industry = tuple(_text(body, name, MAX_CODE_LENGTH) for name in INDUSTRY_FIELDS)
+        kind = _integer(body.get("type", 1), "template type (1 active carrier, 2 other)", 1, 2)
+        raw_items = body.get("items")
+        if not isinstance(raw_items, list) or not 1 <= len(raw_items) <= MAX_ITEMS:
+            raise InvalidInput(f"template items must be a list of 1 to {MAX_ITEMS} items")
+        items = tuple(TemplateItem.parse(raw, n) for n, raw in enumerate(raw_items, start=1))
+        for attribute, label in (("id_index", "idIndex"), ("id_type", "idType"), ("name", "name")):
+            seen: set[Any] = set()
+            for item in items:
+                key = getattr(item, attribute)
+                if key in seen:
+                    raise InvalidInput(f"template items share the {label} {key!r}")
+                seen.add(key)
+        return cls(prefix, version, description, industry, kind, items)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "prefix": self.prefix,
+            "version": self.version,
+            "description": self.description,
+        }
+        body.update(zip(INDUSTRY_FIELDS, self.industry, strict=True))
+        body["type"] = self.type
+        body["items"] = [item.to_json() for item in self.items]
+        return body
+
+    def check(self, handle: str, values: Sequence[HandleValue]) -> None:
+        """Raise ``InvalidValue`` naming the first rule of this template that ``values`` break."""
+        by_index = {item.id_index: item for item in self.items}
+        present = set()
+        for value in values:
+            if value.index < _TEMPLATE_RANGE:
+                continue
+            item = by_index.get(value.index)
+            if (
+                item is not None
+                and value.type == item.id_type
+                and item.enabled
+                and value.format == "string"
+                and item.min_length <= len(value.value) <= item.max_length
+            ):
+                # The common case, without building the messages below.
+                present.add(value.index)
+                continue
+            where = f"value index {value.index}"
+            if item is None:
+                raise InvalidValue(
+                    f"{where} is not an item of template {self.version} of {self.prefix}",
+                    handle=handle,
+                )
+            if value.type != item.id_type:
+                raise InvalidValue(
+                    f"{where} must have type {item.id_type!r} (item {item.name!r} of template"
+                    f" {self.version}), got {value.type!r}",
+                    handle=handle,
+                )
+            if not item.enabled:
+                raise InvalidValue(
+                    f"item {item.name!r} ({where}) is disabled in template {self.version}",
+                    handle=handle,
+                )
+            if value.format != "string":
+                raise InvalidValue(
+                    f"item {item.name!r} ({where}) must be string data, got {value.format}",
+                    handle=handle,
+                )
+            if not item.min_length <= len(value.value) <= item.max_length:
+                raise InvalidValue(
+                    f"item {item.name!r} ({where}) must be {item.min_length}-{item.max_length}"
+                    f" characters long, got {len(value.value)}",
+                    handle=handle,
+                )
+            present.add(value.index)
+        missing = [i for i in self.items if i.required and i.enabled and i.id_index not in present]
+        if missing:
+            names = ", ".join(
+                f"{i.name!r} (index {i.id_index}, type {i.id_type!r})" for i in missing
+            )
+            raise InvalidValue(
+                f"required items of template {self.version} are missing: {names}", handle=handle
+            )
+
+
+def check_reserved(handle: str, indexes: Iterable[int]) -> None:
+    """Raise ``InvalidValue`` when a client names index 1001, which only the node writes."""
+    if TEMPLATE_INDEX in indexes:
+        raise InvalidValue(
+            f"index {TEMPLATE_INDEX} is reserved: the node writes the TEMPLATE value there",
+            handle=handle,
+        )
+
+
+def apply_template(
+    handle: str, values: Sequence[HandleValue], template: Template | None
+) -> list[HandleValue]:
+    """Check ``values`` against ``template`` and add the node's ``TEMPLATE`` value at 1001.
+
+    The one set of template rules: SNMS registrations and every Handle REST change to a record
+    registered with a template version pass through here.
+    """
+    check_reserved(handle, (value.index for value in values))
+    if template is None:
+        return list(values)
+    template.check(handle, values)
+    marker = HandleValue(TEMPLATE_INDEX, TEMPLATE_TYPE, "string", template.version)
+    return sorted([*values, marker], key=lambda v: v.index)
+
+
+def reapply_template(
+    handle: str, values: Sequence[HandleValue], template: Template | None, stamp: str
+) -> list[HandleValue]:
+    """A stored record's values after a change, checked again against its template.
+
+    ``values`` may hold the node's own ``TEMPLATE`` value from before the change; it is written
+    afresh. A record without a template is left as it is.
+    """
+    if template is None:
+        return list(values)
+    own = [value for value in values if value.index != TEMPLATE_INDEX]
+    return [
+        value if value.timestamp else value.stamped(stamp)
+        for value in apply_template(handle, own, template)
+    ]
+
+
+async def stored_template(session: Any, handle: str, prefix: Prefix, version: str) -> Template:
+    """The template a record of ``prefix`` is registered against, read in the write's session."""
+    row = await Templates(session).get(str(prefix), version)
+    if row is None:
+        raise EntityNotFound(f"template {version} of prefix {prefix} does not exist", handle=handle)
+    return _decode(row.body)
+
+
+def _decode(text: str) -> Template:
+    return Template.parse(orjson.loads(text))
+
+
+class TemplateService:
+    """Creates, changes, lists and deletes the templates of an enterprise's prefixes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, principal: Principal, body: Any) -> Template:
+        template = Template.parse(body)
+        principal.require_owner(Prefix.parse(template.prefix))
+        text = orjson.dumps(template.to_json()).decode()
+        try:
+            async with self.db.write() as session:
+                if await Templates(session).get(template.prefix, template.version) is not None:
+                    raise self._exists(template)
+                await Templates(session).insert(
+                    template.prefix, template.version, text, datetime.now(UTC)
+                )
+        except IntegrityError as exc:
+            raise self._exists(template) from exc
+        return template
+
+    @staticmethod
+    def _exists(template: Template) -> AlreadyExists:
+        return AlreadyExists(
+            f"template {template.version} of prefix {template.prefix} exists already;"
+            " use PUT to change it"
+        )
+
+    async def update(self, principal: Principal, body: Any) -> Template:
+        """Replace a template; records registered against it keep their values."""
+        template = Template.parse(body)
+        principal.require_owner(Prefix.parse(template.prefix))
+        text = orjson.dumps(template.to_json()).decode()
+        async with self.db.write() as session:
+            if not await Templates(session).update(
+                template.prefix, template.version, text, datetime.now(UTC)
+            ):
+                raise self._missing(template.prefix, template.version)
+        return template
+
+    @staticmethod
+    def _missing(prefix: str, version: str) -> EntityNotFound:
+        return EntityNotFound(f"template {version} of prefix {prefix} does not exist")
+
+    async def get(self, principal: Principal, prefix: str, version: str) -> Template:
+        parsed = Prefix.parse(prefix)
+        principal.require_owner(parsed)
+        found = await self.load(parsed, check_version(version))
+        if found is None:
+            raise self._missing(str(parsed), version)
+        return found
+
+    async def list(self, principal: Principal, prefix: str) -> list[Template]:
+        parsed = Prefix.parse(prefix)
+        principal.require_owner(parsed)
+        async with self.db.read() as session:
+            rows = await Templates(session).of_prefix(str(parsed))
+        return [_decode(row.body) for row in rows]
+
+    async def delete(self, principal: Principal, prefix: str, version: str) -> None:
+        """Delete a template no record is registered against."""
+        parsed = Prefix.parse(prefix)
+        principal.require_owner(parsed)
+        version = check_version(version)
+        async with self.db.write() as session:
+            templates = Templates(session)
+            if await templates.in_use(str(parsed), version):
+                raise Conflict(
+                    f"template {version} of prefix {parsed} is in use by registered records;"
+                    " delete or re-register them first"
+                )
+            if not await templates.delete(str(parsed), version):
+                raise self._missing(str(parsed), version)
+
+    async def load(self, prefix: Prefix, version: str, session: Any = None) -> Template | None:
+        """The template of ``prefix`` and ``version`` without an authorization check."""
+        if session is not None:
+            row = await Templates(session).get(str(prefix), version)
+        else:
+            async with self.db.read() as fresh:
+                row = await Templates(fresh).get(str(prefix), version)
+        return None if row is None else _decode(row.body)

@@ -1,0 +1,219 @@
+"""The one way records are written: stamp, seal, store, outbox, then tell the listeners.
+
+Every write path (Handle REST, SNMS single and batch, admin, the enterprise bookkeeping) opens
+a ``RecordWriter.transaction()`` and calls its ``put``/``delete`` or batch forms. Inside one
+database transaction each change is sealed, stored and given its outbox row; after the commit,
+and before the caller acknowledges anything, the change listeners (cache invalidation, the
+shipper) hear once about every handle the transaction changed. A transaction that raises writes
+nothing and tells nobody. ``check_writable`` is the one ownership check of a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ._errors import Forbidden, HandleAlreadyExists, NodeError
+from ._grammar import Handle
+from ._principal import Principal
+from ._values import HandleValue, encode_values, stamp_values, utc_timestamp
+from .storage.database import Database
+from .storage.models import RecordRow
+from .storage.repository import Outbox, Records
+from .storage.snms import BulkRecords
+from .trust.sealing import BatchSealer, Sealer, SealItems, seal_each
+
+__all__ = [
+    "ADMIN_SUFFIX",
+    "ChangeListener",
+    "RecordWriter",
+    "WriteTransaction",
+    "change_payload",
+    "check_writable",
+]
+
+ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
+ADMIN_SUFFIX = "ADMIN"
+UPSERT, DELETE = "handle.upsert", "handle.delete"
+
+
+def change_payload(handle: str) -> dict[str, object]:
+    """The outbox payload of a change to a record: its handle alone.
+
+    The shipper adds an upsert's values as the record holds them when the change ships (see
+    ``SyncStore``), so a write stores its values once, not a second time in the outbox.
+    """
+    return {"handle": handle}
+
+
+def check_writable(principal: Principal, handle: Handle) -> None:
+    """Raise unless ``principal`` may write ``handle``: it holds the prefix, and the handle is
+    not the prefix's credentials record (``<prefix>/ADMIN``), which only the node writes."""
+    key = str(handle)
+    principal.require_owner(handle.prefix, handle=key)
+    if handle.suffix == ADMIN_SUFFIX and not principal.is_admin:
+        raise Forbidden(
+            f"{handle} holds the prefix's credentials and is managed by the node;"
+            " use the credential commands instead",
+            handle=key,
+        )
+
+
+class RecordWriter:
+    """Seals, stores and records in the outbox every write; tells listeners after each commit."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._listeners: list[ChangeListener] = []
+        self._sealer: Sealer | None = None
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
+        self._listeners.append(listener)
+
+    def set_sealer(self, sealer: Sealer | None) -> None:
+        """Pass the values of every write through ``sealer`` before they are stored."""
+        self._sealer = sealer
+
+    def seal(self, handle: Handle, values: Sequence[HandleValue]) -> list[HandleValue]:
+        """The values to store for ``handle`` (``put`` calls this)."""
+        return list(values) if self._sealer is None else self._sealer(handle, list(values))
+
+    async def seal_many(self, items: SealItems) -> list[str | NodeError]:
+        """``seal`` for a batch: each item's stored text, or the ``NodeError`` that refused it.
+
+        Callable before ``transaction()``: a batch of new records is signed holding no lock.
+        """
+        if isinstance(self._sealer, BatchSealer):
+            return await self._sealer.seal_many(items)
+        return seal_each(self.seal, items)
+
+    async def notify(self, handles: Sequence[str]) -> None:
+        """Tell every listener that ``handles`` changed."""
+        for listener in self._listeners:
+            await listener(handles)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[WriteTransaction]:
+        """One write transaction; its changes are announced once, after it commits."""
+        async with self.db.write() as session:
+            tx = WriteTransaction(self, session, datetime.now(UTC))
+            yield tx
+        if tx.changed:
+            await self.notify(list(tx.changed))
+
+
+class WriteTransaction:
+    """The writes of one transaction; each stores its record and its outbox row together."""
+
+    def __init__(self, writer: RecordWriter, session: AsyncSession, now: datetime) -> None:
+        self.writer = writer
+        self.session = session
+        self.now = now
+        self.stamp = utc_timestamp(now)
+        # Handles changed, in order, each once: what the listeners hear after the commit.
+        self.changed: dict[str, None] = {}
+        self._records = Records(session)
+
+    def stamped(self, values: Iterable[HandleValue]) -> list[HandleValue]:
+        """``values`` with this write's timestamp (the values a client sent, not those kept)."""
+        return stamp_values(values, self.stamp)
+
+    async def lock(self, handle: str) -> RecordRow | None:
+        """The stored row of ``handle``, locked until the commit, or ``None``."""
+        return await self._records.get(handle, for_update=True)
+
+    async def put(
+        self,
+        handle: Handle,
+        values: Sequence[HandleValue],
+        template_version: str | None,
+        *,
+        new: bool,
+        ship: bool = True,
+    ) -> None:
+        """Seal and store ``values`` as the record of ``handle`` (``new``: insert, else update).
+
+        ``ship=False`` keeps the change off the outbox: the top-level node gets no copy.
+        """
+        key = str(handle)
+        text = encode_values(self.writer.seal(handle, values))
+        if new:
+            try:
+                await self._records.insert(
+                    key, str(handle.prefix), text, self.now, template_version
+                )
+            except IntegrityError as exc:
+                raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
+        else:
+            await self._records.update(key, text, self.now, template_version)
+        if ship:
+            await self.append_change(UPSERT, key, change_payload(key))
+        self.changed[key] = None
+
+    async def delete(self, handle: str) -> bool:
+        """Delete the record of ``handle``; False when there was none."""
+        if not await self._records.delete(handle):
+            return False
+        await self.append_change(DELETE, handle, change_payload(handle))
+        self.changed[handle] = None
+        return True
+
+    async def append_change(self, kind: str, subject: str, payload: Any) -> None:
+        """An outbox row for a change that is not a record's (a prefix allocated)."""
+        await Outbox(self.session).append(kind, subject, payload, self.now)
+
+    async def insert_new(self, rows: Sequence[tuple[Handle, str, str | None]]) -> set[str]:
+        """Insert each ``(handle, sealed text, template version)`` whose handle is free.
+
+        The handles inserted; a handle that exists already is left as it is.
+        """
+        now = self.now
+        bulk = BulkRecords(self.session)
+        stored = [
+            {
+                "handle": str(handle),
+                "prefix": str(handle.prefix),
+                "values": text,
+                "template_version": version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for handle, text, version in rows
+        ]
+        inserted = await bulk.insert_new(stored)
+        keys = [row["handle"] for row in stored if row["handle"] in inserted]
+        await bulk.append_outbox(((UPSERT, key, change_payload(key)) for key in keys), now)
+        self.changed.update(dict.fromkeys(keys))
+        return inserted
+
+    async def lock_many(self, handles: Sequence[str]) -> dict[str, str | None]:
+        """The template version of each of ``handles`` that exists, locked until the commit."""
+        return await BulkRecords(self.session).lock_existing(handles)
+
+    async def update_many(self, rows: Sequence[tuple[str, str, str | None]]) -> None:
+        """Replace the values of existing records: ``(handle, sealed text, template version)``."""
+        now = self.now
+        bulk = BulkRecords(self.session)
+        await bulk.update_many(
+            [
+                {"handle": key, "values": text, "template_version": version, "updated_at": now}
+                for key, text, version in rows
+            ]
+        )
+        await bulk.append_outbox(((UPSERT, key, change_payload(key)) for key, _, _ in rows), now)
+        self.changed.update(dict.fromkeys(key for key, _, _ in rows))
+
+    async def delete_many(self, handles: Sequence[str]) -> set[str]:
+        """Delete the records of ``handles`` that exist; the handles deleted."""
+        bulk = BulkRecords(self.session)
+        deleted = await bulk.delete_many(handles)
+        keys = [key for key in handles if key in deleted]
+        await bulk.append_outbox(((DELETE, key, change_payload(key)) for key in keys), self.now)
+        self.changed.update(dict.fromkeys(keys))
+        return deleted

@@ -1,0 +1,221 @@
+"""The storage engine: SQLite (embedded default) or PostgreSQL, chosen by one URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from .._errors import Unavailable
+
+__all__ = ["Database"]
+
+T = TypeVar("T")
+
+# How long a writer waits for its turn before the request fails as Unavailable.
+SQLITE_BUSY_SECONDS = 30
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: a committed transaction survives power loss, not just a crash of the process.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}",
+)
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file readable by its owner only: 0600, in a 0700 directory if one is made.
+
+    SQLite gives its -wal and -shm files the database file's mode. A file an older version left
+    readable by others is narrowed to 0600.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """WAL, durability, foreign keys; BEGIN IMMEDIATE for writers so they queue instead of failing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine and hands out read and write units of work."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 15.0,
+        **engine_options: Any,
+    ) -> None:
+        """On PostgreSQL, a hung server fails a request as ``Unavailable`` within the timeouts."""
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            _private_file(Path(parsed.database))
+        # asyncpg's own timeouts: connecting, and every statement (pre-ping and rollback too).
+        bounded: dict[str, Any] = {
+            "connect_args": {"timeout": connect_timeout, "command_timeout": statement_timeout},
+            "pool_timeout": statement_timeout,
+        }
+        if not self.is_sqlite:
+            engine_options.setdefault("pool_size", 10)
+            engine_options.setdefault("max_overflow", 10)
+            engine_options.setdefault("pool_pre_ping", True)
+            engine_options = {**bounded, **engine_options}
+        self.engine = create_async_engine(url, **engine_options)
+        if self.is_sqlite:
+            _prepare_sqlite(self.engine)
+            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            writer = self.engine
+        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        # The resolution read path: one statement, no transaction (no BEGIN/ROLLBACK round
+        # trips) and no pre-ping (three more); a dead pooled connection is retried in lookup().
+        self._lookup = (
+            self.engine
+            if self.is_sqlite
+            else create_async_engine(
+                # Callers queue for a pooled connection rather than open and close overflow ones.
+                url,
+                pool_size=16,
+                max_overflow=0,
+                pool_pre_ping=False,
+                isolation_level="AUTOCOMMIT",
+                **bounded,
+            )
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; storage outages become ``Unavailable``."""
+        with _outages_unavailable():
+            async with self._reader() as session:
+                yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._writer_turn():
+            with _outages_unavailable():
+                async with self._writer() as session, session.begin():
+                    yield session
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers queue here rather than in SQLite's busy handler.
+
+        SQLite takes one writer at a time; one kept waiting by ``BEGIN IMMEDIATE`` sleeps and
+        polls (1, 2, 5, 10 … 100 ms), so it starts up to tens of milliseconds after the lock is
+        free. Queued on a lock, the next writer starts as the last one commits. Writers in other
+        processes (commands, more workers) still meet in SQLite's busy handler.
+        """
+        if not self.is_sqlite:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise Unavailable(
+                f"storage is busy: no write turn within {SQLITE_BUSY_SECONDS} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def lookup(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``await read(connection)`` on a bare connection: the resolution path's one-statement reads.
+
+        A pooled connection found dead (the server restarted) is replaced and the read retried once.
+        """
+        for attempt in (1, 2):
+            try:
+                with _outages_unavailable():
+                    async with self._lookup.connect() as connection:
+                        return await read(connection)
+            except Unavailable as exc:
+                cause = exc.__cause__
+                stale = isinstance(cause, DBAPIError) and cause.connection_invalidated
+                if attempt == 2 or not stale:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def ping(self) -> None:
+        """Raise ``Unavailable`` unless storage answers a trivial query."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._lookup is not self.engine:
+            await self._lookup.dispose()
+
+
+@contextmanager
+def _outages_unavailable() -> Iterator[None]:
+    """Translate a storage outage into ``Unavailable``; other database errors pass through."""
+    try:
+        yield
+    except PoolTimeout as exc:
+        raise Unavailable("storage is unavailable: no free connection in time") from exc
+    except (OSError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and not (exc.connection_invalidated or _is_outage(exc)):
+            raise
+        raise Unavailable(f"storage is unavailable: {type(exc).__name__}") from exc
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    """Connection-level failures (server gone, refused), as opposed to a bad statement."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    original = getattr(exc, "orig", None)
+    name = type(original).__name__ if original is not None else ""
+    return "Connection" in name or "CannotConnectNow" in name or "AdminShutdown" in name

@@ -1,0 +1,148 @@
+"""Cache invalidation across processes through PostgreSQL LISTEN/NOTIFY.
+
+Each process keeps one asyncpg connection that LISTENs on a channel and also sends the NOTIFYs
+of its own writes. When the connection drops it is re-opened with backoff; notifications sent
+while we were not listening are lost, so every (re)connect clears the whole local cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+__all__ = ["CHANNEL", "PgInvalidation"]
+
+logger = logging.getLogger("idnode.resolver")
+
+CHANNEL = "idnode_invalidate"
+# NOTIFY payloads must stay under 8000 bytes; handles are at most 255 characters each.
+MAX_PAYLOAD = 7000
+FLUSH_ALL = "*"
+PING_SECONDS = 5.0
+MAX_BACKOFF = 5.0
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """A SQLAlchemy ``postgresql+asyncpg://`` URL as a plain libpq DSN for asyncpg."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _payloads(handles: Sequence[str]) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for handle in handles:
+        length = len(handle.encode()) + 1
+        if current and size + length > MAX_PAYLOAD:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(handle)
+        size += length
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+class PgInvalidation:
+    """``publish(handles)`` to every listening process; ``on_change(handles | None)`` on receipt."""
+
+    def __init__(
+        self,
+        database_url: str,
+        on_change: Callable[[Sequence[str] | None], None],
+        *,
+        channel: str = CHANNEL,
+    ) -> None:
+        self.dsn = asyncpg_dsn(database_url)
+        self.on_change = on_change
+        self.channel = channel
+        self.connected = asyncio.Event()
+        self._connection: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, *, wait: float = 5.0) -> None:
+        """Start listening in the background; waits up to ``wait`` seconds for the first connect."""
+        self._task = asyncio.create_task(self._run(), name="idnode-invalidation-listener")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), wait)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._drop()
+
+    async def publish(self, handles: Sequence[str]) -> None:
+        """NOTIFY the other processes (over a one-off connection while the listener is down)."""
+        connection = self._connection
+        if connection is None:
+            # Not listening (a CLI command, or the listener is reconnecting): still tell the others.
+            once = await asyncpg.connect(self.dsn, timeout=5)
+            try:
+                await self._notify(once, handles)
+            finally:
+                await once.close()
+            return
+        async with self._lock:
+            await self._notify(connection, handles)
+
+    async def _notify(self, connection: asyncpg.Connection, handles: Sequence[str]) -> None:
+        for payload in _payloads(handles):
+            await connection.execute("SELECT pg_notify($1, $2)", self.channel, payload)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._connect()
+                backoff = 0.1
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("invalidation listener lost: %r; reconnecting", exc)
+            await self._drop()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _connect(self) -> None:
+        connection = await asyncpg.connect(self.dsn, timeout=5)
+        self._lost.clear()
+        connection.add_termination_listener(lambda _conn: self._lost.set())
+        await connection.add_listener(self.channel, self._received)
+        self._connection = connection
+        # Whatever changed while nobody listened is unknown: start from an empty cache.
+        self.on_change(None)
+        self.connected.set()
+
+    async def _watch(self) -> None:
+        """Return when the connection is lost (closed, or no longer answering a ping)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), PING_SECONDS)
+            if self._lost.is_set():
+                return
+            async with self._lock:
+                await asyncio.wait_for(self._connection.execute("SELECT 1"), PING_SECONDS)  # type: ignore[union-attr]
+
+    async def _drop(self) -> None:
+        self.connected.clear()
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            connection.terminate()
+
+    def _received(self, connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        # Our own NOTIFYs come back too; the write already invalidated here, so skip them.
+        if connection is self._connection and _pid == connection.get_server_pid():
+            return
+        self.on_change(None if payload == FLUSH_ALL else payload.split("\n"))
