@@ -8,8 +8,8 @@ counted are bounded (``max_keys``): once full, only identifiers already counted 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import time
-from collections import Counter
 from collections.abc import Callable
 
 __all__ = ["ResolutionTally"]
@@ -32,33 +32,52 @@ class ResolutionTally:
         self.keep_days = keep_days
         self.max_keys = max_keys
         self.clock = clock
+        # Finished days by their number since 1970 (China time); today's count apart, so a
+        # resolution costs a clock read, a comparison and an addition, not a division.
         self.days: dict[int, int] = {}
-        self.keys: Counter[str] = Counter()
+        self.keys: dict[str, int] = {}
+        self._day = -1
+        self._today = 0
+        self._next_day = float("-inf")
+
+    def _roll(self, now: float) -> None:
+        if self._today:
+            self.days[self._day] = self.days.get(self._day, 0) + self._today
+        self._day = int(now + _CHINA) // _DAY
+        self._today = 0
+        self._next_day = (self._day + 1) * _DAY - _CHINA
+        for old in [d for d in self.days if d <= self._day - self.keep_days]:
+            del self.days[old]
 
     def count(self, key: str) -> None:
         """One resolution of ``key`` now."""
-        day = int(self.clock() + _CHINA) // _DAY
-        days = self.days
-        if day in days:
-            days[day] += 1
-        else:
-            days[day] = 1
-            for old in [d for d in days if d <= day - self.keep_days]:
-                del days[old]
+        now = self.clock()
+        if now >= self._next_day:
+            self._roll(now)
+        self._today += 1
         keys = self.keys
-        if key in keys or len(keys) < self.max_keys:
-            keys[key] += 1
+        seen = keys.get(key)
+        if seen is not None:
+            keys[key] = seen + 1
+        elif len(keys) < self.max_keys:
+            keys[key] = 1
+
+    def _per_day(self) -> dict[int, int]:
+        return {**self.days, self._day: self._today} if self._today else self.days
 
     def per_day(self, dates: list[str]) -> list[tuple[str, int]]:
         """``(date, resolutions)`` for each ``YYYY-MM-DD`` of ``dates`` (0 when none)."""
         epoch = _EPOCH.toordinal()
-        return [(d, self.days.get(dt.date.fromisoformat(d).toordinal() - epoch, 0)) for d in dates]
+        days = self._per_day()
+        return [(d, days.get(dt.date.fromisoformat(d).toordinal() - epoch, 0)) for d in dates]
+
+    def total(self) -> int:
+        """Resolutions counted in the days kept."""
+        return sum(self._per_day().values())
 
     def top(self, count: int, prefixes: frozenset[str] | None = None) -> list[tuple[str, int]]:
         """The ``count`` most resolved identifiers, only those under ``prefixes`` if given."""
-        if prefixes is None:
-            return self.keys.most_common(count)
-        ranked = (
-            (key, n) for key, n in self.keys.most_common() if key.split("/", 1)[0] in prefixes
-        )
-        return [item for _, item in zip(range(count), ranked, strict=False)]
+        items = self.keys.items()
+        if prefixes is not None:
+            items = [(k, n) for k, n in items if k.split("/", 1)[0] in prefixes]
+        return heapq.nlargest(count, items, key=lambda item: (item[1], item[0]))
