@@ -116,17 +116,28 @@ def test_log_in_register_edit_and_delete(node: dict, backend: str, browser) -> N
         assert f"已删除 {HANDLE}。" in page.get_by_role("status").inner_text()
         assert httpx.get(f"{node['url']}/api/handles/{HANDLE}").status_code == 404
 
-        for path, name in (("stats", "stats"), ("credentials", "credentials")):
+        for path, name in (
+            ("stats", "stats"),
+            ("credentials", "credentials"),
+            ("templates", "templates"),
+            ("import", "import"),
+        ):
             page.goto(f"{node['url']}/console/{path}")
             _clean(page, f"console-{name}-{backend}")
 
 
 def test_the_console_fits_a_phone_in_english(node: dict, browser) -> None:
     with open_page(browser, width=390, locale="en") as page:
+        # By keyboard alone: the skip link, then the credential, the password, Enter.
         page.goto(f"{node['url']}/console/login")
-        page.get_by_label("Credential").fill(node["username"])
-        page.get_by_label("Password").fill(node["password"])
-        page.get_by_role("button", name="Log in").click()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.locator("#username").focus()
+        page.keyboard.type(node["username"])
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "password"
+        page.keyboard.type(node["password"])
+        page.keyboard.press("Enter")
         page.wait_for_url(f"{node['url']}/console/")
         for path in ("", "identifiers", "record/new?template=products-1.0", "stats"):
             page.goto(f"{node['url']}/console/{path}")
