@@ -93,12 +93,10 @@ def _dns_name(handle: str, zone: str) -> str | None:
 
 
 router.add_api_route(
-    "/",
-    landing,
-    methods=["GET", "HEAD"],
-    summary="Search for an identifier",
-    response_class=HTMLResponse,
+    "/", landing, methods=["GET"], summary="Search for an identifier", response_class=HTMLResponse
 )
+# HEAD answers as GET does, without the body (outside the schema: one operation per path).
+router.add_api_route("/", landing, methods=["HEAD"], include_in_schema=False)
 router.add_api_route(
     f"/{{handle:{HANDLE_PATH}}}",
     resolve_for_humans,
