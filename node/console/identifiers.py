@@ -170,10 +170,10 @@ def _public(handle: str) -> str:
 @router.get(f"{BASE}/record")
 async def show_record(request: Request, context: NodeContext = Depends(get_context)) -> Response:
     session = await require_enterprise(request, context)
-    handle = _handle(session.principal, request.query_params.get("h"))
-    record = await context.records.get(handle)
-    if record is None:
-        raise HandleNotFound(f"the identifier {handle} is not registered", handle=str(handle))
+    handle, record, version, template = await _stored(
+        context, session.principal, request.query_params.get("h")
+    )
+    names = {item.id_index: item.name for item in template.items} if template else {}
     return page(
         request,
         context,
@@ -181,7 +181,8 @@ async def show_record(request: Request, context: NodeContext = Depends(get_conte
         session=session,
         handle=str(handle),
         values=record.values,
-        version=_version_of(record.values),
+        names=names,
+        version=version,
         edit_link=record_path(str(handle), "edit"),
         delete_link=record_path(str(handle), "delete"),
         public_link=_public(str(handle)),

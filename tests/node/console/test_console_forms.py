@@ -165,6 +165,7 @@ async def test_register_through_the_form_uses_the_template(logged_in: httpx.Asyn
     assert by_index[1001].value == "products-1.0"
     page = await logged_in.get(response.headers["location"])
     assert "MC-2106" in page.text and "Saved." in page.text
+    assert "<td>产品名称</td>" in page.text  # the template item names label the values
 
 
 @pytest.mark.parametrize(
