@@ -80,7 +80,7 @@ $(AXE): | $(BIN)/python
 # The web pages' strings: one catalog domain per slice (node/<domain>: its .py and templates/),
 # in node/web/locale/<locale>/LC_MESSAGES/<domain>.po. `make messages` extracts them and merges
 # new ones into each .po (translate the zh_CN msgstr); the .po files are compiled at first use.
-WEB_DOMAINS ?= web human
+WEB_DOMAINS ?= web human console
 WEB_LOCALES := zh_CN en
 
 messages: $(STAMP)

@@ -14,6 +14,7 @@ from registry import Unavailable
 from registry.storage import Database
 
 from . import admin, enterprise, handle_api, health, human, snms
+from .console import console_dialect, install_console
 from .context import NodeContext
 from .dns.server import open_dns
 from .headers import NoSniff
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trust_router)
     app.include_router(sync_router)
     app.include_router(metrics_router)
+    install_console(app)
     # Last: it answers any other path as a handle.
     app.include_router(human.router)
     install_error_handlers(
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/identityv2": snms.snms_dialect,
             "/snms": snms.snms_dialect,
             "/enterprise": snms.snms_dialect,
+            "/console": console_dialect,
             "/": human.human_dialect,
         },
     )

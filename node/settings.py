@@ -124,6 +124,18 @@ class Settings(BaseSettings):
         description="anonymous resolutions one client may make, e.g. '1000/second';"
         " unset: no limit",
     )
+    console_session_minutes: int = Field(
+        480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="how long a console login lasts (the session cookie and its server-side"
+        " token expire together) (min)",
+    )
+    console_secure_cookies: bool = Field(
+        False,
+        description="mark console cookies Secure even on plain-HTTP requests (behind a TLS"
+        " proxy); requests that arrive over https get Secure cookies regardless",
+    )
     max_batch_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest accepted SNMS batch request body"
     )

@@ -46,6 +46,7 @@ if _typing.TYPE_CHECKING:
     from ._quotas import QUOTA_KINDS, Quota, QuotaService, ResolutionLimits
     from ._ratelimit import ClientRate, RateCounters, open_storage
     from ._records import RecordService
+    from ._stats import RecordStats, last_days
     from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
@@ -108,6 +109,7 @@ __all__ = [
     "RecordDraft",
     "RecordFilter",
     "RecordService",
+    "RecordStats",
     "RecordWriter",
     "ResolutionLimits",
     "Role",
@@ -131,6 +133,7 @@ __all__ = [
     "current_actor",
     "decode_values",
     "encode_values",
+    "last_days",
     "open_storage",
     "parse_index",
     "parse_limit",
@@ -178,6 +181,7 @@ _HOMES = {
     "._quotas": ("QUOTA_KINDS", "Quota", "QuotaService", "ResolutionLimits"),
     "._ratelimit": ("ClientRate", "RateCounters", "open_storage"),
     "._records": ("RecordService",),
+    "._stats": ("RecordStats", "last_days"),
     "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),

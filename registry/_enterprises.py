@@ -34,6 +34,8 @@ __all__ = [
 
 FIRST_CREDENTIAL_INDEX = 300
 MAX_NAME_LENGTH = 200  # the enterprises.name column
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
 # What an unknown identity's password is checked against, so that it costs the same scrypt as a
 # known one's: the hash of a random password nobody knows (the parameters of ``hash_secret``).
 _UNKNOWN_HASH = (
@@ -448,6 +450,42 @@ class EnterpriseService:
                 raise Unauthenticated("credential disappeared")
             await Credentials(session).add_token(hash_token(token), row.id, expires)
         return token, expires
+
+    async def revoke_token(self, token: str) -> None:
+        """Forget a bearer token (a console logout); an unknown token is no error."""
+        async with self.db.write() as session:
+            await Credentials(session).delete_token(hash_token(token))
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, *, client: str = ""
+    ) -> None:
+        """The caller's own credential gets password ``new``, proven by ``current``.
+
+        Checked (and throttled) as a login is; the credential's tokens are dropped, so other
+        sessions opened with the old password end. The SNMS cipher and native verifiers are
+        sealed anew, so every login form takes the new password at once.
+        """
+        username = principal.username or ""
+        if principal.role is not Role.ENTERPRISE:
+            raise Unauthenticated("only an enterprise credential has a password to change")
+        if len(new) < MIN_PASSWORD_LENGTH or len(new) > MAX_PASSWORD_LENGTH:
+            raise InvalidInput(
+                f"the new password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters"
+            )
+        if control_character(new) is not None:
+            raise InvalidInput("the new password contains a control character")
+        if new == current:
+            raise InvalidInput("the new password is the same as the current one")
+        await self.authenticate(username, current, client=client)
+        verifier = self.cipher_key.seal(username, new) if self.cipher_key else None
+        native = self.cipher_key.seal_secret(username, new) if self.cipher_key else None
+        secret_hash = await asyncio.to_thread(hash_secret, new)
+        async with self.db.write() as session:
+            credentials = Credentials(session)
+            row = await credentials.by_username(username)
+            if row is None or row.revoked_at is not None:
+                raise Unauthenticated(f"credential {username} is revoked")
+            await credentials.set_secret(row.id, secret_hash, verifier, native)
 
     async def principal_for_token(self, token: str) -> Principal:
         now = datetime.now(UTC)

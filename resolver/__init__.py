@@ -11,6 +11,7 @@ from ._entry import Entry, handle_body, not_found_body
 from ._notify import PgInvalidation
 from ._recursive import FORWARDED_HEADER, Delegation, Upstream
 from ._resolver import Publisher, Resolution, Resolver, Source
+from ._tally import ResolutionTally
 
 __all__ = [
     "FORWARDED_HEADER",
@@ -22,6 +23,7 @@ __all__ = [
     "Publisher",
     "RecordCache",
     "Resolution",
+    "ResolutionTally",
     "Resolver",
     "Source",
     "Upstream",

@@ -14,6 +14,7 @@ from registry import Handle, HandleNotFound, Prefix, Record, RecordService, Unav
 from ._batch import ReadBatcher
 from ._cache import CacheConfig, RecordCache
 from ._entry import Entry
+from ._tally import ResolutionTally
 
 if TYPE_CHECKING:
     from ._recursive import Upstream
@@ -86,6 +87,8 @@ class Resolver:
         # Answers given from the cache and answers that needed a read (or a fetch).
         self.hits = 0
         self.misses = 0
+        # Per day and per identifier, for the console's statistics.
+        self.tally = ResolutionTally()
         # Misses by how they were answered (``RESULTS``); hits are ``hits``.
         self.results = dict.fromkeys(RESULTS, 0)
         self._inflight: dict[str, asyncio.Task[Entry]] = {}
@@ -115,6 +118,7 @@ class Resolver:
         entry = self.cache.fresh(key)
         if entry is not None:
             self.hits += 1
+            self.tally.count(key)
         return entry
 
     async def resolve(self, handle: Handle) -> Record | None:
@@ -132,6 +136,7 @@ class Resolver:
         (``ReadBatcher``): for callers that ask for many handles at once (the DNS frontend).
         """
         key = str(handle)
+        self.tally.count(key)
         entry = self.cache.fresh(key)
         if entry is not None:
             self.hits += 1

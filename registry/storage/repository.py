@@ -217,6 +217,28 @@ class Credentials:
         )
         await self.session.execute(delete(TokenRow).where(TokenRow.credential_id == credential_id))
 
+    async def set_secret(
+        self,
+        credential_id: int,
+        secret_hash: str,
+        cipher_verifier: str | None,
+        native_secret: str | None,
+    ) -> None:
+        """Replace a credential's password (its hash and both sealed forms); drop its tokens."""
+        await self.session.execute(
+            update(CredentialRow)
+            .where(CredentialRow.id == credential_id)
+            .values(
+                secret_hash=secret_hash,
+                cipher_verifier=cipher_verifier,
+                native_secret=native_secret,
+            )
+        )
+        await self.session.execute(delete(TokenRow).where(TokenRow.credential_id == credential_id))
+
+    async def delete_token(self, token_hash: str) -> None:
+        await self.session.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash))
+
     async def add_token(self, token_hash: str, credential_id: int, expires_at: datetime) -> None:
         self.session.add(
             TokenRow(token_hash=token_hash, credential_id=credential_id, expires_at=expires_at)
