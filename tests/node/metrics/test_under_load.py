@@ -8,9 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ...conftest import ADMIN_TOKEN
 from ...servers import ThreadedServer
 from .scraping import requests_count, resolutions, scrape
+
+pytestmark = pytest.mark.slow  # a driver process for seconds: started first
 
 
 def test_metrics_move_while_the_load_driver_runs(
