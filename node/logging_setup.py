@@ -98,6 +98,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class AlembicChatterFilter(logging.Filter):
+    """Drops Alembic's two lines per database connection ("Context impl SQLiteImpl.", "Will assume
+    non-transactional DDL."): printed by every command and every start, they tell an operator
+    nothing. Its "Running upgrade" lines stay."""
+
+    CHATTER = ("Context impl ", "Will assume ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(self.CHATTER))
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
     return f"{seconds}.{int(record.msecs):03d}Z"
@@ -153,7 +164,10 @@ def log_config(log_format: LogFormat = "text", level: str = "info") -> dict[str,
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": f"{__name__}.RequestIdFilter"},
+            "alembic_chatter": {"()": f"{__name__}.AlembicChatterFilter"},
+        },
         "formatters": {"node": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
         "handlers": {
             "stderr": {
@@ -172,6 +186,10 @@ def log_config(log_format: LogFormat = "text", level: str = "info") -> dict[str,
             },
             # Alembic's plugin registrations at every start say nothing to an operator.
             "alembic.runtime.plugins": {"level": "WARNING"},
+            # Its two lines per connection likewise (shown at --log-level debug).
+            "alembic.runtime.migration": {
+                "filters": [] if level_name == "DEBUG" else ["alembic_chatter"]
+            },
             # A line per outgoing request (recursion, trust fetches, sync, `idnode verify`) is
             # debugging, not operating: shown at --log-level debug only.
             "httpx": {"level": "WARNING" if level_name != "DEBUG" else "DEBUG"},

@@ -52,12 +52,16 @@ async def _answer(context: NodeContext, enterprise: int) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, changes: dict[str, Any]) -> None:
+    from registry import Actor, acting_as
+
     from .context import NodeContext
 
-    async with NodeContext(settings) as context:
-        if changes:
-            await context.quotas.set(args.enterprise, changes)
-        result = await _answer(context, args.enterprise)
+    # The operator running the command set the quotas (the audit log's who), as in cli.py.
+    with acting_as(Actor.operator()):
+        async with NodeContext(settings) as context:
+            if changes:
+                await context.quotas.set(args.enterprise, changes)
+            result = await _answer(context, args.enterprise)
     print(json.dumps(result) if args.json else _text(result))
 
 

@@ -86,6 +86,32 @@ def test_configured_logging_writes_idnode_info_lines(capsys: pytest.CaptureFixtu
     assert [(e["level"], e["message"]) for e in lines] == [("INFO", "sync: onboarded at x")]
 
 
+@pytest.mark.parametrize(("level", "chatter"), [("info", False), ("debug", True)])
+def test_alembic_s_per_connection_chatter_is_dropped_but_upgrades_are_shown(
+    capsys: pytest.CaptureFixture[str], level: str, chatter: bool
+) -> None:
+    # Every command (`backup`, `admin quota show`, ...) and every start printed these two lines.
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    migration = logging.getLogger("alembic.runtime.migration")
+    saved_filters = migration.filters[:]
+    migration.filters[:] = []  # dictConfig adds filters, never removes those of other tests
+    try:
+        configure_logging("json", level, force=True)
+        migration.info("Context impl %s.", "SQLiteImpl")
+        migration.info("Will assume %s DDL.", "non-transactional")
+        migration.info("Running upgrade %s -> %s, %s", "0004_audit", "0005_quotas", "quotas")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        root.handlers[:], root.level = saved
+        migration.filters[:] = saved_filters
+        logging.captureWarnings(False)
+    messages = [e["message"] for e in lines if e["logger"] == "alembic.runtime.migration"]
+    upgrade = "Running upgrade 0004_audit -> 0005_quotas, quotas"
+    expected = ["Context impl SQLiteImpl.", "Will assume non-transactional DDL."] if chatter else []
+    assert messages == [*expected, upgrade]
+
+
 @pytest.mark.parametrize(("level", "shown"), [("info", False), ("debug", True)])
 def test_outgoing_http_requests_are_logged_at_debug_only(level: str, shown: bool) -> None:
     # `idnode verify` printed an httpx line per request it made.

@@ -121,3 +121,27 @@ def test_access_log_off_by_flag_in_text(migrated_url: str, tmp_path: Path) -> No
         for line in lines
     ), lines
     assert not [line for line in lines if "uvicorn.access" in line or "GET /healthz" in line]
+
+
+def test_json_logs_from_a_config_file_find_a_request_by_its_id(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """The README's walk-through: a TOML config file says JSON, a request's id is in its line."""
+    config = tmp_path / "idnode.toml"
+    config.write_text(f'database_url = "{migrated_url}"\nlog_format = "json"\nhandle_port = 0\n')
+    port = free_port()
+    args = ["--config", str(config), "serve", "--port", str(port)]
+    log = tmp_path / "node.log"
+    # Only the file: NodeProcess's own settings are the file's (the environment would win).
+    env = {"IDNODE_DATABASE_URL": migrated_url, "IDNODE_HANDLE_PORT": "0"}
+    with NodeProcess(env, args, port=port, log=log) as node:
+        response = httpx.get(
+            f"{node.url}/api/handles/88.118.8/NOPE", headers={"X-Request-ID": "order-4711"}
+        )
+        assert (response.status_code, response.headers["x-request-id"]) == (404, "order-4711")
+        entries = _wait_for(
+            log, lambda es: any(e.get("request_id") == "order-4711" for e in es), "request's line"
+        )
+    [line] = [e for e in entries if e.get("request_id") == "order-4711"]
+    assert line["logger"] == "uvicorn.access" and "/api/handles/88.118.8/NOPE" in line["message"]
+    assert "404" in line["message"]

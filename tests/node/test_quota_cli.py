@@ -47,6 +47,12 @@ def test_quotas_are_set_shown_and_removed_through_the_cli(migrated: str) -> None
     assert again["quotas"]["identifiers"] == 10 and again["quotas"]["prefixes"] is None
     text = idnode(migrated, "admin", "quota", "show", "--enterprise", "1").stdout
     assert "identifiers" in text and "used of 10" in text and "used of no limit" in text
+    # Each change is the operator's in the audit log (it read "node" before), never a show.
+    log = json.loads(idnode(migrated, "admin", "audit", "--action", "quota.set", "--json").stdout)
+    assert [(e["actor"].split(":")[0], e["via"], e["summary"]) for e in log["entries"]] == [
+        ("operator", "cli", {"prefixes": None}),
+        ("operator", "cli", {"identifiers": 10, "prefixes": 1}),
+    ]
 
 
 @pytest.mark.parametrize(
