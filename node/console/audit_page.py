@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -33,6 +34,11 @@ def _before(text: str) -> int | None:
     return int(text)
 
 
+def _summary(summary: dict[str, Any]) -> str:
+    """``key: value`` per line, values as JSON (``null``: removed)."""
+    return "\n".join(f"{key}: {orjson.dumps(summary[key]).decode()}" for key in sorted(summary))
+
+
 async def _find(context: NodeContext, filters: dict[str, str], before: str) -> AuditPage:
     return await context.audit.find(
         since=parse_moment(filters["since"]) if filters["since"] else None,
@@ -60,7 +66,7 @@ async def audit_log(request: Request, context: NodeContext = Depends(get_context
     entries = [
         {
             **entry.as_dict(),
-            "summary": orjson.dumps(entry.summary, option=orjson.OPT_SORT_KEYS).decode(),
+            "summary": _summary(entry.summary),
         }
         for entry in found.entries
     ]
