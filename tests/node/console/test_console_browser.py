@@ -190,7 +190,7 @@ def test_the_operator_view_needs_the_admin_token(node: dict, browser) -> None:
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{node['url']}/console/operator")
         assert page.locator("h1").inner_text() == "Node 88.118"
-        assert page.get_by_role("cell", name="Acme").is_visible()
+        assert page.get_by_role("cell", name="Acme", exact=True).is_visible()
         _clean(page, "console-operator")
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url(f"{node['url']}/console/login")
@@ -226,7 +226,7 @@ def test_the_operator_sets_a_quota_and_finds_it_in_the_audit_log(node: dict, bro
         page.get_by_label("管理令牌").fill(ADMIN_TOKEN)
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(f"{node['url']}/console/operator")
-        page.get_by_role("link", name="Acme 的配额").click()
+        page.get_by_role("link", name="配额与用量 · Acme").click()
         page.wait_for_url("**/console/operator/enterprises/*/quotas")
         _clean(page, "console-quotas")
 
