@@ -241,3 +241,23 @@ async def test_the_landing_page_links_the_console(client: httpx.AsyncClient) -> 
     landing = await client.get("/", headers={"accept-language": "zh-CN"})
     assert landing.status_code == 200
     assert '<a href="/console/">企业控制台</a>' in landing.text
+
+
+async def test_an_enterprise_write_in_the_console_is_audited_as_its_credential(
+    client: httpx.AsyncClient, enterprise: dict
+) -> None:
+    assert (await log_in(client, enterprise["username"], enterprise["password"])).status_code == 303
+    page = await client.get("/console/templates")
+    body = (
+        '{"prefix": "88.118.8", "version": "parts-1", "items": [{"name": "批次", "idType":'
+        ' "batch", "idIndex": 2000, "metadata": {"type": "integer", "minimum": 1}}]}'
+    )
+    created = await client.post(
+        "/console/templates", data={"csrf": csrf_of(page.text), "body": body}
+    )
+    assert created.status_code == 303, created.text
+    context = client.app.state.node  # type: ignore[attr-defined]
+    (entry,) = (
+        await context.audit.find(action="template.create", actor=enterprise["username"])
+    ).entries
+    assert (entry.role, entry.via, entry.client) == ("enterprise", "console", "127.0.0.9")
