@@ -27,9 +27,10 @@ async def get_principal(request: Request, context: NodeContext = Depends(get_con
     return acting(request, await _principal(request, context))
 
 
-def acting(request: Request, principal: Principal) -> Principal:
-    """Make ``principal`` the actor of this request in the audit log; returns it."""
-    set_actor(Actor.of(principal, "http", client_address(request), request_id.get()))
+def acting(request: Request, principal: Principal, via: str = "http") -> Principal:
+    """Make ``principal`` the actor of this request in the audit log (``via``: the frontend);
+    returns it."""
+    set_actor(Actor.of(principal, via, client_address(request), request_id.get()))
     return principal
 
 

@@ -47,7 +47,15 @@ if _typing.TYPE_CHECKING:
     from ._ratelimit import ClientRate, RateCounters, open_storage
     from ._records import RecordService
     from ._stats import RecordStats, last_days
-    from ._tables import XlsxSink, csv_chunks, read_rows, sniff_kind
+    from ._tables import (
+        XLSX_TYPE,
+        XlsxSink,
+        csv_chunks,
+        csv_stream,
+        read_rows,
+        sniff_kind,
+        xlsx_stream,
+    )
     from ._templates import Template, TemplateService, apply_template, check_version
     from ._throttle import LoginLimits, LoginThrottle, parse_limit
     from ._values import (
@@ -69,6 +77,7 @@ __all__ = [
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
     "QUOTA_KINDS",
+    "XLSX_TYPE",
     "Actor",
     "AlreadyExists",
     "AuditEntry",
@@ -130,6 +139,7 @@ __all__ = [
     "check_writable",
     "codec",
     "csv_chunks",
+    "csv_stream",
     "current_actor",
     "decode_values",
     "encode_values",
@@ -144,6 +154,7 @@ __all__ = [
     "set_actor",
     "sniff_kind",
     "utc_timestamp",
+    "xlsx_stream",
 ]
 
 # The module each public name lives in (the imports above, for readers and type checkers).
@@ -182,7 +193,15 @@ _HOMES = {
     "._ratelimit": ("ClientRate", "RateCounters", "open_storage"),
     "._records": ("RecordService",),
     "._stats": ("RecordStats", "last_days"),
-    "._tables": ("XlsxSink", "csv_chunks", "read_rows", "sniff_kind"),
+    "._tables": (
+        "XLSX_TYPE",
+        "XlsxSink",
+        "csv_chunks",
+        "csv_stream",
+        "read_rows",
+        "sniff_kind",
+        "xlsx_stream",
+    ),
     "._templates": ("Template", "TemplateService", "apply_template", "check_version"),
     "._throttle": ("LoginLimits", "LoginThrottle", "parse_limit"),
     "._values": (

@@ -8,9 +8,11 @@ a whole number stays ``12`` (not ``12.0``) and a date cell becomes ``YYYY-MM-DD`
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
@@ -21,14 +23,19 @@ __all__ = [
     "CSV",
     "MAX_CELL",
     "XLSX",
+    "XLSX_TYPE",
     "XlsxSink",
     "csv_chunks",
+    "csv_stream",
     "read_rows",
     "sniff_kind",
     "write_xlsx",
+    "xlsx_stream",
 ]
 
 CSV, XLSX = "csv", "xlsx"
+# The media type of an Excel workbook (``.xlsx``).
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL = 65535
 MAX_COLUMNS = 512
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -172,3 +179,30 @@ def write_xlsx(
     for row in rows:
         sink.append(row)
     sink.save(target)
+
+
+async def csv_stream(rows: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
+    """CSV bytes of ``rows`` as they come (a BOM first), 1,000 rows at a time."""
+    page: list[list[str]] = []
+    first = True
+    async for row in rows:
+        page.append(row)
+        if len(page) >= 1000:
+            for chunk in csv_chunks(page, bom=first):
+                yield chunk
+            page, first = [], False
+    for chunk in csv_chunks(page, bom=first):
+        yield chunk
+
+
+async def xlsx_stream(rows: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
+    """An Excel workbook of ``rows``: spooled by write-only mode, saved to a temporary file,
+    then read back in 64 KiB chunks (memory stays flat however many rows)."""
+    sink = XlsxSink()
+    async for row in rows:
+        sink.append(row)
+    with tempfile.TemporaryFile() as target:
+        await asyncio.to_thread(sink.save, target)
+        target.seek(0)
+        while chunk := await asyncio.to_thread(target.read, 64 * 1024):
+            yield chunk

@@ -9,13 +9,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import account, identifiers, login, operator, overview, templates_page, transfer
+from . import (
+    account,
+    audit_page,
+    identifiers,
+    login,
+    operator,
+    overview,
+    quotas,
+    templates_page,
+    transfer,
+)
 from .pages import console_dialect, install_console_errors
 
 __all__ = ["console_dialect", "install_console", "router"]
 
 router = APIRouter(include_in_schema=False)
-for _part in (login, overview, identifiers, templates_page, transfer, account, operator):
+for _part in (
+    login,
+    overview,
+    identifiers,
+    templates_page,
+    transfer,
+    account,
+    operator,
+    quotas,
+    audit_page,
+):
     router.include_router(_part.router)
 
 

@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from registry import ADMIN, NodeError, Principal, Unauthenticated
 
+from ..auth import acting
 from ..context import NodeContext
 
 __all__ = [
@@ -131,12 +132,16 @@ async def session_of(request: Request, context: NodeContext) -> Session | None:
     if not cookie or len(cookie) > 512:
         return None
     if cookie.startswith(f"{_OPERATOR}."):
-        return Session(ADMIN) if _operator_valid(_operator_key(context), cookie) else None
-    try:
-        principal = await context.enterprises.principal_for_token(cookie)
-    except Unauthenticated:
-        return None
-    return Session(principal)
+        if not _operator_valid(_operator_key(context), cookie):
+            return None
+        principal = ADMIN
+    else:
+        try:
+            principal = await context.enterprises.principal_for_token(cookie)
+        except Unauthenticated:
+            return None
+    # The console's writes are audited as the logged-in principal, via the console.
+    return Session(acting(request, principal, "console"))
 
 
 async def open_session(

@@ -16,10 +16,18 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from httpapi import PLAIN_STATUS, lookup
-from registry import InvalidInput, NodeError, PayloadTooLarge, check_version, sniff_kind
+from registry import (
+    XLSX_TYPE,
+    InvalidInput,
+    NodeError,
+    PayloadTooLarge,
+    check_version,
+    csv_stream,
+    sniff_kind,
+    xlsx_stream,
+)
 
 from ..context import NodeContext, get_context
-from ..enterprise.endpoints import XLSX_TYPE, _csv, _xlsx
 from .identifiers import search_filter, stated_prefix
 from .pages import page, redirect, require_enterprise
 from .sessions import BASE, CSRF_FIELD, Session, check_csrf
@@ -163,5 +171,7 @@ async def export(request: Request, context: NodeContext = Depends(get_context)) 
         "Cache-Control": "no-store",
     }
     if kind == "csv":
-        return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    return StreamingResponse(_xlsx(rows), media_type=XLSX_TYPE, headers=headers)
+        return StreamingResponse(
+            csv_stream(rows), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    return StreamingResponse(xlsx_stream(rows), media_type=XLSX_TYPE, headers=headers)

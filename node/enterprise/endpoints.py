@@ -6,9 +6,6 @@ bare, or HTTP Basic); answers in the SNMS envelope. A prefix the caller does not
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends
@@ -16,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from registry import (
+    XLSX_TYPE,
     InvalidInput,
     Prefix,
     Principal,
     RecordFilter,
-    XlsxSink,
     check_version,
-    csv_chunks,
+    csv_stream,
+    xlsx_stream,
 )
 
 from ..context import NodeContext, get_context
@@ -34,7 +32,6 @@ __all__ = ["router"]
 
 BASE = "/enterprise/v1"
 router = APIRouter(tags=["Enterprise data"])
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _required(request: Request, name: str) -> str:
@@ -169,30 +166,7 @@ async def export(
     name = f"{where.prefix}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if kind == "csv":
-        return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    return StreamingResponse(_xlsx(rows), media_type=XLSX_TYPE, headers=headers)
-
-
-async def _csv(rows: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
-    page: list[list[str]] = []
-    first = True
-    async for row in rows:
-        page.append(row)
-        if len(page) >= 1000:
-            for chunk in csv_chunks(page, bom=first):
-                yield chunk
-            page, first = [], False
-    for chunk in csv_chunks(page, bom=first):
-        yield chunk
-
-
-async def _xlsx(rows: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
-    # Rows are spooled by write-only mode, the workbook saved to a temporary file, then streamed.
-    sink = XlsxSink()
-    async for row in rows:
-        sink.append(row)
-    with tempfile.TemporaryFile() as target:
-        await asyncio.to_thread(sink.save, target)
-        target.seek(0)
-        while chunk := await asyncio.to_thread(target.read, 64 * 1024):
-            yield chunk
+        return StreamingResponse(
+            csv_stream(rows), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    return StreamingResponse(xlsx_stream(rows), media_type=XLSX_TYPE, headers=headers)

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from registry import InvalidInput, XlsxSink, csv_chunks, read_rows, sniff_kind
+from registry import (
+    XLSX_TYPE,
+    InvalidInput,
+    XlsxSink,
+    csv_chunks,
+    csv_stream,
+    read_rows,
+    sniff_kind,
+    xlsx_stream,
+)
 
 
 def _rows(tmp_path: Path, content: bytes) -> list[tuple[int, list[str]]]:
@@ -120,3 +129,20 @@ def test_fuzzed_files_give_rows_or_a_clear_refusal(tmp_path: Path) -> None:
                 assert number >= 1 and all(isinstance(cell, str) for cell in cells)
         except InvalidInput as exc:
             assert exc.message
+
+
+async def _agen(rows: list[list[str]]):
+    for row in rows:
+        yield row
+
+
+async def test_csv_and_xlsx_streams_round_trip(tmp_path: Path) -> None:
+    # Over 1,000 rows: the CSV stream's pages join with a single BOM.
+    rows = [["suffix", "名称"]] + [[f"P{n}", "=1+1" if n == 5 else f"电机{n}"] for n in range(1500)]
+    csv_bytes = b"".join([chunk async for chunk in csv_stream(_agen(rows))])
+    assert csv_bytes.count("\ufeff".encode()) == 1
+    assert [cells for _, cells in _rows(tmp_path, csv_bytes)] == rows
+    xlsx_bytes = b"".join([chunk async for chunk in xlsx_stream(_agen(rows))])
+    assert sniff_kind(xlsx_bytes[:4]) == "xlsx"
+    assert [cells for _, cells in _rows(tmp_path, xlsx_bytes)] == rows
+    assert XLSX_TYPE.endswith("spreadsheetml.sheet")
