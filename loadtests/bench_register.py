@@ -81,12 +81,12 @@ def values(handle: str) -> list[dict[str, Any]]:
 
 
 @asynccontextmanager
-async def database(backend: str, workdir: Path) -> AsyncIterator[str]:
-    """A fresh database URL for the node; a PostgreSQL one is dropped afterwards."""
+async def database(backend: str, workdir: Path, server: str = POSTGRES) -> AsyncIterator[str]:
+    """A fresh database URL for the node; a PostgreSQL one (on ``server``) is dropped afterwards."""
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         return
-    async with fresh_postgres(POSTGRES) as url:
+    async with fresh_postgres(server) as url:
         yield url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 

@@ -435,9 +435,11 @@ class TemplateService:
 
     async def load(self, prefix: Prefix, version: str, session: Any = None) -> Template | None:
         """The template of ``prefix`` and ``version`` without an authorization check."""
+        key = (str(prefix), version)
         if session is not None:
-            row = await Templates(session).get(str(prefix), version)
-        else:
-            async with self.db.read() as fresh:
-                row = await Templates(fresh).get(str(prefix), version)
-        return None if row is None else _decode(row.body)
+            row = await Templates(session).get(*key)
+            return None if row is None else _decode(row.body)
+        # Outside a transaction: one statement on a bare connection, no BEGIN/ROLLBACK round
+        # trips (a single SNMS registration pays this before its write transaction).
+        body = await self.db.lookup(lambda connection: Templates(connection).get_body(*key))
+        return None if body is None else _decode(body)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from .models import RecordRow, TemplateRow
 from .repository import Outbox
@@ -34,11 +34,18 @@ _STAGED_INSERT = (
 class Templates:
     """Rows of ``templates``: one per (prefix, version), the template as JSON text."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     async def get(self, prefix: str, version: str) -> TemplateRow | None:
         statement = select(TemplateRow).where(
+            TemplateRow.prefix == prefix, TemplateRow.version == version
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_body(self, prefix: str, version: str) -> str | None:
+        """The JSON text of a template, or None; one statement (``Database.lookup`` runs it)."""
+        statement = select(TemplateRow.body).where(
             TemplateRow.prefix == prefix, TemplateRow.version == version
         )
         return (await self.session.execute(statement)).scalar_one_or_none()

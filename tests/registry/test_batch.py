@@ -136,3 +136,28 @@ async def test_prefix_of_an_item_is_checked_per_item(db: Database) -> None:
     assert "may not write under prefix 88.118.9" in results[0].message
     assert "credentials" in results[1].message
     assert results[2] is None
+
+
+def _template(description: str) -> dict:
+    item = {
+        "name": "productName", "idType": "productName", "idIndex": 2000, "required": True,
+        "state": 1, "metadata": {"type": "string", "minLength": 1, "maxLength": 64},
+    }  # fmt: skip
+    return {"prefix": "88.1", "version": "1.0", "description": description, "type": 1,
+            "items": [item]}  # fmt: skip
+
+
+async def test_a_template_read_outside_a_write_sees_the_latest_commit(db: Database) -> None:
+    templates = TemplateService(db)
+    prefix = Handle.parse("88.1/x").prefix
+    assert await templates.load(prefix, "1.0") is None
+    await templates.create(ADMIN, _template("first"))
+    loaded = await templates.load(prefix, "1.0")
+    assert loaded is not None and loaded.description == "first"
+    await templates.update(ADMIN, _template("second"))
+    loaded = await templates.load(prefix, "1.0")
+    assert loaded is not None and loaded.description == "second"
+    async with db.read() as session:
+        inside = await templates.load(prefix, "1.0", session)
+    assert inside == loaded
+    assert await templates.load(prefix, "2.0") is None

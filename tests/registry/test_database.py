@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from registry import Unavailable
 from registry.storage import Database
@@ -98,5 +100,55 @@ async def test_postgresql_writers_are_not_queued_by_the_node(tmp_path: Path):
                 assert (await session.execute(text("SELECT 1"))).scalar() == 1
             release.set()
             await holder
+        finally:
+            await database.dispose()
+
+
+async def test_postgresql_pre_ping_replaces_a_dead_connection_in_one_round_trip(tmp_path: Path):
+    async with databases.fresh_database("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            async with database.write() as session:
+                await session.execute(text("CREATE TABLE t (n INTEGER)"))
+            async with database.write() as session:  # pooled again: the ping alone, no BEGIN
+                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+            # The server ends the pooled connection (a restart, an administrator, a proxy).
+            killer = await asyncpg.connect(
+                make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            )
+            try:
+                assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await killer.close()
+            for _ in range(3):  # every pooled connection meets the ping; none fails a write
+                async with database.write() as session:
+                    await session.execute(text("INSERT INTO t VALUES (1)"))
+            async with database.read() as session:
+                assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 3
+        finally:
+            await database.dispose()
+
+
+async def test_the_pre_ping_is_one_statement_outside_any_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    async with databases.fresh_database("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            async with database.read() as session:  # a pooled connection to ping next time
+                await session.execute(text("SELECT 1"))
+            sent: list[str] = []
+            for name in ("execute", "fetchrow"):  # BEGIN/ROLLBACK go through execute
+                original = getattr(asyncpg.Connection, name)
+
+                async def recorded(self, query, *args, _original=original, **kwargs):
+                    sent.append(query.strip())
+                    return await _original(self, query, *args, **kwargs)
+
+                monkeypatch.setattr(asyncpg.Connection, name, recorded)
+            async with database.read() as session:
+                await session.execute(text("SELECT 1"))
+            assert sent[0] == ";"
+            assert not any(query.upper().startswith("ROLLBACK") for query in sent[:2])
         finally:
             await database.dispose()
