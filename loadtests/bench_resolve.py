@@ -15,8 +15,11 @@ loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 - uniform:   uniform over all identifiers (mostly cache misses: storage reads)
 - not-found: uniform over unregistered names (negative answers)
 
-then ``hot ratio = node / baseline`` (the kit's ``ratios``) and the node's peak RSS (the kit's
-``RssSampler``, over the node's process tree). wrk comes from Debian:
+and (c) the storage floor: the same point lookups (``SELECT values FROM records WHERE handle =
+$1``, uniform over the seeded names, then over unregistered ones) straight through asyncpg from
+this process, ``CONNECTIONS`` at once, one connection each. It prints ``hot ratio = node /
+baseline`` (the kit's ``ratios``), ``uniform / floor`` and ``not-found / floor``, and the node's
+peak RSS (the kit's ``RssSampler``, over the node's process tree). wrk comes from Debian:
 ``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
 the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs (a
 seed that was cut short resumes: identifiers already there count as such). Records are unsigned
@@ -219,6 +222,58 @@ def _wrk(url: str, kind: str, count: int, seconds: float, workdir: Path) -> dict
     raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
 
 
+async def _floor(database_url: str, kind: str, count: int, seconds: float) -> dict[str, float]:
+    """Raw point lookups of the records table through asyncpg: what storage alone answers.
+
+    ``CONNECTIONS`` lookups at once (one connection each, as wrk keeps one request in flight per
+    connection), each a prepared ``SELECT values … WHERE handle = $1`` of a uniformly random
+    seeded name (``uniform``) or of an unregistered one (``notfound``), for ``seconds``.
+    """
+    import random
+
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    pool = await asyncpg.create_pool(dsn, min_size=CONNECTIONS, max_size=CONNECTIONS, timeout=10)
+    latencies: list[float] = []
+    missing = 0
+    try:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal missing
+            async with pool.acquire() as connection:
+                statement = await connection.prepare(
+                    'SELECT "values" FROM records WHERE handle = $1'
+                )
+                while (started := time.perf_counter()) < deadline:
+                    i = random.randrange(count)
+                    name = _SUFFIX_FORMAT % i if kind == "uniform" else f"LTX-wrk-{i}"
+                    found = await statement.fetchval(f"{PREFIX}/{name}")
+                    latencies.append(time.perf_counter() - started)
+                    missing += found is None
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONNECTIONS)))
+        elapsed = time.perf_counter() - began
+    finally:
+        await pool.close()
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        return 1000 * latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+
+    expected_missing = 0 if kind == "uniform" else len(latencies)
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "errors": 0,
+        "non2xx": abs(missing - expected_missing),
+        "p50": percentile(50),
+        "p99": percentile(99),
+        "p999": percentile(99.9),
+        "rps": len(latencies) / elapsed,
+    }
+
+
 def _tree_rss_mib(pid: int) -> float:
     sizes = [size for size in map(rss_bytes, process_tree(pid)) if size is not None]
     return sum(sizes) / 2**20 if sizes else float("nan")
@@ -397,6 +452,9 @@ async def _scenarios(
         results["node zipf"] = await wrk(node.url, "zipf", seconds)
         results["node uniform"] = await wrk(node.url, "uniform", seconds)
         results["node not-found"] = await wrk(node.url, "notfound", seconds)
+    # The storage floor, outside the RSS window (it is this process, not the node).
+    results["floor uniform"] = await _floor(args.database_url, "uniform", count, seconds)
+    results["floor not-found"] = await _floor(args.database_url, "notfound", count, seconds)
     return {
         "results": results,
         "rounds": rounds,
@@ -421,6 +479,16 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     hot = ratios(shown, node_hot, ("rps", "p50", "p99", "p999"))
     print(f"\nhot ratio = node / baseline = {hot['rps']:.2f} (best of {rounds} alternating rounds)")
     print(ratio_table(shown, node_hot, ("rps", "p50", "p99", "p999")))
+    floor = {
+        "uniform / floor": results["node uniform"]["rps"] / results["floor uniform"]["rps"],
+        "not-found / floor": results["node not-found"]["rps"] / results["floor not-found"]["rps"],
+        "not-found / uniform": results["node not-found"]["rps"] / results["node uniform"]["rps"],
+    }
+    measured["floor_ratios"] = {name: round(value, 3) for name, value in floor.items()}
+    print(
+        "storage floor (req/s ratios): "
+        + ", ".join(f"{name} = {value:.2f}" for name, value in floor.items())
+    )
     for name, runs in measured["rounds"].items():
         print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
     print(f"node peak RSS during the scenarios: {measured['peak_rss_mib']:.0f} MiB")
@@ -436,6 +504,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.rounds = min(args.rounds, 2)
     database_url = asyncio.run(_database(args.postgres, count, args.reseed))
+    args.database_url = database_url
     workdir = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
     env = {"IDNODE_NODE_CODE": "88.118", "IDNODE_SIGN_RECORDS": "false"}
     baseline = None
@@ -461,6 +530,7 @@ def run(args: argparse.Namespace) -> int:
                 "record_bytes": len(sample.content),
                 "results": measured["results"],
                 "hot_ratio": hot,
+                "floor_ratios": measured["floor_ratios"],
                 "peak_rss_mib": round(measured["peak_rss_mib"], 1),
             }
             if args.fill:

@@ -14,7 +14,7 @@ from registry import ADMIN, ANONYMOUS, Principal, Unauthenticated
 
 from .context import NodeContext, get_context
 
-__all__ = ["client_address", "get_principal"]
+__all__ = ["client_address", "get_principal", "known_principal", "may_read_private"]
 
 
 async def get_principal(request: Request, context: NodeContext = Depends(get_context)) -> Principal:
@@ -39,6 +39,33 @@ async def get_principal(request: Request, context: NodeContext = Depends(get_con
             return ADMIN
         return await context.enterprises.principal_for_token(credentials)
     raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
+
+
+def known_principal(header: str, context: NodeContext, client: str) -> Principal | None:
+    """The caller, when an ``Authorization`` header tells without I/O: a password or token
+    proven recently, or the admin token; ``None`` when only ``get_principal`` can tell.
+
+    Throttled as ``get_principal`` is; raises ``Unauthenticated`` for a malformed header.
+    """
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    scheme = scheme.lower()
+    if scheme == "basic":
+        username, password = _basic(credentials)
+        return context.enterprises.remembered(username, password, client=client)
+    if scheme == "bearer" and credentials:
+        admin_token = context.settings.admin_token
+        if admin_token is not None and hmac.compare_digest(
+            credentials.encode(), admin_token.get_secret_value().encode()
+        ):
+            return ADMIN
+        return context.enterprises.remembered_token(credentials)
+    return None
+
+
+def may_read_private(principal: Principal, handle: str) -> bool:
+    """``principal.can_read_private`` for a normalised handle's text (no parsing)."""
+    return principal.is_admin or handle.partition("/")[0] in principal.prefixes
 
 
 def client_address(request: Request) -> str:

@@ -78,6 +78,8 @@ class NodeContext:
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
             self.resolver = _resolver(settings, self.records)
+            # Credential and prefix changes, here or (over NOTIFY) elsewhere, forget proven ones.
+            self.resolver.on_invalidate(self.enterprises.verified.changed)
             # Registered before it starts: a listener that fails to start is still closed.
             stack.push_async_callback(self.resolver.close)
             if self._listen:

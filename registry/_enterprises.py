@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cachebox import TTLCache
 from sqlalchemy.exc import IntegrityError
 
+from ._credential_cache import VerifiedCredentials, stamp_file_for
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role, parse_username
@@ -96,6 +95,7 @@ class EnterpriseService:
         node_code: Prefix,
         cipher_key: CipherKey | None = None,
         throttle: LoginThrottle | None = None,
+        verified: VerifiedCredentials | None = None,
     ) -> None:
         self.db = db
         self.records = records
@@ -103,7 +103,8 @@ class EnterpriseService:
         self.node_code = node_code
         self.cipher_key = cipher_key
         self.throttle = throttle or LoginThrottle()
-        self._verified: TTLCache = TTLCache(10_000, 300)
+        # Passwords and tokens proven recently (keyed so a dump reveals none of them).
+        self.verified = verified or VerifiedCredentials(stamp_file_for(db))
 
     async def create(
         self, name: str, prefix: str | None = None, *, password: str | None = None
@@ -133,6 +134,8 @@ class EnterpriseService:
                 raise EntityNotFound(f"enterprise {enterprise_id} does not exist")
             allocated = await self._allocate(tx, enterprise_id, prefix)
             await self._issue(tx, enterprise_id, allocated)
+        # The enterprise's remembered principals lack the new prefix.
+        self.verified.bump()
         return allocated
 
     async def _allocate(self, tx: WriteTransaction, enterprise_id: int, prefix: str | None) -> str:
@@ -320,6 +323,8 @@ class EnterpriseService:
             if admin is not None:
                 kept = [v for v in decode_values(admin.values) if v.index != index]
                 await tx.put(handle, kept, None, new=False, ship=SHIP_ADMIN_RECORD)
+        # Other processes on PostgreSQL forgot it with the ADMIN record's invalidation.
+        self.verified.bump()
 
     async def holder_of(self, prefix: str) -> int | None:
         """The id of the enterprise that holds ``prefix``, if it is allocated."""
@@ -350,16 +355,40 @@ class EnterpriseService:
         index, handle = parse_username(username)
         normalised = f"{index}:{handle}"
         self.throttle.check(normalised, client)
+        key = self.verified.key("basic", normalised, password)
+        remembered = self.verified.get(key)
+        if remembered is not None:
+            self.throttle.succeeded(normalised, client)
+            return remembered
+        generation = self.verified.generation
         async with self.db.read() as session:
             row = await Credentials(session).by_username(normalised)
             stored = row.secret_hash if row is not None else _UNKNOWN_HASH
-            matches = await self._verify(password, stored)
+            matches = await asyncio.to_thread(verify_secret, password, stored)
             if row is None or row.revoked_at is not None or not matches:
                 self.throttle.failed(normalised, client)
                 raise Unauthenticated(f"unknown credential or wrong password for {normalised}")
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
         self.throttle.succeeded(normalised, client)
-        return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+        principal = Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+        self.verified.put(key, principal, generation)
+        return principal
+
+    def remembered(self, username: str, password: str, *, client: str = "") -> Principal | None:
+        """``authenticate`` without I/O: the principal when this password was proven recently
+        (throttled as ``authenticate``), ``None`` when only ``authenticate`` can tell."""
+        index, handle = parse_username(username)
+        normalised = f"{index}:{handle}"
+        remembered = self.verified.get(self.verified.key("basic", normalised, password))
+        if remembered is None:
+            return None
+        self.throttle.check(normalised, client)
+        self.throttle.succeeded(normalised, client)
+        return remembered
+
+    def remembered_token(self, token: str) -> Principal | None:
+        """``principal_for_token`` without I/O, when the token was proven recently."""
+        return self.verified.get(self.verified.key("token", "", token))
 
     async def authenticate_cipher(
         self, username: str, cipher: str, *, client: str = ""
@@ -392,18 +421,6 @@ class EnterpriseService:
         self.throttle.succeeded(normalised, client)
         return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
 
-    async def _verify(self, password: str, secret_hash: str) -> bool:
-        # scrypt is slow on purpose; remember recent successes so HTTP Basic clients that send
-        # the password on every request do not pay for it each time. The key includes the
-        # stored hash, so a changed or revoked credential is never served from here.
-        key = hashlib.sha256(f"{secret_hash}\0{password}".encode()).digest()
-        if self._verified.get(key):
-            return True
-        ok = await asyncio.to_thread(verify_secret, password, secret_hash)
-        if ok:
-            self._verified[key] = True
-        return ok
-
     async def issue_token(self, principal: Principal, lifetime: timedelta) -> tuple[str, datetime]:
         """A bearer token for an authenticated enterprise credential."""
         token = new_token()
@@ -416,10 +433,18 @@ class EnterpriseService:
         return token, expires
 
     async def principal_for_token(self, token: str) -> Principal:
+        key = self.verified.key("token", "", token)
+        remembered = self.verified.get(key)
+        if remembered is not None:
+            return remembered
+        generation = self.verified.generation
         now = datetime.now(UTC)
         async with self.db.read() as session:
-            row = await Credentials(session).by_token(hash_token(token), now)
-            if row is None:
+            found = await Credentials(session).by_token(hash_token(token), now)
+            if found is None:
                 raise Unauthenticated("the bearer token is unknown, revoked or expired")
+            row, expires = found
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
-        return Principal(Role.ENTERPRISE, row.username, row.enterprise_id, frozenset(prefixes))
+        principal = Principal(Role.ENTERPRISE, row.username, row.enterprise_id, frozenset(prefixes))
+        self.verified.put(key, principal, generation, expires.timestamp())
+        return principal
