@@ -41,25 +41,34 @@ async def get_principal(request: Request, context: NodeContext = Depends(get_con
     raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
 
 
-def known_principal(header: str, context: NodeContext, client: str) -> Principal | None:
+def known_principal(header: bytes, context: NodeContext, client: str) -> Principal | None:
     """The caller, when an ``Authorization`` header tells without I/O: a password or token
     proven recently, or the admin token; ``None`` when only ``get_principal`` can tell.
 
     Throttled as ``get_principal`` is; raises ``Unauthenticated`` for a malformed header.
     """
-    scheme, _, credentials = header.partition(" ")
+    enterprises = context.enterprises
+    # The same Basic header again (clients send it on every request): no decoding at all.
+    principal = enterprises.remembered_header(header, client=client)
+    if principal is not None:
+        return principal
+    generation = enterprises.verified.generation
+    scheme, _, credentials = header.decode("latin-1").partition(" ")
     credentials = credentials.strip()
     scheme = scheme.lower()
     if scheme == "basic":
         username, password = _basic(credentials)
-        return context.enterprises.remembered(username, password, client=client)
+        principal = enterprises.remembered(username, password, client=client)
+        if principal is not None:
+            enterprises.remember_header(header, principal, generation)
+        return principal
     if scheme == "bearer" and credentials:
         admin_token = context.settings.admin_token
         if admin_token is not None and hmac.compare_digest(
             credentials.encode(), admin_token.get_secret_value().encode()
         ):
             return ADMIN
-        return context.enterprises.remembered_token(credentials)
+        return enterprises.remembered_token(credentials)
     return None
 
 

@@ -75,6 +75,7 @@ class NodeContext:
             self.records = RecordService(self.db)
             self.records.writer.set_sealer(self.signer)
             self.enterprises = _enterprises(settings, self.db, self.records)
+            stack.callback(self.enterprises.verified.close)
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
             self.resolver = _resolver(settings, self.records)

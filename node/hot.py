@@ -74,8 +74,9 @@ class HotPath:
         (which also answers malformed or refused credentials, in the API's own words)."""
         client = scope.get("client")
         try:
-            header = authorization.decode("latin-1")
-            return known_principal(header, self.state.node, client[0] if client else "unknown")
+            return known_principal(
+                authorization, self.state.node, client[0] if client else "unknown"
+            )
         except NodeError:
             return None
 
@@ -89,8 +90,12 @@ class HotPath:
             # Keys are normalised handles; a path in another spelling misses and is parsed.
             entry = resolver.hot(key)
             if entry is not None:
-                if principal is not None:
-                    status, body = entry.answer(may_read_private(principal, entry.key))
+                if (
+                    principal is not None
+                    and entry.private_text is not None
+                    and may_read_private(principal, entry.key)
+                ):
+                    status, body = entry.answer(True)
                 else:
                     status, body = entry.status, entry.body
                 await _send(send, status, body, [])

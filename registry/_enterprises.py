@@ -390,6 +390,22 @@ class EnterpriseService:
         """``principal_for_token`` without I/O, when the token was proven recently."""
         return self.verified.get(self.verified.key("token", "", token))
 
+    def remembered_header(self, header: bytes, *, client: str = "") -> Principal | None:
+        """``remembered`` for a whole HTTP Basic ``Authorization`` header as received (see
+        ``remember_header``): no decoding, no I/O; throttled as ``authenticate``."""
+        principal = self.verified.get(self.verified.header_key(header))
+        if principal is None:
+            return None
+        identity = principal.username or ""
+        self.throttle.check(identity, client)
+        self.throttle.succeeded(identity, client)
+        return principal
+
+    def remember_header(self, header: bytes, principal: Principal, generation: int) -> None:
+        """Remember that the HTTP Basic ``header`` proved ``principal`` (which ``remembered``
+        returned for its decoded password since ``generation`` was taken)."""
+        self.verified.put(self.verified.header_key(header), principal, generation)
+
     async def authenticate_cipher(
         self, username: str, cipher: str, *, client: str = ""
     ) -> Principal:

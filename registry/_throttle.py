@@ -52,6 +52,12 @@ class LoginThrottle:
         self._identity = parse_limit(limits.per_identity)
         self._client = parse_limit(limits.per_client)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Until then some failure may still count; after it, every counter is at zero and
+        # ``check``/``succeeded`` have nothing to look at (the common case, made cheap).
+        self._longest = max(
+            item.get_expiry() for item in (self._pair, self._identity, self._client)
+        )
+        self._counting_until = 0.0
 
     def _counters(self, identity: str, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -62,6 +68,8 @@ class LoginThrottle:
 
     def check(self, identity: str, client: str) -> None:
         """Raise ``TooManyAttempts`` while a counter of this login is at its limit."""
+        if time.time() >= self._counting_until:
+            return
         for item, keys in self._counters(identity, client):
             if not self._limiter.test(item, *keys):
                 reset = self._limiter.get_window_stats(item, *keys).reset_time
@@ -74,9 +82,12 @@ class LoginThrottle:
 
     def failed(self, identity: str, client: str) -> None:
         """Count one failed login."""
+        self._counting_until = time.time() + self._longest
         for item, keys in self._counters(identity, client):
             self._limiter.hit(item, *keys)
 
     def succeeded(self, identity: str, client: str) -> None:
         """Forget this client's failures for this identity (typos before the right password)."""
+        if time.time() >= self._counting_until:
+            return
         self._limiter.clear(self._pair, "login", identity, client)
