@@ -48,7 +48,7 @@ def known_principal(header: bytes, context: NodeContext, client: str) -> Princip
     Throttled as ``get_principal`` is; raises ``Unauthenticated`` for a malformed header.
     """
     enterprises = context.enterprises
-    # The same Basic header again (clients send it on every request): no decoding at all.
+    # The same header again (clients send it on every request): no decoding at all.
     principal = enterprises.remembered_header(header, client=client)
     if principal is not None:
         return principal
@@ -68,7 +68,10 @@ def known_principal(header: bytes, context: NodeContext, client: str) -> Princip
             credentials.encode(), admin_token.get_secret_value().encode()
         ):
             return ADMIN
-        return enterprises.remembered_token(credentials)
+        principal = enterprises.remembered_token(credentials)
+        if principal is not None:
+            enterprises.remember_header(header, principal, generation, token=credentials)
+        return principal
     return None
 
 

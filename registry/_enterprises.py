@@ -104,7 +104,10 @@ class EnterpriseService:
         self.cipher_key = cipher_key
         self.throttle = throttle or LoginThrottle()
         # Passwords and tokens proven recently (keyed so a dump reveals none of them).
-        self.verified = verified or VerifiedCredentials(stamp_file_for(db))
+        # (Not ``verified or …``: an empty cache is falsy.)
+        self.verified = (
+            verified if verified is not None else VerifiedCredentials(stamp_file_for(db))
+        )
 
     async def create(
         self, name: str, prefix: str | None = None, *, password: str | None = None
@@ -391,20 +394,31 @@ class EnterpriseService:
         return self.verified.get(self.verified.key("token", "", token))
 
     def remembered_header(self, header: bytes, *, client: str = "") -> Principal | None:
-        """``remembered`` for a whole HTTP Basic ``Authorization`` header as received (see
-        ``remember_header``): no decoding, no I/O; throttled as ``authenticate``."""
+        """``remembered`` or ``remembered_token`` for a whole ``Authorization`` header as
+        received (see ``remember_header``): no decoding, no I/O; HTTP Basic is throttled as
+        ``authenticate``."""
         principal = self.verified.get(self.verified.header_key(header))
         if principal is None:
             return None
-        identity = principal.username or ""
-        self.throttle.check(identity, client)
-        self.throttle.succeeded(identity, client)
+        if header[:6].lower() == b"basic ":
+            identity = principal.username or ""
+            self.throttle.check(identity, client)
+            self.throttle.succeeded(identity, client)
         return principal
 
-    def remember_header(self, header: bytes, principal: Principal, generation: int) -> None:
-        """Remember that the HTTP Basic ``header`` proved ``principal`` (which ``remembered``
-        returned for its decoded password since ``generation`` was taken)."""
-        self.verified.put(self.verified.header_key(header), principal, generation)
+    def remember_header(
+        self, header: bytes, principal: Principal, generation: int, token: str | None = None
+    ) -> None:
+        """Remember that ``header`` proved ``principal`` (which ``remembered``, or for a bearer
+        ``token`` ``remembered_token``, returned since ``generation`` was taken); a token's
+        header is remembered no longer than the token lives."""
+        expires = None
+        if token is not None:
+            found = self.verified.entry(self.verified.key("token", "", token))
+            if found is None:
+                return
+            expires = found[1]
+        self.verified.put(self.verified.header_key(header), principal, generation, expires)
 
     async def authenticate_cipher(
         self, username: str, cipher: str, *, client: str = ""

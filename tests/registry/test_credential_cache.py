@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import pickle
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -215,3 +216,29 @@ async def test_two_processes_on_one_sqlite_file_forget_through_the_stamp_file(
 def test_no_stamp_file_on_postgresql_or_in_memory() -> None:
     assert stamp_file_for(Database("sqlite+aiosqlite:///:memory:")) is None
     assert stamp_file_for(Database("postgresql+asyncpg://u@127.0.0.1/x")) is None
+
+
+async def test_a_remembered_header_is_throttled_and_a_token_header_dies_with_its_token(
+    db: Database,
+) -> None:
+    now = [time.time()]
+    throttle = LoginThrottle(LoginLimits(per_identity_client="1/minute"))
+    service = _service(db, throttle=throttle, verified=VerifiedCredentials(clock=lambda: now[0]))
+    await service.create("Acme", "88.118.8", password=PASSWORD)
+    principal = await service.authenticate(USER, PASSWORD, client="c")
+    basic = b"Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode())
+    assert service.remembered_header(basic, client="c") is None
+    service.remember_header(basic, principal, service.verified.generation)
+    assert service.remembered_header(basic, client="c") == principal
+    token, _ = await service.issue_token(principal, timedelta(hours=1))
+    await service.principal_for_token(token)
+    bearer = f"Bearer {token}".encode()
+    service.remember_header(bearer, principal, service.verified.generation, token=token)
+    assert service.remembered_header(bearer) == principal
+    # One failure locks this identity out from "c", remembered header or not.
+    with pytest.raises(Unauthenticated):
+        await service.authenticate(USER, "wrong", client="c")
+    with pytest.raises(TooManyAttempts):
+        service.remembered_header(basic, client="c")
+    now[0] += 3700
+    assert service.remembered_header(bearer) is None
