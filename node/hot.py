@@ -101,7 +101,8 @@ class HotPath:
                 await _send(send, status, body, [])
                 self.tally.handle(status, started)
                 return
-            resolution = await resolver.lookup(Handle.parse(key))
+            # Misses of the same moment share one statement (``ReadBatcher``).
+            resolution = await resolver.lookup(Handle.parse(key), batched=True)
         except NodeError as exc:
             # Named as the app's route names it: the path as the server decoded it.
             status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
