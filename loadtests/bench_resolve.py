@@ -18,13 +18,18 @@ loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 - uniform:   uniform over all identifiers (mostly cache misses: storage reads)
 - not-found: uniform over unregistered names (negative answers)
 
-then ``hot ratio = node / baseline`` (the kit's ``ratios``) and the node's peak RSS (the kit's
-``RssSampler``, over the node's process tree). wrk comes from Debian:
+and (c) the storage floor: the same point lookups (``SELECT values FROM records WHERE handle =
+$1``, uniform over the seeded names, then over unregistered ones) straight through asyncpg from
+this process, ``CONNECTIONS`` at once, one connection each. It prints ``hot ratio = node /
+baseline`` (the kit's ``ratios``), ``uniform / floor`` and ``not-found / floor``, and the node's
+peak RSS (the kit's ``RssSampler``, over the node's process tree). wrk comes from Debian:
 ``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
 the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs (a
 seed that was cut short resumes: identifiers already there count as such). Records are unsigned
 (``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
 ``--profile`` samples the node with py-spy during the hot scenario (``pip install py-spy``).
+Below 1,000,000 identifiers (``--quick``) the node's cache holds twice the hot set
+(``--cache-entries``), so uniform and not-found reads stay misses as they are over a million.
 Everything binds to 127.0.0.1 and every phase has a bounded duration.
 """
 
@@ -229,6 +234,58 @@ def _wrk(url: str, kind: str, count: int, seconds: float, workdir: Path) -> dict
     raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
 
 
+async def _floor(database_url: str, kind: str, count: int, seconds: float) -> dict[str, float]:
+    """Raw point lookups of the records table through asyncpg: what storage alone answers.
+
+    ``CONNECTIONS`` lookups at once (one connection each, as wrk keeps one request in flight per
+    connection), each a prepared ``SELECT values … WHERE handle = $1`` of a uniformly random
+    seeded name (``uniform``) or of an unregistered one (``notfound``), for ``seconds``.
+    """
+    import random
+
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    pool = await asyncpg.create_pool(dsn, min_size=CONNECTIONS, max_size=CONNECTIONS, timeout=10)
+    latencies: list[float] = []
+    missing = 0
+    try:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal missing
+            async with pool.acquire() as connection:
+                statement = await connection.prepare(
+                    'SELECT "values" FROM records WHERE handle = $1'
+                )
+                while (started := time.perf_counter()) < deadline:
+                    i = random.randrange(count)
+                    name = _SUFFIX_FORMAT % i if kind == "uniform" else f"LTX-wrk-{i}"
+                    found = await statement.fetchval(f"{PREFIX}/{name}")
+                    latencies.append(time.perf_counter() - started)
+                    missing += found is None
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONNECTIONS)))
+        elapsed = time.perf_counter() - began
+    finally:
+        await pool.close()
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        return 1000 * latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+
+    expected_missing = 0 if kind == "uniform" else len(latencies)
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "errors": 0,
+        "non2xx": abs(missing - expected_missing),
+        "p50": percentile(50),
+        "p99": percentile(99),
+        "p999": percentile(99.9),
+        "rps": len(latencies) / elapsed,
+    }
+
+
 def _tree_rss_mib(pid: int) -> float:
     sizes = [size for size in map(rss_bytes, process_tree(pid)) if size is not None]
     return sum(sizes) / 2**20 if sizes else float("nan")
@@ -415,6 +472,9 @@ async def _scenarios(
         results["node zipf"] = await wrk(node.url, "zipf", seconds)
         results["node uniform"] = await wrk(node.url, "uniform", seconds)
         results["node not-found"] = await wrk(node.url, "notfound", seconds)
+    # The storage floor, outside the RSS window (it is this process, not the node).
+    results["floor uniform"] = await _floor(args.database_url, "uniform", count, seconds)
+    results["floor not-found"] = await _floor(args.database_url, "notfound", count, seconds)
     return {
         "results": results,
         "rounds": rounds,
@@ -447,6 +507,16 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     for name, value in page_ratios.items():
         print(f"html ratio = {name} req/s / HTML req/s = {value:.2f} (target: within 1.5)")
     measured["html_ratios"] = {name: round(value, 3) for name, value in page_ratios.items()}
+    floor = {
+        "uniform / floor": results["node uniform"]["rps"] / results["floor uniform"]["rps"],
+        "not-found / floor": results["node not-found"]["rps"] / results["floor not-found"]["rps"],
+        "not-found / uniform": results["node not-found"]["rps"] / results["node uniform"]["rps"],
+    }
+    measured["floor_ratios"] = {name: round(value, 3) for name, value in floor.items()}
+    print(
+        "storage floor (req/s ratios): "
+        + ", ".join(f"{name} = {value:.2f}" for name, value in floor.items())
+    )
     for name, runs in measured["rounds"].items():
         print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
     print(f"node peak RSS during the scenarios: {measured['peak_rss_mib']:.0f} MiB")
@@ -461,9 +531,16 @@ def run(args: argparse.Namespace) -> int:
     seconds = 5.0 if args.quick else args.seconds
     if args.quick:
         args.rounds = min(args.rounds, 2)
+    if args.cache_entries is None and count < 1_000_000 and not args.fill:
+        # A small set would soon be cached whole and "uniform" would measure hits; a cache of
+        # twice the hot set keeps uniform and not-found reads misses, as over a million.
+        args.cache_entries = 2 * HOT_HANDLES
     database_url = asyncio.run(_database(args.postgres, count, args.reseed))
+    args.database_url = database_url
     workdir = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
     env = {"IDNODE_NODE_CODE": "88.118", "IDNODE_SIGN_RECORDS": "false"}
+    if args.cache_entries:
+        env["IDNODE_CACHE_MAX_ENTRIES"] = str(args.cache_entries)
     baseline = None
     try:
         with started_node(
@@ -488,6 +565,7 @@ def run(args: argparse.Namespace) -> int:
                 "results": measured["results"],
                 "hot_ratio": hot,
                 "html_ratios": measured["html_ratios"],
+                "floor_ratios": measured["floor_ratios"],
                 "peak_rss_mib": round(measured["peak_rss_mib"], 1),
             }
             if args.fill:
@@ -531,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--fill", action="store_true", help="cache every record, then report RSS")
     parser.add_argument("--profile", action="store_true", help="py-spy the node's hot scenario")
+    parser.add_argument(
+        "--cache-entries",
+        type=int,
+        help="the node's cache bound (default: twice the hot set below 1,000,000 identifiers)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar while seeding")
     return run(parser.parse_args(argv))

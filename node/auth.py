@@ -15,7 +15,7 @@ from registry import ADMIN, ANONYMOUS, Actor, Principal, Unauthenticated, set_ac
 from .context import NodeContext, get_context
 from .logging_setup import request_id
 
-__all__ = ["acting", "client_address", "get_principal"]
+__all__ = ["acting", "client_address", "get_principal", "known_principal", "may_read_private"]
 
 
 async def get_principal(request: Request, context: NodeContext = Depends(get_context)) -> Principal:
@@ -55,6 +55,45 @@ async def _principal(request: Request, context: NodeContext) -> Principal:
             return ADMIN
         return await context.enterprises.principal_for_token(credentials)
     raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
+
+
+def known_principal(header: bytes, context: NodeContext, client: str) -> Principal | None:
+    """The caller, when an ``Authorization`` header tells without I/O: a password or token
+    proven recently, or the admin token; ``None`` when only ``get_principal`` can tell.
+
+    Throttled as ``get_principal`` is; raises ``Unauthenticated`` for a malformed header.
+    """
+    enterprises = context.enterprises
+    # The same header again (clients send it on every request): no decoding at all.
+    principal = enterprises.remembered_header(header, client=client)
+    if principal is not None:
+        return principal
+    generation = enterprises.verified.generation
+    scheme, _, credentials = header.decode("latin-1").partition(" ")
+    credentials = credentials.strip()
+    scheme = scheme.lower()
+    if scheme == "basic":
+        username, password = _basic(credentials)
+        principal = enterprises.remembered(username, password, client=client)
+        if principal is not None:
+            enterprises.remember_header(header, principal, generation)
+        return principal
+    if scheme == "bearer" and credentials:
+        admin_token = context.settings.admin_token
+        if admin_token is not None and hmac.compare_digest(
+            credentials.encode(), admin_token.get_secret_value().encode()
+        ):
+            return ADMIN
+        principal = enterprises.remembered_token(credentials)
+        if principal is not None:
+            enterprises.remember_header(header, principal, generation, token=credentials)
+        return principal
+    return None
+
+
+def may_read_private(principal: Principal, handle: str) -> bool:
+    """``principal.can_read_private`` for a normalised handle's text (no parsing)."""
+    return principal.is_admin or handle.partition("/")[0] in principal.prefixes
 
 
 def client_address(request: Request) -> str:

@@ -97,6 +97,7 @@ class NodeContext:
             )
             self.enterprises = _enterprises(settings, self.db, self.records, self.limits)
             self.enterprises.quotas = self.quotas
+            stack.callback(self.enterprises.verified.close)
             self.templates = TemplateService(self.db)
             self.batches = BatchService(self.db, self.records, self.templates)
             self.audit = AuditService(self.db)
@@ -106,6 +107,8 @@ class NodeContext:
             stack.push_async_callback(self.imports.close)
             self.catalog = RecordCatalog(self.db)
             self.resolver = _resolver(settings, self.records)
+            # Credential and prefix changes, here or (over NOTIFY) elsewhere, forget proven ones.
+            self.resolver.on_invalidate(self.enterprises.verified.changed)
             # Registered before it starts: a listener that fails to start is still closed.
             stack.push_async_callback(self.resolver.close)
             if self._listen:

@@ -1,8 +1,8 @@
-"""The resolution hot path: anonymous resolutions answered before any routing.
+"""The resolution hot path: resolutions answered before any routing.
 
-A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). An anonymous
-``GET`` or ``HEAD /api/handles/<handle>`` without query parameters is answered here from the
-resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). A ``GET`` or
+``HEAD /api/handles/<handle>`` without query parameters, anonymous or with credentials proven
+recently (``known_principal``: no scrypt, no read), is answered here from the resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
 validation; a miss is resolved here too (through the cache, so it is filled), and an error in
 either is answered here in the Handle REST error dialect (``httpapi.handle_error``), without
 a second read. Anything else goes on to the FastAPI app, whose endpoint has the same semantics.
@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from httpapi import handle_error
-from registry import Handle, NodeError
+from registry import Handle, NodeError, Principal
 from resolver import FORWARDED_HEADER, Resolver
 
+from .auth import known_principal, may_read_private
 from .headers import NOSNIFF, stale_headers
 from .human.hot import hot_page
 from .paths import path_text
@@ -29,9 +30,9 @@ HANDLES_PATH = "/api/handles/"
 _JSON = (b"content-type", b"application/json")
 # HEAD answers as GET does; the server leaves the body out.
 _READS = frozenset({"GET", "HEAD"})
-# Requests carrying these need the full endpoint: credentials see private values, and a
-# forwarded request must not be resolved recursively.
-_NOT_HERE = frozenset({b"authorization", FORWARDED_HEADER.lower().encode()})
+# A forwarded request must not be resolved recursively: the full endpoint answers it.
+_FORWARDED = FORWARDED_HEADER.lower().encode()
+_AUTHORIZATION = b"authorization"
 
 
 async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
@@ -41,7 +42,7 @@ async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, b
 
 
 class HotPath:
-    """Wraps the node's app; answers anonymous Handle REST resolutions itself."""
+    """Wraps the node's app; answers Handle REST resolutions itself when it can."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -55,36 +56,18 @@ class HotPath:
             and scope["method"] in _READS
             and not scope["query_string"]
             and scope["path"].startswith(HANDLES_PATH)
-            and not any(name in _NOT_HERE for name, _ in scope["headers"])
         ):
-            started = perf_counter()
-            context = self.state.node
-            resolver: Resolver = context.resolver
-            try:
-                # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
-                # turns bytes that are not UTF-8 into U+FFFD.
-                key = path_text(scope, HANDLES_PATH)
-                limits = context.resolution_limits
-                if limits.active:
-                    client = scope.get("client")
-                    limits.check(client[0] if client else "unknown", key)
-                # Keys are normalised handles; a path in another spelling misses and is parsed.
-                entry = resolver.hot(key)
-                if entry is not None:
-                    await _send(send, entry.status, entry.body, [])
-                    self.tally.handle(entry.status, started)
-                    return
-                resolution = await resolver.lookup(Handle.parse(key))
-            except NodeError as exc:
-                # Named as the app's route names it: the path as the server decoded it.
-                status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
-            else:
-                status, body = resolution.entry.status, resolution.entry.body
-                extra = stale_headers(resolution)
-            headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
-            await _send(send, status, body, headers)
-            self.tally.handle(status, started)
-            return
+            authorization = None
+            for name, value in scope["headers"]:
+                if name == _FORWARDED:
+                    return await self.app(scope, receive, send)
+                if name == _AUTHORIZATION:
+                    authorization = value
+            if authorization is None:
+                return await self._resolve(scope, send, None)
+            principal = self._known(scope, authorization)
+            if principal is not None:
+                return await self._resolve(scope, send, principal)
         if scope["type"] == "http":
             started = perf_counter()
             page = hot_page(scope, self.state.node.resolver)
@@ -96,3 +79,53 @@ class HotPath:
                 self.tally.bind("human", status).observe(perf_counter() - started)
                 return
         await self.app(scope, receive, send)
+
+    def _known(self, scope: Scope, authorization: bytes) -> Principal | None:
+        """The caller when proven recently; ``None`` sends the request to the full endpoint
+        (which also answers malformed or refused credentials, in the API's own words)."""
+        client = scope.get("client")
+        try:
+            return known_principal(
+                authorization, self.state.node, client[0] if client else "unknown"
+            )
+        except NodeError:
+            return None
+
+    async def _resolve(self, scope: Scope, send: Send, principal: Principal | None) -> None:
+        started = perf_counter()
+        resolver: Resolver = self.state.node.resolver
+        try:
+            # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
+            # turns bytes that are not UTF-8 into U+FFFD.
+            key = path_text(scope, HANDLES_PATH)
+            limits = self.state.node.resolution_limits
+            if principal is None and limits.active:
+                client = scope.get("client")
+                limits.check(client[0] if client else "unknown", key)
+            # Keys are normalised handles; a path in another spelling misses and is parsed.
+            entry = resolver.hot(key)
+            if entry is not None:
+                if (
+                    principal is not None
+                    and entry.private_text is not None
+                    and may_read_private(principal, entry.key)
+                ):
+                    status, body = entry.answer(True)
+                else:
+                    status, body = entry.status, entry.body
+                await _send(send, status, body, [])
+                self.tally.handle(status, started)
+                return
+            # Misses of the same moment share one statement (``ReadBatcher``).
+            resolution = await resolver.lookup(Handle.parse(key), batched=True)
+        except NodeError as exc:
+            # Named as the app's route names it: the path as the server decoded it.
+            status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
+        else:
+            entry = resolution.entry
+            private = principal is not None and may_read_private(principal, entry.key)
+            status, body = entry.answer(private)
+            extra = stale_headers(resolution)
+        headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+        await _send(send, status, body, headers)
+        self.tally.handle(status, started)

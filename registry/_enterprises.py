@@ -8,9 +8,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cachebox import TTLCache
 from sqlalchemy.exc import IntegrityError
 
+from ._credential_cache import VerifiedCredentials, stamp_file_for
 from ._errors import AlreadyExists, Conflict, EntityNotFound, InvalidInput, Unauthenticated
 from ._grammar import Handle, Prefix
 from ._principal import Principal, Role, parse_username
@@ -99,6 +99,7 @@ class EnterpriseService:
         node_code: Prefix,
         cipher_key: CipherKey | None = None,
         throttle: LoginThrottle | None = None,
+        verified: VerifiedCredentials | None = None,
     ) -> None:
         self.db = db
         self.records = records
@@ -108,7 +109,11 @@ class EnterpriseService:
         self.throttle = throttle or LoginThrottle()
         # Set by the node: the prefix quota checked before each allocation.
         self.quotas: QuotaService | None = None
-        self._verified: TTLCache = TTLCache(10_000, 300)
+        # Passwords and tokens proven recently (keyed so a dump reveals none of them).
+        # (Not ``verified or …``: an empty cache is falsy.)
+        self.verified = (
+            verified if verified is not None else VerifiedCredentials(stamp_file_for(db))
+        )
 
     async def create(
         self, name: str, prefix: str | None = None, *, password: str | None = None
@@ -148,6 +153,8 @@ class EnterpriseService:
                 allocated,
                 {"enterprise": enterprise_id, "credential": issued.username},
             )
+        # The enterprise's remembered principals lack the new prefix.
+        self.verified.bump()
         return allocated
 
     async def _allocate(self, tx: WriteTransaction, enterprise_id: int, prefix: str | None) -> str:
@@ -356,6 +363,8 @@ class EnterpriseService:
                 str(handle),
                 {"enterprise": row.enterprise_id, "username": normalised},
             )
+        # Other processes on PostgreSQL forgot it with the ADMIN record's invalidation.
+        self.verified.bump()
 
     async def holder_of(self, prefix: str) -> int | None:
         """The id of the enterprise that holds ``prefix``, if it is allocated."""
@@ -386,16 +395,67 @@ class EnterpriseService:
         index, handle = parse_username(username)
         normalised = f"{index}:{handle}"
         self.throttle.check(normalised, client)
+        key = self.verified.key("basic", normalised, password)
+        remembered = self.verified.get(key)
+        if remembered is not None:
+            self.throttle.succeeded(normalised, client)
+            return remembered
+        generation = self.verified.generation
         async with self.db.read() as session:
             row = await Credentials(session).by_username(normalised)
             stored = row.secret_hash if row is not None else _UNKNOWN_HASH
-            matches = await self._verify(password, stored)
+            matches = await asyncio.to_thread(verify_secret, password, stored)
             if row is None or row.revoked_at is not None or not matches:
                 self.throttle.failed(normalised, client)
                 raise Unauthenticated(f"unknown credential or wrong password for {normalised}")
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
         self.throttle.succeeded(normalised, client)
-        return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+        principal = Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
+        self.verified.put(key, principal, generation)
+        return principal
+
+    def remembered(self, username: str, password: str, *, client: str = "") -> Principal | None:
+        """``authenticate`` without I/O: the principal when this password was proven recently
+        (throttled as ``authenticate``), ``None`` when only ``authenticate`` can tell."""
+        index, handle = parse_username(username)
+        normalised = f"{index}:{handle}"
+        remembered = self.verified.get(self.verified.key("basic", normalised, password))
+        if remembered is None:
+            return None
+        self.throttle.check(normalised, client)
+        self.throttle.succeeded(normalised, client)
+        return remembered
+
+    def remembered_token(self, token: str) -> Principal | None:
+        """``principal_for_token`` without I/O, when the token was proven recently."""
+        return self.verified.get(self.verified.key("token", "", token))
+
+    def remembered_header(self, header: bytes, *, client: str = "") -> Principal | None:
+        """``remembered`` or ``remembered_token`` for a whole ``Authorization`` header as
+        received (see ``remember_header``): no decoding, no I/O; HTTP Basic is throttled as
+        ``authenticate``."""
+        principal = self.verified.get(self.verified.header_key(header))
+        if principal is None:
+            return None
+        if header[:6].lower() == b"basic ":
+            identity = principal.username or ""
+            self.throttle.check(identity, client)
+            self.throttle.succeeded(identity, client)
+        return principal
+
+    def remember_header(
+        self, header: bytes, principal: Principal, generation: int, token: str | None = None
+    ) -> None:
+        """Remember that ``header`` proved ``principal`` (which ``remembered``, or for a bearer
+        ``token`` ``remembered_token``, returned since ``generation`` was taken); a token's
+        header is remembered no longer than the token lives."""
+        expires = None
+        if token is not None:
+            found = self.verified.entry(self.verified.key("token", "", token))
+            if found is None:
+                return
+            expires = found[1]
+        self.verified.put(self.verified.header_key(header), principal, generation, expires)
 
     async def authenticate_cipher(
         self, username: str, cipher: str, *, client: str = ""
@@ -428,18 +488,6 @@ class EnterpriseService:
         self.throttle.succeeded(normalised, client)
         return Principal(Role.ENTERPRISE, normalised, row.enterprise_id, frozenset(prefixes))
 
-    async def _verify(self, password: str, secret_hash: str) -> bool:
-        # scrypt is slow on purpose; remember recent successes so HTTP Basic clients that send
-        # the password on every request do not pay for it each time. The key includes the
-        # stored hash, so a changed or revoked credential is never served from here.
-        key = hashlib.sha256(f"{secret_hash}\0{password}".encode()).digest()
-        if self._verified.get(key):
-            return True
-        ok = await asyncio.to_thread(verify_secret, password, secret_hash)
-        if ok:
-            self._verified[key] = True
-        return ok
-
     async def issue_token(self, principal: Principal, lifetime: timedelta) -> tuple[str, datetime]:
         """A bearer token for an authenticated enterprise credential."""
         token = new_token()
@@ -454,7 +502,11 @@ class EnterpriseService:
     async def revoke_token(self, token: str) -> None:
         """Forget a bearer token (a console logout); an unknown token is no error."""
         async with self.db.write() as session:
-            await Credentials(session).delete_token(hash_token(token))
+            credentials = Credentials(session)
+            found = await credentials.by_token(hash_token(token), datetime.now(UTC))
+            await credentials.delete_token(hash_token(token))
+        if found is not None:
+            await self._credentials_changed(found[0].username)
 
     async def change_password(
         self, principal: Principal, current: str, new: str, *, client: str = ""
@@ -486,12 +538,28 @@ class EnterpriseService:
             if row is None or row.revoked_at is not None:
                 raise Unauthenticated(f"credential {username} is revoked")
             await credentials.set_secret(row.id, secret_hash, verifier, native)
+        await self._credentials_changed(username)
+
+    async def _credentials_changed(self, username: str) -> None:
+        """Forget remembered credentials in every process, as a revocation does: here and on
+        the same SQLite file by the stamp, elsewhere through the record invalidation channel
+        (the credential's ``…/ADMIN`` handle, which the caches watch)."""
+        self.verified.bump()
+        await self.records.writer.notify([str(parse_username(username)[1])])
 
     async def principal_for_token(self, token: str) -> Principal:
+        key = self.verified.key("token", "", token)
+        remembered = self.verified.get(key)
+        if remembered is not None:
+            return remembered
+        generation = self.verified.generation
         now = datetime.now(UTC)
         async with self.db.read() as session:
-            row = await Credentials(session).by_token(hash_token(token), now)
-            if row is None:
+            found = await Credentials(session).by_token(hash_token(token), now)
+            if found is None:
                 raise Unauthenticated("the bearer token is unknown, revoked or expired")
+            row, expires = found
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)
-        return Principal(Role.ENTERPRISE, row.username, row.enterprise_id, frozenset(prefixes))
+        principal = Principal(Role.ENTERPRISE, row.username, row.enterprise_id, frozenset(prefixes))
+        self.verified.put(key, principal, generation, expires.timestamp())
+        return principal

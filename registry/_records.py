@@ -42,15 +42,13 @@ class RecordService:
 
     async def get(self, handle: Handle) -> Record | None:
         key = str(handle)
-        text = await self.db.lookup(lambda connection: Records(connection).get_values_text(key))
+        text = await self.db.values_text(key)
         return None if text is None else Record(handle, decode_values(text))
 
     async def get_many(self, handles: Sequence[Handle]) -> dict[str, Record]:
         """The records of those of ``handles`` that exist, by handle text, read in one statement."""
         keys = {str(handle): handle for handle in handles}
-        texts = await self.db.lookup(
-            lambda connection: Records(connection).get_values_texts(list(keys))
-        )
+        texts = await self.db.values_texts(list(keys))
         return {key: Record(keys[key], decode_values(text)) for key, text in texts.items()}
 
     async def put(

@@ -61,6 +61,15 @@ class LoginThrottle:
         self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
         # Refusals counted under "login" (the node passes its limits' counter, for metrics).
         self.rejected: Counter[str] = Counter() if rejected is None else rejected
+        # Counting in this process's memory, every failure passes through ``failed`` here:
+        # until ``_counting_until`` some failure may still count; after it every counter is
+        # at zero and ``check``/``succeeded`` have nothing to look at (the common case, made
+        # cheap). A shared storage sees other processes' failures, so it is always asked.
+        self._longest = max(
+            item.get_expiry() for item in (self._pair, self._identity, self._client)
+        )
+        local = storage is None or isinstance(storage, MemoryStorage)
+        self._counting_until = 0.0 if local else math.inf
 
     def _counters(self, identity: str, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -71,6 +80,8 @@ class LoginThrottle:
 
     def check(self, identity: str, client: str) -> None:
         """Raise ``TooManyAttempts`` while a counter of this login is at its limit."""
+        if time.time() >= self._counting_until:
+            return
         for item, keys in self._counters(identity, client):
             if not self._limiter.test(item, *keys):
                 reset = self._limiter.get_window_stats(item, *keys).reset_time
@@ -84,9 +95,12 @@ class LoginThrottle:
 
     def failed(self, identity: str, client: str) -> None:
         """Count one failed login."""
+        self._counting_until = max(self._counting_until, time.time() + self._longest)
         for item, keys in self._counters(identity, client):
             self._limiter.hit(item, *keys)
 
     def succeeded(self, identity: str, client: str) -> None:
         """Forget this client's failures for this identity (typos before the right password)."""
+        if time.time() >= self._counting_until:
+            return
         self._limiter.clear(self._pair, "login", identity, client)

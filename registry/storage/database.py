@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util.concurrency import await_
 
 from .._errors import Unavailable
+from .point_reads import PgPointReads
+from .repository import Records
 
 __all__ = ["Database"]
 
@@ -144,6 +146,14 @@ class Database:
                 **bounded,
             )
         )
+        # On PostgreSQL the resolution read skips SQLAlchemy altogether (``point_reads``).
+        self._points = (
+            None
+            if self.is_sqlite
+            else PgPointReads(
+                url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+            )
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -205,12 +215,26 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    async def values_text(self, handle: str) -> str | None:
+        """The JSON text of a record's values, or ``None``: the resolution read."""
+        if self._points is not None:
+            return await self._points.values_text(handle)
+        return await self.lookup(lambda connection: Records(connection).get_values_text(handle))
+
+    async def values_texts(self, handles: Sequence[str]) -> dict[str, str]:
+        """The JSON text of the values of each of ``handles`` that exists: one statement."""
+        if self._points is not None:
+            return await self._points.values_texts(handles)
+        return await self.lookup(lambda connection: Records(connection).get_values_texts(handles))
+
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless storage answers a trivial query."""
         async with self.read() as session:
             await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._points is not None:
+            await self._points.close()
         await self.engine.dispose()
         if self._lookup is not self.engine:
             await self._lookup.dispose()

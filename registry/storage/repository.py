@@ -245,9 +245,12 @@ class Credentials:
         )
         await self.session.flush()
 
-    async def by_token(self, token_hash: str, now: datetime) -> CredentialRow | None:
+    async def by_token(
+        self, token_hash: str, now: datetime
+    ) -> tuple[CredentialRow, datetime] | None:
+        """The live credential a token was issued for, and when the token expires."""
         statement = (
-            select(CredentialRow)
+            select(CredentialRow, TokenRow.expires_at)
             .join(TokenRow, TokenRow.credential_id == CredentialRow.id)
             .where(
                 TokenRow.token_hash == token_hash,
@@ -255,4 +258,5 @@ class Credentials:
                 CredentialRow.revoked_at.is_(None),
             )
         )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])

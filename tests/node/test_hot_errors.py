@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
 import pytest
 
@@ -30,8 +32,14 @@ def test_an_uncached_miss_during_an_outage_reads_storage_once(settings: Settings
         reads.append(str(handle))
         raise Unavailable("the database is unreachable")
 
+    async def storage_down_many(handles: Sequence[Handle]) -> dict[str, Record]:
+        reads.extend(str(handle) for handle in handles)
+        raise Unavailable("the database is unreachable")
+
     with ThreadedServer(HotPath(app)) as server:
+        # The hot path's misses are read in batches; single reads go through ``get``.
         app.state.node.resolver.records.get = storage_down
+        app.state.node.resolver.batcher.fetch_many = storage_down_many
         response = httpx.get(f"{server.url}/api/handles/88.118.8/NEVER-SEEN", timeout=30)
     assert response.status_code == 503
     assert response.json() == {
