@@ -3,6 +3,7 @@ sees what it owns, and a revocation on one instance holds at once on another sha
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,3 +126,51 @@ def test_a_revocation_on_one_instance_holds_at_once_on_another(
             for _ in range(5):
                 assert client.get(two.url + PATH, auth=auth).status_code == 401
             assert client.put(two.url + PATH, json=VALUES, auth=auth).status_code in (401, 429)
+
+
+@pytest.mark.slow
+def test_a_console_password_change_on_one_instance_holds_at_once_on_another(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": postgres_url,
+        "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "IDNODE_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    with NodeProcess(env) as one, NodeProcess(env) as two:
+        acme = create_enterprise(one.url, "Acme", "88.118.8")
+        auth = basic_auth(acme)
+        with httpx.Client(timeout=30) as client, httpx.Client(base_url=one.url) as browser:
+            assert client.put(one.url + PATH, json=VALUES, auth=auth).status_code == 201
+            for _ in range(3):
+                assert _types(client.get(two.url + PATH, auth=auth)) == ["URL", "SECRET"]
+            form = browser.get("/console/login")
+            login = {"username": acme["username"], "password": acme["password"]}
+            assert (
+                browser.post("/console/login", data={**login, "csrf": _csrf(form.text)}).status_code
+                == 303
+            )
+            page = browser.get("/console/credentials")
+            new = "a-new-password-2"
+            changed = browser.post(
+                "/console/credentials/password",
+                data={
+                    "csrf": _csrf(page.text),
+                    "current": acme["password"],
+                    "new": new,
+                    "repeat": new,
+                },
+            )
+            assert changed.status_code == 303, changed.text
+            acknowledged = time.monotonic()
+            while client.get(two.url + PATH, auth=auth).status_code == 200:
+                assert time.monotonic() - acknowledged < 1.0, "two still takes the old password"
+                time.sleep(0.01)
+            renewed = basic_auth({**acme, "password": new})
+            assert _types(client.get(two.url + PATH, auth=renewed)) == ["URL", "SECRET"]
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page[:2000]
+    return found.group(1)
