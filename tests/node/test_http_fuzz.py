@@ -258,8 +258,10 @@ def _check(status: int, headers: dict[bytes, bytes], body: bytes, known: bytes) 
         return
     content_type = headers.get(b"content-type", b"")
     if status == 404 and content_type.startswith(b"text/html"):
-        assert body.startswith(b"<!doctype html>") and b"not found" in body, body[:300]
-        return  # the human page for a path that names nothing
+        # The human page for a path that names nothing, in Chinese unless asked otherwise.
+        assert body.startswith(b"<!doctype html>"), body[:300]
+        assert b"not found" in body or "未找到".encode() in body, body[:300]
+        return
     assert content_type.startswith(b"application/json"), (status, headers)
     document = json.loads(body)
     if status == 404:
