@@ -5,7 +5,7 @@
 
 Starts, in one run, (a) the node (the kit's ``started_node``: ``idnode serve``, one worker, the
 DNS frontend on a free loopback port, no response-rate limit) on PostgreSQL, seeded with the
-kit's identifiers (``bench_resolve``'s database ``idnode_bench_<count>``, reused by later runs)
+kit's identifiers (``bench_resolve``'s database ``idnode_bench_<count>_<schema head>``, reused by later runs)
 and (b) Unbound (Debian ``unbound``) on another loopback port answering the same owner names
 with the same URI records from ``local-data``. dnsperf (Debian ``dnsperf``) sends the queries.
 

@@ -24,7 +24,7 @@ this process, ``CONNECTIONS`` at once, one connection each. It prints ``hot rati
 baseline`` (the kit's ``ratios``), ``uniform / floor`` and ``not-found / floor``, and the node's
 peak RSS (the kit's ``RssSampler``, over the node's process tree). wrk comes from Debian:
 ``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
-the database ``idnode_bench_<count>`` is created and seeded once and reused by later runs (a
+the database ``idnode_bench_<count>_<schema head>`` is created and seeded once and reused by later runs (a
 seed that was cut short resumes: identifiers already there count as such). Records are unsigned
 (``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
 ``--profile`` samples the node with py-spy during the hot scenario (``pip install py-spy``).
@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -150,9 +151,23 @@ uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", loop="auto", 
 """
 
 
+def _schema_head() -> str:
+    """The newest migration's revision id (lowercase letters, digits and underscores)."""
+    from alembic.script import ScriptDirectory
+
+    from migrations.runner import alembic_config
+
+    (head,) = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return re.sub(r"[^a-z0-9_]", "_", head.lower())
+
+
 async def _database(admin_url: str, count: int, reseed: bool) -> str:
-    """The URL of ``idnode_bench_<count>``, created (empty) when missing or ``reseed``."""
-    name = f"idnode_bench_{count}"
+    """The URL of ``idnode_bench_<count>_<schema>``, created (empty) when missing or ``reseed``.
+
+    Named after the newest migration too: a database seeded by another version of idnode (a
+    schema this tree cannot migrate, or one it would take as current) is never reused.
+    """
+    name = f"idnode_bench_{count}_{_schema_head()}"
     admin_dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
     url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
     admin = await asyncpg.connect(admin_dsn, timeout=10)
