@@ -49,6 +49,13 @@ TEMPLATE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make test`` exports the demo's IDNODE_CREDENTIAL_KEY; these nodes keep theirs on disk."""
+    for name in ("IDNODE_CREDENTIAL_KEY", "IDNODE_KEY_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _node(url: str, keys: Path) -> Settings:
     # No IDNODE_CREDENTIAL_KEY: the node keeps credential.key in its keys directory.
     return Settings(
