@@ -200,4 +200,4 @@ def test_a_write_on_one_instance_changes_the_dns_answer_of_another(settings: Set
 def test_the_record_page_shows_the_dns_name(node: DnsNode) -> None:
     page = httpx.get(f"{node.url}/{HANDLE}?noredirect", timeout=30)
     assert page.status_code == 200
-    assert f"DNS: <span class=\"mono\">{name_of(HANDLE).to_text()}</span>" in page.text
+    assert f'DNS: <span class="mono">{name_of(HANDLE).to_text()}</span>' in page.text
