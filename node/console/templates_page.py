@@ -68,6 +68,7 @@ async def _page(
             "form": blank_form(),
             "errors": {},
             "kinds": KINDS,
+            "advanced": False,
             "saved": request.query_params.get("saved"),
             **values,
         },
@@ -120,6 +121,7 @@ async def save_template(request: Request, context: NodeContext = Depends(get_con
             body=text[:_MAX_BODY],
             editing=editing,
             problem=exc.message,
+            advanced=True,
         )
     query = urlencode({"prefix": saved.prefix, "saved": saved.version})
     return redirect(f"{BASE}/templates?{query}")
