@@ -4,13 +4,16 @@ removed with the values kept, CSRF, and an edit round-trip."""
 
 from __future__ import annotations
 
+import html
+import random
 import re
 
 import httpx
 import pytest
 
 from node import Settings
-from node.console.template_form import field_of
+from node.console.template_form import body_of, field_of, read_template_form
+from registry import ADMIN, NodeError, Template
 
 from .consoling import console_client, csrf_of, log_in, seed
 
@@ -55,8 +58,6 @@ async def _post(client: httpx.AsyncClient, data: dict, **extra: str) -> httpx.Re
 
 async def _stored(client: httpx.AsyncClient, version: str):
     context = client.app.state.node
-    from registry import ADMIN
-
     return await context.templates.get(ADMIN, "88.118.8", version)
 
 
@@ -146,8 +147,6 @@ async def test_a_form_without_its_csrf_token_is_refused(logged_in: httpx.AsyncCl
     )
     assert response.status_code == 403
     context = logged_in.app.state.node
-    from registry import ADMIN
-
     assert [t.version for t in await context.templates.list(ADMIN, "88.118.8")] == ["products-1.0"]
 
 
@@ -179,8 +178,6 @@ async def test_edit_shows_the_stored_template_and_saves_the_change(
     fields.update(
         (name, "1") for name in re.findall(r'name="(item-\d+-required)" value="1" checked', text)
     )
-    import html
-
     fields = {name: html.unescape(value) for name, value in fields.items()}
     before = await _stored(logged_in, "products-1.0")
     fields["item-3-maximum"] = "500"
@@ -209,3 +206,43 @@ async def test_edit_shows_the_stored_template_and_saves_the_change(
 )
 def test_field_of_reads_the_field_a_message_names(message: str, field: str | None) -> None:
     assert field_of(message) == field
+
+
+FIELDS = ["name", "idType", "idIndex", "kind", "required", "minLength", "maxLength", "pattern"]
+FIELDS += ["minimum", "maximum", "enum"]
+PIECES = ["", "0", "1", "-1", "2000", "2**53", "1e999", "nan", "1.5", "A", "a b", "(", "\x00"]
+PIECES += [
+    "string",
+    "number",
+    "integer",
+    "date",
+    "enum",
+    "url",
+    "colour",
+    "A\nA",
+    "电机",
+    "x" * 300,
+]
+
+
+def test_any_form_is_a_template_or_a_refusal_named_at_a_field_it_has() -> None:
+    rng = random.Random(21)
+    for _ in range(400):
+        rows = rng.randint(0, 3)
+        form = {"version": rng.choice(["v-1", "", "a b", "x" * 70])}
+        for n in range(rows):
+            for name in FIELDS:
+                if rng.random() < 0.7:
+                    pieces = rng.randint(0, 2)
+                    form[f"item-{n}-{name}"] = "".join(rng.choice(PIECES) for _ in range(pieces))
+            form[f"item-{n}-name"] = form.get(f"item-{n}-name", "")
+        read = read_template_form(form)
+        assert len(read.rows) == rows
+        try:
+            Template.parse(body_of(read, "88.118.8"))
+        except NodeError as exc:
+            field = field_of(exc.message)
+            shown = {"version", "description"} | {
+                f"item-{n}-{f}" for n in range(rows) for f in FIELDS
+            }
+            assert field is None or field in shown, exc.message
