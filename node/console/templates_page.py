@@ -1,5 +1,6 @@
-"""The prefix's metadata templates: listed with their typed items, created and changed as the
-SNMS template JSON (checked by the same template service, and its JSON Schema, as the API)."""
+"""The prefix's metadata templates: listed with their typed items, created and changed with a
+form of typed items (``template_form``) or as the SNMS template JSON; both are checked by the same
+template service, and its JSON Schema, as the API."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ from ..context import NodeContext, get_context
 from .identifiers import stated_prefix
 from .pages import form_of_request, page, redirect, require_enterprise
 from .sessions import BASE, Session
+from .template_form import (
+    KINDS,
+    TemplateForm,
+    blank_form,
+    body_of,
+    field_of,
+    form_of_template,
+    read_template_form,
+)
 
 __all__ = ["router"]
 
@@ -55,6 +65,10 @@ async def _page(
             "body": orjson.dumps(blank, option=orjson.OPT_INDENT_2).decode(),
             "editing": None,
             "problem": None,
+            "form": blank_form(),
+            "errors": {},
+            "kinds": KINDS,
+            "advanced": False,
             "saved": request.query_params.get("saved"),
             **values,
         },
@@ -70,7 +84,8 @@ async def templates(request: Request, context: NodeContext = Depends(get_context
         return await _page(request, context, session, prefix)
     template = await context.templates.get(session.principal, prefix, version)
     body = orjson.dumps(template.to_json(), option=orjson.OPT_INDENT_2).decode()
-    return await _page(request, context, session, prefix, body=body, editing=version)
+    form = form_of_template(template)
+    return await _page(request, context, session, prefix, body=body, editing=version, form=form)
 
 
 @router.post(f"{BASE}/templates")
@@ -80,6 +95,8 @@ async def save_template(request: Request, context: NodeContext = Depends(get_con
     prefix = stated_prefix(session.principal, form.get("prefix") or None)
     text = form.get("body", "")
     editing = form.get("editing") or None
+    if "body" not in form:
+        return await _save_form(request, context, session, prefix, editing, form)
     try:
         if len(text) > _MAX_BODY:
             raise InvalidInput(f"the template is longer than {_MAX_BODY} characters")
@@ -104,6 +121,49 @@ async def save_template(request: Request, context: NodeContext = Depends(get_con
             body=text[:_MAX_BODY],
             editing=editing,
             problem=exc.message,
+            advanced=True,
+        )
+    query = urlencode({"prefix": saved.prefix, "saved": saved.version})
+    return redirect(f"{BASE}/templates?{query}")
+
+
+async def _save_form(
+    request: Request,
+    context: NodeContext,
+    session: Session,
+    prefix: str,
+    editing: str | None,
+    submitted: dict[str, str],
+) -> Response:
+    """The form editor's submit: add or remove a row (the form shown again), or save."""
+    form = read_template_form(submitted)
+    if editing is not None:
+        form = TemplateForm(editing, form.description, form.rows)
+    action = submitted.get("action", "save")
+    if action != "save":
+        if action == "add":
+            form = form.added()
+        elif action.startswith("remove-") and action[7:].isdigit():
+            form = form.removed(int(action[7:]))
+        return await _page(request, context, session, prefix, editing=editing, form=form)
+    try:
+        body = body_of(form, prefix)
+        if editing is not None:
+            saved = await context.templates.update(session.principal, body)
+        else:
+            saved = await context.templates.create(session.principal, body)
+    except NodeError as exc:
+        field = field_of(exc.message)
+        return await _page(
+            request,
+            context,
+            session,
+            prefix,
+            lookup(PLAIN_STATUS, exc),
+            editing=editing,
+            form=form,
+            problem=exc.message,
+            errors={field: exc.message} if field else {},
         )
     query = urlencode({"prefix": saved.prefix, "saved": saved.version})
     return redirect(f"{BASE}/templates?{query}")

@@ -254,3 +254,42 @@ def test_the_operator_sets_a_quota_and_finds_it_in_the_audit_log(node: dict, bro
         page.get_by_label("对象前缀").fill("88.118.9")
         page.get_by_role("button", name="筛选").click()
         page.get_by_text("没有符合条件的审计条目。").wait_for()
+
+
+def test_a_template_made_with_the_form_registers_an_identifier(node: dict, browser) -> None:
+    with open_page(browser, width=390) as page:
+        _log_in(page, node)
+        page.wait_for_url(f"{node['url']}/console/")
+        page.goto(f"{node['url']}/console/templates")
+        page.get_by_label("版本").fill("form-1.0")
+        page.locator("#item-0-name").fill("出厂日期")
+        page.locator("#item-0-idType").fill("madeOn")
+        assert page.locator("#item-0-idIndex").input_value() == "2000"
+        page.locator("#item-0-kind").select_option("date")
+        page.locator("#item-0-required").check()
+        # Another row, by the server: the values typed so far come back.
+        page.get_by_role("button", name="添加属性").click()
+        assert page.locator("#item-0-name").input_value() == "出厂日期"
+        assert page.locator("#item-0-required").is_checked()
+        assert page.locator("#item-1-idIndex").input_value() == "2001"
+        page.locator("#item-1-name").fill("颜色")
+        page.locator("#item-1-idType").fill("colour")
+        page.locator("#item-1-kind").select_option("enum")
+        page.locator("#item-1-enum").fill("红\n蓝")
+        _clean(page, "console-template-form")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        screenshot(page, "console-template-form-1280")
+        page.locator("#item-1-idType").press("Enter")  # Enter saves (never removes a row)
+        page.wait_for_url("**/console/templates?prefix=88.118.8&saved=form-1.0")
+        assert page.get_by_role("status").inner_text() == "模板 form-1.0 已保存。"
+
+        page.goto(f"{node['url']}/console/record/new?template=form-1.0")
+        page.get_by_label("标识").fill("FORM-1")
+        page.get_by_label("出厂日期").fill("2026-12-01")
+        page.get_by_label("颜色").select_option("蓝")
+        page.get_by_role("button", name="注册", exact=True).click()
+        page.wait_for_url("**/console/record?h=88.118.8%2FFORM-1&saved=1")
+        assert page.get_by_role("cell", name="蓝", exact=True).is_visible()
+    values = httpx.get(f"{node['url']}/api/handles/88.118.8/FORM-1").json()["values"]
+    data = {v["index"]: v["data"]["value"] for v in values}
+    assert data[2000] == "2026-12-01" and data[2001] == "蓝"

@@ -30,13 +30,16 @@ NAMES = [
     "prefix", "suffix", "template", "item-2000", "item-2001", "item-2002", "item-2003",
     "item-2004", "item-2005", "item-2006", "row-0-index", "row-0-type", "row-0-value",
     "row-1-index", "row-1-type", "row-1-value", "body", "public_key", "username", "password",
-    "editing", "next",
+    "editing", "next", "version", "description", "action", "item-0-name", "item-0-idType",
+    "item-0-idIndex", "item-0-kind", "item-0-required", "item-0-minLength", "item-0-pattern",
+    "item-0-minimum", "item-0-maximum", "item-0-enum", "item-1-name", "item-1-kind",
 ]  # fmt: skip
 PIECES = [
     "", "0", "1", "-1", "1001", "2000", "99999999999999999999", "88.118.8", "88.118.9", "A",
     "products-1.0", "nope 1", "\x00", "\u202e", "%", "%ZZ", "&", "=", "/", "*?", "2026-02-30",
     "{", "[]", '{"prefix":"88.118.8"}', "https://example.com/", "-----BEGIN PUBLIC KEY-----",
-    "电机", "\ud800", "x" * 300,
+    "电机", "\ud800", "x" * 300, "add", "remove-0", "remove-", "enum", "integer", "date", "1.5",
+    "1e999", "nan", "(", "\r\n",
 ]  # fmt: skip
 
 
