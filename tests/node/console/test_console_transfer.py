@@ -61,7 +61,7 @@ async def test_the_import_skips_the_bad_row_and_a_retry_is_safe(
         assert "Finished." in page.text, page.text
         assert "<progress" in page.text
         if attempt == 0:
-            assert "<dt>Registered</dt><dd>4</dd>" in page.text
+            assert "<dt>Newly registered</dt><dd>4</dd>" in page.text
         else:
             assert "<dt>Already registered</dt><dd>4</dd>" in page.text
     records = client.app.state.node.records
