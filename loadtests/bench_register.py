@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -102,11 +102,11 @@ def signing_key(workdir: Path) -> dict[str, str]:
     return env
 
 
-async def one_by_one(
-    client: httpx.AsyncClient, token: str, count: int, clients: int, max_seconds: float
-) -> dict[str, Any]:
-    """The baseline: ``count`` records through ``POST /identityv2/data`` from ``clients`` loops."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+Write = Callable[[int], Awaitable[bool]]
+
+
+async def closed_loops(write: Write, *, count: int, clients: int, max_seconds: float) -> dict:
+    """``count`` writes from ``clients`` loops, each waiting for its answer before the next."""
     numbers = iter(range(count))
     latency = LatencyRecorder()
     done = failed = 0
@@ -117,15 +117,11 @@ async def one_by_one(
         for n in numbers:
             if time.monotonic() > deadline:
                 return
-            handle = f"{PREFIX}/one-{n:09d}"
-            body = {"handle": handle, "templateVersion": VERSION, "value": values(handle)}
             began = time.perf_counter()
-            response = await client.post(
-                "/identityv2/data", content=orjson.dumps(body), headers=headers
-            )
+            ok = await write(n)
             latency.record(time.perf_counter() - began)
             done += 1
-            failed += response.status_code != 200 or response.json().get("status") != 1
+            failed += not ok
 
     began = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(clients)))
@@ -134,11 +130,28 @@ async def one_by_one(
     return {
         "ids": done,
         "failed": failed,
-        "seconds": round(elapsed, 2),
-        "items_per_s": round(done / elapsed),
+        "seconds": round(elapsed, 3),
+        "items_per_s": round(done / elapsed) if elapsed else 0,
         "p50": summary["p50"],
         "p99": summary["p99"],
     }
+
+
+async def one_by_one(
+    client: httpx.AsyncClient, token: str, count: int, clients: int, max_seconds: float
+) -> dict[str, Any]:
+    """The baseline: ``count`` records through ``POST /identityv2/data`` from ``clients`` loops."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def write(n: int) -> bool:
+        handle = f"{PREFIX}/one-{n:09d}"
+        body = {"handle": handle, "templateVersion": VERSION, "value": values(handle)}
+        response = await client.post(
+            "/identityv2/data", content=orjson.dumps(body), headers=headers
+        )
+        return response.status_code == 200 and response.json().get("status") == 1
+
+    return await closed_loops(write, count=count, clients=clients, max_seconds=max_seconds)
 
 
 def _thirds(samples: list[int]) -> list[float]:

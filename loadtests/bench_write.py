@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import os
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,8 +34,17 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from loadtests import LatencyRecorder, ensure_credential, ratios, snms_token, started_node
-from loadtests.bench_register import PREFIX, TEMPLATE, VERSION, database, signing_key, values
+from loadtests import ensure_credential, ratios, snms_token, started_node
+from loadtests.bench_register import (
+    PREFIX,
+    TEMPLATE,
+    VERSION,
+    Write,
+    closed_loops,
+    database,
+    signing_key,
+    values,
+)
 
 ADMIN_TOKEN = "bench-admin-token"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -46,39 +53,6 @@ GOALS = {"sqlite": 2.0, "postgresql": 3.0}  # one client's p50, ms
 GOAL_PG_16 = 2000  # signed single registrations/s from 16 clients on PostgreSQL
 
 # One request (or one raw insert) from a numbered identifier; True when it succeeded.
-Write = Callable[[int], Awaitable[bool]]
-
-
-async def closed_loops(write: Write, *, count: int, clients: int, max_seconds: float) -> dict:
-    """``count`` writes from ``clients`` loops, each waiting for its answer before the next."""
-    numbers = iter(range(count))
-    latency = LatencyRecorder()
-    done = failed = 0
-    deadline = time.monotonic() + max_seconds
-
-    async def loop() -> None:
-        nonlocal done, failed
-        for n in numbers:
-            if time.monotonic() > deadline:
-                return
-            began = time.perf_counter()
-            ok = await write(n)
-            latency.record(time.perf_counter() - began)
-            done += 1
-            failed += not ok
-
-    began = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
-    summary = latency.summary()
-    return {
-        "ids": done,
-        "failed": failed,
-        "seconds": round(elapsed, 3),
-        "items_per_s": round(done / elapsed) if elapsed else 0,
-        "p50": summary["p50"],
-        "p99": summary["p99"],
-    }
 
 
 def rest_writer(client: httpx.AsyncClient, tag: str) -> Write:

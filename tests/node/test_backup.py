@@ -24,29 +24,9 @@ from ..commands import idnode
 from ..conftest import ADMIN_TOKEN
 from ..databases import fresh_database
 from ..servers import ThreadedServer
-from .helpers import basic_auth, create_enterprise
+from .helpers import PRODUCT_TEMPLATE, basic_auth, create_enterprise
 
 HANDLE = "88.118.8/JXDY2106023"
-TEMPLATE = {
-    "prefix": "88.118.8",
-    "version": "1.0",
-    "description": "motor controllers",
-    "industryCategory": "C",
-    "industrySpecific": "38",
-    "industryTrade": "381",
-    "industrySubclass": "3812",
-    "type": 1,
-    "items": [
-        {
-            "name": "productName",
-            "idType": "productName",
-            "idIndex": 2000,
-            "required": True,
-            "state": 1,
-            "metadata": {"type": "string", "minLength": 1, "maxLength": 20},
-        }
-    ],
-}
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +81,7 @@ async def _populate(settings: Settings, root: RootAuthority) -> dict:
         token = _cipher_login(server.url, credential)
         created = httpx.post(
             f"{server.url}/snms/api/v5/template",
-            json=TEMPLATE,
+            json=PRODUCT_TEMPLATE,
             headers={"Authorization": f"Bearer {token}"},
         )
         assert created.json()["status"] == 1, created.text

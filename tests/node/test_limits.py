@@ -11,29 +11,9 @@ import pytest
 from node import Settings, create_app
 
 from ..servers import ThreadedServer
-from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
+from .helpers import ADMIN_HEADERS, PRODUCT_TEMPLATE, basic_auth, create_enterprise
 
 RECORD = {"values": [{"index": 1, "type": "URL", "data": "https://example.com/"}]}
-TEMPLATE = {
-    "prefix": "88.118.8",
-    "version": "1.0",
-    "description": "motors",
-    "industryCategory": "C",
-    "industrySpecific": "38",
-    "industryTrade": "381",
-    "industrySubclass": "3812",
-    "type": 1,
-    "items": [
-        {
-            "name": "productName",
-            "idType": "productName",
-            "idIndex": 2000,
-            "required": True,
-            "state": 1,
-            "metadata": {"type": "string", "minLength": 1, "maxLength": 20},
-        }
-    ],
-}
 
 
 def snms_item(handle: str) -> dict[str, Any]:
@@ -138,7 +118,10 @@ def test_identifier_quota_on_rest_snms_and_batches_writes_nothing_over_it(
         ).json()["data"]["token"]
         auth = {"Authorization": token}
         assert (
-            client.post("/snms/api/v5/template", json=TEMPLATE, headers=auth).json()["status"] == 1
+            client.post("/snms/api/v5/template", json=PRODUCT_TEMPLATE, headers=auth).json()[
+                "status"
+            ]
+            == 1
         )
         # The prefix's credentials record (88.118.8/ADMIN) is one identifier already.
         used = client.get(f"/admin/enterprises/{ent}/quotas", headers=ADMIN_HEADERS).json()
@@ -176,7 +159,7 @@ def test_daily_registration_quota_answers_603_with_retry_after(
             "/identity/token", json={"username": acme["username"], "password": acme["password"]}
         ).json()["data"]["token"]
         auth = {"Authorization": token}
-        client.post("/snms/api/v5/template", json=TEMPLATE, headers=auth)
+        client.post("/snms/api/v5/template", json=PRODUCT_TEMPLATE, headers=auth)
         ok = client.post("/identityv2/data", json=snms_item("88.118.8/x"), headers=auth)
         refused = client.post("/identityv2/data", json=snms_item("88.118.8/y"), headers=auth)
         rest = client.put("/api/handles/88.118.8/z", json=RECORD, auth=basic_auth(acme))
