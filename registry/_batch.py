@@ -138,7 +138,7 @@ class BatchService:
                 continue
             draft = drafts[position]
             rows[position] = (draft.handle, text, draft.template_version)
-        async with self.writer.transaction() as tx:
+        async with self.writer.transaction(alone=True) as tx:
             inserted = await tx.insert_new(list(rows.values()))
         for position, (handle, _, _) in rows.items():
             key = str(handle)
@@ -152,7 +152,7 @@ class BatchService:
         results: ItemResults = [None] * len(drafts)
         self._admit(principal, [d.handle for d in drafts], results)
         cache: dict[tuple[str, str], Template | None] = {}
-        async with self.writer.transaction() as tx:
+        async with self.writer.transaction(alone=True) as tx:
             wanted = [str(d.handle) for i, d in enumerate(drafts) if results[i] is None]
             existing = await tx.lock_many(wanted)
             prepared: dict[int, tuple[str | None, list[HandleValue]]] = {}
@@ -188,7 +188,7 @@ class BatchService:
         results: ItemResults = [None] * len(handles)
         self._admit(principal, handles, results)
         wanted = [str(h) for i, h in enumerate(handles) if results[i] is None]
-        async with self.writer.transaction() as tx:
+        async with self.writer.transaction(alone=True) as tx:
             deleted = await tx.delete_many(wanted)
         for position, handle in enumerate(handles):
             key = str(handle)

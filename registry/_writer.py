@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ._audit import audit, audit_many
 from ._errors import Forbidden, HandleAlreadyExists, NodeError
 from ._grammar import Handle
+from ._group_commit import GroupCommit, in_member
 from ._principal import Principal
 from ._values import HandleValue, encode_values, stamp_values, utc_timestamp
 from .storage.database import Database
@@ -80,6 +81,7 @@ class RecordWriter:
         self._listeners: list[ChangeListener] = []
         self._sealer: Sealer | None = None
         self.quota_check: QuotaCheck | None = None
+        self._group = GroupCommit(db, lambda handles: self.notify(handles))
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
@@ -108,13 +110,28 @@ class RecordWriter:
             await listener(handles)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[WriteTransaction]:
-        """One write transaction; its changes are announced once, after it commits."""
-        async with self.db.write() as session:
-            tx = WriteTransaction(self, session, datetime.now(UTC))
+    async def transaction(self, *, alone: bool = False) -> AsyncIterator[WriteTransaction]:
+        """One write transaction; its changes are announced once, after it commits.
+
+        Concurrent callers share one database transaction and one COMMIT (group commit,
+        ``_group_commit``): each block runs in a savepoint of its own, so one that raises rolls
+        back only itself, and each returns only after the shared COMMIT and the announcement.
+        ``alone``: a transaction of its own (the bulk forms, which amortize their commit over
+        many rows already and would hold up the single writes queued behind them). A caller
+        cancelled while it waits for the shared COMMIT may still have its write committed.
+        """
+        if alone or in_member.get():
+            # A transaction opened inside a member's block runs alone too: its turn is taken.
+            async with self.db.write() as session:
+                tx = WriteTransaction(self, session, datetime.now(UTC))
+                yield tx
+            if tx.changed:
+                await self.notify(list(tx.changed))
+            return
+        async with self._group.member() as member:
+            tx = WriteTransaction(self, member.session, datetime.now(UTC))
             yield tx
-        if tx.changed:
-            await self.notify(list(tx.changed))
+            member.changed = tx.changed
 
 
 class WriteTransaction:
