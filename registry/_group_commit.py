@@ -4,7 +4,9 @@ A commit costs a round trip and an fsync whatever it holds, so writers that arri
 share one. A *batch* is one ``Database.write()`` session run by a leader task; each caller that
 joins it (a *member*) gets a turn, one at a time, and runs its block on the shared session
 inside a SAVEPOINT of its own. A member whose block raises rolls back to its savepoint and gets
-its error alone; its neighbours carry on. When a member's turn ends and nobody is queued for
+its error alone; its neighbours carry on. The first member needs no savepoint (two round trips
+a lone writer does not pay): the transaction holds nothing else yet, so when its block raises
+the whole transaction rolls back and the callers queued behind it start a new one. When a member's turn ends and nobody is queued for
 the next, the batch closes: ONE COMMIT, then the listeners hear once about every handle the
 batch changed, then every member returns. Nothing is acknowledged before that COMMIT: if it
 (or anything else the members share) fails, every member gets the error.
@@ -38,6 +40,7 @@ import contextvars
 import functools
 import os
 import sys
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -71,12 +74,14 @@ class _Batch:
     """One shared transaction: its queue of turns, what it changed, how it ended."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, previous: _Batch | None) -> None:
+        self.loop = loop
         self.previous = previous
         self.members = 0
         # A caller's future: True when its turn comes, False to try the next batch instead.
         self.queue: deque[asyncio.Future[bool]] = deque()
         self.session: AsyncSession | None = None
         self.changed: dict[str, None] = {}
+        self.ran = False  # whether a member has had its turn
         # Set when a member's failure broke the shared transaction: no more turns.
         self.broken: BaseException | None = None
         self.open = True
@@ -103,6 +108,10 @@ class _Batch:
         self.closed.set()
 
 
+class _RolledBack(Exception):
+    """The leader rolls back a batch a member broke; its cause is what the others get."""
+
+
 class GroupCommit:
     """Hands out turns in shared write transactions; see the module's docstring."""
 
@@ -116,7 +125,10 @@ class GroupCommit:
         self.db = db
         self._notify = notify
         self.max_members = max_members
-        self._open: _Batch | None = None
+        # The batch taking members, per event loop (as ``Database`` keeps its writer lock).
+        self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = (
+            weakref.WeakKeyDictionary()
+        )
         self._leaders: set[asyncio.Task[None]] = set()
         self._commits = 0
 
@@ -130,15 +142,25 @@ class GroupCommit:
         session = batch.session
         assert session is not None
         member = Member(session)
+        # The first member's savepoint is the transaction itself: nothing else is in it yet.
+        first = not batch.ran
+        batch.ran = True
         token = in_member.set(True)
         try:
             # As inside ``Database.write()``: a storage outage is ``Unavailable``, not a crash.
             with _outages_unavailable():
-                async with session.begin_nested():
+                if first:
                     yield member
+                    await session.flush()
+                else:
+                    async with session.begin_nested():
+                        yield member
             batch.changed.update(member.changed)
-        except BaseException:
-            if batch.broken is None and await _lost(session):
+        except BaseException as exc:
+            if first:
+                # Roll the whole transaction back; the callers queued behind start a new one.
+                batch.broken = exc
+            elif batch.broken is None and await _lost(session):
                 batch.broken = Unavailable("storage is unavailable: the write transaction was lost")
             raise
         finally:
@@ -155,9 +177,9 @@ class GroupCommit:
         """Join the open batch (or start one) and wait for a turn in it."""
         loop = asyncio.get_running_loop()
         while True:
-            batch = self._open
+            batch = self._open.get(loop)
             if batch is None or not batch.open or batch.members >= self.max_members:
-                batch = self._open = _Batch(loop, batch)
+                batch = self._open[loop] = _Batch(loop, batch)
                 leader = loop.create_task(self._lead(batch), name="idnode-group-commit")
                 self._leaders.add(leader)
                 leader.add_done_callback(self._leaders.discard)
@@ -182,6 +204,7 @@ class GroupCommit:
     async def _lead(self, batch: _Batch) -> None:
         """Open the batch's transaction, hand out its turns, commit, announce."""
         error: BaseException | None = None
+        leader_error: BaseException | None = None
         try:
             if batch.previous is not None:
                 await batch.previous.closed.wait()
@@ -191,22 +214,26 @@ class GroupCommit:
                 batch.next_turn()
                 await batch.closed.wait()
                 if batch.broken is not None:
-                    raise batch.broken
-            if self._open is batch:
-                self._open = None
+                    raise _RolledBack from batch.broken
+            self._forget(batch)
             self._commits += 1
             _failpoint_after_commit(self._commits, batch.changed)
             if batch.changed:
                 await self._notify(list(batch.changed))
+        except _RolledBack as exc:
+            error = exc.__cause__
         except BaseException as exc:  # every member gets it, whatever it is
-            error = exc
+            error = leader_error = exc
         finally:
             batch.close()
-            if self._open is batch:
-                self._open = None
+            self._forget(batch)
             batch.done.set_result(error)
-        if isinstance(error, asyncio.CancelledError):
-            raise error
+        if isinstance(leader_error, asyncio.CancelledError):
+            raise leader_error
+
+    def _forget(self, batch: _Batch) -> None:
+        if self._open.get(batch.loop) is batch:
+            del self._open[batch.loop]
 
 
 async def _lost(session: AsyncSession) -> bool:

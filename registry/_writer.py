@@ -6,6 +6,8 @@ database transaction each change is sealed, stored and given its outbox row; aft
 and before the caller acknowledges anything, the change listeners (cache invalidation, the
 shipper) hear once about every handle the transaction changed. A transaction that raises writes
 nothing and tells nobody. ``check_writable`` is the one ownership check of a write.
+Concurrent transactions share one database transaction and one COMMIT, each in a savepoint of
+its own (group commit, ``_group_commit``); the bulk forms' callers run theirs alone.
 Deleting a record is an administrative action: ``delete`` and ``delete_many`` record it in the
 audit log, in the same transaction; ``audit`` records any other.
 """

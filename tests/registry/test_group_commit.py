@@ -174,6 +174,27 @@ async def test_a_failing_member_fails_only_its_caller(db: Database) -> None:
     assert (await quotas.usage(acme))["identifiers"] == held + 1
 
 
+async def test_a_failing_first_member_leaves_the_others_a_transaction_of_their_own(
+    db: Database,
+) -> None:
+    writer, returned = RecordWriter(db), []
+    heard = Heard(returned)
+    writer.add_listener(heard)
+    await _put(writer, _handle(0), returned)
+    heard.calls.clear()
+    with _commits(db) as commits:
+        outcomes = await asyncio.gather(
+            _put(writer, _handle(0), returned),  # first, and a duplicate: no savepoint to keep
+            *(_put(writer, _handle(n), returned) for n in range(1, 5)),
+            return_exceptions=True,
+        )
+    assert isinstance(outcomes[0], HandleAlreadyExists) and outcomes[1:] == [None] * 4
+    assert len(commits) == 1
+    assert await _records(db) == {str(_handle(n)) for n in range(5)}
+    assert await _outboxed(db) == {str(_handle(n)) for n in range(5)}
+    assert [set(call) for call in heard.calls] == [{str(_handle(n)) for n in range(1, 5)}]
+
+
 async def test_a_failing_commit_fails_every_member_and_writes_nothing(db: Database) -> None:
     writer, returned = RecordWriter(db), []
     heard = Heard(returned)
@@ -198,7 +219,12 @@ async def test_a_failing_commit_fails_every_member_and_writes_nothing(db: Databa
 
 async def test_a_member_cancelled_in_its_block_rolls_back_alone(db: Database) -> None:
     writer, returned = RecordWriter(db), []
-    inside = asyncio.Event()
+    first_may_end, inside = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with writer.transaction() as tx:
+            await tx.put(_handle(10), [URL], None, new=True)
+            await first_may_end.wait()
 
     async def stalls() -> None:
         async with writer.transaction() as tx:
@@ -206,16 +232,20 @@ async def test_a_member_cancelled_in_its_block_rolls_back_alone(db: Database) ->
             inside.set()
             await asyncio.Event().wait()
 
-    stalled = asyncio.create_task(stalls())
-    await inside.wait()
-    others = [asyncio.create_task(_put(writer, _handle(n), returned)) for n in range(3)]
+    tasks = [asyncio.create_task(first()), stalled := asyncio.create_task(stalls())]
+    tasks += [asyncio.create_task(_put(writer, _handle(n), returned)) for n in range(3)]
     await asyncio.sleep(0)
+    first_may_end.set()
+    await inside.wait()
     stalled.cancel()
-    await asyncio.gather(*others)
-    with pytest.raises(asyncio.CancelledError):
-        await stalled
-    assert await _records(db) == {str(_handle(n)) for n in range(3)}
-    assert await _outboxed(db) == {str(_handle(n)) for n in range(3)}
+    with _commits(db) as commits:
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert outcomes[:1] + outcomes[2:] == [None] * 4
+    assert len(commits) == 1
+    landed = {str(_handle(n)) for n in (10, 0, 1, 2)}
+    assert await _records(db) == landed
+    assert await _outboxed(db) == landed
 
 
 async def test_a_statement_cancelled_midway_loses_the_batch_but_acknowledges_nothing(
