@@ -4,12 +4,13 @@ A commit costs a round trip and an fsync whatever it holds, so writers that arri
 share one. A *batch* is one ``Database.write()`` session run by a leader task; each caller that
 joins it (a *member*) gets a turn, one at a time, and runs its block on the shared session
 inside a SAVEPOINT of its own. A member whose block raises rolls back to its savepoint and gets
-its error alone; its neighbours carry on. The first member needs no savepoint (two round trips
-a lone writer does not pay): the transaction holds nothing else yet, so when its block raises
-the whole transaction rolls back and the callers queued behind it start a new one. When a member's turn ends and nobody is queued for
-the next, the batch closes: ONE COMMIT, then the listeners hear once about every handle the
-batch changed, then every member returns. Nothing is acknowledged before that COMMIT: if it
-(or anything else the members share) fails, every member gets the error.
+its error alone; its neighbours carry on. The first member needs no savepoint (two round
+trips a lone writer does not pay): the transaction holds nothing else yet, so when its block
+raises the whole transaction rolls back and the callers queued behind it start a new one. When
+a member's turn ends and nobody is queued for the next, the batch closes: ONE COMMIT, then the
+listeners hear once about every handle the batch changed, then every member returns. Nothing
+is acknowledged before that COMMIT: if it (or anything else the members share) fails, every
+member gets the error.
 
 Callers that arrive while a batch commits form the next one, whose leader waits only until the
 previous batch stops taking turns: on PostgreSQL it runs on another connection while the
@@ -19,6 +20,12 @@ batch that commits waits for nothing). A batch takes at most ``MAX_MEMBERS`` mem
 steady stream of writers cannot keep one open for ever, and stays within PostgreSQL's cache
 of 64 subtransaction ids per backend (one per member that wrote). A lone caller waits for
 nobody: no timer, a batch closes as soon as no caller is queued.
+
+Who joins: every ``RecordWriter.transaction()``. The bulk forms (``BatchService``, and the
+imports through it) ask for ``transaction(alone=True)``, as does a transaction opened inside a
+member's block: a bulk write already spreads one commit over many rows, and would hold the
+turn, and the single writes queued behind it, for as long as it runs. Whatever uses
+``Database.write()`` directly keeps a transaction of its own.
 
 Cancellation. A member cancelled while it waits for its turn leaves the queue. A member
 cancelled while its block runs rolls back to its savepoint and the batch carries on, unless the
