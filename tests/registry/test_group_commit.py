@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import event, select
 
 from registry import (
+    ADMIN,
+    BatchService,
     EnterpriseService,
     Handle,
     HandleAlreadyExists,
@@ -22,8 +24,10 @@ from registry import (
     QuotaExceeded,
     QuotaService,
     RateCounters,
+    RecordDraft,
     RecordService,
     RecordWriter,
+    TemplateService,
     Unavailable,
     open_storage,
 )
@@ -121,6 +125,25 @@ async def test_the_listener_is_told_before_any_member_returns(db: Database) -> N
     await asyncio.gather(*(_put(writer, _handle(n), returned) for n in range(6)))
     assert heard.returned_then == [[]]
     assert len(returned) == 6
+
+
+async def test_a_bulk_write_keeps_a_transaction_of_its_own(db: Database) -> None:
+    records, returned = RecordService(db), []
+    heard = Heard(returned)
+    records.writer.add_listener(heard)
+    batches = BatchService(db, records, TemplateService(db))
+    drafts = [RecordDraft(Handle.parse(f"88.118.8/B{n}"), (URL,)) for n in range(3)]
+    with _commits(db) as commits:
+        results, *_ = await asyncio.gather(
+            batches.create_many(ADMIN, drafts),
+            *(_put(records.writer, _handle(n), returned) for n in range(3)),
+        )
+    assert results == [None] * 3
+    assert len(commits) == 2
+    assert sorted(sorted(call) for call in heard.calls) == [
+        [str(draft.handle) for draft in drafts],
+        [str(_handle(n)) for n in range(3)],
+    ]
 
 
 async def _quota_node(db: Database) -> tuple[RecordService, QuotaService, int]:
