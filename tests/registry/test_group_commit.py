@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from registry import (
     ADMIN,
@@ -276,8 +276,6 @@ async def test_a_statement_cancelled_midway_loses_the_batch_but_acknowledges_not
 ) -> None:
     if backend != "postgresql":
         pytest.skip("a statement that can be cancelled midway: pg_sleep")
-    from sqlalchemy import text
-
     writer, returned = RecordWriter(db), []
     sleeping = asyncio.Event()
 
