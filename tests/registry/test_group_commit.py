@@ -197,6 +197,20 @@ async def test_a_failing_member_fails_only_its_caller(db: Database) -> None:
     assert (await quotas.usage(acme))["identifiers"] == held + 1
 
 
+async def test_a_quota_stays_exact_across_batches(db: Database) -> None:
+    records, quotas, acme = await _quota_node(db)
+    held = (await quotas.usage(acme))["identifiers"]
+    await quotas.set(acme, {"identifiers": held + 5})
+    records.writer._group.max_members = 4  # three batches, committing while the next takes turns
+    outcomes = await asyncio.gather(
+        *(_put(records.writer, _handle(n, "88.118.9"), []) for n in range(12)),
+        return_exceptions=True,
+    )
+    assert outcomes.count(None) == 5
+    assert all(isinstance(o, QuotaExceeded) for o in outcomes if o is not None)
+    assert (await quotas.usage(acme))["identifiers"] == held + 5
+
+
 async def test_a_failing_first_member_leaves_the_others_a_transaction_of_their_own(
     db: Database,
 ) -> None:
