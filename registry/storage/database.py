@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util.concurrency import await_
 
 from .._errors import Unavailable
+from ._sqlite_inline import InlineDBAPI
 from .point_reads import PgPointReads
 from .repository import Records
 
@@ -59,6 +60,10 @@ def _private_file(path: Path) -> None:
                 each.chmod(0o600)
 
 
+def _is_file(database: str | None) -> bool:
+    return bool(database) and database != ":memory:" and "mode=memory" not in str(database)
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, durability, foreign keys; BEGIN IMMEDIATE for writers so they queue instead of failing."""
 
@@ -75,6 +80,21 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _inline_writer(url: str, engine_options: dict[str, Any]) -> AsyncEngine:
+    """The engine of SQLite's write transactions: statements on the loop's thread (``_sqlite_inline``).
+
+    Its connections apply ``_SQLITE_PRAGMAS`` as they open; every transaction is BEGIN IMMEDIATE.
+    """
+    module = InlineDBAPI(_SQLITE_PRAGMAS, busy_seconds=SQLITE_BUSY_SECONDS)
+    engine = create_async_engine(url, module=module, **engine_options)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def _one_trip_ping(dbapi_connection: Any) -> bool:
@@ -121,11 +141,16 @@ class Database:
         self.engine = create_async_engine(url, **engine_options)
         if not self.is_sqlite and parsed.get_driver_name() == "asyncpg":
             self.engine.sync_engine.dialect.do_ping = _one_trip_ping  # type: ignore[method-assign]
+        # SQLite's writes run their statements on the loop's thread (``_sqlite_inline``); not
+        # for an in-memory database, which a second engine would not share.
+        self._inline: AsyncEngine | None = None
+        writer: AsyncEngine = self.engine
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
-            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            writer = self.engine
+            if parsed.get_driver_name() == "aiosqlite" and _is_file(parsed.database):
+                writer = self._inline = _inline_writer(url, engine_options)
+            else:
+                writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
         self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -236,6 +261,8 @@ class Database:
         if self._points is not None:
             await self._points.close()
         await self.engine.dispose()
+        if self._inline is not None:
+            await self._inline.dispose()
         if self._lookup is not self.engine:
             await self._lookup.dispose()
 
