@@ -27,7 +27,7 @@ import collections
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -64,6 +64,7 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> InlineConnection:  # type: ignore[override]
         kwargs.pop("async_creator_fn", None)
         kwargs.update(check_same_thread=False, isolation_level=None)
+        kwargs.setdefault("timeout", self.busy_ms / 1000)  # while the pragmas run
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
         def open_() -> sqlite3.Connection:
@@ -89,7 +90,7 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class InlineConnection(AdaptedConnection):
     """A DBAPI connection over ``sqlite3``: inline inside a write transaction, else on the worker."""
 
-    __slots__ = ("_pending", "_spent", "_worker", "dbapi")
+    __slots__ = ("_closed", "_pending", "_spent", "_worker", "dbapi")
 
     _connection: sqlite3.Connection
 
@@ -99,15 +100,17 @@ class InlineConnection(AdaptedConnection):
         self.dbapi = dbapi
         self._connection = connection
         self._worker = worker
-        self._pending: asyncio.Future[Any] | None = None
+        self._pending: Future[Any] | None = None
         self._spent = 0.0  # seconds this transaction has run inline
+        self._closed = False
 
     # -- the two ways a statement runs --------------------------------------------------------
 
     def _on_worker(self, call: Callable[[], T]) -> T:
-        future = asyncio.get_running_loop().run_in_executor(self._worker, call)
-        self._pending = future
-        return await_(future)  # type: ignore[no-any-return]
+        # The worker's own future: done only once the call has ended there, even if the caller
+        # was cancelled (the asyncio future wrapping it is done at once, then).
+        future = self._pending = self._worker.submit(call)
+        return await_(asyncio.wrap_future(future))  # type: ignore[no-any-return]
 
     def _inline_ok(self) -> bool:
         pending = self._pending
@@ -168,18 +171,20 @@ class InlineConnection(AdaptedConnection):
             self._on_worker(self._connection.rollback)
 
     def close(self) -> None:
-        try:
-            pending = self._pending
-            if pending is not None and not pending.done():
-                self._on_worker(self._connection.close)
-            else:
-                self._connection.close()
-        finally:
-            self._worker.shutdown(wait=False)
+        # Behind a statement still on the worker (its caller was cancelled), the close queues
+        # there: closing under it here would block the loop until that statement ends.
+        if self._closed:
+            return
+        self._closed = True
+        pending = self._pending
+        if pending is not None and not pending.done():
+            self._worker.submit(self._connection.close)
+        else:
+            self._connection.close()
+        self._worker.shutdown(wait=False)
 
     def terminate(self) -> None:
-        self._connection.close()
-        self._worker.shutdown(wait=False)
+        self.close()
 
     @property
     def isolation_level(self) -> str | None:

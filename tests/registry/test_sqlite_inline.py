@@ -191,3 +191,30 @@ def test_an_in_memory_database_keeps_one_engine():
     database = Database("sqlite+aiosqlite:///:memory:")
     assert database._inline is None
     asyncio.run(database.dispose())
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_writer_usable(
+    db: Database, path: Path
+):
+    ticks: list[float] = []
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(_ticking(ticks, stop))
+    with _locked_elsewhere(path) as other:
+
+        async def write() -> None:
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO log VALUES (1, 'cancelled')"))
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        writing.cancel()
+        await asyncio.sleep(0.2)
+        other.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(writing, 10)
+    async with db.write() as session:
+        await session.execute(text("INSERT INTO log VALUES (2, 'next')"))
+    stop.set()
+    await ticker
+    assert len(ticks) >= 20
+    assert _stored(path) == [2]
