@@ -189,7 +189,11 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        On a SQLite file its statements run on the loop's thread and its COMMIT on a worker
+        (``_sqlite_inline``); a long transaction moves to the worker after ``INLINE_BUDGET``.
+        """
         async with self._writer_turn():
             with _outages_unavailable():
                 async with self._writer() as session, session.begin():

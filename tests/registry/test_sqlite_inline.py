@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
@@ -218,3 +220,51 @@ async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_writer_u
     await ticker
     assert len(ticks) >= 20
     assert _stored(path) == [2]
+
+
+_HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+connection.execute("INSERT INTO log VALUES (1, 'the other process')")
+print("holding", flush=True)
+sys.stdin.readline()
+connection.execute("COMMIT")
+"""
+
+
+async def test_a_write_waits_for_another_process_without_blocking_the_loop(
+    db: Database, path: Path
+):
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _HOLDER,
+        str(path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), 10) == b"holding\n"
+        ticks: list[float] = []
+        stop = asyncio.Event()
+        ticker = asyncio.create_task(_ticking(ticks, stop))
+
+        async def write() -> None:
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO log VALUES (2, 'this process')"))
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not writing.done()
+        holder.stdin.write(b"\n")  # the other process commits and lets go
+        await asyncio.wait_for(writing, 10)
+        stop.set()
+        await ticker
+        assert len(ticks) >= 10
+    finally:
+        if holder.returncode is None:
+            holder.stdin.close()
+            await holder.wait()
+    assert _stored(path) == [1, 2]
