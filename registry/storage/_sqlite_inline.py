@@ -140,6 +140,11 @@ class InlineConnection(AdaptedConnection):
 
         return waiting
 
+    def begin_immediate(self) -> None:
+        """Take the write lock: at once if it is free, else waiting for it on the worker."""
+        connection = self._connection
+        self._begin(lambda: connection.execute("BEGIN IMMEDIATE"))
+
     def _begin(self, call: Callable[[], T]) -> T:
         """BEGIN: inline if the write lock is free now, else on the worker, waiting for it."""
         self._spent = 0.0

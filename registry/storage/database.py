@@ -89,12 +89,14 @@ def _inline_writer(url: str, engine_options: dict[str, Any]) -> AsyncEngine:
     """
     module = InlineDBAPI(_SQLITE_PRAGMAS, busy_seconds=SQLITE_BUSY_SECONDS)
     engine = create_async_engine(url, module=module, **engine_options)
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+    # The dialect's own begin (pysqlite's does nothing): straight to the driver, no statement
+    # machinery, and its errors translated as any statement's are.
+    engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
     return engine
+
+
+def _begin_immediate(dbapi_connection: Any) -> None:
+    dbapi_connection.begin_immediate()
 
 
 def _one_trip_ping(dbapi_connection: Any) -> bool:
