@@ -268,3 +268,24 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
             holder.stdin.close()
             await holder.wait()
     assert _stored(path) == [1, 2]
+
+
+async def test_the_writer_keeps_wal_full_sync_and_foreign_keys(db: Database):
+    async with db.write() as session:
+        pragmas = {
+            name: (await session.execute(text(f"PRAGMA {name}"))).scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys")
+        }
+    assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
+
+
+async def test_a_database_that_cannot_be_opened_is_unavailable(path: Path):
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        path.unlink()
+        path.mkdir()  # where the file was, something SQLite cannot open
+        with pytest.raises(Unavailable):
+            async with database.write() as session:
+                await session.execute(text("SELECT 1"))
+    finally:
+        await database.dispose()
