@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -60,8 +60,10 @@ def _private_file(path: Path) -> None:
                 each.chmod(0o600)
 
 
-def _is_file(database: str | None) -> bool:
-    return bool(database) and database != ":memory:" and "mode=memory" not in str(database)
+def _on_disk(url: URL) -> bool:
+    """A SQLite database in a file (not one in memory, which a second engine would not share)."""
+    database = url.database or ""
+    return bool(database) and ":memory:" not in database and url.query.get("mode") != "memory"
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -143,13 +145,12 @@ class Database:
         self.engine = create_async_engine(url, **engine_options)
         if not self.is_sqlite and parsed.get_driver_name() == "asyncpg":
             self.engine.sync_engine.dialect.do_ping = _one_trip_ping  # type: ignore[method-assign]
-        # SQLite's writes run their statements on the loop's thread (``_sqlite_inline``); not
-        # for an in-memory database, which a second engine would not share.
+        # SQLite's writes run their statements on the loop's thread (``_sqlite_inline``).
         self._inline: AsyncEngine | None = None
         writer: AsyncEngine = self.engine
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
-            if parsed.get_driver_name() == "aiosqlite" and _is_file(parsed.database):
+            if parsed.get_driver_name() == "aiosqlite" and _on_disk(parsed):
                 writer = self._inline = _inline_writer(url, engine_options)
             else:
                 writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
