@@ -4,7 +4,8 @@ Each write is what a single registration stores: BEGIN IMMEDIATE, a lookup of th
 record, its outbox row, COMMIT (WAL, ``synchronous=FULL``). Alternates the two paths in rounds on
 the same database and prints, per write: wall p50, CPU of the whole process (all threads), CPU of
 the event loop's thread, and how many times the loop woke from its selector (each a thread hop).
-CPU and wake-ups resist a busy machine better than wall time.
+CPU and wake-ups resist a busy machine better than wall time. Then one bulk transaction on each
+path, with the longest time the event loop went without a turn meanwhile (``INLINE_BUDGET``).
 
     .venv/bin/python -m loadtests.bench_sqlite_writer --writes 300
 """
@@ -108,7 +109,45 @@ async def main(writes: int, rounds: int) -> None:
                 f"{statistics.fmean(got['loop']) * 1e3:>11.3f} "
                 f"{statistics.fmean(got['wakes']):>5.2f}"
             )
+        print(
+            f"\n{'path':<10} {'one transaction of':<30} {'total ms':>8} {'longest loop stall ms':>21}"
+        )
+        for name, write in paths.items():
+            for shape, rows in (
+                ("2,000 single-row INSERTs", 2000),
+                ("an executemany of 5,000", 5000),
+            ):
+                total, stall = await _bulk(write, rows, single=rows == 2000)
+                print(f"{name:<10} {shape:<30} {total * 1e3:>8.1f} {stall * 1e3:>21.2f}")
         await db.dispose()
+
+
+async def _bulk(
+    write: Callable[[], AbstractAsyncContextManager[AsyncSession]], rows: int, *, single: bool
+) -> tuple[float, float]:
+    """Wall time of one big write transaction, and the longest the loop went without a turn."""
+    stop, gaps = asyncio.Event(), [0.0]
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.0005)
+            now = time.perf_counter()
+            gaps[0], last = max(gaps[0], now - last), now
+
+    ticking = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    insert = text("INSERT INTO outbox (kind, subject, payload) VALUES ('bulk', :s, :p)")
+    async with write() as session:
+        if single:
+            for n in range(rows):
+                await session.execute(insert, {"s": f"s{n}", "p": _DATA})
+        else:
+            await session.execute(insert, [{"s": f"s{n}", "p": _DATA} for n in range(rows)])
+    total = time.perf_counter() - started
+    stop.set()
+    await ticking
+    return total, gaps[0]
 
 
 if __name__ == "__main__":
