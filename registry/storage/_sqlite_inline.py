@@ -11,8 +11,11 @@ and only what may wait leaves it, on this connection's one worker thread:
   (the connection's busy timeout is 0), then again on the worker with the usual busy timeout, so
   the loop never sleeps in SQLite's busy handler;
 - everything outside a transaction (opening the connection and its pragmas);
-- a transaction that has already kept the loop for ``INLINE_BUDGET`` seconds (a batch of
-  thousands, an import): its remaining statements, and any ``executemany`` of more than a few rows.
+- the next statement of a task that has kept the loop for ``INLINE_BUDGET`` seconds since its
+  first inline statement without giving the loop a turn (a batch of thousands, an import), and any
+  ``executemany`` of more than a few rows. That hop gives the loop its turn, and the budget
+  starts again: the loop never waits much longer than the budget, however long the transaction,
+  and a transaction shared by many writers that yield in between (group commit) stays inline.
 
 The worker serialises with the loop thread: a statement arriving while an earlier one is still on
 the worker (a cancelled request's COMMIT) queues behind it there. Only the writer engine uses
@@ -39,8 +42,9 @@ __all__ = ["INLINE_BUDGET", "INLINE_MANY", "InlineDBAPI"]
 
 T = TypeVar("T")
 
-# Wall time a transaction may keep the loop before its remaining statements go to the worker.
-INLINE_BUDGET = 0.002
+# Wall time a task's inline statements may keep the loop without a turn before the next one goes
+# to the worker.
+INLINE_BUDGET = 0.005
 # An executemany of more rows than this runs on the worker.
 INLINE_MANY = 16
 _SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_RECOVERY …) share its low byte
@@ -90,7 +94,7 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class InlineConnection(AdaptedConnection):
     """A DBAPI connection over ``sqlite3``: inline inside a write transaction, else on the worker."""
 
-    __slots__ = ("_closed", "_pending", "_spent", "_worker", "dbapi")
+    __slots__ = ("_closed", "_pending", "_since", "_turn_asked", "_worker", "dbapi")
 
     _connection: sqlite3.Connection
 
@@ -101,7 +105,10 @@ class InlineConnection(AdaptedConnection):
         self._connection = connection
         self._worker = worker
         self._pending: Future[Any] | None = None
-        self._spent = 0.0  # seconds this transaction has run inline
+        # Since when (perf_counter) this connection's statements have kept the loop without a
+        # turn, while a turn is asked for.
+        self._since = 0.0
+        self._turn_asked = False
         self._closed = False
 
     # -- the two ways a statement runs --------------------------------------------------------
@@ -116,16 +123,26 @@ class InlineConnection(AdaptedConnection):
         pending = self._pending
         if pending is not None and not pending.done():
             return False  # keep order behind a cancelled caller's statement
-        return self._connection.in_transaction and self._spent < INLINE_BUDGET
+        if not self._connection.in_transaction:
+            return False
+        # Within budget: the loop has had a turn since, or not waited long for one.
+        return not self._turn_asked or time.perf_counter() - self._since < INLINE_BUDGET
 
     def _run(self, call: Callable[[], T]) -> T:
         if not self._inline_ok():
             return self._on_worker(self._waiting(call))
-        started = time.perf_counter()
-        try:
-            return call()
-        finally:
-            self._spent += time.perf_counter() - started
+        self._hold_the_loop()
+        return call()
+
+    def _hold_the_loop(self) -> None:
+        """Start the budget's clock unless it runs already; the loop's next turn stops it."""
+        if not self._turn_asked:
+            asyncio.get_running_loop().call_soon(self._loop_had_a_turn)
+            self._turn_asked = True
+            self._since = time.perf_counter()
+
+    def _loop_had_a_turn(self) -> None:
+        self._turn_asked = False
 
     def _waiting(self, call: Callable[[], T]) -> Callable[[], T]:
         """``call`` with the busy timeout in force (on the worker, where waiting is allowed)."""
@@ -147,9 +164,9 @@ class InlineConnection(AdaptedConnection):
 
     def _begin(self, call: Callable[[], T]) -> T:
         """BEGIN: inline if the write lock is free now, else on the worker, waiting for it."""
-        self._spent = 0.0
         pending = self._pending
         if pending is None or pending.done():
+            self._hold_the_loop()
             try:
                 return call()
             except sqlite3.OperationalError as exc:

@@ -103,22 +103,26 @@ async def test_statements_run_on_the_loop_thread_and_the_commit_off_it(db: Datab
     assert statements["COMMIT"] != loop_thread
 
 
-async def test_a_long_transaction_moves_its_statements_off_the_loop(
+async def test_statements_past_the_budget_go_to_the_worker_until_the_loop_has_a_turn(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(inline, "INLINE_BUDGET", 1e-9)  # spent by the first statement
     loop_thread = threading.get_ident()
     async with db.write() as session:
         seen = await _traced(session)
+        await asyncio.sleep(0)  # a turn for the loop after the BEGIN
         await session.execute(text("INSERT INTO log VALUES (1, 'a')"))
         await session.execute(text("INSERT INTO log VALUES (2, 'b')"))
         many = [{"n": n, "note": "x"} for n in range(10, 10 + inline.INLINE_MANY + 1)]
         await session.execute(text("INSERT INTO log VALUES (:n, :note)"), many)
+        await asyncio.sleep(0)  # the loop has a turn: the budget starts again
+        await session.execute(text("INSERT INTO log VALUES (3, 'c')"))
     threads = [thread for statement, thread in seen if statement.startswith("INSERT")]
     assert threads[0] == loop_thread
-    assert loop_thread not in threads[1:]
+    assert loop_thread not in threads[1:-1]  # the second, and each row of the executemany
+    assert threads[-1] == loop_thread
     async with db.read() as session:
-        assert (await session.execute(text("SELECT count(*) FROM log"))).scalar() == 19
+        assert (await session.execute(text("SELECT count(*) FROM log"))).scalar() == 20
 
 
 async def test_savepoints_keep_or_undo_their_part_of_the_write(db: Database, path: Path):
