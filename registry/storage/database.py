@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util.concurrency import await_
 
 from .._errors import Unavailable
+from ._sqlite_inline import InlineDBAPI
 from .point_reads import PgPointReads
 from .repository import Records
 
@@ -59,6 +60,12 @@ def _private_file(path: Path) -> None:
                 each.chmod(0o600)
 
 
+def _on_disk(url: URL) -> bool:
+    """A SQLite database in a file (not one in memory, which a second engine would not share)."""
+    database = url.database or ""
+    return bool(database) and ":memory:" not in database and url.query.get("mode") != "memory"
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, durability, foreign keys; BEGIN IMMEDIATE for writers so they queue instead of failing."""
 
@@ -75,6 +82,23 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _inline_writer(url: str, engine_options: dict[str, Any]) -> AsyncEngine:
+    """The engine of SQLite's write transactions: statements on the loop's thread (``_sqlite_inline``).
+
+    Its connections apply ``_SQLITE_PRAGMAS`` as they open; every transaction is BEGIN IMMEDIATE.
+    """
+    module = InlineDBAPI(_SQLITE_PRAGMAS, busy_seconds=SQLITE_BUSY_SECONDS)
+    engine = create_async_engine(url, module=module, **engine_options)
+    # The dialect's own begin (pysqlite's does nothing): straight to the driver, no statement
+    # machinery, and its errors translated as any statement's are.
+    engine.sync_engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
+    return engine
+
+
+def _begin_immediate(dbapi_connection: Any) -> None:
+    dbapi_connection.begin_immediate()
 
 
 def _one_trip_ping(dbapi_connection: Any) -> bool:
@@ -121,11 +145,15 @@ class Database:
         self.engine = create_async_engine(url, **engine_options)
         if not self.is_sqlite and parsed.get_driver_name() == "asyncpg":
             self.engine.sync_engine.dialect.do_ping = _one_trip_ping  # type: ignore[method-assign]
+        # SQLite's writes run their statements on the loop's thread (``_sqlite_inline``).
+        self._inline: AsyncEngine | None = None
+        writer: AsyncEngine = self.engine
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
-            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            writer = self.engine
+            if parsed.get_driver_name() == "aiosqlite" and _on_disk(parsed):
+                writer = self._inline = _inline_writer(url, engine_options)
+            else:
+                writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
         self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -164,7 +192,11 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        On a SQLite file its statements run on the loop's thread and its COMMIT on a worker
+        (``_sqlite_inline``); a long transaction moves to the worker after ``INLINE_BUDGET``.
+        """
         async with self._writer_turn():
             with _outages_unavailable():
                 async with self._writer() as session, session.begin():
@@ -236,6 +268,8 @@ class Database:
         if self._points is not None:
             await self._points.close()
         await self.engine.dispose()
+        if self._inline is not None:
+            await self._inline.dispose()
         if self._lookup is not self.engine:
             await self._lookup.dispose()
 
