@@ -8,10 +8,11 @@ so the profile is the node's own work. On PostgreSQL every connection of the nod
 loopback proxy that counts round trips (a client message after a server answer starts one).
 
     .venv/bin/python -m loadtests.profile_write --backend postgresql --count 1000
-    .venv/bin/python -m loadtests.profile_write --backend sqlite --profile --top 40
+    .venv/bin/python -m loadtests.profile_write --backend sqlite --profile yappi --top 40
 
 Prints CPU ms per write (``time.process_time``) and round trips per write for each API; with
-``--profile``, cProfile's top functions by own time and by cumulative time.
+``--profile``, the top functions by own and by cumulative CPU time (yappi, CPU clock,
+attributes time to coroutines across their awaits; cProfile splits them at every await).
 """
 
 from __future__ import annotations
@@ -142,11 +143,17 @@ def _snms(client: httpx.AsyncClient, token: str) -> Write:
 
 
 async def _measure(
-    name: str, write: Write, count: int, proxy: CountingProxy | None, profile: bool, top: int
+    name: str, write: Write, count: int, proxy: CountingProxy | None, args: argparse.Namespace
 ) -> None:
     for n in range(20):  # warm: connections, caches, statement caches
         await write(-1 - n)
-    profiler = cProfile.Profile(time.process_time) if profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile == "cprofile" else None
+    if args.profile == "yappi":
+        import yappi  # optional, not a dependency: pip install yappi
+
+        yappi.clear_stats()
+        yappi.set_clock_type("cpu")
+        yappi.start()
     trips = proxy.trips if proxy else 0
     began_cpu, began = time.process_time(), time.perf_counter()
     if profiler:
@@ -156,6 +163,8 @@ async def _measure(
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - began_cpu, time.perf_counter() - began
+    if args.profile == "yappi":
+        yappi.stop()
     per_trip = f", {(proxy.trips - trips) / count:.2f} round trips/write" if proxy else ""
     print(
         f"{name}: {count} writes, {cpu * 1000 / count:.3f} ms CPU/write (this process,"
@@ -165,8 +174,19 @@ async def _measure(
     if profiler:
         for order in ("tottime", "cumulative"):
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
-            print(f"--- {name}: top {top} by {order}\n{out.getvalue()}", flush=True)
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+            print(f"--- {name}: top {args.top} by {order}\n{out.getvalue()}", flush=True)
+    if args.profile == "yappi":
+        stats = yappi.get_func_stats()
+        for order in ("tsub", "ttot"):
+            print(f"--- {name}: top {args.top} by {order} (ms per write)", flush=True)
+            for stat in list(stats.sort(order))[: args.top]:
+                where = f"{stat.module.split('site-packages/')[-1]}:{stat.lineno}"
+                print(
+                    f"{getattr(stat, order) * 1000 / count:8.3f} {stat.ncall:8d}"
+                    f"  {stat.name}  {where}",
+                    flush=True,
+                )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -223,7 +243,7 @@ async def _drive(args: argparse.Namespace, proxy: CountingProxy | None) -> None:
             created.raise_for_status()
             for api in args.apis:
                 write = _rest(client) if api == "rest" else _snms(client, token)
-                await _measure(api, write, args.count, proxy, args.profile, args.top)
+                await _measure(api, write, args.count, proxy, args)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -234,7 +254,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--count", type=int, default=1000, help="sequential writes per API")
     parser.add_argument("--apis", default="rest,snms", help="comma-separated: rest, snms")
-    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument(
+        "--profile",
+        choices=("cprofile", "yappi"),
+        help="print the top functions by CPU (yappi: pip install yappi; follows coroutines)",
+    )
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args(argv)
     args.apis = args.apis.split(",")
