@@ -174,9 +174,10 @@ class WriteTransaction:
         """Store ``sealed`` (``seal_text``) as a new record, with its outbox row unless not
         ``ship``; False, writing nothing, when ``handle`` exists already.
 
-        On PostgreSQL record, outbox row and whether a quota may apply are one statement; the
-        quota check's locking read runs only then. Without a quota row for the owner at that
-        moment the check had nothing to lock either: a quota set concurrently orders after.
+        On PostgreSQL record, outbox row and whether a quota may apply are one statement (on
+        SQLite the insert tells whether a quota may apply, the outbox row is a second); the
+        quota check's locking read runs only when one may. Without a quota row for the owner at
+        that moment the check had nothing to lock either: a quota set concurrently orders after.
         """
         key = str(handle)
         prefix = str(handle.prefix)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -46,16 +46,24 @@ _QUOTA_APPLIES = exists(
     .where(PrefixRow.prefix == bindparam("prefix"))
 )
 
+# The same probe in SQLite's RETURNING, of the row inserted (written out: SQLAlchemy drops the
+# table names of columns in a RETURNING clause, which makes the join's columns ambiguous).
+_QUOTA_APPLIES_SQLITE = literal_column(
+    "EXISTS (SELECT 1 FROM quotas AS q JOIN prefixes AS p ON p.enterprise_id = q.enterprise_id"
+    " WHERE p.prefix = records.prefix)"
+).label("quota")
+
 
 def _new_record_statements() -> tuple[Any, Any, Any]:
     """One record inserted if its handle is free: SQLite's statement, and PostgreSQL's with
     and without its outbox row. Built once (statement building and cache keys cost per call)."""
     table, outbox = RecordRow.__table__, OutboxRow.__table__
+    # SQLite runs one writer at a time (BEGIN IMMEDIATE): the probe cannot race a quota change.
     on_sqlite = (
         sqlite.insert(table)
         .values(_RECORD_PARAMS)
         .on_conflict_do_nothing(index_elements=[table.c.handle])
-        .returning(table.c.handle)
+        .returning(table.c.handle, _QUOTA_APPLIES_SQLITE)
     )
     inserted = (
         postgresql.insert(table)
@@ -147,8 +155,9 @@ class Records:
         """Insert a record unless its handle exists, with its outbox row ``change`` (kind,
         payload text) when given: ``(inserted, a quota may apply to the prefix's owner)``.
 
-        On PostgreSQL one statement does all three; a handle that exists writes nothing and
-        raises nothing (``ON CONFLICT DO NOTHING``), so the transaction stays usable.
+        On PostgreSQL one statement does all three (on SQLite the outbox row is a second); a
+        handle that exists writes nothing and raises nothing (``ON CONFLICT DO NOTHING``), so
+        the transaction stays usable.
         """
         params: dict[str, Any] = {
             "handle": handle,
@@ -163,8 +172,8 @@ class Records:
             statement = _INSERT_NEW_PG if change is None else _INSERT_NEW_SHIPPED_PG
             row = (await self.session.execute(statement, params)).one()
             return bool(row[0]), bool(row[1])
-        result = await self.session.execute(_INSERT_NEW_SQLITE, params)
-        if result.scalar_one_or_none() is None:
+        inserted = (await self.session.execute(_INSERT_NEW_SQLITE, params)).one_or_none()
+        if inserted is None:
             return False, False
         if change is not None:
             kind, payload = change
@@ -172,8 +181,7 @@ class Records:
                 _OUTBOX_ONE,
                 {"kind": kind, "subject": handle, "payload": payload, "created_at": now},
             )
-        # SQLite: the quota check itself tells (one more local statement).
-        return True, True
+        return True, bool(inserted[1])
 
     async def update(
         self, handle: str, values: str, now: datetime, template_version: str | None
