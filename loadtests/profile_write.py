@@ -211,10 +211,14 @@ async def run(args: argparse.Namespace) -> None:
                 env["IDNODE_DATABASE_URL"] = parsed.set(
                     host="127.0.0.1", port=proxy.port
                 ).render_as_string(hide_password=False)
+            # The app reads its settings from the environment; put back as found afterwards.
+            saved = dict(os.environ)
             os.environ.update(env)
             try:
                 await _drive(args, proxy)
             finally:
+                os.environ.clear()
+                os.environ.update(saved)
                 if proxy is not None:
                     proxy.__exit__()
 
