@@ -7,7 +7,9 @@ Handle REST (``PUT /api/handles/…``, the admin token: no password check per re
 16 concurrent clients. In the same run, on the same database, the storage floor: the raw driver
 inserting one row and committing per identifier from as many clients (aiosqlite with WAL and
 ``synchronous=FULL`` behind one writer lock; asyncpg, one autocommitted INSERT per identifier).
-Prints p50/p99 and identifiers/s for each, and node/floor ratios.
+Prints p50/p99 and identifiers/s for each, node/floor ratios, and the node's CPU per write
+(``cpu ms/id``: user + system time of the node process and its children, every worker and the
+sealing helpers, from ``/proc`` before and after each leg, over the writes made).
 
     .venv/bin/python -m loadtests.bench_write
     .venv/bin/python -m loadtests.bench_write --backend postgresql --postgres postgresql://…
@@ -34,7 +36,7 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from loadtests import ensure_credential, ratios, snms_token, started_node
+from loadtests import CpuMeter, ensure_credential, ratios, snms_token, started_node
 from loadtests.bench_register import (
     PREFIX,
     TEMPLATE,
@@ -171,7 +173,13 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                                 if api == "rest"
                                 else snms_writer(client, token, tag)
                             )
-                            result = await closed_loops(write, **limit)
+                            # The node's CPU (every worker and helper process) per write:
+                            # the figure that noise on a shared machine moves least.
+                            with CpuMeter(node.pid) as meter:
+                                result = await closed_loops(write, **limit)
+                            assert meter.use is not None
+                            spent = meter.use.node + meter.use.helpers
+                            result["cpu_ms"] = round(spent * 1000 / max(result["ids"], 1), 2)
                             against = ratios(floor, result, ("p50", "p99", "items_per_s"))
                             rows.append({"api": api, "clients": clients, **result, **{
                                 f"{key}_over_floor": value for key, value in against.items()
@@ -202,7 +210,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"{result['backend']} (signed, {result['workers']} worker(s))",
         f"{'api':6}{'clients':>8}{'ids':>7}{'ids/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'p50/floor':>11}{'ids/s/floor':>13}",
+        f"{'p50/floor':>11}{'ids/s/floor':>13}{'cpu ms/id':>11}",
     ]
     for row in result["rows"]:
         p50_ratio = row.get("p50_over_floor", "")
@@ -210,6 +218,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"{row['api']:6}{row['clients']:>8}{row['ids']:>7}{row['items_per_s']:>8}"
             f"{row['p50']:>9}{row['p99']:>9}{p50_ratio!s:>11}{rate_ratio!s:>13}"
+            f"{row.get('cpu_ms', '')!s:>11}"
             + (f"  failed {row['failed']}" if row["failed"] else "")
         )
     return "\n".join(lines + _goals(result))

@@ -1,5 +1,7 @@
 """The resolution hot path: resolutions answered before any routing.
 
+Single registrations from callers proven recently are answered here too (``hot_writes``).
+
 A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). A ``GET`` or
 ``HEAD /api/handles/<handle>`` without query parameters, anonymous or with credentials proven
 recently (``known_principal``: no scrypt, no read), is answered here from the resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
@@ -21,6 +23,7 @@ from resolver import FORWARDED_HEADER, Resolver
 
 from .auth import known_principal, may_read_private
 from .headers import NOSNIFF, stale_headers
+from .hot_writes import SNMS_CREATE, hot_write, write_principal
 from .human.hot import hot_page
 from .paths import path_text
 
@@ -68,6 +71,21 @@ class HotPath:
             principal = self._known(scope, authorization)
             if principal is not None:
                 return await self._resolve(scope, send, principal)
+        if (
+            scope["type"] == "http"
+            and not scope["query_string"]
+            and (
+                (scope["method"] == "PUT" and scope["path"].startswith(HANDLES_PATH))
+                or (scope["method"] == "POST" and scope["path"] == SNMS_CREATE)
+            )
+        ):
+            started = perf_counter()
+            principal = self._writer(scope)
+            if principal is not None:
+                status = await hot_write(scope, receive, send, self.state.node, principal)
+                api = "snms" if scope["path"] == SNMS_CREATE else "handle"
+                self.tally.bind(api, status).observe(perf_counter() - started)
+                return
         if scope["type"] == "http":
             started = perf_counter()
             page = hot_page(scope, self.state.node.resolver)
@@ -90,6 +108,16 @@ class HotPath:
             )
         except NodeError:
             return None
+
+    def _writer(self, scope: Scope) -> Principal | None:
+        """The caller of a single registration when proven recently (``hot_writes``)."""
+        for name, value in scope["headers"]:
+            if name == _AUTHORIZATION:
+                client = scope.get("client")
+                return write_principal(
+                    scope, value, self.state.node, client[0] if client else "unknown"
+                )
+        return None
 
     async def _resolve(self, scope: Scope, send: Send, principal: Principal | None) -> None:
         started = perf_counter()

@@ -86,6 +86,20 @@ class RecordService:
         check_reserved(key, (value.index for value in values))
         async with self.writer.transaction() as tx:
             values = tx.stamped(values)
+            first: tuple[list[HandleValue], str] | None = None
+            if indexes is None:
+                # A whole record: try it as a new one first (no locking read before the insert);
+                # a handle that exists writes nothing and is then replaced under its row lock.
+                new_values = await self._templated(
+                    tx.session, handle, values, template_version, tx.stamp
+                )
+                first = (new_values, tx.seal_text(handle, new_values))
+                if await tx.insert(handle, first[1], template_version):
+                    if audit is not None:
+                        await tx.audit(audit.action, audit.target, audit.summary)
+                    return True
+                if not overwrite:
+                    raise HandleAlreadyExists(f"handle {key} already exists", handle=key)
             row = await tx.lock(key)
             if indexes is None:
                 if row is not None and not overwrite:
@@ -99,7 +113,9 @@ class RecordService:
                 template_version if template_version is not None else (row and row.template_version)
             )
             merged = await self._templated(tx.session, handle, merged, version, tx.stamp)
-            await tx.put(handle, merged, version, new=row is None)
+            # The text sealed for the first try, when it is what is stored after all.
+            sealed = first[1] if first is not None and first[0] == merged else None
+            await tx.put(handle, merged, version, new=row is None, sealed=sealed)
             if audit is not None:
                 await tx.audit(audit.action, audit.target, audit.summary)
         return row is None

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,26 +165,54 @@ class WriteTransaction:
         *,
         new: bool,
         ship: bool = True,
+        sealed: str | None = None,
     ) -> None:
         """Seal and store ``values`` as the record of ``handle`` (``new``: insert, else update).
 
         ``ship=False`` keeps the change off the outbox: the top-level node gets no copy.
+        ``sealed``: the text ``seal_text`` already made of these values.
         """
         key = str(handle)
-        text = encode_values(self.writer.seal(handle, values))
+        text = sealed if sealed is not None else self.seal_text(handle, values)
         if new:
-            try:
-                await self._records.insert(
-                    key, str(handle.prefix), text, self.now, template_version
-                )
-            except IntegrityError as exc:
-                raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
-            await self.check_quota({str(handle.prefix): 1})
-        else:
-            await self._records.update(key, text, self.now, template_version)
+            if not await self.insert(handle, text, template_version, ship=ship):
+                raise HandleAlreadyExists(f"handle {key} already exists", handle=key)
+            return
+        await self._records.update(key, text, self.now, template_version)
         if ship:
             await self.append_change(UPSERT, key, change_payload(key))
         self.changed[key] = None
+
+    def seal_text(self, handle: Handle, values: Sequence[HandleValue]) -> str:
+        """The stored text of ``values`` as the record of ``handle``: sealed and encoded."""
+        return encode_values(self.writer.seal(handle, values))
+
+    async def insert(
+        self, handle: Handle, sealed: str, template_version: str | None, *, ship: bool = True
+    ) -> bool:
+        """Store ``sealed`` (``seal_text``) as a new record, with its outbox row unless not
+        ``ship``; False, writing nothing, when ``handle`` exists already.
+
+        On PostgreSQL record, outbox row and whether a quota may apply are one statement (on
+        SQLite the insert tells whether a quota may apply, the outbox row is a second); the
+        quota check's locking read runs only when one may. Without a quota row for the owner at
+        that moment the check had nothing to lock either: a quota set concurrently orders after.
+        """
+        key = str(handle)
+        prefix = str(handle.prefix)
+        change = (UPSERT, orjson.dumps(change_payload(key)).decode()) if ship else None
+        try:
+            inserted, quota = await self._records.insert_new(
+                key, prefix, sealed, self.now, template_version, change
+            )
+        except IntegrityError as exc:
+            raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc
+        if not inserted:
+            return False
+        if quota:
+            await self.check_quota({prefix: 1})
+        self.changed[key] = None
+        return True
 
     async def delete(self, handle: str) -> bool:
         """Delete the record of ``handle``; False when there was none."""
@@ -214,6 +243,10 @@ class WriteTransaction:
 
         The handles inserted; a handle that exists already is left as it is.
         """
+        if len(rows) == 1:
+            # One record (a single SNMS registration): one statement, not the COPY path's five.
+            handle, text, version = rows[0]
+            return {str(handle)} if await self.insert(handle, text, version) else set()
         now = self.now
         bulk = BulkRecords(self.session)
         stored = [

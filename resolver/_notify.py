@@ -49,6 +49,17 @@ def _payloads(handles: Sequence[str]) -> list[str]:
     return chunks
 
 
+def _settle(
+    waiting: Sequence[tuple[Sequence[str], asyncio.Future[None]]], error: Exception | None
+) -> None:
+    for _, future in waiting:
+        if not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+
 class PgInvalidation:
     """``publish(handles)`` to every listening process; ``on_change(handles | None)`` on receipt."""
 
@@ -67,6 +78,9 @@ class PgInvalidation:
         self._lock = asyncio.Lock()
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Publications waiting for the connection: sent together by one flusher task.
+        self._waiting: list[tuple[Sequence[str], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self, *, wait: float = 5.0) -> None:
         """Start listening in the background; waits up to ``wait`` seconds for the first connect."""
@@ -75,6 +89,10 @@ class PgInvalidation:
             await asyncio.wait_for(self.connected.wait(), wait)
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -83,18 +101,52 @@ class PgInvalidation:
         await self._drop()
 
     async def publish(self, handles: Sequence[str]) -> None:
-        """NOTIFY the other processes (over a one-off connection while the listener is down)."""
-        connection = self._connection
-        if connection is None:
+        """NOTIFY the other processes (over a one-off connection while the listener is down).
+
+        Returns once the handles are sent. Writers publishing while a NOTIFY is in flight are
+        sent together in the next one: one round trip for all of them, not one each in turn.
+        """
+        if self._connection is None:
             # Not listening (a CLI command, or the listener is reconnecting): still tell the others.
-            once = await asyncpg.connect(self.dsn, timeout=5)
-            try:
-                await self._notify(once, handles)
-            finally:
-                await once.close()
+            await self._notify_once(handles)
             return
-        async with self._lock:
-            await self._notify(connection, handles)
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((handles, sent))
+        if self._flusher is None:
+            # A task of its own: a publisher that is cancelled strands nobody else's handles.
+            self._flusher = asyncio.create_task(self._flush(), name="idnode-invalidation-publish")
+        await sent
+
+    async def _flush(self) -> None:
+        batch: list[tuple[Sequence[str], asyncio.Future[None]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                handles = [handle for each, _ in batch for handle in each]
+                try:
+                    connection = self._connection
+                    if connection is None:
+                        await self._notify_once(handles)
+                    else:
+                        async with self._lock:
+                            await self._notify(connection, handles)
+                except Exception as exc:
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        finally:
+            self._flusher = None
+            # Cancelled (closing): nobody waits for ever.
+            failed = ConnectionError("the invalidation publisher stopped")
+            _settle(batch + self._waiting, failed)
+            self._waiting = []
+
+    async def _notify_once(self, handles: Sequence[str]) -> None:
+        once = await asyncpg.connect(self.dsn, timeout=5)
+        try:
+            await self._notify(once, handles)
+        finally:
+            await once.close()
 
     async def _notify(self, connection: asyncpg.Connection, handles: Sequence[str]) -> None:
         for payload in _payloads(handles):

@@ -30,7 +30,7 @@ from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
 from .openapi import PUT_BODY
 
-__all__ = ["router"]
+__all__ = ["MOUNT", "router", "values_from_body"]
 
 MOUNT = "/api/handles/"
 router = APIRouter(prefix=MOUNT.rstrip("/"), tags=["Handle REST API"])
@@ -76,7 +76,8 @@ def _done(handle: str, status: int = 200) -> Response:
     return Response(codec.done_body(handle), status, media_type="application/json")
 
 
-def _values_from_body(body: Any, handle: str | None) -> Any:
+def values_from_body(body: Any, handle: str | None) -> Any:
+    """The ``values`` list of a PUT body (or the body itself, a bare list)."""
     if isinstance(body, list):
         return body
     if not isinstance(body, dict):
@@ -149,14 +150,14 @@ async def put_handle(
         prefix = Prefix.parse(prefix_text)
         if stem:
             HandleId.check_suffix(stem)
-        values = parse_values(_values_from_body(await read_json(request, limit), None))
+        values = parse_values(values_from_body(await read_json(request, limit), None))
         minted = await context.records.mint(principal, prefix, stem, values)
         return _done(str(minted), 201)
     parsed = HandleId.parse(handle)
     overwrite = _bool_param(request, "overwrite", True)
     indexes = _index_params(request, allow_various=True)
     values = parse_values(
-        _values_from_body(await read_json(request, limit), handle), allow_empty=indexes is not None
+        values_from_body(await read_json(request, limit), handle), allow_empty=indexes is not None
     )
     created = await context.records.put(
         principal, parsed, values, overwrite=overwrite, indexes=indexes

@@ -7,10 +7,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, literal_column, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from .models import CredentialRow, EnterpriseRow, OutboxRow, PrefixRow, RecordRow, TokenRow
+from .models import (
+    CredentialRow,
+    EnterpriseRow,
+    OutboxRow,
+    PrefixRow,
+    QuotaRow,
+    RecordRow,
+    TokenRow,
+)
 
 __all__ = ["Credentials", "Enterprises", "Outbox", "Records"]
 
@@ -21,6 +30,76 @@ _VALUES_OF = select(RecordRow.values).where(RecordRow.handle == bindparam("handl
 _VALUES_OF_MANY = select(RecordRow.handle, RecordRow.values).where(
     RecordRow.handle.in_(bindparam("handles", expanding=True))
 )
+
+_RECORD_PARAMS = {
+    "handle": bindparam("handle"),
+    "prefix": bindparam("prefix"),
+    "values": bindparam("values"),
+    "template_version": bindparam("template_version"),
+    "created_at": bindparam("now", type_=RecordRow.__table__.c.created_at.type),
+    "updated_at": bindparam("now", type_=RecordRow.__table__.c.updated_at.type),
+}
+# Whether a quota row may apply to the prefix's enterprise (the quota check's own join).
+_QUOTA_APPLIES = exists(
+    select(QuotaRow.enterprise_id)
+    .join(PrefixRow, PrefixRow.enterprise_id == QuotaRow.enterprise_id)
+    .where(PrefixRow.prefix == bindparam("prefix"))
+)
+
+# The same probe in SQLite's RETURNING, of the row inserted (written out: SQLAlchemy drops the
+# table names of columns in a RETURNING clause, which makes the join's columns ambiguous).
+_QUOTA_APPLIES_SQLITE = literal_column(
+    "EXISTS (SELECT 1 FROM quotas AS q JOIN prefixes AS p ON p.enterprise_id = q.enterprise_id"
+    " WHERE p.prefix = records.prefix)"
+).label("quota")
+
+
+def _new_record_statements() -> tuple[Any, Any, Any]:
+    """One record inserted if its handle is free: SQLite's statement, and PostgreSQL's with
+    and without its outbox row. Built once (statement building and cache keys cost per call)."""
+    table, outbox = RecordRow.__table__, OutboxRow.__table__
+    # SQLite runs one writer at a time (BEGIN IMMEDIATE): the probe cannot race a quota change.
+    on_sqlite = (
+        sqlite.insert(table)
+        .values(_RECORD_PARAMS)
+        .on_conflict_do_nothing(index_elements=[table.c.handle])
+        .returning(table.c.handle, _QUOTA_APPLIES_SQLITE)
+    )
+    inserted = (
+        postgresql.insert(table)
+        .values(_RECORD_PARAMS)
+        .on_conflict_do_nothing(index_elements=[table.c.handle])
+        .returning(table.c.handle)
+        .cte("inserted")
+    )
+    # Data-modifying CTEs run once, in the statement's transaction: the outbox row exists
+    # exactly when the record row went in.
+    shipped = (
+        insert(outbox)
+        .from_select(
+            ["kind", "subject", "payload", "created_at"],
+            select(
+                bindparam("kind", type_=outbox.c.kind.type),
+                inserted.c.handle,
+                bindparam("payload", type_=outbox.c.payload.type),
+                bindparam("now", type_=outbox.c.created_at.type),
+            ),
+        )
+        .returning(outbox.c.seq)
+        .cte("shipped")
+    )
+    quota = _QUOTA_APPLIES.label("quota")
+    with_outbox = select(
+        select(func.count()).select_from(shipped).scalar_subquery().label("inserted"), quota
+    )
+    without_outbox = select(
+        select(func.count()).select_from(inserted).scalar_subquery().label("inserted"), quota
+    )
+    return on_sqlite, with_outbox, without_outbox
+
+
+_INSERT_NEW_SQLITE, _INSERT_NEW_SHIPPED_PG, _INSERT_NEW_PG = _new_record_statements()
+_OUTBOX_ONE = insert(OutboxRow.__table__)
 
 
 class Records:
@@ -63,6 +142,46 @@ class Records:
             )
         )
         await self.session.flush()
+
+    async def insert_new(
+        self,
+        handle: str,
+        prefix: str,
+        values: str,
+        now: datetime,
+        template_version: str | None,
+        change: tuple[str, str] | None = None,
+    ) -> tuple[bool, bool]:
+        """Insert a record unless its handle exists, with its outbox row ``change`` (kind,
+        payload text) when given: ``(inserted, a quota may apply to the prefix's owner)``.
+
+        On PostgreSQL one statement does all three (on SQLite the outbox row is a second); a
+        handle that exists writes nothing and raises nothing (``ON CONFLICT DO NOTHING``), so
+        the transaction stays usable.
+        """
+        params: dict[str, Any] = {
+            "handle": handle,
+            "prefix": prefix,
+            "values": values,
+            "template_version": template_version,
+            "now": now,
+        }
+        if self.session.bind.dialect.name == "postgresql":
+            if change is not None:
+                params["kind"], params["payload"] = change
+            statement = _INSERT_NEW_PG if change is None else _INSERT_NEW_SHIPPED_PG
+            row = (await self.session.execute(statement, params)).one()
+            return bool(row[0]), bool(row[1])
+        inserted = (await self.session.execute(_INSERT_NEW_SQLITE, params)).one_or_none()
+        if inserted is None:
+            return False, False
+        if change is not None:
+            kind, payload = change
+            await self.session.execute(
+                _OUTBOX_ONE,
+                {"kind": kind, "subject": handle, "payload": payload, "created_at": now},
+            )
+        return True, bool(inserted[1])
 
     async def update(
         self, handle: str, values: str, now: datetime, template_version: str | None

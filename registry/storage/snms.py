@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import bindparam, delete, exists, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -30,6 +30,11 @@ _STAGED_INSERT = (
     " ON CONFLICT (handle) DO NOTHING RETURNING handle"
 )
 
+# Built once: a single SNMS registration reads its template with it.
+_TEMPLATE_BODY = select(TemplateRow.body).where(
+    TemplateRow.prefix == bindparam("prefix"), TemplateRow.version == bindparam("version")
+)
+
 
 class Templates:
     """Rows of ``templates``: one per (prefix, version), the template as JSON text."""
@@ -45,10 +50,8 @@ class Templates:
 
     async def get_body(self, prefix: str, version: str) -> str | None:
         """The JSON text of a template, or None; one statement (``Database.lookup`` runs it)."""
-        statement = select(TemplateRow.body).where(
-            TemplateRow.prefix == prefix, TemplateRow.version == version
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        result = await self.session.execute(_TEMPLATE_BODY, {"prefix": prefix, "version": version})
+        return result.scalar_one_or_none()
 
     async def of_prefix(self, prefix: str) -> list[TemplateRow]:
         statement = (

@@ -17,7 +17,7 @@ from registry import _enterprises
 from ..conftest import ADMIN_TOKEN
 from ..databases import fresh_database, migrate
 from ..servers import NodeProcess, ThreadedServer
-from .helpers import ADMIN_HEADERS, basic_auth, create_enterprise
+from .helpers import ADMIN_HEADERS, PRODUCT_TEMPLATE, basic_auth, create_enterprise
 
 VALUES = {
     "values": [
@@ -174,3 +174,46 @@ def _csrf(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found is not None, page[:2000]
     return found.group(1)
+
+
+@pytest.mark.slow
+def test_a_revoked_snms_token_is_refused_at_once_by_another_instances_hot_writes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "IDNODE_DATABASE_URL": postgres_url,
+        "IDNODE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "IDNODE_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    with NodeProcess(env) as one, NodeProcess(env) as two:
+        acme = create_enterprise(one.url, "Acme", "88.118.8")
+        with httpx.Client(timeout=30) as client:
+            login = {"username": acme["username"], "password": acme["password"]}
+            token = client.post(one.url + "/identity/token", json=login).json()["data"]["token"]
+            headers = {"Authorization": token}
+            created = client.post(
+                one.url + "/snms/api/v5/template", json=PRODUCT_TEMPLATE, headers=headers
+            )
+            assert created.json()["status"] == 1, created.text
+
+            def register(n: int) -> httpx.Response:
+                value = {"index": 2000, "type": "productName", "data": "Motor"}
+                body = {"handle": f"88.118.8/S{n}", "templateVersion": "1.0", "value": [value]}
+                return client.post(two.url + "/identityv2/data", json=body, headers=headers)
+
+            # Instance two proves the token once, then answers its writes on the hot path.
+            for n in range(3):
+                assert register(n).json()["status"] == 1
+            revoked = client.delete(
+                f"{one.url}/admin/credentials/{quote(acme['username'], safe='')}",
+                headers=ADMIN_HEADERS,
+            )
+            assert revoked.status_code == 204
+            acknowledged = time.monotonic()
+            n = 3
+            while (answer := register(n)).json()["status"] == 1:
+                assert time.monotonic() - acknowledged < 1.0, "two still honours the token"
+                time.sleep(0.01)
+                n += 1
+            assert answer.status_code == 401 and answer.json()["status"] == -1
+            assert register(n + 1).json()["status"] == -1

@@ -7,8 +7,10 @@ import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from registry import (
+    ADMIN,
     ClientRate,
     EnterpriseService,
     Handle,
@@ -26,6 +28,7 @@ from registry import (
 )
 from registry._ratelimit import SweepingMemoryStorage
 from registry.storage import Database
+from registry.storage.models import OutboxRow, RecordRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 
@@ -185,3 +188,27 @@ def test_the_memory_storage_counts_windows_and_sweeps_without_threads() -> None:
     storage._next_sweep = 0.0
     rate.check("a")
     assert [key for key in storage.storage if key.endswith("/b/2/1/second")] == []
+
+
+async def test_a_single_registration_over_the_quota_writes_neither_record_nor_outbox_row(
+    db: Database,
+) -> None:
+    records, _, quotas, acme = await _node(db, Clock(datetime.now(UTC)))
+    held = (await quotas.usage(acme))["identifiers"]
+    await quotas.set(acme, {"identifiers": held + 1})
+    async with db.read() as session:
+        outbox_before = await session.scalar(select(func.count()).select_from(OutboxRow))
+    # Through the one-statement paths: a whole-record PUT and a one-item SNMS registration.
+    assert await records.put(ADMIN, Handle.parse("88.118.8/one"), [URL]) is True
+    with pytest.raises(QuotaExceeded):
+        await records.put(ADMIN, Handle.parse("88.118.8/two"), [URL])
+    with pytest.raises(QuotaExceeded):
+        await _bulk(records, "three")
+    assert (await quotas.usage(acme))["identifiers"] == held + 1
+    async with db.read() as session:
+        outbox_after = await session.scalar(select(func.count()).select_from(OutboxRow))
+        kept = await session.get(RecordRow, "88.118.8/two")
+    assert outbox_after == outbox_before + 1 and kept is None
+    # Lifting the quota takes effect at once.
+    await quotas.set(acme, {"identifiers": None})
+    assert await _bulk(records, "three") == {"88.118.8/three"}

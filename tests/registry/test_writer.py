@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from registry import (
     ADMIN,
@@ -16,6 +17,7 @@ from registry import (
     HandleValue,
     InvalidValue,
     Principal,
+    RecordService,
     RecordWriter,
     Role,
     Unauthenticated,
@@ -26,6 +28,7 @@ from registry.storage import Database
 from registry.storage.models import OutboxRow, RecordRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
+URL2 = HandleValue(2, "URL", "string", "https://example.org/")
 A, B, C = (Handle.parse(f"88.118.8/W{n}") for n in range(3))
 
 
@@ -173,3 +176,52 @@ def test_one_check_decides_who_may_write_a_handle() -> None:
         check_writable(acme, Handle.parse("88.118.8/ADMIN"))
     with pytest.raises(Unauthenticated):
         check_writable(Principal(Role.ANONYMOUS), A)
+
+
+async def test_a_taken_handle_in_a_single_insert_writes_nothing_and_spoils_nothing(
+    db: Database,
+) -> None:
+    writer, seen = _writer(db)
+    async with writer.transaction() as tx:
+        await tx.put(A, [URL], None, new=True)
+    (sealed,) = await writer.seal_many([(A, [URL])])
+    async with writer.transaction() as tx:
+        # The one-record path (a single SNMS registration): no error, no outbox row...
+        assert await tx.insert_new([(A, str(sealed), None)]) == set()
+        # ...and the transaction goes on (no failed statement to roll back on PostgreSQL).
+        assert await tx.insert_new([(B, str(sealed), "1.0")]) == {str(B)}
+    assert await _records(db) == [str(A), str(B)]
+    assert await _outbox(db) == [("handle.upsert", str(A)), ("handle.upsert", str(B))]
+    assert seen.calls == [[str(A)], [str(B)]]
+    async with db.read() as session:
+        row = await session.get(RecordRow, str(B))
+    assert row is not None and row.template_version == "1.0"
+
+
+async def test_a_new_record_and_its_outbox_row_are_one_statement_on_postgresql(
+    db: Database,
+) -> None:
+    writer, _ = _writer(db)
+    records = RecordService(db, writer)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await records.put(ADMIN, A, [URL]) is True
+        # The same whole-record PUT again replaces it (tried as new first, then updated).
+        assert await records.put(ADMIN, A, [URL, URL2]) is False
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if "records" in s or "outbox" in s]
+    first = writes[: 1 if not db.is_sqlite else 2]
+    assert all("INSERT" in s for s in first)
+    if not db.is_sqlite:
+        assert "outbox" in first[0] and "records" in first[0]
+    assert [v.type for v in await _stored(db, A)] == ["URL", "URL", "HS_SIGNATURE"]
+    assert await _outbox(db) == [("handle.upsert", str(A))] * 2
+    with pytest.raises(HandleAlreadyExists):
+        await records.put(ADMIN, A, [URL], overwrite=False)
+    assert await _outbox(db) == [("handle.upsert", str(A))] * 2
