@@ -20,10 +20,13 @@ loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 
 and (c) the storage floor: the same point lookups (``SELECT values FROM records WHERE handle =
 $1``, uniform over the seeded names, then over unregistered ones) straight through asyncpg from
-this process, ``CONNECTIONS`` at once, one connection each. It prints ``hot ratio = node /
-baseline`` (the kit's ``ratios``), ``uniform / floor`` and ``not-found / floor``, and the node's
-peak RSS (the kit's ``RssSampler``, over the node's process tree). wrk comes from Debian:
-``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
+this process, ``CONNECTIONS`` at once, one connection each. One process each side: the node
+runs one worker as the floor is one process (more workers than the floor's processes would
+compare two cores with one). It prints ``hot ratio = node / baseline`` (the kit's ``ratios``),
+``uniform / floor`` and ``not-found / floor`` — from req/s and from CPU per request (the node's
+process per answer, the floor's per lookup: the rates each reaches on a core of its own, which
+a shared machine disturbs less) — and the node's peak RSS (the kit's ``RssSampler``, over the
+node's process tree). wrk comes from Debian: ``sudo apt-get install -y wrk``. PostgreSQL: ``--postgres`` (default: the local test server);
 the database ``idnode_bench_<count>_<schema head>`` is created and seeded once and reused by later runs (a
 seed that was cut short resumes: identifiers already there count as such). Records are unsigned
 (``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
@@ -57,6 +60,7 @@ from tqdm import tqdm
 
 from loadtests import (
     MAX_BATCH,
+    CpuMeter,
     NodeHandle,
     RssSampler,
     bulk_create,
@@ -278,9 +282,9 @@ async def _floor(database_url: str, kind: str, count: int, seconds: float) -> di
                     latencies.append(time.perf_counter() - started)
                     missing += found is None
 
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client() for _ in range(CONNECTIONS)))
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     finally:
         await pool.close()
     latencies.sort()
@@ -298,6 +302,9 @@ async def _floor(database_url: str, kind: str, count: int, seconds: float) -> di
         "p99": percentile(99),
         "p999": percentile(99.9),
         "rps": len(latencies) / elapsed,
+        # The driver's CPU per lookup in this process (PostgreSQL's own is not counted, as it
+        # is not for the node either).
+        "cpu_us": 1e6 * cpu / max(1, len(latencies)),
     }
 
 
@@ -458,7 +465,15 @@ async def _scenarios(
     """Every wrk run, in order; returns the figures (and RSS) as one dict."""
 
     async def wrk(url: str, kind: str, duration: float) -> dict[str, float]:
-        return await asyncio.to_thread(_wrk, url, kind, count, duration, workdir)
+        if url != node.url:
+            return await asyncio.to_thread(_wrk, url, kind, count, duration, workdir)
+        with CpuMeter(node.pid) as meter:
+            figures = await asyncio.to_thread(_wrk, url, kind, count, duration, workdir)
+        assert meter.use is not None
+        # The node's CPU per answer (its process and any helpers): what bounds its rate when
+        # it has a core to itself, however busy the machine is.
+        figures["cpu_us"] = 1e6 * (meter.use.node + meter.use.helpers) / max(1, figures["requests"])
+        return figures
 
     results: dict[str, dict[str, float]] = {}
     # Warm the hot set, and the servers, before measuring.
@@ -502,12 +517,13 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     results = measured["results"]
     print(
         f"\n{'scenario':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
-        f"{'non-2xx':>9}{'errors':>8}"
+        f"{'non-2xx':>9}{'errors':>8}{'CPU µs':>8}"
     )
     for name, r in results.items():
         print(
             f"{name:<18}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p999']:>10.2f}"
             f"{r['non2xx']:>9.0f}{r['errors']:>8.0f}"
+            + (f"{r['cpu_us']:>8.1f}" if "cpu_us" in r else "")
         )
     shown = {key: round(value, 3) for key, value in results["baseline hot"].items()}
     node_hot = {key: round(value, 3) for key, value in results["node hot"].items()}
@@ -531,6 +547,20 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     print(
         "storage floor (req/s ratios): "
         + ", ".join(f"{name} = {value:.2f}" for name, value in floor.items())
+    )
+    # The same ratios from CPU per request (the floor's per lookup ÷ the node's per answer):
+    # the rates each side reaches on a core of its own, steadier than req/s on a shared machine.
+    by_cpu = {
+        "uniform / floor": results["floor uniform"]["cpu_us"] / results["node uniform"]["cpu_us"],
+        "not-found / floor": results["floor not-found"]["cpu_us"]
+        / results["node not-found"]["cpu_us"],
+        "not-found / uniform": results["node uniform"]["cpu_us"]
+        / results["node not-found"]["cpu_us"],
+    }
+    measured["floor_cpu_ratios"] = {name: round(value, 3) for name, value in by_cpu.items()}
+    print(
+        "storage floor (CPU per request ratios): "
+        + ", ".join(f"{name} = {value:.2f}" for name, value in by_cpu.items())
     )
     for name, runs in measured["rounds"].items():
         print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")
@@ -581,6 +611,7 @@ def run(args: argparse.Namespace) -> int:
                 "hot_ratio": hot,
                 "html_ratios": measured["html_ratios"],
                 "floor_ratios": measured["floor_ratios"],
+                "floor_cpu_ratios": measured["floor_cpu_ratios"],
                 "peak_rss_mib": round(measured["peak_rss_mib"], 1),
             }
             if args.fill:

@@ -151,9 +151,15 @@ class HotPath:
             status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
         else:
             entry = resolution.entry
-            private = principal is not None and may_read_private(principal, entry.key)
-            status, body = entry.answer(private)
-            extra = stale_headers(resolution)
-        headers = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+            if (
+                principal is not None
+                and entry.private_text is not None
+                and may_read_private(principal, entry.key)
+            ):
+                status, body = entry.answer(True)
+            else:
+                status, body = entry.status, entry.body
+            extra = stale_headers(resolution) if resolution.stale else None
+        headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else []
         await _send(send, status, body, headers)
         self.tally.handle(status, started)

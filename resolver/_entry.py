@@ -89,6 +89,12 @@ class Entry:
         return cls(key, 200, handle_body(key, public.values), stored_at, fresh_until, private_text)
 
     @classmethod
+    def stored(cls, key: str, body: bytes, stored_at: float, fresh_until: float) -> Entry:
+        """A found record all of whose values are public, from its answer's bytes
+        (``codec.public_values_body``)."""
+        return cls(key, 200, _compact(body), stored_at, fresh_until)
+
+    @classmethod
     def missing(cls, key: str, stored_at: float, fresh_until: float) -> Entry:
         return cls(key, 404, not_found_body(key), stored_at, fresh_until)
 

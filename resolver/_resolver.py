@@ -9,7 +9,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from registry import Handle, HandleNotFound, Prefix, Record, RecordService, Unavailable
+from registry import (
+    Handle,
+    HandleNotFound,
+    Prefix,
+    Record,
+    RecordService,
+    Unavailable,
+    codec,
+    decode_values,
+)
 
 from ._batch import ReadBatcher
 from ._cache import CacheConfig, RecordCache
@@ -95,7 +104,7 @@ class Resolver:
         self._starters: list[Callable[[], Awaitable[None]]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._watchers: list[Callable[[Sequence[str] | None], None]] = []
-        self.batcher = ReadBatcher(records.get_many)
+        self.batcher: ReadBatcher[Entry] = ReadBatcher(records.db.values_texts, self._settle)
         records.writer.add_listener(self.changed)
 
     def is_local(self, handle: Handle) -> bool:
@@ -148,7 +157,10 @@ class Resolver:
             self.results["negative"] += 1
             return Resolution(Entry.missing(key, now, now))
         try:
-            entry = await self._load(key, handle, batched)
+            if batched and local:
+                entry = await self.batcher.get(key)
+            else:
+                entry = await self._load(key, handle)
         except Unavailable:
             stale = self.cache.usable(key)
             if stale is None:
@@ -171,12 +183,12 @@ class Resolver:
             raise HandleNotFound(f"handle {handle} does not exist", handle=str(handle))
         return resolution
 
-    async def _load(self, key: str, handle: Handle, batched: bool = False) -> Entry:
+    async def _load(self, key: str, handle: Handle) -> Entry:
         """One read per key at a time: concurrent misses wait for the read already under way."""
         task = self._inflight.get(key)
         if task is None:
             # A task of its own, so a caller that goes away does not cancel the others' read.
-            task = asyncio.ensure_future(self._read(key, handle, batched))
+            task = asyncio.ensure_future(self._read(key, handle))
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(task)
@@ -187,21 +199,38 @@ class Resolver:
         if not task.cancelled():
             task.exception()  # retrieved here, so an unawaited failure is not logged as lost
 
-    async def _read(self, key: str, handle: Handle, batched: bool = False) -> Entry:
+    async def _read(self, key: str, handle: Handle) -> Entry:
         self.reads += 1
-        local = self.is_local(handle)
-        source = (self.batcher.get if batched else self.records.get) if local else self.remote
+        source = self.records.get if self.is_local(handle) else self.remote
         assert source is not None
-        record = await source(handle)
-        now = self.cache.clock()
-        if record is None:
-            entry = Entry.missing(key, now, now + self.cache.config.negative_ttl)
-        else:
-            ttl = min((v.ttl for v in record.values), default=0)
-            entry = Entry.found(record, now, now + min(ttl, self.cache.config.max_ttl))
+        entry = self._entry(key, await source(handle))
         # An invalidation while we read removed us from ``_inflight``: this answer may predate
         # the write, so it goes to the callers who were already waiting but is not cached.
         if self._inflight.get(key) is asyncio.current_task():
+            self.cache.put(entry)
+        return entry
+
+    def _entry(self, key: str, record: Record | None) -> Entry:
+        now = self.cache.clock()
+        if record is None:
+            return Entry.missing(key, now, now + self.cache.config.negative_ttl)
+        ttl = min((v.ttl for v in record.values), default=0)
+        return Entry.found(record, now, now + min(ttl, self.cache.config.max_ttl))
+
+    def _settle(self, key: str, text: str | None, current: bool) -> Entry:
+        """The answer to a batched read of ``key`` (its stored text, ``None``: not registered),
+        cached unless an invalidation came while it was read (``ReadBatcher.forget``)."""
+        self.reads += 1
+        # Most records: the anonymous answer straight from the stored text, no value objects.
+        public = None if text is None else codec.public_values_body(key, text)
+        if public is None:
+            record = None if text is None else Record(Handle.parse(key), decode_values(text))
+            entry = self._entry(key, record)
+        else:
+            body, ttl = public
+            now = self.cache.clock()
+            entry = Entry.stored(key, body, now, now + min(ttl, self.cache.config.max_ttl))
+        if current:
             self.cache.put(entry)
         return entry
 
@@ -218,6 +247,7 @@ class Resolver:
         """Forget ``handles`` (all when ``None``), including answers still being read."""
         for watcher in self._watchers:
             watcher(handles)
+        self.batcher.forget(handles)
         if handles is None:
             self.cache.clear()
             self._inflight.clear()

@@ -31,6 +31,7 @@ from .rest import (
     no_match_body,
     not_found_body,
     parse_answer,
+    public_values_body,
     read_answer,
     values_body,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "not_found_body",
     "parse_answer",
     "place_of",
+    "public_values_body",
     "read_answer",
     "value_body",
     "values_body",

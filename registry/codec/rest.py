@@ -41,6 +41,7 @@ __all__ = [
     "no_match_body",
     "not_found_body",
     "parse_answer",
+    "public_values_body",
     "read_answer",
     "values_body",
 ]
@@ -106,6 +107,44 @@ def values_body(handle: str, values: Iterable[HandleValue]) -> bytes:
             "values": [v.to_json() for v in values],
         }
     )
+
+
+# A stored value (``HandleValue.to_storage``) whose REST form (``to_json``) is itself without
+# its permissions: the default ones, which the REST form leaves out.
+_STORED_KEYS = ("index", "type", "data", "ttl", "timestamp", "permissions")
+_DATA_KEYS = ("format", "value")
+_PUBLIC = "1110"
+
+
+def public_values_body(handle: str, stored: str) -> tuple[bytes, int] | None:
+    """``values_body`` of a record straight from its stored text, with its smallest TTL.
+
+    Without building a ``HandleValue`` per value: the stored dicts lose their permissions and
+    are dumped as they are, byte for byte what ``values_body`` gives. ``None`` when that would
+    not be the answer: a value with other permissions (an anonymous caller must not see it) or
+    in a stored form of another shape; the caller then takes the long way.
+    """
+    items = orjson.loads(stored)
+    if type(items) is not list:
+        return None
+    ttl = None
+    for item in items:
+        if (
+            type(item) is not dict
+            or tuple(item) != _STORED_KEYS
+            or item["permissions"] != _PUBLIC
+            or type(item["data"]) is not dict
+            or tuple(item["data"]) != _DATA_KEYS
+            or type(item["ttl"]) is not int
+        ):
+            return None
+        del item["permissions"]
+        if ttl is None or item["ttl"] < ttl:
+            ttl = item["ttl"]
+    body = orjson.dumps(
+        {"responseCode": int(ResponseCode.SUCCESS), "handle": handle, "values": items}
+    )
+    return body, 0 if ttl is None else ttl
 
 
 def done_body(handle: str) -> bytes:

@@ -32,8 +32,8 @@ def test_an_uncached_miss_during_an_outage_reads_storage_once(settings: Settings
         reads.append(str(handle))
         raise Unavailable("the database is unreachable")
 
-    async def storage_down_many(handles: Sequence[Handle]) -> dict[str, Record]:
-        reads.extend(str(handle) for handle in handles)
+    async def storage_down_many(handles: Sequence[str]) -> dict[str, str]:
+        reads.extend(handles)
         raise Unavailable("the database is unreachable")
 
     with ThreadedServer(HotPath(app)) as server:

@@ -208,3 +208,57 @@ def test_fuzzed_bodies_only_ever_raise_domain_errors() -> None:
             # What parses re-encodes to a body that parses to the same values.
             again = codec.parse_answer(codec.values_body(answer.handle or HANDLE, answer.values))
             assert again.values == answer.values
+
+
+def _stored(values: tuple[HandleValue, ...] | list[HandleValue]) -> str:
+    return orjson.dumps([value.to_storage() for value in values]).decode()
+
+
+def test_public_values_body_is_values_body_from_the_stored_text() -> None:
+    # HS_ADMIN's data holds a "permissions" key of its own: it stays.
+    for values in (VALUES, VALUES[:1], ()):
+        body = codec.public_values_body(HANDLE, _stored(values))
+        ttl = min((value.ttl for value in values), default=0)
+        assert body == (codec.values_body(HANDLE, values), ttl)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # A value anonymous callers must not see: only the long way filters it out.
+        _stored([*VALUES, HandleValue(3, "SECRET", "string", "s", permissions=Permissions.parse("1100"))]),
+        # Stored forms of other shapes: a missing TTL, keys in another order, extra data keys.
+        '[{"index":1,"type":"URL","data":{"format":"string","value":"x"},"timestamp":null,"permissions":"1110"}]',
+        '[{"type":"URL","index":1,"data":{"format":"string","value":"x"},"ttl":1,"timestamp":null,"permissions":"1110"}]',
+        '[{"index":1,"type":"URL","data":{"format":"string","value":"x","y":1},"ttl":1,"timestamp":null,"permissions":"1110"}]',
+        '[{"index":1,"type":"URL","data":"x","ttl":1,"timestamp":null,"permissions":"1110"}]',
+        '[{"index":1,"type":"URL","data":{"format":"string","value":"x"},"ttl":true,"timestamp":null,"permissions":"1110"}]',
+        '{"values":[]}',
+        "[1]",
+    ],
+)  # fmt: skip
+def test_public_values_body_declines_what_it_cannot_answer_as_stored(stored: str) -> None:
+    assert codec.public_values_body(HANDLE, stored) is None
+
+
+def test_fuzzed_public_values_body_is_the_public_answer_or_none() -> None:
+    rng = random.Random(19)
+    for _ in range(500):
+        values = [
+            HandleValue(
+                rng.randrange(1, 500),
+                rng.choice(["URL", "EMAIL", "HS_ADMIN", "X"]),
+                "string",
+                rng.choice(["", "a", '"permissions":"0000"', "\u4e2d\u6587", "\\"]),
+                ttl=rng.randrange(0, 100_000),
+                timestamp=rng.choice([None, "2026-01-01T00:00:00Z"]),
+                permissions=Permissions.parse(rng.choice(["1110", "1110", "1110", "1100", "1111"])),
+            )
+            for _ in range(rng.randrange(0, 5))
+        ]
+        body = codec.public_values_body(HANDLE, _stored(values))
+        if all(str(value.permissions) == "1110" for value in values):
+            ttl = min((value.ttl for value in values), default=0)
+            assert body == (codec.values_body(HANDLE, values), ttl)
+        else:
+            assert body is None
