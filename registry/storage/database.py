@@ -284,13 +284,32 @@ def _outages_unavailable() -> Iterator[None]:
     except (OSError, DBAPIError) as exc:
         if isinstance(exc, DBAPIError) and not (exc.connection_invalidated or _is_outage(exc)):
             raise
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if state in _RETRYABLE_SQLSTATES:
+            raise Unavailable(
+                f"storage is busy: the transaction was aborted by a conflicting one "
+                f"(SQLSTATE {state}); retry"
+            ) from exc
         raise Unavailable(f"storage is unavailable: {type(exc).__name__}") from exc
 
 
+# SQLSTATEs of a transaction PostgreSQL aborted for others' sake, which a retry may pass:
+# serialization_failure, deadlock_detected, lock_not_available (a lock or statement timeout).
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
 def _is_outage(exc: DBAPIError) -> bool:
-    """Connection-level failures (server gone, refused), as opposed to a bad statement."""
+    """Connection-level failures (server gone, refused), and transactions aborted to break a
+    deadlock or a serialization conflict (a retry may pass), as opposed to a bad statement.
+
+    Group commit holds a batch's row locks across its members, so a batch and a bulk write
+    that lock the same handles in crossing order deadlock; PostgreSQL aborts one of them
+    (40P01). That caller gets ``Unavailable`` (503 and Retry-After), never a 500.
+    """
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
     name = type(original).__name__ if original is not None else ""
     return "Connection" in name or "CannotConnectNow" in name or "AdminShutdown" in name
