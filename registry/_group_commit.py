@@ -7,8 +7,9 @@ inside a SAVEPOINT of its own. A member whose block raises rolls back to its sav
 its error alone; its neighbours carry on. The first member needs no savepoint (two round
 trips a lone writer does not pay): the transaction holds nothing else yet, so when its block
 raises the whole transaction rolls back and the callers queued behind it start a new one. When
-a member's turn ends and nobody is queued for the next, the batch closes: ONE COMMIT, then the
-listeners hear once about every handle the batch changed, then every member returns. Nothing
+a member's turn ends and nobody is queued for the next, the batch closes: ``before_commit``
+(PostgreSQL's NOTIFY, delivered with the COMMIT), ONE COMMIT, then the listeners hear once about
+every handle the batch changed, then every member returns. Nothing
 is acknowledged before that COMMIT: if it (or anything else the members share) fails, every
 member gets the error.
 
@@ -128,9 +129,13 @@ class GroupCommit:
         notify: Callable[[Sequence[str]], Awaitable[None]],
         *,
         max_members: int = MAX_MEMBERS,
+        before_commit: Callable[[AsyncSession, Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self._notify = notify
+        # Runs on the batch's session just before its COMMIT (PostgreSQL's NOTIFY, so that
+        # other processes hear of the batch atomically with it, and never of a rolled-back one).
+        self.before_commit = before_commit
         self.max_members = max_members
         # The batch taking members, per event loop (as ``Database`` keeps its writer lock).
         self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = (
@@ -222,6 +227,8 @@ class GroupCommit:
                 await batch.closed.wait()
                 if batch.broken is not None:
                     raise _RolledBack from batch.broken
+                if batch.changed and self.before_commit is not None:
+                    await self.before_commit(session, list(batch.changed))
             self._forget(batch)
             self._commits += 1
             _failpoint_after_commit(self._commits, batch.changed)

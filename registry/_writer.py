@@ -38,6 +38,7 @@ from .trust.sealing import BatchSealer, Sealer, SealItems, seal_each
 
 __all__ = [
     "ADMIN_SUFFIX",
+    "Announce",
     "ChangeListener",
     "RecordWriter",
     "WriteTransaction",
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
+# Runs in the write transaction just before its COMMIT: session, the handles it changed.
+Announce = Callable[[AsyncSession, Sequence[str]], Awaitable[None]]
 # Called inside the transaction after new records went in: session, new records per prefix.
 QuotaCheck = Callable[[AsyncSession, Mapping[str, int]], Awaitable[None]]
 ADMIN_SUFFIX = "ADMIN"
@@ -85,10 +88,25 @@ class RecordWriter:
         self._sealer: Sealer | None = None
         self.quota_check: QuotaCheck | None = None
         self._group = GroupCommit(db, lambda handles: self.notify(handles))
+        self._announce: Announce | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
         self._listeners.append(listener)
+
+    def set_announcer(self, announce: Announce | None) -> None:
+        """Run ``announce(session, handles)`` in every write transaction just before its COMMIT.
+
+        For what must be atomic with the write, as PostgreSQL's NOTIFY to other processes is
+        (delivered at the COMMIT, never for a rolled-back transaction, and no round trip of its
+        own after it). The listeners are still told after the COMMIT.
+        """
+        self._announce = self._group.before_commit = announce
+
+    @property
+    def announces(self) -> bool:
+        """Whether an announcer tells other processes of each write within its transaction."""
+        return self._announce is not None
 
     def set_sealer(self, sealer: Sealer | None) -> None:
         """Pass the values of every write through ``sealer`` before they are stored."""
@@ -128,6 +146,8 @@ class RecordWriter:
             async with self.db.write() as session:
                 tx = WriteTransaction(self, session, datetime.now(UTC))
                 yield tx
+                if tx.changed and self._announce is not None:
+                    await self._announce(session, list(tx.changed))
             if tx.changed:
                 await self.notify(list(tx.changed))
             return

@@ -1,8 +1,13 @@
 """Cache invalidation across processes through PostgreSQL LISTEN/NOTIFY.
 
-Each process keeps one asyncpg connection that LISTENs on a channel and also sends the NOTIFYs
-of its own writes. When the connection drops it is re-opened with backoff; notifications sent
-while we were not listening are lost, so every (re)connect clears the whole local cache.
+Each process keeps one asyncpg connection that LISTENs on a channel. The writer's transactions
+send their NOTIFY themselves, on their own connection just before their COMMIT (``announce``):
+PostgreSQL delivers it at the COMMIT, atomically with the data, never for a rolled-back
+transaction, and at no round trip of its own. Their payloads start with this process's
+``origin`` line, so the listener skips the NOTIFYs of its own process (which invalidated its
+cache itself). Changes made outside the writer are sent over the listening connection
+(``publish``). When the connection drops it is re-opened with backoff; notifications sent while
+we were not listening are lost, so every (re)connect clears the whole local cache.
 """
 
 from __future__ import annotations
@@ -10,11 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["CHANNEL", "PgInvalidation"]
 
@@ -33,18 +42,26 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _payloads(handles: Sequence[str]) -> list[str]:
+# One statement, however many payloads: the NOTIFYs of one write transaction.
+_NOTIFY_ALL = text(
+    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
+
+
+def _payloads(handles: Sequence[str], first: str | None = None) -> list[str]:
+    """``handles`` one a line in payloads under ``MAX_PAYLOAD``, each led by ``first`` if given."""
+    head = [] if first is None else [first]
+    base = sum(len(line.encode()) + 1 for line in head)
     chunks: list[str] = []
-    current: list[str] = []
-    size = 0
+    current, size = list(head), base
     for handle in handles:
         length = len(handle.encode()) + 1
-        if current and size + length > MAX_PAYLOAD:
+        if len(current) > len(head) and size + length > MAX_PAYLOAD:
             chunks.append("\n".join(current))
-            current, size = [], 0
+            current, size = list(head), base
         current.append(handle)
         size += length
-    if current:
+    if len(current) > len(head):
         chunks.append("\n".join(current))
     return chunks
 
@@ -73,6 +90,8 @@ class PgInvalidation:
         self.dsn = asyncpg_dsn(database_url)
         self.on_change = on_change
         self.channel = channel
+        # The first line of this process's ``announce`` payloads (a handle never starts with @).
+        self.origin = f"@{os.getpid()}.{secrets.token_hex(4)}"
         self.connected = asyncio.Event()
         self._connection: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
@@ -116,6 +135,15 @@ class PgInvalidation:
             # A task of its own: a publisher that is cancelled strands nobody else's handles.
             self._flusher = asyncio.create_task(self._flush(), name="idnode-invalidation-publish")
         await sent
+
+    async def announce(self, session: AsyncSession, handles: Sequence[str]) -> None:
+        """NOTIFY the other processes of ``handles`` within ``session``'s transaction.
+
+        PostgreSQL delivers the notification when that transaction commits, and never if it
+        rolls back; one statement whatever the number of payloads (a ``RecordWriter`` announcer).
+        """
+        payloads = _payloads(handles, self.origin)
+        await session.execute(_NOTIFY_ALL, {"channel": self.channel, "payloads": payloads})
 
     async def _flush(self) -> None:
         batch: list[tuple[Sequence[str], asyncio.Future[None]]] = []
@@ -197,4 +225,12 @@ class PgInvalidation:
         # Our own NOTIFYs come back too; the write already invalidated here, so skip them.
         if connection is self._connection and _pid == connection.get_server_pid():
             return
-        self.on_change(None if payload == FLUSH_ALL else payload.split("\n"))
+        if payload == FLUSH_ALL:
+            self.on_change(None)
+            return
+        lines = payload.split("\n")
+        if lines[0].startswith("@"):
+            if lines[0] == self.origin:
+                return  # this process's own write: its cache was invalidated at the commit
+            del lines[0]
+        self.on_change(lines)

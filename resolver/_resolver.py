@@ -105,7 +105,7 @@ class Resolver:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._watchers: list[Callable[[Sequence[str] | None], None]] = []
         self.batcher: ReadBatcher[Entry] = ReadBatcher(records.db.values_texts, self._settle)
-        records.writer.add_listener(self.changed)
+        records.writer.add_listener(self._written)
 
     def is_local(self, handle: Handle) -> bool:
         """True when this node answers for ``handle`` from its own storage."""
@@ -234,8 +234,16 @@ class Resolver:
             self.cache.put(entry)
         return entry
 
+    async def _written(self, handles: Sequence[str]) -> None:
+        """The writer's listener: forget ``handles`` here, and in every other process unless the
+        writer's transaction told them already (its announcer's NOTIFY)."""
+        if self.records.writer.announces:
+            self.invalidate(handles)
+        else:
+            await self.changed(handles)
+
     async def changed(self, handles: Sequence[str]) -> None:
-        """Forget ``handles`` here and in every other process (a ``RecordService`` listener)."""
+        """Forget ``handles`` here and in every other process."""
         self.invalidate(handles)
         if self.publisher is not None:
             try:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from registry import Handle, HandleValue, RecordWriter
+from registry.storage import Database
 from resolver import PgInvalidation
+from resolver._notify import MAX_PAYLOAD, _payloads
 
-from ..databases import fresh_database
+from ..databases import fresh_database, migrate
 
 
 @pytest.fixture
@@ -107,3 +112,95 @@ async def test_a_publisher_cancelled_while_waiting_strands_nobody(postgres_url: 
     finally:
         await listener.close()
         await writer.close()
+
+
+class _Channels:
+    """A writer whose transactions announce over ``own``, and another process's ``other``."""
+
+    def __init__(self, db: Database, url: str) -> None:
+        self.heard: list[Sequence[str] | None] = []
+        self.own_heard: list[Sequence[str] | None] = []
+        self.other = PgInvalidation(url, self.heard.append)
+        self.own = PgInvalidation(url, self.own_heard.append)
+        self.writer = RecordWriter(db)
+        self.writer.set_announcer(self.own.announce)
+
+    async def __aenter__(self) -> _Channels:
+        await self.other.start()
+        await self.own.start()
+        assert self.other.connected.is_set() and self.own.connected.is_set()
+        self.heard.clear()
+        self.own_heard.clear()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.other.close()
+        await self.own.close()
+
+    async def put(self, handle: str, *, alone: bool = False) -> None:
+        async with self.writer.transaction(alone=alone) as tx:
+            await tx.put(Handle.parse(handle), [URL], None, new=True)
+
+    async def heard_until(self, handle: str) -> list[str]:
+        """Every handle the other process heard of, up to and including ``handle``."""
+        async with asyncio.timeout(10):
+            while handle not in [h for batch in self.heard for h in batch or ()]:
+                await asyncio.sleep(0.01)
+        return [h for batch in self.heard for h in batch or ()]
+
+
+URL = HandleValue(1, "URL", "string", "https://example.com/")
+
+
+async def test_a_write_notifies_the_others_with_its_commit_not_its_own_process(
+    postgres_url: str,
+) -> None:
+    db = Database(await migrate(postgres_url))
+    try:
+        async with _Channels(db, postgres_url) as channels:
+            await asyncio.gather(*(channels.put(f"88.118.8/N{n}") for n in range(5)))
+            await channels.put("88.118.8/BULK", alone=True)
+            heard = await channels.heard_until("88.118.8/BULK")
+            assert sorted(heard) == sorted([f"88.118.8/N{n}" for n in range(5)] + ["88.118.8/BULK"])
+            assert channels.own_heard == []
+    finally:
+        await db.dispose()
+
+
+async def test_a_rolled_back_write_notifies_nobody(postgres_url: str) -> None:
+    db = Database(await migrate(postgres_url))
+    try:
+        async with _Channels(db, postgres_url) as channels:
+            # A block that raises after its write, alone and as a batch's member.
+            for alone in (False, True):
+                with pytest.raises(RuntimeError):
+                    async with channels.writer.transaction(alone=alone) as tx:
+                        await tx.put(Handle.parse(f"88.118.8/RAISED{alone}"), [URL], None, new=True)
+                        raise RuntimeError("changed my mind")
+
+            # A COMMIT that fails after the NOTIFY was sent in the transaction.
+            def refuse(_connection: Any) -> None:
+                raise RuntimeError("the commit fails")
+
+            event.listen(db.engine.sync_engine, "commit", refuse)
+            try:
+                with pytest.raises(RuntimeError):
+                    await channels.put("88.118.8/UNCOMMITTED")
+                with pytest.raises(RuntimeError):
+                    await channels.put("88.118.8/UNCOMMITTED-BULK", alone=True)
+            finally:
+                event.remove(db.engine.sync_engine, "commit", refuse)
+            # NOTIFYs arrive in commit order: once this one is heard, none other is coming.
+            await channels.put("88.118.8/AFTER")
+            assert await channels.heard_until("88.118.8/AFTER") == ["88.118.8/AFTER"]
+    finally:
+        await db.dispose()
+
+
+def test_announced_payloads_lead_with_the_origin_and_stay_under_the_limit() -> None:
+    handles = [f"88.118.8/{i:04d}-" + "x" * 190 for i in range(100)]
+    payloads = _payloads(handles, "@origin")
+    assert len(payloads) > 1
+    assert all(len(p.encode()) <= MAX_PAYLOAD and p.startswith("@origin\n") for p in payloads)
+    assert [h for p in payloads for h in p.split("\n")[1:]] == handles
+    assert _payloads([], "@origin") == []
