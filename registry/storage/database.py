@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -115,6 +116,41 @@ def _one_trip_ping(dbapi_connection: Any) -> bool:
     return True
 
 
+# A pooled connection returned this recently is not pinged when it is checked out again.
+RECENT_SECONDS = 1.0
+_IDLE_SINCE = "idnode_idle_since"
+
+
+def _ping_unless_recent(engine: AsyncEngine) -> None:
+    """The pool's pre-ping, skipped for a connection back in the pool less than
+    ``RECENT_SECONDS`` ago whose socket asyncpg has not seen closed.
+
+    Under steady writes every session starts on a connection used a moment ago: the ping
+    (``_one_trip_ping``) would be one round trip in five of a single write. A connection that
+    dies within that second (the server restarts, an administrator ends it) fails its next
+    statement instead, which the callers see as ``Unavailable`` (503, retry), never a 500; a
+    connection asyncpg already saw closed (the server's goodbye arrived) is pinged and replaced.
+    """
+
+    def alive(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        recent = since is not None and time.monotonic() - since < RECENT_SECONDS
+        if recent and not dbapi_connection._connection.is_closed():
+            return
+        try:
+            _one_trip_ping(dbapi_connection)
+        except Exception as error:
+            # The pool replaces the connection (and tries the checkout again).
+            raise DisconnectionError(f"pre-ping failed: {error!r}") from error
+
+    event.listen(engine.sync_engine, "connect", alive)
+    event.listen(engine.sync_engine, "checkin", alive)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
 class Database:
     """Owns the engine and hands out read and write units of work."""
 
@@ -137,14 +173,19 @@ class Database:
             "connect_args": {"timeout": connect_timeout, "command_timeout": statement_timeout},
             "pool_timeout": statement_timeout,
         }
+        asyncpg = not self.is_sqlite and parsed.get_driver_name() == "asyncpg"
+        pre_ping = False
         if not self.is_sqlite:
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 10)
             engine_options.setdefault("pool_pre_ping", True)
             engine_options = {**bounded, **engine_options}
+            if asyncpg:
+                # Pinged on checkout by ``_ping_unless_recent`` instead.
+                pre_ping, engine_options["pool_pre_ping"] = engine_options["pool_pre_ping"], False
         self.engine = create_async_engine(url, **engine_options)
-        if not self.is_sqlite and parsed.get_driver_name() == "asyncpg":
-            self.engine.sync_engine.dialect.do_ping = _one_trip_ping  # type: ignore[method-assign]
+        if pre_ping:
+            _ping_unless_recent(self.engine)
         # SQLite's writes run their statements on the loop's thread (``_sqlite_inline``).
         self._inline: AsyncEngine | None = None
         writer: AsyncEngine = self.engine

@@ -104,7 +104,10 @@ async def test_postgresql_writers_are_not_queued_by_the_node(tmp_path: Path):
             await database.dispose()
 
 
-async def test_postgresql_pre_ping_replaces_a_dead_connection_in_one_round_trip(tmp_path: Path):
+async def test_postgresql_pre_ping_replaces_a_dead_connection_in_one_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(storage_module, "RECENT_SECONDS", 0.0)  # every checkout pings
     async with databases.fresh_database("postgresql", tmp_path) as url:
         database = Database(url)
         try:
@@ -132,6 +135,7 @@ async def test_postgresql_pre_ping_replaces_a_dead_connection_in_one_round_trip(
 async def test_the_pre_ping_is_one_statement_outside_any_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    monkeypatch.setattr(storage_module, "RECENT_SECONDS", 0.0)  # every checkout pings
     async with databases.fresh_database("postgresql", tmp_path) as url:
         database = Database(url)
         try:
@@ -150,5 +154,80 @@ async def test_the_pre_ping_is_one_statement_outside_any_transaction(
                 await session.execute(text("SELECT 1"))
             assert sent[0] == ";"
             assert not any(query.upper().startswith("ROLLBACK") for query in sent[:2])
+        finally:
+            await database.dispose()
+
+
+def _record_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    for name in ("execute", "fetchrow", "_execute"):
+        original = getattr(asyncpg.Connection, name)
+
+        async def recorded(self, query, *args, _original=original, **kwargs):
+            sent.append(query.strip())
+            return await _original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, name, recorded)
+    return sent
+
+
+async def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(storage_module, "RECENT_SECONDS", 60.0)
+    async with databases.fresh_database("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            async with database.read() as session:
+                await session.execute(text("SELECT 1"))
+            sent = _record_queries(monkeypatch)
+            async with database.read() as session:
+                await session.execute(text("SELECT 1"))
+            assert sent and ";" not in sent
+        finally:
+            await database.dispose()
+
+
+async def test_a_connection_killed_a_moment_after_its_use_fails_no_write_with_a_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Within ``RECENT_SECONDS`` the ping is skipped: a write on a connection the server ended
+    succeeds (asyncpg saw it closed: pinged, replaced) or fails as ``Unavailable``; the next
+    ones succeed on a new connection."""
+    monkeypatch.setattr(storage_module, "RECENT_SECONDS", 60.0)
+    async with databases.fresh_database("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            async with database.write() as session:
+                await session.execute(text("CREATE TABLE t (n INTEGER)"))
+            failed = 0
+            for settle in (False, True):
+                async with database.write() as session:
+                    pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+                killer = await asyncpg.connect(
+                    make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+                )
+                try:
+                    assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+                finally:
+                    await killer.close()
+                if settle:  # the server's goodbye reached asyncpg: the checkout sees it closed
+                    await asyncio.sleep(0.2)
+                outcomes = []
+                for _ in range(3):
+                    try:
+                        async with database.write() as session:
+                            await session.execute(text("INSERT INTO t VALUES (1)"))
+                    except Unavailable:
+                        outcomes.append("unavailable")
+                    else:
+                        outcomes.append("ok")
+                assert outcomes[1:] == ["ok", "ok"], outcomes
+                if settle:
+                    assert outcomes == ["ok", "ok", "ok"]
+                failed += outcomes.count("unavailable")
+            async with database.read() as session:
+                count = (await session.execute(text("SELECT count(*) FROM t"))).scalar()
+            assert count == 6 - failed
         finally:
             await database.dispose()
