@@ -65,11 +65,11 @@ def _commits(db: Database) -> Iterator[list[int]]:
     def on_commit(_connection: Any) -> None:
         seen.append(1)
 
-    event.listen(db.engine.sync_engine, "commit", on_commit)
+    event.listen(db.write_engine.sync_engine, "commit", on_commit)
     try:
         yield seen
     finally:
-        event.remove(db.engine.sync_engine, "commit", on_commit)
+        event.remove(db.write_engine.sync_engine, "commit", on_commit)
 
 
 async def _records(db: Database) -> set[str]:
@@ -240,13 +240,13 @@ async def test_a_failing_commit_fails_every_member_and_writes_nothing(db: Databa
     def refuse(_connection: Any) -> None:
         raise RuntimeError("COMMIT failed")
 
-    event.listen(db.engine.sync_engine, "commit", refuse)
+    event.listen(db.write_engine.sync_engine, "commit", refuse)
     try:
         outcomes = await asyncio.gather(
             *(_put(writer, _handle(n), returned) for n in range(5)), return_exceptions=True
         )
     finally:
-        event.remove(db.engine.sync_engine, "commit", refuse)
+        event.remove(db.write_engine.sync_engine, "commit", refuse)
     assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
     assert returned == [] and heard.calls == []
     assert await _records(db) == set() and await _outboxed(db) == set()
