@@ -9,7 +9,9 @@ inserting one row and committing per identifier from as many clients (aiosqlite 
 ``synchronous=FULL`` behind one writer lock; asyncpg, one autocommitted INSERT per identifier).
 Prints p50/p99 and identifiers/s for each, node/floor ratios, and the node's CPU per write
 (``cpu ms/id``: user + system time of the node process and its children, every worker and the
-sealing helpers, from ``/proc`` before and after each leg, over the writes made).
+sealing helpers, from ``/proc`` before and after each leg, over the writes made) and this load
+generator's (``client ms/id``: the latencies include it). The timed writes go through the kit's
+aiohttp client (``loadtests/_http.py``); setup goes through httpx.
 
     .venv/bin/python -m loadtests.bench_write
     .venv/bin/python -m loadtests.bench_write --backend postgresql --postgres postgresql://…
@@ -36,7 +38,7 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from loadtests import CpuMeter, ensure_credential, ratios, snms_token, started_node
+from loadtests import CpuMeter, Http, ensure_credential, ratios, snms_token, started_node
 from loadtests.bench_register import (
     PREFIX,
     TEMPLATE,
@@ -57,30 +59,29 @@ GOAL_PG_16 = 2000  # signed single registrations/s from 16 clients on PostgreSQL
 # One request (or one raw insert) from a numbered identifier; True when it succeeded.
 
 
-def rest_writer(client: httpx.AsyncClient, tag: str) -> Write:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+def rest_writer(client: Http, tag: str) -> Write:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
     async def write(n: int) -> bool:
         handle = f"{PREFIX}/rest-{tag}-{n:09d}"
-        body = orjson.dumps({"values": values(handle)})
-        response = await client.put(
-            f"/api/handles/{quote(handle, safe='/')}", content=body, headers=headers
+        reply = await client.put(
+            f"/api/handles/{quote(handle, safe='/')}",
+            json={"values": values(handle)},
+            headers=headers,
         )
-        return response.status_code in (200, 201)
+        return reply.status in (200, 201)
 
     return write
 
 
-def snms_writer(client: httpx.AsyncClient, token: str, tag: str) -> Write:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+def snms_writer(client: Http, token: str, tag: str) -> Write:
+    headers = {"Authorization": f"Bearer {token}"}
 
     async def write(n: int) -> bool:
         handle = f"{PREFIX}/snms-{tag}-{n:09d}"
         body = {"handle": handle, "templateVersion": VERSION, "value": values(handle)}
-        response = await client.post(
-            "/identityv2/data", content=orjson.dumps(body), headers=headers
-        )
-        return response.status_code == 200 and response.json().get("status") == 1
+        reply = await client.post("/identityv2/data", json=body, headers=headers)
+        return reply.status == 200 and reply.json().get("status") == 1
 
     return write
 
@@ -138,19 +139,19 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             with started_node(
                 workdir, ADMIN_TOKEN, database_url=url, workers=args.workers, env=env
             ) as node:
-                limits = httpx.Limits(max_connections=max(args.clients) + 4)
-                async with httpx.AsyncClient(
-                    base_url=node.url, timeout=60, limits=limits
-                ) as client:
+                async with httpx.AsyncClient(base_url=node.url, timeout=60) as setup:
                     credential = await ensure_credential(
-                        client, admin_token=ADMIN_TOKEN, username=None, password=None,
+                        setup, admin_token=ADMIN_TOKEN, username=None, password=None,
                         prefix=PREFIX, name="Bench",
                     )  # fmt: skip
-                    token = await snms_token(client, credential)
-                    created = await client.post(
+                    token = await snms_token(setup, credential)
+                    created = await setup.post(
                         "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
                     )
                     created.raise_for_status()
+                # The timed writes go through the kit's lean client (``_http``): httpx's own
+                # CPU per request would be counted as the node's latency.
+                async with Http(node.url, connections=max(args.clients), timeout=60) as client:
                     # Warm the node up (connections, caches, the sealing process) before timing.
                     await closed_loops(
                         rest_writer(client, "warm"), count=20, clients=2, max_seconds=10
@@ -174,12 +175,15 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                                 else snms_writer(client, token, tag)
                             )
                             # The node's CPU (every worker and helper process) per write:
-                            # the figure that noise on a shared machine moves least.
+                            # the figure that noise on a shared machine moves least; and the
+                            # load generator's own, to show what the latencies include.
                             with CpuMeter(node.pid) as meter:
                                 result = await closed_loops(write, **limit)
                             assert meter.use is not None
                             spent = meter.use.node + meter.use.helpers
-                            result["cpu_ms"] = round(spent * 1000 / max(result["ids"], 1), 2)
+                            ids = max(result["ids"], 1)
+                            result["cpu_ms"] = round(spent * 1000 / ids, 2)
+                            result["client_cpu_ms"] = round(meter.use.client * 1000 / ids, 2)
                             against = ratios(floor, result, ("p50", "p99", "items_per_s"))
                             rows.append({"api": api, "clients": clients, **result, **{
                                 f"{key}_over_floor": value for key, value in against.items()
@@ -210,7 +214,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"{result['backend']} (signed, {result['workers']} worker(s))",
         f"{'api':6}{'clients':>8}{'ids':>7}{'ids/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'p50/floor':>11}{'ids/s/floor':>13}{'cpu ms/id':>11}",
+        f"{'p50/floor':>11}{'ids/s/floor':>13}{'cpu ms/id':>11}{'client ms/id':>14}",
     ]
     for row in result["rows"]:
         p50_ratio = row.get("p50_over_floor", "")
@@ -218,7 +222,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"{row['api']:6}{row['clients']:>8}{row['ids']:>7}{row['items_per_s']:>8}"
             f"{row['p50']:>9}{row['p99']:>9}{p50_ratio!s:>11}{rate_ratio!s:>13}"
-            f"{row.get('cpu_ms', '')!s:>11}"
+            f"{row.get('cpu_ms', '')!s:>11}{row.get('client_cpu_ms', '')!s:>14}"
             + (f"  failed {row['failed']}" if row["failed"] else "")
         )
     return "\n".join(lines + _goals(result))

@@ -195,6 +195,8 @@ class Database:
                 writer = self._inline = _inline_writer(url, engine_options)
             else:
                 writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # The engine write transactions run on (its events see every write's statements).
+        self.write_engine: AsyncEngine = self._inline or self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
         self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (

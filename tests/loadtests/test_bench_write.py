@@ -29,3 +29,4 @@ def test_bench_write_quick_reports_every_api_and_concurrency_beside_the_floor(
                 assert row["p50_over_floor"] is not None
                 assert row["items_per_s_over_floor"] is not None
                 assert row["cpu_ms"] > 0
+                assert row["client_cpu_ms"] > 0

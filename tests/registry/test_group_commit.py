@@ -57,11 +57,6 @@ class Heard:
         self.returned_then.append(list(self.returned))
 
 
-def _writer_engine(db: Database) -> Any:
-    """The engine of ``db``'s write transactions (on a SQLite file, its inline writer's)."""
-    return (db._inline or db.engine).sync_engine
-
-
 @contextmanager
 def _commits(db: Database) -> Iterator[list[int]]:
     """Count the COMMITs on ``db``'s engine while the block runs."""
@@ -70,11 +65,11 @@ def _commits(db: Database) -> Iterator[list[int]]:
     def on_commit(_connection: Any) -> None:
         seen.append(1)
 
-    event.listen(_writer_engine(db), "commit", on_commit)
+    event.listen(db.write_engine.sync_engine, "commit", on_commit)
     try:
         yield seen
     finally:
-        event.remove(_writer_engine(db), "commit", on_commit)
+        event.remove(db.write_engine.sync_engine, "commit", on_commit)
 
 
 async def _records(db: Database) -> set[str]:
@@ -245,13 +240,13 @@ async def test_a_failing_commit_fails_every_member_and_writes_nothing(db: Databa
     def refuse(_connection: Any) -> None:
         raise RuntimeError("COMMIT failed")
 
-    event.listen(_writer_engine(db), "commit", refuse)
+    event.listen(db.write_engine.sync_engine, "commit", refuse)
     try:
         outcomes = await asyncio.gather(
             *(_put(writer, _handle(n), returned) for n in range(5)), return_exceptions=True
         )
     finally:
-        event.remove(_writer_engine(db), "commit", refuse)
+        event.remove(db.write_engine.sync_engine, "commit", refuse)
     assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
     assert returned == [] and heard.calls == []
     assert await _records(db) == set() and await _outboxed(db) == set()

@@ -208,13 +208,13 @@ async def test_a_new_record_and_its_outbox_row_are_one_statement_on_postgresql(
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    event.listen(db.write_engine.sync_engine, "before_cursor_execute", seen)
     try:
         assert await records.put(ADMIN, A, [URL]) is True
         # The same whole-record PUT again replaces it (tried as new first, then updated).
         assert await records.put(ADMIN, A, [URL, URL2]) is False
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+        event.remove(db.write_engine.sync_engine, "before_cursor_execute", seen)
     writes = [s for s in statements if "records" in s or "outbox" in s]
     first = writes[: 1 if not db.is_sqlite else 2]
     assert all("INSERT" in s for s in first)
