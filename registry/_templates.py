@@ -51,6 +51,9 @@ MAX_ITEMS = 500
 TEMPLATE_TYPES = (1, 2)  # 1 active carrier, 2 other
 ITEM_STATES = (0, 1)  # 0 disabled, 1 enabled
 _GOOD_VERSIONS: set[str] = set()
+# Templates parsed from their stored text (``_decode``), at most ``_DECODED_MAX``.
+_DECODED: dict[str, Template] = {}
+_DECODED_MAX = 256
 INDUSTRY_FIELDS = ("industryCategory", "industrySpecific", "industryTrade", "industrySubclass")
 
 
@@ -353,7 +356,19 @@ def _summary(template: Template) -> dict[str, Any]:
 
 
 def _decode(text: str) -> Template:
-    return Template.parse(orjson.loads(text))
+    """The template stored as ``text``, parsed once per distinct text.
+
+    Keyed by the stored text itself, so a template changed (by any process) is a new key and
+    never answered from an old parse; a single SNMS registration reads its template per write,
+    and parsing it with its compiled schema cost more than the read.
+    """
+    template = _DECODED.get(text)
+    if template is None:
+        template = Template.parse(orjson.loads(text))
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[text] = template
+    return template
 
 
 class TemplateService:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry import (
     ADMIN,
@@ -20,7 +20,7 @@ from registry import (
     TemplateService,
 )
 from registry.storage import Database, SyncStore
-from registry.storage.models import OutboxRow, RecordRow
+from registry.storage.models import OutboxRow, RecordRow, TemplateRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com")
 
@@ -161,3 +161,34 @@ async def test_a_template_read_outside_a_write_sees_the_latest_commit(db: Databa
         inside = await templates.load(prefix, "1.0", session)
     assert inside == loaded
     assert await templates.load(prefix, "2.0") is None
+
+
+async def test_a_template_is_parsed_once_per_stored_text_and_changes_are_seen(
+    db: Database,
+) -> None:
+    templates = TemplateService(db)
+    prefix = Handle.parse("88.1/x").prefix
+    await templates.create(ADMIN, _template("first"))
+    first = await templates.load(prefix, "1.0")
+    # The same stored text: the parse (and its compiled schema) is reused.
+    assert await templates.load(prefix, "1.0") is first
+    # Changed as another process would change it: straight in the table, no service told.
+    changed = orjson.dumps({**first.to_json(), "description": "elsewhere"}).decode()
+    async with db.write() as session:
+        await session.execute(update(TemplateRow).values(body=changed))
+    loaded = await templates.load(prefix, "1.0")
+    assert loaded is not None and loaded.description == "elsewhere"
+    async with db.read() as session:
+        assert await templates.load(prefix, "1.0", session) is loaded
+    # A registration with the template checks against the changed one.
+    batches, _, _ = _service(db)
+    value = HandleValue(2000, "productName", "string", "x" * 10)
+    draft = RecordDraft(Handle.parse("88.1/T1"), (value,), "1.0")
+    assert await batches.create_many(ADMIN, [draft]) == [None]
+    tighter = orjson.loads(changed)
+    tighter["items"][0]["metadata"]["maxLength"] = 5
+    async with db.write() as session:
+        await session.execute(update(TemplateRow).values(body=orjson.dumps(tighter).decode()))
+    draft = RecordDraft(Handle.parse("88.1/T2"), (value,), "1.0")
+    (refused,) = await batches.create_many(ADMIN, [draft])
+    assert isinstance(refused, InvalidValue)
