@@ -111,6 +111,10 @@ class BatchService:
     async def create_many(self, principal: Principal, drafts: Sequence[RecordDraft]) -> ItemResults:
         """Register new records; an existing handle is reported for its item, not overwritten."""
         self._check_size(len(drafts))
+        if len(drafts) == 1 and drafts[0].template_version is not None:
+            done = await self._create_remembered(principal, drafts[0])
+            if done is not None:
+                return done
         results: ItemResults = [None] * len(drafts)
         self._admit(principal, [d.handle for d in drafts], results)
         # Stamped before the transaction opens, with the time sealing starts.
@@ -145,6 +149,41 @@ class BatchService:
             if key not in inserted:
                 results[position] = HandleAlreadyExists(f"handle {key} already exists", handle=key)
         return results
+
+    async def _create_remembered(
+        self, principal: Principal, draft: RecordDraft
+    ) -> ItemResults | None:
+        """A single registration checked against its template as last read, without reading it.
+
+        The insert goes in only while the template is still stored as that text; ``None``
+        (nothing written) when that could not be settled here: the template was not read
+        before, the values do not fit it, or the insert wrote nothing (the handle exists, or
+        the template changed), and ``create_many`` then goes the long way, reading it afresh.
+        """
+        version = draft.template_version
+        assert version is not None
+        remembered = self.templates.remembered(draft.handle.prefix, version)
+        if remembered is None:
+            return None
+        body, template = remembered
+        results: ItemResults = [None]
+        self._admit(principal, [draft.handle], results)
+        if results[0] is not None:
+            return results
+        try:
+            values = apply_template(str(draft.handle), draft.values, template)
+        except NodeError:
+            return None
+        stamp = utc_timestamp(datetime.now(UTC))
+        (sealed,) = await self.writer.seal_many([(draft.handle, stamp_values(values, stamp))])
+        if isinstance(sealed, NodeError):
+            return [sealed]
+        async with self.writer.transaction(alone=True) as tx:
+            inserted = await tx.insert(draft.handle, sealed, version, template_body=body)
+        if inserted:
+            return results
+        self.templates.forget(draft.handle.prefix, version)
+        return None
 
     async def update_many(self, principal: Principal, drafts: Sequence[RecordDraft]) -> ItemResults:
         """Replace the values of existing records; a record keeps its template version unless named."""

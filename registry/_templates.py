@@ -51,6 +51,9 @@ MAX_ITEMS = 500
 TEMPLATE_TYPES = (1, 2)  # 1 active carrier, 2 other
 ITEM_STATES = (0, 1)  # 0 disabled, 1 enabled
 _GOOD_VERSIONS: set[str] = set()
+# Templates parsed from their stored text (``_decode``), at most ``_DECODED_MAX``.
+_DECODED: dict[str, Template] = {}
+_DECODED_MAX = 256
 INDUSTRY_FIELDS = ("industryCategory", "industrySpecific", "industryTrade", "industrySubclass")
 
 
@@ -353,7 +356,19 @@ def _summary(template: Template) -> dict[str, Any]:
 
 
 def _decode(text: str) -> Template:
-    return Template.parse(orjson.loads(text))
+    """The template stored as ``text``, parsed once per distinct text.
+
+    Keyed by the stored text itself, so a template changed (by any process) is a new key and
+    never answered from an old parse; a single SNMS registration reads its template per write,
+    and parsing it with its compiled schema cost more than the read.
+    """
+    template = _DECODED.get(text)
+    if template is None:
+        template = Template.parse(orjson.loads(text))
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[text] = template
+    return template
 
 
 class TemplateService:
@@ -361,6 +376,23 @@ class TemplateService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The text each template had when last read here, by (prefix, version): a hint only.
+        # A write relying on it checks the text in its insert (``remembered``).
+        self._seen: dict[tuple[str, str], str] = {}
+
+    def remembered(self, prefix: Prefix, version: str) -> tuple[str, Template] | None:
+        """The template as last read by ``load``, and its stored text; ``None`` if not read.
+
+        It may have changed since, in any process: whoever uses it makes the write conditional
+        on the stored text being still this one (``WriteTransaction.insert``'s
+        ``template_body``), and reads it afresh if not.
+        """
+        text = self._seen.get((str(prefix), version))
+        return None if text is None else (text, _decode(text))
+
+    def forget(self, prefix: Prefix, version: str) -> None:
+        """Drop what ``remembered`` holds for this template."""
+        self._seen.pop((str(prefix), version), None)
 
     async def create(self, principal: Principal, body: Any) -> Template:
         template = Template.parse(body)
@@ -442,4 +474,10 @@ class TemplateService:
         # Outside a transaction: one statement on a bare connection, no BEGIN/ROLLBACK round
         # trips (a single SNMS registration pays this before its write transaction).
         body = await self.db.lookup(lambda connection: Templates(connection).get_body(*key))
-        return None if body is None else _decode(body)
+        if body is None:
+            self._seen.pop(key, None)
+            return None
+        if len(self._seen) >= _DECODED_MAX and key not in self._seen:
+            self._seen.clear()
+        self._seen[key] = body
+        return _decode(body)

@@ -208,10 +208,17 @@ class WriteTransaction:
         return encode_values(self.writer.seal(handle, values))
 
     async def insert(
-        self, handle: Handle, sealed: str, template_version: str | None, *, ship: bool = True
+        self,
+        handle: Handle,
+        sealed: str,
+        template_version: str | None,
+        *,
+        ship: bool = True,
+        template_body: str | None = None,
     ) -> bool:
         """Store ``sealed`` (``seal_text``) as a new record, with its outbox row unless not
-        ``ship``; False, writing nothing, when ``handle`` exists already.
+        ``ship``; False, writing nothing, when ``handle`` exists already (or, given
+        ``template_body``, when the template is no longer stored as that text).
 
         On PostgreSQL record, outbox row and whether a quota may apply are one statement (on
         SQLite the insert tells whether a quota may apply, the outbox row is a second); the
@@ -223,7 +230,7 @@ class WriteTransaction:
         change = (UPSERT, orjson.dumps(change_payload(key)).decode()) if ship else None
         try:
             inserted, quota = await self._records.insert_new(
-                key, prefix, sealed, self.now, template_version, change
+                key, prefix, sealed, self.now, template_version, change, template_body
             )
         except IntegrityError as exc:
             raise HandleAlreadyExists(f"handle {key} already exists", handle=key) from exc

@@ -18,6 +18,7 @@ from .models import (
     PrefixRow,
     QuotaRow,
     RecordRow,
+    TemplateRow,
     TokenRow,
 )
 
@@ -54,20 +55,41 @@ _QUOTA_APPLIES_SQLITE = literal_column(
 ).label("quota")
 
 
-def _new_record_statements() -> tuple[Any, Any, Any]:
+# A record registered against a template goes in only while the template's stored text is still
+# the one its values were checked against (``insert_new``'s ``template_body``).
+_TEMPLATE_UNCHANGED = exists(
+    select(TemplateRow.id).where(
+        TemplateRow.prefix == bindparam("prefix"),
+        TemplateRow.version == bindparam("template_version"),
+        TemplateRow.body == bindparam("template_body", type_=TemplateRow.__table__.c.body.type),
+    )
+)
+
+
+def _new_record_statements(guarded: bool) -> tuple[Any, Any, Any]:
     """One record inserted if its handle is free: SQLite's statement, and PostgreSQL's with
-    and without its outbox row. Built once (statement building and cache keys cost per call)."""
+    and without its outbox row. Built once (statement building and cache keys cost per call).
+
+    ``guarded``: only while the template is unchanged (``_TEMPLATE_UNCHANGED``).
+    """
     table, outbox = RecordRow.__table__, OutboxRow.__table__
+
+    def record(statement: Any) -> Any:
+        if not guarded:
+            return statement.values(_RECORD_PARAMS)
+        guarded_row = select(*(param for param in _RECORD_PARAMS.values())).where(
+            _TEMPLATE_UNCHANGED
+        )
+        return statement.from_select(list(_RECORD_PARAMS), guarded_row)
+
     # SQLite runs one writer at a time (BEGIN IMMEDIATE): the probe cannot race a quota change.
     on_sqlite = (
-        sqlite.insert(table)
-        .values(_RECORD_PARAMS)
+        record(sqlite.insert(table))
         .on_conflict_do_nothing(index_elements=[table.c.handle])
         .returning(table.c.handle, _QUOTA_APPLIES_SQLITE)
     )
     inserted = (
-        postgresql.insert(table)
-        .values(_RECORD_PARAMS)
+        record(postgresql.insert(table))
         .on_conflict_do_nothing(index_elements=[table.c.handle])
         .returning(table.c.handle)
         .cte("inserted")
@@ -98,7 +120,8 @@ def _new_record_statements() -> tuple[Any, Any, Any]:
     return on_sqlite, with_outbox, without_outbox
 
 
-_INSERT_NEW_SQLITE, _INSERT_NEW_SHIPPED_PG, _INSERT_NEW_PG = _new_record_statements()
+_INSERT_NEW_SQLITE, _INSERT_NEW_SHIPPED_PG, _INSERT_NEW_PG = _new_record_statements(False)
+_GUARDED_SQLITE, _GUARDED_SHIPPED_PG, _GUARDED_PG = _new_record_statements(True)
 _OUTBOX_ONE = insert(OutboxRow.__table__)
 
 
@@ -151,13 +174,16 @@ class Records:
         now: datetime,
         template_version: str | None,
         change: tuple[str, str] | None = None,
+        template_body: str | None = None,
     ) -> tuple[bool, bool]:
         """Insert a record unless its handle exists, with its outbox row ``change`` (kind,
         payload text) when given: ``(inserted, a quota may apply to the prefix's owner)``.
 
         On PostgreSQL one statement does all three (on SQLite the outbox row is a second); a
         handle that exists writes nothing and raises nothing (``ON CONFLICT DO NOTHING``), so
-        the transaction stays usable.
+        the transaction stays usable. ``template_body``: insert only while the template
+        ``template_version`` of ``prefix`` is stored as exactly this text; otherwise, too,
+        nothing is written (the caller cannot tell which, and checks again).
         """
         params: dict[str, Any] = {
             "handle": handle,
@@ -166,13 +192,20 @@ class Records:
             "template_version": template_version,
             "now": now,
         }
+        guarded = template_body is not None
+        if guarded:
+            params["template_body"] = template_body
         if self.session.bind.dialect.name == "postgresql":
             if change is not None:
                 params["kind"], params["payload"] = change
-            statement = _INSERT_NEW_PG if change is None else _INSERT_NEW_SHIPPED_PG
+            if change is None:
+                statement = _GUARDED_PG if guarded else _INSERT_NEW_PG
+            else:
+                statement = _GUARDED_SHIPPED_PG if guarded else _INSERT_NEW_SHIPPED_PG
             row = (await self.session.execute(statement, params)).one()
             return bool(row[0]), bool(row[1])
-        inserted = (await self.session.execute(_INSERT_NEW_SQLITE, params)).one_or_none()
+        statement = _GUARDED_SQLITE if guarded else _INSERT_NEW_SQLITE
+        inserted = (await self.session.execute(statement, params)).one_or_none()
         if inserted is None:
             return False, False
         if change is not None:

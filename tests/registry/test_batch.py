@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from registry import (
     ADMIN,
     BatchService,
+    EntityNotFound,
     Handle,
     HandleAlreadyExists,
     HandleNotFound,
@@ -20,7 +21,7 @@ from registry import (
     TemplateService,
 )
 from registry.storage import Database, SyncStore
-from registry.storage.models import OutboxRow, RecordRow
+from registry.storage.models import OutboxRow, RecordRow, TemplateRow
 
 URL = HandleValue(1, "URL", "string", "https://example.com")
 
@@ -161,3 +162,92 @@ async def test_a_template_read_outside_a_write_sees_the_latest_commit(db: Databa
         inside = await templates.load(prefix, "1.0", session)
     assert inside == loaded
     assert await templates.load(prefix, "2.0") is None
+
+
+async def test_a_template_is_parsed_once_per_stored_text_and_changes_are_seen(
+    db: Database,
+) -> None:
+    templates = TemplateService(db)
+    prefix = Handle.parse("88.1/x").prefix
+    await templates.create(ADMIN, _template("first"))
+    first = await templates.load(prefix, "1.0")
+    # The same stored text: the parse (and its compiled schema) is reused.
+    assert await templates.load(prefix, "1.0") is first
+    # Changed as another process would change it: straight in the table, no service told.
+    changed = orjson.dumps({**first.to_json(), "description": "elsewhere"}).decode()
+    async with db.write() as session:
+        await session.execute(update(TemplateRow).values(body=changed))
+    loaded = await templates.load(prefix, "1.0")
+    assert loaded is not None and loaded.description == "elsewhere"
+    async with db.read() as session:
+        assert await templates.load(prefix, "1.0", session) is loaded
+    # A registration with the template checks against the changed one.
+    batches, _, _ = _service(db)
+    value = HandleValue(2000, "productName", "string", "x" * 10)
+    draft = RecordDraft(Handle.parse("88.1/T1"), (value,), "1.0")
+    assert await batches.create_many(ADMIN, [draft]) == [None]
+    tighter = orjson.loads(changed)
+    tighter["items"][0]["metadata"]["maxLength"] = 5
+    async with db.write() as session:
+        await session.execute(update(TemplateRow).values(body=orjson.dumps(tighter).decode()))
+    draft = RecordDraft(Handle.parse("88.1/T2"), (value,), "1.0")
+    (refused,) = await batches.create_many(ADMIN, [draft])
+    assert isinstance(refused, InvalidValue)
+
+
+async def test_a_single_registration_checks_the_remembered_template_in_its_insert(
+    db: Database,
+) -> None:
+    batches, records, announced = _service(db)
+    reads: list[object] = []
+    lookup = db.lookup
+
+    async def counted(read):  # a spy on the template reads; the reads still happen
+        reads.append(read)
+        return await lookup(read)
+
+    db.lookup = counted  # type: ignore[method-assign]
+    await batches.templates.create(ADMIN, _template("first"))
+    value = HandleValue(2000, "productName", "string", "x" * 10)
+
+    def draft(name: str) -> RecordDraft:
+        return RecordDraft(Handle.parse(f"88.1/{name}"), (value,), "1.0")
+
+    assert await batches.create_many(ADMIN, [draft("A")]) == [None]
+    assert len(reads) == 1
+    # The template as read then: no read, the insert checks the text is unchanged.
+    assert await batches.create_many(ADMIN, [draft("B")]) == [None]
+    assert len(reads) == 1
+    first, second = [await records.get(Handle.parse(f"88.1/{n}")) for n in "AB"]
+    assert [(v.index, v.type) for v in second.values] == [(v.index, v.type) for v in first.values]
+    assert {v.index for v in second.values} == {400, 1001, 2000}
+    assert announced[-1] == ["88.1/B"]
+    assert [subject for _, subject, _ in await _outbox(db)] == ["88.1/A", "88.1/B"]
+
+    # A handle that exists: refused, nothing written, and told as before.
+    (refused,) = await batches.create_many(ADMIN, [draft("B")])
+    assert isinstance(refused, HandleAlreadyExists)
+    assert len(await _outbox(db)) == 2
+
+    # Tightened elsewhere (straight in the table): the insert sees the change, the write is
+    # checked again against the stored template and refused.
+    tighter = _template("first")
+    tighter["items"][0]["metadata"]["maxLength"] = 5
+    async with db.write() as session:
+        await session.execute(update(TemplateRow).values(body=orjson.dumps(tighter).decode()))
+    (refused,) = await batches.create_many(ADMIN, [draft("C")])
+    assert isinstance(refused, InvalidValue)
+    assert await records.get(Handle.parse("88.1/C")) is None
+    # Loosened elsewhere: a value the remembered template refuses is checked afresh, accepted.
+    async with db.write() as session:
+        await session.execute(
+            update(TemplateRow).values(body=orjson.dumps(_template("loose")).decode())
+        )
+    assert await batches.create_many(ADMIN, [draft("D")]) == [None]
+    # Deleted elsewhere: refused, nothing written.
+    async with db.write() as session:
+        await session.execute(delete(TemplateRow))
+    (refused,) = await batches.create_many(ADMIN, [draft("E")])
+    assert isinstance(refused, EntityNotFound)
+    assert await records.get(Handle.parse("88.1/E")) is None
+    assert [subject for _, subject, _ in await _outbox(db)] == ["88.1/A", "88.1/B", "88.1/D"]
