@@ -142,7 +142,8 @@ class BatchService:
                 continue
             draft = drafts[position]
             rows[position] = (draft.handle, text, draft.template_version)
-        async with self.writer.transaction(alone=True) as tx:
+        # A single registration (one statement) shares a group commit; a batch runs alone.
+        async with self.writer.transaction(alone=len(rows) > 1) as tx:
             inserted = await tx.insert_new(list(rows.values()))
         for position, (handle, _, _) in rows.items():
             key = str(handle)
@@ -178,7 +179,7 @@ class BatchService:
         (sealed,) = await self.writer.seal_many([(draft.handle, stamp_values(values, stamp))])
         if isinstance(sealed, NodeError):
             return [sealed]
-        async with self.writer.transaction(alone=True) as tx:
+        async with self.writer.transaction() as tx:
             inserted = await tx.insert(draft.handle, sealed, version, template_body=body)
         if inserted:
             return results

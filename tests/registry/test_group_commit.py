@@ -146,6 +146,34 @@ async def test_a_bulk_write_keeps_a_transaction_of_its_own(db: Database) -> None
     ]
 
 
+async def test_single_registrations_share_a_commit_with_their_neighbours(db: Database) -> None:
+    """One-record ``create_many`` (a single SNMS registration), plain or checked against its
+    remembered template, joins the batch; only a batch of several runs alone."""
+    records = RecordService(db)
+    batches = BatchService(db, records, TemplateService(db))
+    item = {
+        "name": "productName", "idType": "productName", "idIndex": 2000, "required": True,
+        "state": 1, "metadata": {"type": "string", "minLength": 1, "maxLength": 64},
+    }  # fmt: skip
+    template = {"prefix": "88.118.8", "version": "1.0", "type": 1, "items": [item]}
+    await batches.templates.create(ADMIN, template)
+    name = HandleValue(2000, "productName", "string", "pump")
+    # The first templated registration reads the template; later ones check it in the insert.
+    assert await batches.create_many(ADMIN, [RecordDraft(_handle(100), (name,), "1.0")]) == [None]
+    plain = [RecordDraft(_handle(n), (URL,)) for n in range(4)]
+    templated = [RecordDraft(_handle(n), (name,), "1.0") for n in range(4, 8)]
+    with _commits(db) as commits:
+        results = await asyncio.gather(
+            *(batches.create_many(ADMIN, [draft]) for draft in plain + templated),
+            *(_put(records.writer, _handle(n), []) for n in range(8, 12)),
+        )
+    assert results[:8] == [[None]] * 8
+    assert len(commits) == 1
+    keys = {str(_handle(n)) for n in [*range(12), 100]}
+    assert await _records(db) == keys
+    assert await _outboxed(db) == keys
+
+
 async def _quota_node(db: Database) -> tuple[RecordService, QuotaService, int]:
     records = RecordService(db)
     quotas = QuotaService(db, RateCounters(open_storage("memory://")))
