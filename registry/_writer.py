@@ -87,7 +87,7 @@ class RecordWriter:
         self._listeners: list[ChangeListener] = []
         self._sealer: Sealer | None = None
         self.quota_check: QuotaCheck | None = None
-        self._group = GroupCommit(db, lambda handles: self.notify(handles))
+        self._group = GroupCommit(db, lambda handles: self._tell(handles))
         self._announce: Announce | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
@@ -126,7 +126,16 @@ class RecordWriter:
         return seal_each(self.seal, items)
 
     async def notify(self, handles: Sequence[str]) -> None:
-        """Tell every listener that ``handles`` changed."""
+        """Tell every listener, and every other process, of a change made outside a write
+        transaction (a credential changed or a session ended): with an announcer, the other
+        processes hear it through a transaction of its own, as they hear the writes'."""
+        if self._announce is not None:
+            async with self.db.write() as session:
+                await self._announce(session, list(handles))
+        await self._tell(handles)
+
+    async def _tell(self, handles: Sequence[str]) -> None:
+        """Tell every listener that ``handles`` changed (after the COMMIT that changed them)."""
         for listener in self._listeners:
             await listener(handles)
 
@@ -149,7 +158,7 @@ class RecordWriter:
                 if tx.changed and self._announce is not None:
                     await self._announce(session, list(tx.changed))
             if tx.changed:
-                await self.notify(list(tx.changed))
+                await self._tell(list(tx.changed))
             return
         async with self._group.member() as member:
             tx = WriteTransaction(self, member.session, datetime.now(UTC))

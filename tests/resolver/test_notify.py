@@ -167,6 +167,28 @@ async def test_a_write_notifies_the_others_with_its_commit_not_its_own_process(
         await db.dispose()
 
 
+async def test_a_change_outside_a_write_reaches_the_others_and_the_listeners(
+    postgres_url: str,
+) -> None:
+    """``writer.notify`` (a credential changed, a session ended) goes to the other processes
+    too, although no write transaction carries it."""
+    db = Database(await migrate(postgres_url))
+    try:
+        async with _Channels(db, postgres_url) as channels:
+            told: list[list[str]] = []
+
+            async def listener(handles: Sequence[str]) -> None:
+                told.append(list(handles))
+
+            channels.writer.add_listener(listener)
+            await channels.writer.notify(["88.118.8/ADMIN"])
+            assert told == [["88.118.8/ADMIN"]]
+            assert await channels.heard_until("88.118.8/ADMIN") == ["88.118.8/ADMIN"]
+            assert channels.own_heard == []
+    finally:
+        await db.dispose()
+
+
 async def test_a_rolled_back_write_notifies_nobody(postgres_url: str) -> None:
     db = Database(await migrate(postgres_url))
     try:
