@@ -59,9 +59,9 @@ def test_concurrent_misses_share_statements_and_answer_each_as_the_endpoint(
         assert [[v["index"] for v in a.json()["values"]] for a in owned] == [[1], [1, 2]]
 
 
+# Processes hear of each other's writes through PostgreSQL's LISTEN/NOTIFY.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_write_through_another_process_reaches_the_hot_paths_cache(settings: Settings) -> None:
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("processes hear of each other's writes through PostgreSQL's LISTEN/NOTIFY")
     path = "/api/handles/88.118.8/OTHER-1"
     # Two apps, each with its own cache and listener: as two processes would be.
     with (

@@ -313,11 +313,11 @@ async def test_a_member_cancelled_in_its_block_rolls_back_alone(db: Database) ->
     assert await _outboxed(db) == landed
 
 
+# A statement that can be cancelled midway: pg_sleep.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_statement_cancelled_midway_loses_the_batch_but_acknowledges_nothing(
-    db: Database, backend: str
+    db: Database,
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("a statement that can be cancelled midway: pg_sleep")
     writer, returned = RecordWriter(db), []
     sleeping = asyncio.Event()
 

@@ -73,13 +73,11 @@ class Crossing:
             await tx.put(A, [_url("bulk")], None, new=False)
 
 
-@pytest.fixture
-def pg(backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite takes one writer at a time: no deadlock between two of them")
+# SQLite takes one writer at a time: no deadlock between two of them.
+POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 
-@pytest.mark.usefixtures("pg")
+@POSTGRESQL_ONLY
 async def test_a_deadlocked_bulk_write_fails_as_unavailable_and_the_batch_commits(
     db: Database,
 ) -> None:
@@ -100,7 +98,7 @@ async def test_a_deadlocked_bulk_write_fails_as_unavailable_and_the_batch_commit
     assert await _written_by(db) == {str(A): "member", str(B): "member"}
 
 
-@pytest.mark.usefixtures("pg")
+@POSTGRESQL_ONLY
 async def test_a_deadlocked_first_member_fails_as_unavailable_and_the_bulk_write_commits(
     db: Database,
 ) -> None:
@@ -123,7 +121,7 @@ async def test_a_deadlocked_first_member_fails_as_unavailable_and_the_bulk_write
     assert len(await _outboxed(db)) == len(before) + 2
 
 
-@pytest.mark.usefixtures("pg")
+@POSTGRESQL_ONLY
 async def test_a_member_deadlocked_in_its_savepoint_fails_alone_and_the_batch_commits(
     db: Database,
 ) -> None:
