@@ -31,6 +31,7 @@ import httpx
 import orjson
 
 from loadtests import (
+    Credential,
     LatencyRecorder,
     RssSampler,
     bulk_create,
@@ -69,6 +70,21 @@ TEMPLATE = {
         },
     ],
 }
+
+
+async def templated_credential(
+    client: httpx.AsyncClient, admin_token: str, name: str
+) -> tuple[Credential, str]:
+    """A credential for ``PREFIX``, an SNMS token for it, and ``TEMPLATE`` registered with it."""
+    credential = await ensure_credential(
+        client, admin_token=admin_token, username=None, password=None, prefix=PREFIX, name=name
+    )
+    token = await snms_token(client, credential)
+    created = await client.post(
+        "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
+    )
+    created.raise_for_status()
+    return credential, token
 
 
 def values(handle: str) -> list[dict[str, Any]]:
@@ -171,19 +187,7 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 workdir, ADMIN_TOKEN, database_url=url, workers=args.workers, env=env
             ) as node:
                 async with httpx.AsyncClient(base_url=node.url, timeout=120) as client:
-                    credential = await ensure_credential(
-                        client,
-                        admin_token=ADMIN_TOKEN,
-                        username=None,
-                        password=None,
-                        prefix=PREFIX,
-                        name="Bench",
-                    )
-                    token = await snms_token(client, credential)
-                    created = await client.post(
-                        "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
-                    )
-                    created.raise_for_status()
+                    credential, token = await templated_credential(client, ADMIN_TOKEN, "Bench")
                     baseline = await one_by_one(
                         client, token, args.baseline_count, args.clients, 60
                     )

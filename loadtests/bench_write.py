@@ -38,15 +38,15 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from loadtests import CpuMeter, Http, ensure_credential, ratios, snms_token, started_node
+from loadtests import CpuMeter, Http, ratios, started_node
 from loadtests.bench_register import (
     PREFIX,
-    TEMPLATE,
     VERSION,
     Write,
     closed_loops,
     database,
     signing_key,
+    templated_credential,
     values,
 )
 
@@ -140,15 +140,7 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 workdir, ADMIN_TOKEN, database_url=url, workers=args.workers, env=env
             ) as node:
                 async with httpx.AsyncClient(base_url=node.url, timeout=60) as setup:
-                    credential = await ensure_credential(
-                        setup, admin_token=ADMIN_TOKEN, username=None, password=None,
-                        prefix=PREFIX, name="Bench",
-                    )  # fmt: skip
-                    token = await snms_token(setup, credential)
-                    created = await setup.post(
-                        "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
-                    )
-                    created.raise_for_status()
+                    _, token = await templated_credential(setup, ADMIN_TOKEN, "Bench")
                 # The timed writes go through the kit's lean client (``_http``): httpx's own
                 # CPU per request would be counted as the node's latency.
                 async with Http(node.url, connections=max(args.clients), timeout=60) as client:

@@ -37,8 +37,14 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from loadtests import ensure_credential, snms_token
-from loadtests.bench_register import PREFIX, TEMPLATE, VERSION, database, signing_key, values
+from loadtests.bench_register import (
+    PREFIX,
+    VERSION,
+    database,
+    signing_key,
+    templated_credential,
+    values,
+)
 
 ADMIN_TOKEN = "profile-admin-token"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -236,15 +242,7 @@ async def _drive(args: argparse.Namespace, proxy: CountingProxy | None) -> None:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://127.0.0.1", timeout=60
         ) as client:
-            credential = await ensure_credential(
-                client, admin_token=ADMIN_TOKEN, username=None, password=None,
-                prefix=PREFIX, name="Profile",
-            )  # fmt: skip
-            token = await snms_token(client, credential)
-            created = await client.post(
-                "/snms/api/v5/template", json=TEMPLATE, headers={"Authorization": token}
-            )
-            created.raise_for_status()
+            _, token = await templated_credential(client, ADMIN_TOKEN, "Profile")
             for api in args.apis:
                 write = _rest(client) if api == "rest" else _snms(client, token)
                 await _measure(api, write, args.count, proxy, args)

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from httpapi import handle_error
 from registry import Handle, NodeError, Principal
-from resolver import FORWARDED_HEADER, Resolver
+from resolver import FORWARDED_HEADER, Entry, Resolver
 
 from .auth import known_principal, may_read_private
 from .headers import NOSNIFF, stale_headers
@@ -42,6 +42,17 @@ async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, b
     headers = [_JSON, (b"content-length", str(len(body)).encode()), NOSNIFF, *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _answer(entry: Entry, principal: Principal | None) -> tuple[int, bytes]:
+    """The entry's status and body as ``principal`` may see it (anonymous: public values)."""
+    if (
+        principal is not None
+        and entry.private_text is not None
+        and may_read_private(principal, entry.key)
+    ):
+        return entry.answer(True)
+    return entry.status, entry.body
 
 
 class HotPath:
@@ -133,14 +144,7 @@ class HotPath:
             # Keys are normalised handles; a path in another spelling misses and is parsed.
             entry = resolver.hot(key)
             if entry is not None:
-                if (
-                    principal is not None
-                    and entry.private_text is not None
-                    and may_read_private(principal, entry.key)
-                ):
-                    status, body = entry.answer(True)
-                else:
-                    status, body = entry.status, entry.body
+                status, body = _answer(entry, principal)
                 await _send(send, status, body, [])
                 self.tally.handle(status, started)
                 return
@@ -150,15 +154,7 @@ class HotPath:
             # Named as the app's route names it: the path as the server decoded it.
             status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
         else:
-            entry = resolution.entry
-            if (
-                principal is not None
-                and entry.private_text is not None
-                and may_read_private(principal, entry.key)
-            ):
-                status, body = entry.answer(True)
-            else:
-                status, body = entry.status, entry.body
+            status, body = _answer(resolution.entry, principal)
             extra = stale_headers(resolution) if resolution.stale else None
         headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else []
         await _send(send, status, body, headers)

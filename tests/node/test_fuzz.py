@@ -1,5 +1,8 @@
 """A bounded fuzz of Handle REST and SNMS writes: mutated queries and bodies never get a 500.
 
+Served as production serves it, behind the hot path (``node.hot``): once the caller is
+remembered, single writes and reads are answered there, the rest by the app.
+
 Seeded, so a failure replays; bounded in cases and in time, so it stays cheap. The hand-picked
 table of bad inputs is ``test_bad_input.py``; this finds what the table did not think of.
 """
@@ -9,12 +12,18 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from node.app import create_app
+from node.hot import HotPath
+from node.settings import Settings
+
+from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
 
 SEED = 17
@@ -152,6 +161,13 @@ def _case(rng: random.Random, client: httpx.Client, snms: dict) -> tuple[httpx.R
         path, document = "/identityv2/data/batchCreate", [item, _mutate(rng, item)]
     headers = {**snms, **json_type}
     return client.build_request("POST", path, content=_body(rng, document), headers=headers), False
+
+
+@pytest.fixture
+def node_server(settings: Settings) -> Iterator[ThreadedServer]:
+    """The node behind its hot path, on a free loopback port."""
+    with ThreadedServer(HotPath(create_app(settings))) as server:
+        yield server
 
 
 @pytest.mark.parametrize("seed", [SEED])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,11 +63,24 @@ def _locked_elsewhere(path: Path) -> Iterator[sqlite3.Connection]:
         other.close()
 
 
-async def _ticking(ticks: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        ticks.append(loop.time())
-        await asyncio.sleep(0.01)
+@asynccontextmanager
+async def _loop_ticks() -> AsyncIterator[list[float]]:
+    """The loop's time every 10 ms while the block runs: a blocked loop leaves gaps."""
+    ticks: list[float] = []
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            ticks.append(loop.time())
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        stop.set()
+        await ticker
 
 
 async def test_a_write_is_durable_once_the_block_ends(db: Database, path: Path):
@@ -144,23 +157,19 @@ async def test_savepoints_keep_or_undo_their_part_of_the_write(db: Database, pat
 async def test_a_write_waits_for_another_connections_lock_without_blocking_the_loop(
     db: Database, path: Path
 ):
-    ticks: list[float] = []
-    stop = asyncio.Event()
-    ticker = asyncio.create_task(_ticking(ticks, stop))
-    with _locked_elsewhere(path) as other:
+    async with _loop_ticks() as ticks:
+        with _locked_elsewhere(path) as other:
 
-        async def write() -> None:
-            async with db.write() as session:
-                await session.execute(text("INSERT INTO log VALUES (1, 'after the lock')"))
+            async def write() -> None:
+                async with db.write() as session:
+                    await session.execute(text("INSERT INTO log VALUES (1, 'after the lock')"))
 
-        writing = asyncio.create_task(write())
-        await asyncio.sleep(0.3)
-        assert not writing.done()
-        before = len(ticks)
-        other.execute("COMMIT")  # the lock is free: the waiting write proceeds
-        await asyncio.wait_for(writing, 10)
-    stop.set()
-    await ticker
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.3)
+            assert not writing.done()
+            before = len(ticks)
+            other.execute("COMMIT")  # the lock is free: the waiting write proceeds
+            await asyncio.wait_for(writing, 10)
     assert before >= 5  # the loop kept ticking (every 10 ms) while the write waited
     assert _stored(path) == [1]
 
@@ -173,14 +182,10 @@ async def test_a_write_locked_out_past_the_busy_timeout_is_unavailable(
     try:
         async with database.write() as session:
             await session.execute(text("CREATE TABLE log (n INTEGER PRIMARY KEY, note TEXT)"))
-        ticks: list[float] = []
-        stop = asyncio.Event()
-        ticker = asyncio.create_task(_ticking(ticks, stop))
-        with _locked_elsewhere(path), pytest.raises(Unavailable):
-            async with database.write() as session:
-                await session.execute(text("INSERT INTO log VALUES (1, 'never')"))
-        stop.set()
-        await ticker
+        async with _loop_ticks() as ticks:
+            with _locked_elsewhere(path), pytest.raises(Unavailable):
+                async with database.write() as session:
+                    await session.execute(text("INSERT INTO log VALUES (1, 'never')"))
         assert len(ticks) >= 5
         async with database.write() as session:  # free again: the next write goes through
             await session.execute(text("INSERT INTO log VALUES (2, 'later')"))
@@ -205,26 +210,22 @@ def test_an_in_memory_database_keeps_one_engine():
 async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_writer_usable(
     db: Database, path: Path
 ):
-    ticks: list[float] = []
-    stop = asyncio.Event()
-    ticker = asyncio.create_task(_ticking(ticks, stop))
-    with _locked_elsewhere(path) as other:
+    async with _loop_ticks() as ticks:
+        with _locked_elsewhere(path) as other:
 
-        async def write() -> None:
-            async with db.write() as session:
-                await session.execute(text("INSERT INTO log VALUES (1, 'cancelled')"))
+            async def write() -> None:
+                async with db.write() as session:
+                    await session.execute(text("INSERT INTO log VALUES (1, 'cancelled')"))
 
-        writing = asyncio.create_task(write())
-        await asyncio.sleep(0.2)
-        writing.cancel()
-        await asyncio.sleep(0.2)
-        other.execute("COMMIT")
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(writing, 10)
-    async with db.write() as session:
-        await session.execute(text("INSERT INTO log VALUES (2, 'next')"))
-    stop.set()
-    await ticker
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.2)
+            writing.cancel()
+            await asyncio.sleep(0.2)
+            other.execute("COMMIT")
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(writing, 10)
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO log VALUES (2, 'next')"))
     assert len(ticks) >= 5
     assert _stored(path) == [2]
 
@@ -254,21 +255,17 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     assert holder.stdin is not None and holder.stdout is not None
     try:
         assert await asyncio.wait_for(holder.stdout.readline(), 10) == b"holding\n"
-        ticks: list[float] = []
-        stop = asyncio.Event()
-        ticker = asyncio.create_task(_ticking(ticks, stop))
+        async with _loop_ticks() as ticks:
 
-        async def write() -> None:
-            async with db.write() as session:
-                await session.execute(text("INSERT INTO log VALUES (2, 'this process')"))
+            async def write() -> None:
+                async with db.write() as session:
+                    await session.execute(text("INSERT INTO log VALUES (2, 'this process')"))
 
-        writing = asyncio.create_task(write())
-        await asyncio.sleep(0.3)
-        assert not writing.done()
-        holder.stdin.write(b"\n")  # the other process commits and lets go
-        await asyncio.wait_for(writing, 10)
-        stop.set()
-        await ticker
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.3)
+            assert not writing.done()
+            holder.stdin.write(b"\n")  # the other process commits and lets go
+            await asyncio.wait_for(writing, 10)
         assert len(ticks) >= 5
     finally:
         if holder.returncode is None:
