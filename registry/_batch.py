@@ -118,7 +118,8 @@ class BatchService:
         results: ItemResults = [None] * len(drafts)
         self._admit(principal, [d.handle for d in drafts], results)
         # Stamped before the transaction opens, with the time sealing starts.
-        stamp = utc_timestamp(datetime.now(UTC))
+        now = datetime.now(UTC)
+        stamp = utc_timestamp(now)
         cache: dict[tuple[str, str], Template | None] = {}
         prepared: dict[int, list[HandleValue]] = {}
         for position, draft in enumerate(drafts):
@@ -142,14 +143,25 @@ class BatchService:
                 continue
             draft = drafts[position]
             rows[position] = (draft.handle, text, draft.template_version)
-        # A single registration (one statement) shares a group commit; a batch runs alone.
-        async with self.writer.transaction(alone=len(rows) > 1) as tx:
-            inserted = await tx.insert_new(list(rows.values()))
+        inserted = await self._insert_new(list(rows.values()), now)
         for position, (handle, _, _) in rows.items():
             key = str(handle)
             if key not in inserted:
                 results[position] = HandleAlreadyExists(f"handle {key} already exists", handle=key)
         return results
+
+    async def _insert_new(
+        self, rows: Sequence[tuple[Handle, str, str | None]], now: datetime
+    ) -> set[str]:
+        """``WriteTransaction.insert_new``: a single registration as one statement of its own
+        where storage can, else sharing a group commit; a batch in a transaction of its own."""
+        if len(rows) == 1:
+            handle, text, version = rows[0]
+            done = await self.writer.insert_alone(handle, text, version, now=now)
+            if done is not None:
+                return {str(handle)} if done else set()
+        async with self.writer.transaction(alone=len(rows) > 1, now=now) as tx:
+            return await tx.insert_new(rows)
 
     async def _create_remembered(
         self, principal: Principal, draft: RecordDraft
@@ -175,12 +187,17 @@ class BatchService:
             values = apply_template(str(draft.handle), draft.values, template)
         except NodeError:
             return None
-        stamp = utc_timestamp(datetime.now(UTC))
+        now = datetime.now(UTC)
+        stamp = utc_timestamp(now)
         (sealed,) = await self.writer.seal_many([(draft.handle, stamp_values(values, stamp))])
         if isinstance(sealed, NodeError):
             return [sealed]
-        async with self.writer.transaction() as tx:
-            inserted = await tx.insert(draft.handle, sealed, version, template_body=body)
+        inserted = await self.writer.insert_alone(
+            draft.handle, sealed, version, now=now, template_body=body
+        )
+        if inserted is None:
+            async with self.writer.transaction(now=now) as tx:
+                inserted = await tx.insert(draft.handle, sealed, version, template_body=body)
         if inserted:
             return results
         self.templates.forget(draft.handle.prefix, version)

@@ -38,7 +38,8 @@ commits with it.
 
 Failpoint (tests only): ``IDNODE_FAILPOINT=exit-after-commit:N`` makes the process print the
 handles of its Nth committed batch to stderr and exit at once (``os._exit``), after the COMMIT
-and before the listeners or any member hear of it, as a crash there would.
+and before the listeners or any member hear of it, as a crash there would. A write committed as
+one statement of its own (``RecordWriter.insert_alone``) counts as a batch (``count_commit``).
 """
 
 from __future__ import annotations
@@ -244,6 +245,11 @@ class GroupCommit:
             batch.done.set_result(error)
         if isinstance(leader_error, asyncio.CancelledError):
             raise leader_error
+
+    def count_commit(self, changed: dict[str, None]) -> None:
+        """A write committed outside any batch, before anyone hears of it: the failpoint counts it."""
+        self._commits += 1
+        _failpoint_after_commit(self._commits, changed)
 
     def _forget(self, batch: _Batch) -> None:
         if self._open.get(batch.loop) is batch:

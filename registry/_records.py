@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,14 @@ from ._errors import (
 from ._grammar import Handle, Prefix
 from ._principal import Principal
 from ._templates import check_reserved, reapply_template, stored_template
-from ._values import HandleValue, Record, decode_values
+from ._values import (
+    HandleValue,
+    Record,
+    decode_values,
+    encode_values,
+    stamp_values,
+    utc_timestamp,
+)
 from ._writer import RecordWriter, check_writable
 from .storage.database import Database
 from .storage.repository import Records
@@ -84,16 +92,30 @@ class RecordService:
     ) -> bool:
         key = str(handle)
         check_reserved(key, (value.index for value in values))
-        async with self.writer.transaction() as tx:
+        now = datetime.now(UTC)
+        # The text sealed for the first try, when it is what is stored after all.
+        first: tuple[list[HandleValue], str] | None = None
+        exists = False
+        if indexes is None and not template_version and audit is None:
+            # A whole record, tried as a new one in one statement of its own where storage can.
+            new_values = stamp_values(values, utc_timestamp(now))
+            first = (new_values, encode_values(self.writer.seal(handle, new_values)))
+            done = await self.writer.insert_alone(handle, first[1], template_version, now=now)
+            if done:
+                return True
+            exists = done is False
+            if exists and not overwrite:
+                raise HandleAlreadyExists(f"handle {key} already exists", handle=key)
+        async with self.writer.transaction(now=now) as tx:
             values = tx.stamped(values)
-            first: tuple[list[HandleValue], str] | None = None
-            if indexes is None:
+            if indexes is None and not exists:
                 # A whole record: try it as a new one first (no locking read before the insert);
                 # a handle that exists writes nothing and is then replaced under its row lock.
-                new_values = await self._templated(
-                    tx.session, handle, values, template_version, tx.stamp
-                )
-                first = (new_values, tx.seal_text(handle, new_values))
+                if first is None:
+                    new_values = await self._templated(
+                        tx.session, handle, values, template_version, tx.stamp
+                    )
+                    first = (new_values, tx.seal_text(handle, new_values))
                 if await tx.insert(handle, first[1], template_version):
                     if audit is not None:
                         await tx.audit(audit.action, audit.target, audit.summary)

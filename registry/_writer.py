@@ -31,6 +31,7 @@ from ._group_commit import GroupCommit, in_member
 from ._principal import Principal
 from ._values import HandleValue, encode_values, stamp_values, utc_timestamp
 from .storage.database import Database
+from .storage.direct import NewRecord
 from .storage.models import RecordRow
 from .storage.repository import Outbox, Records
 from .storage.snms import BulkRecords
@@ -49,6 +50,8 @@ __all__ = [
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 # Runs in the write transaction just before its COMMIT: session, the handles it changed.
 Announce = Callable[[AsyncSession, Sequence[str]], Awaitable[None]]
+# The channel and payload of the NOTIFY that tells other processes of one handle's change.
+Notice = Callable[[str], tuple[str, str]]
 # Called inside the transaction after new records went in: session, new records per prefix.
 QuotaCheck = Callable[[AsyncSession, Mapping[str, int]], Awaitable[None]]
 ADMIN_SUFFIX = "ADMIN"
@@ -89,19 +92,23 @@ class RecordWriter:
         self.quota_check: QuotaCheck | None = None
         self._group = GroupCommit(db, lambda handles: self._tell(handles))
         self._announce: Announce | None = None
+        self._notice: Notice | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
         self._listeners.append(listener)
 
-    def set_announcer(self, announce: Announce | None) -> None:
+    def set_announcer(self, announce: Announce | None, notice: Notice | None = None) -> None:
         """Run ``announce(session, handles)`` in every write transaction just before its COMMIT.
 
         For what must be atomic with the write, as PostgreSQL's NOTIFY to other processes is
         (delivered at the COMMIT, never for a rolled-back transaction, and no round trip of its
-        own after it). The listeners are still told after the COMMIT.
+        own after it). The listeners are still told after the COMMIT. ``notice(handle)``: the
+        same NOTIFY for one handle as a channel and payload, for ``insert_alone``'s statement
+        (without it, ``insert_alone`` leaves every write to ``transaction()``).
         """
         self._announce = self._group.before_commit = announce
+        self._notice = notice
 
     @property
     def announces(self) -> bool:
@@ -139,8 +146,55 @@ class RecordWriter:
         for listener in self._listeners:
             await listener(handles)
 
+    async def insert_alone(
+        self,
+        handle: Handle,
+        sealed: str,
+        template_version: str | None,
+        *,
+        now: datetime,
+        template_body: str | None = None,
+    ) -> bool | None:
+        """A new record (``seal``'s values, encoded) as one statement and transaction of its own
+        where storage offers that (PostgreSQL): record, outbox row and NOTIFY in one round trip,
+        and concurrent writers share PostgreSQL's WAL flushes rather than one transaction.
+
+        True: committed, and the listeners told. False: nothing written, as the handle exists
+        (or, given ``template_body``, the template is no longer stored as that text, as
+        ``WriteTransaction.insert``). ``None``: nothing written and nothing settled (SQLite; a
+        quota may apply, which only a transaction checks; inside a transaction's block): the
+        caller goes through ``transaction()``. ``now``: the record's creation time.
+        """
+        if in_member.get() or (self._announce is not None and self._notice is None):
+            return None
+        key = str(handle)
+        channel, notice = (None, None) if self._notice is None else self._notice(key)
+        record = NewRecord(
+            key,
+            str(handle.prefix),
+            sealed,
+            template_version,
+            now,
+            UPSERT,
+            orjson.dumps(change_payload(key)).decode(),
+            template_body=template_body,
+            channel=channel,
+            notice=notice,
+        )
+        done = await self.db.insert_alone(record)
+        if done is None or done[1]:
+            return None
+        if not done[0]:
+            return False
+        changed = {key: None}
+        self._group.count_commit(changed)
+        await self._tell(list(changed))
+        return True
+
     @asynccontextmanager
-    async def transaction(self, *, alone: bool = False) -> AsyncIterator[WriteTransaction]:
+    async def transaction(
+        self, *, alone: bool = False, now: datetime | None = None
+    ) -> AsyncIterator[WriteTransaction]:
         """One write transaction; its changes are announced once, after it commits.
 
         Concurrent callers share one database transaction and one COMMIT (group commit,
@@ -149,11 +203,13 @@ class RecordWriter:
         ``alone``: a transaction of its own (the bulk forms, which amortize their commit over
         many rows already and would hold up the single writes queued behind them). A caller
         cancelled while it waits for the shared COMMIT may still have its write committed.
+        ``now``: the transaction's time (its stamp), when the caller took it beforehand.
         """
+        now = now or datetime.now(UTC)
         if alone or in_member.get():
             # A transaction opened inside a member's block runs alone too: its turn is taken.
             async with self.db.write() as session:
-                tx = WriteTransaction(self, session, datetime.now(UTC))
+                tx = WriteTransaction(self, session, now)
                 yield tx
                 if tx.changed and self._announce is not None:
                     await self._announce(session, list(tx.changed))
@@ -161,7 +217,7 @@ class RecordWriter:
                 await self._tell(list(tx.changed))
             return
         async with self._group.member() as member:
-            tx = WriteTransaction(self, member.session, datetime.now(UTC))
+            tx = WriteTransaction(self, member.session, now)
             yield tx
             member.changed = tx.changed
 

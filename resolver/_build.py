@@ -57,7 +57,7 @@ def build_resolver(
         channel = PgInvalidation(database_url, resolver.invalidate)
         resolver.publisher = channel.publish
         # The writer's own changes: NOTIFY within their transaction, delivered with its COMMIT.
-        records.writer.set_announcer(channel.announce)
+        records.writer.set_announcer(channel.announce, channel.notice)
         resolver.on_start(channel.start)
         resolver.on_close(channel.close)
     return resolver

@@ -27,7 +27,7 @@ from sqlalchemy.util.concurrency import await_
 
 from .._errors import Unavailable
 from ._sqlite_inline import InlineDBAPI
-from .point_reads import PgPointReads
+from .direct import NewRecord, PgDirect
 from .repository import Records
 
 __all__ = ["Database"]
@@ -217,13 +217,11 @@ class Database:
                 **bounded,
             )
         )
-        # On PostgreSQL the resolution read skips SQLAlchemy altogether (``point_reads``).
-        self._points = (
+        # On PostgreSQL the resolution read skips SQLAlchemy altogether (``direct``).
+        self._direct = (
             None
             if self.is_sqlite
-            else PgPointReads(
-                url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
-            )
+            else PgDirect(url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
         )
 
     @asynccontextmanager
@@ -292,15 +290,23 @@ class Database:
 
     async def values_text(self, handle: str) -> str | None:
         """The JSON text of a record's values, or ``None``: the resolution read."""
-        if self._points is not None:
-            return await self._points.values_text(handle)
+        if self._direct is not None:
+            return await self._direct.values_text(handle)
         return await self.lookup(lambda connection: Records(connection).get_values_text(handle))
 
     async def values_texts(self, handles: Sequence[str]) -> dict[str, str]:
         """The JSON text of the values of each of ``handles`` that exists: one statement."""
-        if self._points is not None:
-            return await self._points.values_texts(handles)
+        if self._direct is not None:
+            return await self._direct.values_texts(handles)
         return await self.lookup(lambda connection: Records(connection).get_values_texts(handles))
+
+    async def insert_alone(self, record: NewRecord) -> tuple[bool, bool] | None:
+        """``record`` inserted as one statement and transaction of its own where storage offers
+        that (PostgreSQL, ``PgDirect.insert_new``): ``(inserted, a quota may apply)``, committed
+        when this returns; ``None`` elsewhere (nothing written)."""
+        if self._direct is None:
+            return None
+        return await self._direct.insert_new(record)
 
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless storage answers a trivial query."""
@@ -308,8 +314,8 @@ class Database:
             await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        if self._points is not None:
-            await self._points.close()
+        if self._direct is not None:
+            await self._direct.close()
         await self.engine.dispose()
         if self._inline is not None:
             await self._inline.dispose()

@@ -1,0 +1,187 @@
+"""The hottest statements on PostgreSQL, each one prepared statement straight on an asyncpg pool.
+
+A cold resolution is one point lookup by primary key; a single registration is one new record
+with its outbox row. Through SQLAlchemy each also paid a greenlet switch, a pool checkout with
+its reset, the compiled-statement cache and result processing, and the registration a BEGIN and
+a COMMIT round trip of its own: most of their cost, measured (issue 19). Here it is the driver
+alone: asyncpg keeps the statements prepared per connection, and the pool hands out connections
+with no transaction, so each statement is a transaction of its own, committed (durably) when its
+answer arrives, and concurrent ones share PostgreSQL's WAL flushes. Outages become
+``Unavailable`` (so the resolver can answer stale); a connection found dead is replaced and a read
+retried once, as ``Database.lookup`` does (never a write: it may have committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from .._errors import Unavailable
+
+__all__ = ["NewRecord", "PgDirect"]
+
+T = TypeVar("T")
+
+_VALUES_OF = 'SELECT "values" FROM records WHERE handle = $1'
+_VALUES_OF_MANY = 'SELECT handle, "values" FROM records WHERE handle = ANY($1::varchar[])'
+
+# One new record, its outbox row and (given a channel) the NOTIFY of it: one statement, so one
+# transaction. Nothing is written when the handle exists, when a quota may apply to the prefix's
+# owner (the caller then goes through a transaction that checks it under lock) or, guarded, when
+# the template is no longer stored as the text the values were checked against. Data-modifying
+# CTEs run once each; ``told`` is read below so that it runs, and only for a row inserted.
+_INSERT_NEW = """
+WITH quota AS (
+    SELECT EXISTS (
+        SELECT 1 FROM quotas AS q JOIN prefixes AS p ON p.enterprise_id = q.enterprise_id
+        WHERE p.prefix = $2::varchar
+    ) AS applies
+), inserted AS (
+    INSERT INTO records (handle, prefix, "values", template_version, created_at, updated_at)
+    SELECT $1::varchar, $2::varchar, $3::text, $4::varchar, $5::timestamptz, $5::timestamptz
+    FROM quota
+    WHERE NOT quota.applies AND ($9::text IS NULL OR EXISTS (
+        SELECT 1 FROM templates AS t
+        WHERE t.prefix = $2::varchar AND t.version = $4::varchar AND t.body = $9::text
+    ))
+    ON CONFLICT (handle) DO NOTHING
+    RETURNING handle
+), shipped AS (
+    INSERT INTO outbox (kind, subject, payload, created_at)
+    SELECT $6::varchar, handle, $7::text, $5::timestamptz FROM inserted
+), told AS (
+    SELECT pg_notify($8::text, $10::text) FROM inserted WHERE $8::text IS NOT NULL
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT applies FROM quota), (SELECT count(*) FROM told)
+"""
+# What a lost or unreachable server looks like through asyncpg.
+_OUTAGES = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    # A connection whose protocol a server-side termination left mid-operation.
+    asyncpg.InternalClientError,
+)
+
+
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Nothing to reset between lookups (no transaction, no session state): the default reset
+    would be one more round trip per lookup."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record for ``PgDirect.insert_new``: its row, its outbox row and its notice."""
+
+    handle: str
+    prefix: str
+    values: str
+    template_version: str | None
+    now: datetime
+    # The outbox row: its kind and payload text.
+    kind: str
+    payload: str
+    # Insert only while the template is stored as exactly this text.
+    template_body: str | None = None
+    # ``pg_notify(channel, notice)`` with the insert (delivered at its commit), when given.
+    channel: str | None = None
+    notice: str | None = None
+
+    def parameters(self) -> tuple[object, ...]:
+        return (
+            self.handle,
+            self.prefix,
+            self.values,
+            self.template_version,
+            self.now,
+            self.kind,
+            self.payload,
+            self.channel,
+            self.template_body,
+            self.notice,
+        )
+
+
+class PgDirect:
+    """``values_text(handle)``, ``values_texts(handles)`` and ``insert_new(record)`` over a pool
+    opened on first use."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        size: int = 16,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 15.0,
+    ) -> None:
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.size = size
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def values_text(self, handle: str) -> str | None:
+        """The JSON text of a record's values, or ``None`` when it is not registered."""
+        return await self._run(lambda connection: connection.fetchval(_VALUES_OF, handle))
+
+    async def values_texts(self, handles: Sequence[str]) -> dict[str, str]:
+        """The JSON text of the values of each of ``handles`` that exists: one statement."""
+        rows = await self._run(lambda connection: connection.fetch(_VALUES_OF_MANY, list(handles)))
+        return {row[0]: row[1] for row in rows}
+
+    async def insert_new(self, record: NewRecord) -> tuple[bool, bool]:
+        """Insert ``record`` as a transaction of its own, committed when this returns:
+        ``(inserted, a quota may apply)``. Nothing is written when either is not ``(True, False)``.
+        """
+        row = await self._run(
+            lambda connection: connection.fetchrow(_INSERT_NEW, *record.parameters()),
+            retry=False,
+        )
+        assert row is not None
+        return bool(row[0]), bool(row[1])
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _run(
+        self, use: Callable[[asyncpg.Connection], Awaitable[T]], *, retry: bool = True
+    ) -> T:
+        for attempt in (1, 2) if retry else (2,):
+            try:
+                pool = self._pool or await self._open()
+                async with pool.acquire(timeout=self.statement_timeout) as connection:
+                    return await use(connection)
+            except _OUTAGES as exc:
+                # A pooled connection the server dropped (a restart) fails its first use:
+                # once more, on a fresh one, before calling storage unavailable.
+                if attempt == 2:
+                    raise Unavailable(f"storage is unavailable: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
+
+    async def _open(self) -> asyncpg.Pool:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.dsn,
+                    min_size=0,
+                    max_size=self.size,
+                    timeout=self.connect_timeout,
+                    command_timeout=self.statement_timeout,
+                    reset=_no_reset,
+                )
+            return self._pool

@@ -1,0 +1,195 @@
+"""PostgreSQL's hottest statements without SQLAlchemy. The resolution read: same answers as the
+ORM path, one statement for many, a dropped connection replaced once, an unreachable server
+``Unavailable``. A single new record: record, outbox row and NOTIFY in one statement, or nothing
+at all when the handle exists, a quota may apply or the template changed; never retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from sqlalchemy import select
+
+from registry import (
+    ADMIN,
+    EnterpriseService,
+    Handle,
+    HandleValue,
+    Prefix,
+    QuotaService,
+    RateCounters,
+    RecordService,
+    Unavailable,
+    open_storage,
+)
+from registry.storage import Database
+from registry.storage.direct import NewRecord, PgDirect
+from registry.storage.models import OutboxRow, RecordRow
+
+from ..databases import fresh_database, migrate
+from ..servers import free_port
+
+HANDLE = Handle.parse("88.118.8/POINT-1")
+
+
+@pytest.fixture
+async def pg(tmp_path: Path) -> AsyncIterator[Database]:
+    async with fresh_database("postgresql", tmp_path) as url:
+        db = Database(await migrate(url))
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+async def test_reads_what_was_written_and_nothing_for_a_missing_handle(pg: Database) -> None:
+    records = RecordService(pg)
+    await records.put(ADMIN, HANDLE, [HandleValue(1, "URL", "string", "https://e.example/")])
+    record = await records.get(HANDLE)
+    assert record is not None and record.values[0].value == "https://e.example/"
+    assert await records.get(Handle.parse("88.118.8/NOPE")) is None
+    many = await records.get_many([HANDLE, Handle.parse("88.118.8/NOPE")])
+    assert list(many) == [str(HANDLE)]
+    assert pg._direct is not None  # the PostgreSQL path was the one taken
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_the_read_retried(
+    pg: Database,
+) -> None:
+    records = RecordService(pg)
+    await records.put(ADMIN, HANDLE, [HandleValue(1, "URL", "string", "https://e.example/")])
+    assert await records.get(HANDLE) is not None
+    points = pg._direct
+    assert points is not None
+    admin = await asyncpg.connect(points.dsn)
+    try:
+        # Every idle pooled connection of the lookup pool killed, as a server restart would.
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert await records.get(HANDLE) is not None
+
+
+async def test_an_unreachable_server_is_unavailable() -> None:
+    points = PgDirect(
+        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none", connect_timeout=1
+    )
+    try:
+        with pytest.raises(Unavailable, match="storage is unavailable"):
+            await points.values_text("88.118.8/X")
+    finally:
+        await points.close()
+
+
+def _new(handle: str, **extra: str) -> NewRecord:
+    return NewRecord(
+        handle,
+        handle.split("/")[0],
+        '[{"index":1}]',
+        extra.pop("template_version", None),
+        datetime.now(UTC),
+        "handle.upsert",
+        f'{{"handle":"{handle}"}}',
+        **extra,
+    )
+
+
+async def _rows(db: Database) -> tuple[list[str], list[str]]:
+    async with db.read() as session:
+        records = list((await session.execute(select(RecordRow.handle))).scalars())
+        outbox = list((await session.execute(select(OutboxRow.subject))).scalars())
+    return sorted(records), outbox
+
+
+async def test_a_new_record_is_one_statement_with_its_outbox_row_and_its_notify(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    heard: list[str] = []
+    listener = await asyncpg.connect(direct.dsn)
+    await listener.add_listener("idnode_test", lambda *args: heard.append(args[3]))
+    try:
+        notified = _new("88.118.8/D1", channel="idnode_test", notice="@me\n88.118.8/D1")
+        assert await direct.insert_new(notified) == (True, False)
+        # The same handle again writes nothing, raises nothing and tells nobody.
+        assert await direct.insert_new(notified) == (False, False)
+        assert await direct.insert_new(_new("88.118.8/D2")) == (True, False)
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # a second NOTIFY, had there been one, would be here by now
+    finally:
+        await listener.close()
+    assert heard == ["@me\n88.118.8/D1"]
+    assert await _rows(pg) == (["88.118.8/D1", "88.118.8/D2"], ["88.118.8/D1", "88.118.8/D2"])
+
+
+async def test_a_new_record_under_a_quota_or_a_changed_template_writes_nothing(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    records = RecordService(pg)
+    quotas = QuotaService(pg, RateCounters(open_storage("memory://")))
+    records.writer.quota_check = quotas.check_new_records
+    enterprises = EnterpriseService(pg, records, Prefix.parse("88.118"))
+    enterprises.quotas = quotas
+    acme, _ = await enterprises.create("Acme", "88.118.9")
+    before = await _rows(pg)
+    # No quota yet: a record goes in. With one, nothing does: only a transaction checks it.
+    assert await direct.insert_new(_new("88.118.9/Q1")) == (True, False)
+    await quotas.set(acme.id, {"identifiers": 10})
+    assert await direct.insert_new(_new("88.118.9/Q2")) == (False, True)
+    # Guarded by a template that is not stored as that text (not stored at all): nothing either.
+    guarded = _new("88.118.8/T1", template_version="1.0", template_body="{}")
+    assert await direct.insert_new(guarded) == (False, False)
+    records_after, outbox_after = await _rows(pg)
+    assert records_after == sorted([*before[0], "88.118.9/Q1"])
+    assert outbox_after == [*before[1], "88.118.9/Q1"]
+
+
+async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_and_not_retried(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    holder, watcher = await asyncpg.connect(direct.dsn), await asyncpg.connect(direct.dsn)
+    try:
+        # Another transaction holds the same new handle uncommitted: our insert waits on it.
+        held = holder.transaction()
+        await held.start()
+        await holder.execute(
+            'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
+            " VALUES ('88.118.8/K1', '88.118.8', '[]', now(), now())"
+        )
+        write = asyncio.create_task(direct.insert_new(_new("88.118.8/K1")))
+        for _ in range(200):
+            waiting = await watcher.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO records%'"
+            )
+            if waiting is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting is not None, "the insert never waited on the held row"
+        await watcher.execute("SELECT pg_terminate_backend($1)", waiting)
+        # Its row then free, a retry would insert it: a write that may have committed is
+        # never sent twice, it is unavailable.
+        await held.rollback()
+        with pytest.raises(Unavailable, match="storage is unavailable"):
+            await write
+    finally:
+        await holder.close()
+        await watcher.close()
+    assert await _rows(pg) == ([], [])
+    assert await direct.insert_new(_new("88.118.8/K1")) == (True, False)
