@@ -14,6 +14,7 @@ audit log, in the same transaction; ``audit`` records any other.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -47,11 +48,14 @@ __all__ = [
     "check_writable",
 ]
 
+logger = logging.getLogger("idnode.registry")
+
 ChangeListener = Callable[[Sequence[str]], Awaitable[None]]
 # Runs in the write transaction just before its COMMIT: session, the handles it changed.
 Announce = Callable[[AsyncSession, Sequence[str]], Awaitable[None]]
-# The channel and payload of the NOTIFY that tells other processes of one handle's change.
-Notice = Callable[[str], tuple[str, str]]
+# Tells the other processes of changes already committed (PostgreSQL's NOTIFY, one for callers
+# publishing at once), before the caller acknowledges them.
+Publish = Callable[[Sequence[str]], Awaitable[None]]
 # Called inside the transaction after new records went in: session, new records per prefix.
 QuotaCheck = Callable[[AsyncSession, Mapping[str, int]], Awaitable[None]]
 ADMIN_SUFFIX = "ADMIN"
@@ -92,23 +96,23 @@ class RecordWriter:
         self.quota_check: QuotaCheck | None = None
         self._group = GroupCommit(db, lambda handles: self._tell(handles))
         self._announce: Announce | None = None
-        self._notice: Notice | None = None
+        self._publish: Publish | None = None
 
     def add_listener(self, listener: ChangeListener) -> None:
         """Call ``listener(handles)`` after every committed change, before it is acknowledged."""
         self._listeners.append(listener)
 
-    def set_announcer(self, announce: Announce | None, notice: Notice | None = None) -> None:
+    def set_announcer(self, announce: Announce | None, publish: Publish | None = None) -> None:
         """Run ``announce(session, handles)`` in every write transaction just before its COMMIT.
 
         For what must be atomic with the write, as PostgreSQL's NOTIFY to other processes is
         (delivered at the COMMIT, never for a rolled-back transaction, and no round trip of its
-        own after it). The listeners are still told after the COMMIT. ``notice(handle)``: the
-        same NOTIFY for one handle as a channel and payload, for ``insert_alone``'s statement
-        (without it, ``insert_alone`` leaves every write to ``transaction()``).
+        own after it). The listeners are still told after the COMMIT. ``publish(handles)``: the
+        same tidings for a change already committed, for ``insert_alone``'s (without it,
+        ``insert_alone`` leaves every write to ``transaction()``).
         """
         self._announce = self._group.before_commit = announce
-        self._notice = notice
+        self._publish = publish
 
     @property
     def announces(self) -> bool:
@@ -156,19 +160,22 @@ class RecordWriter:
         template_body: str | None = None,
     ) -> bool | None:
         """A new record (``seal``'s values, encoded) as one statement and transaction of its own
-        where storage offers that (PostgreSQL): record, outbox row and NOTIFY in one round trip,
-        and concurrent writers share PostgreSQL's WAL flushes rather than one transaction.
+        where storage offers that (PostgreSQL): record and outbox row in one round trip, and
+        concurrent writers share PostgreSQL's WAL flushes rather than one transaction.
 
-        True: committed, and the listeners told. False: nothing written, as the handle exists
-        (or, given ``template_body``, the template is no longer stored as that text, as
+        True: committed, then the listeners told and the other processes too (``publish``:
+        after the COMMIT, not atomically with it as ``announce`` is, since PostgreSQL commits
+        the transactions that NOTIFY one at a time; what another process may hold of a handle
+        that did not exist is a negative answer, kept no longer than its TTL were the process
+        to die in between). False: nothing written, as the handle exists (or, given
+        ``template_body``, the template is no longer stored as that text, as
         ``WriteTransaction.insert``). ``None``: nothing written and nothing settled (SQLite; a
         quota may apply, which only a transaction checks; inside a transaction's block): the
         caller goes through ``transaction()``. ``now``: the record's creation time.
         """
-        if in_member.get() or (self._announce is not None and self._notice is None):
+        if in_member.get() or (self._announce is not None and self._publish is None):
             return None
         key = str(handle)
-        channel, notice = (None, None) if self._notice is None else self._notice(key)
         record = NewRecord(
             key,
             str(handle.prefix),
@@ -178,8 +185,6 @@ class RecordWriter:
             UPSERT,
             orjson.dumps(change_payload(key)).decode(),
             template_body=template_body,
-            channel=channel,
-            notice=notice,
         )
         done = await self.db.insert_alone(record)
         if done is None or done[1]:
@@ -189,6 +194,12 @@ class RecordWriter:
         changed = {key: None}
         self._group.count_commit(changed)
         await self._tell(list(changed))
+        if self._publish is not None:
+            try:
+                await self._publish(list(changed))
+            except Exception:
+                # Committed and forgotten here: the write stands; the others' TTLs bound the rest.
+                logger.exception("could not tell the other processes of %s", key)
         return True
 
     @asynccontextmanager

@@ -56,8 +56,9 @@ def build_resolver(
     if make_url(database_url).get_backend_name() == "postgresql":
         channel = PgInvalidation(database_url, resolver.invalidate)
         resolver.publisher = channel.publish
-        # The writer's own changes: NOTIFY within their transaction, delivered with its COMMIT.
-        records.writer.set_announcer(channel.announce, channel.notice)
+        # The writer's own changes: NOTIFY within their transaction, delivered with its COMMIT
+        # (a single new record's, committed by one statement of its own: right after it).
+        records.writer.set_announcer(channel.announce, channel.publish)
         resolver.on_start(channel.start)
         resolver.on_close(channel.close)
     return resolver

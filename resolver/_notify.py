@@ -145,12 +145,6 @@ class PgInvalidation:
         payloads = _payloads(handles, self.origin)
         await session.execute(_NOTIFY_ALL, {"channel": self.channel, "payloads": payloads})
 
-    def notice(self, handle: str) -> tuple[str, str]:
-        """The channel and payload of ``announce``'s NOTIFY for one handle (a ``RecordWriter``
-        notice: sent by a single write's own statement)."""
-        (payload,) = _payloads([handle], self.origin)
-        return self.channel, payload
-
     async def _flush(self) -> None:
         batch: list[tuple[Sequence[str], asyncio.Future[None]]] = []
         try:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from sqlalchemy import select
 
 from registry import (
@@ -30,6 +29,7 @@ from registry import (
 from registry.storage import Database
 from registry.storage.direct import NewRecord, PgDirect
 from registry.storage.models import OutboxRow, RecordRow
+from resolver._notify import CHANNEL
 
 from ..databases import fresh_database, migrate
 from ..servers import free_port
@@ -109,28 +109,28 @@ async def _rows(db: Database) -> tuple[list[str], list[str]]:
     return sorted(records), outbox
 
 
-async def test_a_new_record_is_one_statement_with_its_outbox_row_and_its_notify(
+async def test_a_new_record_is_one_statement_with_its_outbox_row_and_no_notify(
     pg: Database,
 ) -> None:
     direct = pg._direct
     assert direct is not None
     heard: list[str] = []
     listener = await asyncpg.connect(direct.dsn)
-    await listener.add_listener("idnode_test", lambda *args: heard.append(args[3]))
+    await listener.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
     try:
-        notified = _new("88.118.8/D1", channel="idnode_test", notice="@me\n88.118.8/D1")
-        assert await direct.insert_new(notified) == (True, False)
-        # The same handle again writes nothing, raises nothing and tells nobody.
-        assert await direct.insert_new(notified) == (False, False)
+        assert await direct.insert_new(_new("88.118.8/D1")) == (True, False)
+        # The same handle again writes nothing and raises nothing.
+        assert await direct.insert_new(_new("88.118.8/D1")) == (False, False)
         assert await direct.insert_new(_new("88.118.8/D2")) == (True, False)
-        for _ in range(50):
+        await listener.execute(f"NOTIFY {CHANNEL}, 'marker'")
+        for _ in range(100):
             if heard:
                 break
             await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)  # a second NOTIFY, had there been one, would be here by now
     finally:
         await listener.close()
-    assert heard == ["@me\n88.118.8/D1"]
+    # A NOTIFY would serialize concurrent single writes' commits: the writer publishes after.
+    assert heard == ["marker"]
     assert await _rows(pg) == (["88.118.8/D1", "88.118.8/D2"], ["88.118.8/D1", "88.118.8/D2"])
 
 
