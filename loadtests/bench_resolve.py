@@ -30,7 +30,8 @@ node's process tree). wrk comes from Debian: ``sudo apt-get install -y wrk``. Po
 the database ``idnode_bench_<count>_<schema head>`` is created and seeded once and reused by later runs (a
 seed that was cut short resumes: identifiers already there count as such). Records are unsigned
 (``IDNODE_SIGN_RECORDS=false``) so seeding stays fast; ``bench_sign`` measures signing.
-``--profile`` samples the node with py-spy during the hot scenario (``pip install py-spy``).
+``--profile`` samples the node with py-spy during the hot scenario (``--profile uniform``, or
+``zipf``, ``notfound``: during that one; ``pip install py-spy``).
 Below 1,000,000 identifiers (``--quick``) the node's cache holds twice the hot set
 (``--cache-entries``), so uniform and not-found reads stay misses as they are over a million.
 Everything binds to 127.0.0.1 and every phase has a bounded duration.
@@ -492,16 +493,17 @@ async def _scenarios(
         # the best of the rounds is reported for each.
         for round_number in range(args.rounds):
             rounds["baseline hot"].append(await wrk(base_url, "hot", seconds))
-            if args.profile and round_number == 0:
+            if args.profile == "hot" and round_number == 0:
                 profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
             rounds["node hot"].append(await wrk(node.url, "hot", seconds))
             rounds["node hot html"].append(await wrk(node.url, "hothtml", seconds))
             rounds["node hot json+query"].append(await wrk(node.url, "hotquery", seconds))
         for name, runs in rounds.items():
             results[name] = max(runs, key=lambda r: r["rps"])
-        results["node zipf"] = await wrk(node.url, "zipf", seconds)
-        results["node uniform"] = await wrk(node.url, "uniform", seconds)
-        results["node not-found"] = await wrk(node.url, "notfound", seconds)
+        for name, kind in (("zipf", "zipf"), ("uniform", "uniform"), ("not-found", "notfound")):
+            if args.profile == kind:
+                profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
+            results[f"node {name}"] = await wrk(node.url, kind, seconds)
     # The storage floor, outside the RSS window (it is this process, not the node).
     results["floor uniform"] = await _floor(args.database_url, "uniform", count, seconds)
     results["floor not-found"] = await _floor(args.database_url, "notfound", count, seconds)
@@ -626,7 +628,7 @@ def run(args: argparse.Namespace) -> int:
             if measured["profile"]:
                 spy, out = measured["profile"]
                 spy.wait(timeout=60)
-                print("\npy-spy, node during the hot scenario:")
+                print(f"\npy-spy, node during the {args.profile} scenario:")
                 print(_summarise_profile(out) if out.exists() else "py-spy wrote no profile")
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
@@ -654,7 +656,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating hot rounds")
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
     parser.add_argument("--fill", action="store_true", help="cache every record, then report RSS")
-    parser.add_argument("--profile", action="store_true", help="py-spy the node's hot scenario")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="hot",
+        choices=["hot", "zipf", "uniform", "notfound"],
+        help="py-spy the node during this scenario (default: hot)",
+    )
     parser.add_argument(
         "--cache-entries",
         type=int,
