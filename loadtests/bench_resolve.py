@@ -20,7 +20,9 @@ loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 
 and (c) the storage floor: the same point lookups (``SELECT values FROM records WHERE handle =
 $1``, uniform over the seeded names, then over unregistered ones) straight through asyncpg from
-this process, ``CONNECTIONS`` at once, one connection each. One process each side: the node
+this process, ``CONNECTIONS`` at once, one connection each; and (d) the node's read path without
+HTTP, the same lookups through its resolver in this process (a cache too small to hit), which
+splits a cold answer's cost into the read and what HTTP adds. One process each side: the node
 runs one worker as the floor is one process (more workers than the floor's processes would
 compare two cores with one). It prints ``hot ratio = node / baseline`` (the kit's ``ratios``),
 ``uniform / floor`` and ``not-found / floor`` — from req/s and from CPU per request (the node's
@@ -52,6 +54,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -261,33 +264,83 @@ async def _floor(database_url: str, kind: str, count: int, seconds: float) -> di
     connection), each a prepared ``SELECT values … WHERE handle = $1`` of a uniformly random
     seeded name (``uniform``) or of an unregistered one (``notfound``), for ``seconds``.
     """
-    import random
-
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     pool = await asyncpg.create_pool(dsn, min_size=CONNECTIONS, max_size=CONNECTIONS, timeout=10)
+    connections = [await pool.acquire() for _ in range(CONNECTIONS)]
+    try:
+        statements = [
+            await connection.prepare('SELECT "values" FROM records WHERE handle = $1')
+            for connection in connections
+        ]
+
+        def client(number: int) -> Callable[[str], Awaitable[bool]]:
+            async def found(handle: str) -> bool:
+                return await statements[number].fetchval(handle) is not None
+
+            return found
+
+        return await _lookups([client(n) for n in range(CONNECTIONS)], kind, count, seconds)
+    finally:
+        for connection in connections:
+            await pool.release(connection)
+        await pool.close()
+
+
+async def _resolver_leg(
+    database_url: str, kind: str, count: int, seconds: float
+) -> dict[str, float]:
+    """The node's own read path without HTTP: its resolver (``Resolver.lookup``, batched as the
+    hot path asks) in this process, ``CONNECTIONS`` lookups at once as the floor's, on a cache
+    of ``HOT_HANDLES`` entries so that nearly every lookup is a miss: what a cold read costs
+    the node before any HTTP, beside what the driver alone costs."""
+    from registry import Handle, Prefix, RecordService
+    from registry.storage import Database
+    from resolver import CacheConfig, build_resolver
+
+    db = Database(database_url)
+    resolver = build_resolver(
+        RecordService(db),
+        database_url=database_url,
+        node_code=Prefix.parse(PREFIX.rsplit(".", 1)[0]),
+        config=CacheConfig(max_entries=HOT_HANDLES),
+    )
+    await resolver.start()
+    try:
+
+        async def found(handle: str) -> bool:
+            resolution = await resolver.lookup(Handle.parse(handle), batched=True)
+            return resolution.entry.exists
+
+        return await _lookups([found] * CONNECTIONS, kind, count, seconds)
+    finally:
+        await resolver.close()
+        await db.dispose()
+
+
+async def _lookups(
+    clients: Sequence[Callable[[str], Awaitable[bool]]], kind: str, count: int, seconds: float
+) -> dict[str, float]:
+    """Each of ``clients`` looks up one name at a time for ``seconds``: uniformly random seeded
+    names (``uniform``) or unregistered ones (``notfound``). Figures as ``_wrk``'s, and this
+    process's CPU per lookup."""
+    import random
+
     latencies: list[float] = []
     missing = 0
-    try:
-        deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + seconds
 
-        async def client() -> None:
-            nonlocal missing
-            async with pool.acquire() as connection:
-                statement = await connection.prepare(
-                    'SELECT "values" FROM records WHERE handle = $1'
-                )
-                while (started := time.perf_counter()) < deadline:
-                    i = random.randrange(count)
-                    name = _SUFFIX_FORMAT % i if kind == "uniform" else f"LTX-wrk-{i}"
-                    found = await statement.fetchval(f"{PREFIX}/{name}")
-                    latencies.append(time.perf_counter() - started)
-                    missing += found is None
+    async def client(found: Callable[[str], Awaitable[bool]]) -> None:
+        nonlocal missing
+        while (started := time.perf_counter()) < deadline:
+            i = random.randrange(count)
+            name = _SUFFIX_FORMAT % i if kind == "uniform" else f"LTX-wrk-{i}"
+            there = await found(f"{PREFIX}/{name}")
+            latencies.append(time.perf_counter() - started)
+            missing += not there
 
-        began, cpu_began = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(client() for _ in range(CONNECTIONS)))
-        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
-    finally:
-        await pool.close()
+    began, cpu_began = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client(found) for found in clients))
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     latencies.sort()
 
     def percentile(p: float) -> float:
@@ -303,8 +356,8 @@ async def _floor(database_url: str, kind: str, count: int, seconds: float) -> di
         "p99": percentile(99),
         "p999": percentile(99.9),
         "rps": len(latencies) / elapsed,
-        # The driver's CPU per lookup in this process (PostgreSQL's own is not counted, as it
-        # is not for the node either).
+        # CPU per lookup in this process (PostgreSQL's own is not counted, as it is not for
+        # the node either).
         "cpu_us": 1e6 * cpu / max(1, len(latencies)),
     }
 
@@ -507,6 +560,10 @@ async def _scenarios(
     # The storage floor, outside the RSS window (it is this process, not the node).
     results["floor uniform"] = await _floor(args.database_url, "uniform", count, seconds)
     results["floor not-found"] = await _floor(args.database_url, "notfound", count, seconds)
+    results["resolver uniform"] = await _resolver_leg(args.database_url, "uniform", count, seconds)
+    results["resolver not-found"] = await _resolver_leg(
+        args.database_url, "notfound", count, seconds
+    )
     return {
         "results": results,
         "rounds": rounds,
@@ -563,6 +620,23 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     print(
         "storage floor (CPU per request ratios): "
         + ", ".join(f"{name} = {value:.2f}" for name, value in by_cpu.items())
+    )
+    # Where the node's cold read goes: its read path alone (the resolver, no HTTP) against the
+    # floor, and what serving it over HTTP adds (the node's CPU per answer less the resolver's).
+    read_path = {
+        kind: results[f"floor {kind}"]["cpu_us"] / results[f"resolver {kind}"]["cpu_us"]
+        for kind in ("uniform", "not-found")
+    }
+    measured["resolver_cpu_ratios"] = {name: round(value, 3) for name, value in read_path.items()}
+    print(
+        "read path without HTTP (CPU per lookup ratios): "
+        + ", ".join(f"{kind}: floor / resolver = {value:.2f}" for kind, value in read_path.items())
+        + "; HTTP adds "
+        + ", ".join(
+            f"{results[f'node {kind}']['cpu_us'] - results[f'resolver {kind}']['cpu_us']:.1f} µs"
+            f" ({kind})"
+            for kind in ("uniform", "not-found")
+        )
     )
     for name, runs in measured["rounds"].items():
         print(f"  {name} rounds: " + ", ".join(f"{r['rps']:.0f}" for r in runs) + " req/s")

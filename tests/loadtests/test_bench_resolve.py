@@ -44,11 +44,13 @@ async def test_seeding_goes_through_batchcreate_and_a_second_run_reuses_it(
                     assert answer.status_code == 200, answer.text
                 missing = await client.get("/api/handles/88.118.8/LTX-wrk-1")
                 assert missing.status_code == 404
-        # The storage floor reads the same names through asyncpg: all found, then none.
+        # The storage floor reads the same names through asyncpg, and the node's resolver
+        # through its read path: all found, then none.
         for kind in ("uniform", "notfound"):
-            floor = await bench_resolve._floor(url, kind, 30, 0.3)
-            assert floor["requests"] > 0 and floor["rps"] > 0
-            assert floor["non2xx"] == 0, (kind, floor)
+            for leg in (bench_resolve._floor, bench_resolve._resolver_leg):
+                figures = await leg(url, kind, 30, 0.3)
+                assert figures["requests"] > 0 and figures["rps"] > 0
+                assert figures["non2xx"] == 0, (kind, leg, figures)
 
 
 async def test_baseline_serves_the_record_bytes_on_loopback(tmp_path: Path):
