@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ class _Channels:
         self.other = PgInvalidation(url, self.heard.append)
         self.own = PgInvalidation(url, self.own_heard.append)
         self.writer = RecordWriter(db)
-        self.writer.set_announcer(self.own.announce)
+        self.writer.set_announcer(self.own.announce, self.own.publish)
 
     async def __aenter__(self) -> _Channels:
         await self.other.start()
@@ -162,6 +163,37 @@ async def test_a_write_notifies_the_others_with_its_commit_not_its_own_process(
             await channels.put("88.118.8/BULK", alone=True)
             heard = await channels.heard_until("88.118.8/BULK")
             assert sorted(heard) == sorted([f"88.118.8/N{n}" for n in range(5)] + ["88.118.8/BULK"])
+            assert channels.own_heard == []
+    finally:
+        await db.dispose()
+
+
+async def test_a_new_record_committed_alone_is_announced_after_its_commit(
+    postgres_url: str,
+) -> None:
+    """``insert_alone`` commits one statement with no NOTIFY in it (PostgreSQL would commit such
+    statements one at a time); the others hear of it from ``publish`` before it returns."""
+    db = Database(await migrate(postgres_url))
+    try:
+        async with _Channels(db, postgres_url) as channels:
+            told: list[list[str]] = []
+
+            async def listener(handles: Sequence[str]) -> None:
+                told.append(list(handles))
+
+            channels.writer.add_listener(listener)
+            now = datetime.now(UTC)
+            handles = [Handle.parse(f"88.118.8/ALONE{n}") for n in range(3)]
+            done = await asyncio.gather(
+                *(channels.writer.insert_alone(h, "[]", None, now=now) for h in handles)
+            )
+            assert done == [True] * 3
+            assert sorted(told) == [[str(h)] for h in handles]
+            heard = await channels.heard_until(str(handles[-1]))
+            assert sorted(set(heard)) == [str(h) for h in handles]
+            # A handle that exists: nothing written, nobody told.
+            assert await channels.writer.insert_alone(handles[0], "[]", None, now=now) is False
+            assert len(told) == 3
             assert channels.own_heard == []
     finally:
         await db.dispose()
