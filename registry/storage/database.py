@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util.concurrency import await_
 
 from .._errors import Unavailable
+from ._sqlite_direct import SqliteDirect
 from ._sqlite_inline import InlineDBAPI
 from .direct import NewRecord, PgDirect
 from .repository import Records
@@ -195,6 +196,12 @@ class Database:
                 writer = self._inline = _inline_writer(url, engine_options)
             else:
                 writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # A lone new record on a SQLite file: straight on sqlite3 (``_sqlite_direct``).
+        self._sqlite_direct = (
+            SqliteDirect(parsed.database, _SQLITE_PRAGMAS, busy_seconds=SQLITE_BUSY_SECONDS)
+            if self._inline is not None and parsed.database
+            else None
+        )
         # The engine write transactions run on (its events see every write's statements).
         self.write_engine: AsyncEngine = self._inline or self.engine
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -255,10 +262,7 @@ class Database:
         if not self.is_sqlite:
             yield
             return
-        loop = asyncio.get_running_loop()
-        lock = self._write_locks.get(loop)
-        if lock is None:
-            lock = self._write_locks[loop] = asyncio.Lock()
+        lock = self._write_lock()
         try:
             async with asyncio.timeout(SQLITE_BUSY_SECONDS):
                 await lock.acquire()
@@ -270,6 +274,14 @@ class Database:
             yield
         finally:
             lock.release()
+
+    def _write_lock(self) -> asyncio.Lock:
+        """This event loop's writer lock (SQLite)."""
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        return lock
 
     async def lookup(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """``await read(connection)`` on a bare connection: the resolution path's one-statement reads.
@@ -301,12 +313,19 @@ class Database:
         return await self.lookup(lambda connection: Records(connection).get_values_texts(handles))
 
     async def insert_alone(self, record: NewRecord) -> tuple[bool, bool] | None:
-        """``record`` inserted as one statement and transaction of its own where storage offers
-        that (PostgreSQL, ``PgDirect.insert_new``): ``(inserted, a quota may apply)``, committed
-        when this returns; ``None`` elsewhere (nothing written)."""
-        if self._direct is None:
+        """``record`` inserted as a short transaction of its own, straight on the driver, where
+        storage offers that: ``(inserted, a quota may apply)``, committed when this returns.
+
+        PostgreSQL: one statement (``PgDirect.insert_new``); concurrent ones share the server's
+        WAL flushes. A SQLite file: only while no other writer of this process is at work
+        (``SqliteDirect.insert_new``, holding the write turn); with others, ``None``, so that the
+        write shares their COMMIT. ``None`` elsewhere too (nothing written)."""
+        if self._direct is not None:
+            return await self._direct.insert_new(record)
+        if self._sqlite_direct is None or self._write_lock().locked():
             return None
-        return await self._direct.insert_new(record)
+        async with self._writer_turn():
+            return await self._sqlite_direct.insert_new(record)
 
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless storage answers a trivial query."""
@@ -319,6 +338,8 @@ class Database:
         await self.engine.dispose()
         if self._inline is not None:
             await self._inline.dispose()
+        if self._sqlite_direct is not None:
+            await self._sqlite_direct.close()
         if self._lookup is not self.engine:
             await self._lookup.dispose()
 

@@ -198,7 +198,7 @@ async def test_a_taken_handle_in_a_single_insert_writes_nothing_and_spoils_nothi
     assert row is not None and row.template_version == "1.0"
 
 
-async def test_a_new_record_and_its_outbox_row_are_one_statement_on_postgresql(
+async def test_a_new_record_and_its_outbox_row_go_straight_through_the_driver(
     db: Database,
 ) -> None:
     writer, _ = _writer(db)
@@ -216,13 +216,11 @@ async def test_a_new_record_and_its_outbox_row_are_one_statement_on_postgresql(
     finally:
         event.remove(db.write_engine.sync_engine, "before_cursor_execute", seen)
     writes = [s for s in statements if "records" in s or "outbox" in s]
-    if db.is_sqlite:
-        assert all("INSERT" in s for s in writes[:2])
-    else:
-        # The new record and its outbox row went as one statement on the driver's own pool
-        # (``PgDirect.insert_new``): nothing was inserted here before the replacement's lock.
-        locked = next(n for n, s in enumerate(writes) if "FOR UPDATE" in s)
-        assert not any("INSERT" in s for s in writes[:locked])
+    # The new record and its outbox row went straight through the driver, as a transaction of
+    # their own (``PgDirect``, ``SqliteDirect``): nothing was inserted here before the
+    # replacement's locking read.
+    locked = next(n for n, s in enumerate(writes) if "FOR UPDATE" in s or "SELECT" in s)
+    assert not any("INSERT" in s for s in writes[:locked])
     assert [v.type for v in await _stored(db, A)] == ["URL", "URL", "HS_SIGNATURE"]
     assert await _outbox(db) == [("handle.upsert", str(A))] * 2
     with pytest.raises(HandleAlreadyExists):
