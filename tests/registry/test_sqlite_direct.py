@@ -34,7 +34,7 @@ from registry.storage.direct import NewRecord
 from registry.storage.models import RecordRow
 
 from ..databases import fresh_database, migrate
-from .test_sqlite_inline import _locked_elsewhere, _loop_ticks
+from .sqlite_locks import locked_elsewhere, loop_ticks
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 
@@ -132,8 +132,8 @@ async def test_only_a_lone_write_goes_direct_concurrent_ones_share_a_commit(
 async def test_a_lone_write_waits_for_another_connections_lock_off_the_loop(
     db: Database,
 ) -> None:
-    async with _loop_ticks() as ticks:
-        with _locked_elsewhere(_path(db)) as other:
+    async with loop_ticks() as ticks:
+        with locked_elsewhere(_path(db)) as other:
             writing = asyncio.create_task(db.insert_alone(_new("88.118.8/W1")))
             await asyncio.sleep(0.3)
             assert not writing.done()
@@ -151,7 +151,7 @@ async def test_a_lone_write_locked_out_past_the_busy_timeout_is_unavailable(
     async with fresh_database("sqlite", tmp_path) as url:
         db = Database(await migrate(url))
         try:
-            with _locked_elsewhere(_path(db)), pytest.raises(Unavailable):
+            with locked_elsewhere(_path(db)), pytest.raises(Unavailable):
                 await db.insert_alone(_new("88.118.8/NEVER"))
             # Free again: the next write goes through.
             assert await db.insert_alone(_new("88.118.8/LATER")) == (True, False)
@@ -161,7 +161,7 @@ async def test_a_lone_write_locked_out_past_the_busy_timeout_is_unavailable(
 
 
 async def test_a_caller_cancelled_while_it_waits_leaves_the_writer_usable(db: Database) -> None:
-    with _locked_elsewhere(_path(db)) as other:
+    with locked_elsewhere(_path(db)) as other:
         writing = asyncio.create_task(db.insert_alone(_new("88.118.8/CANCELLED")))
         await asyncio.sleep(0.2)
         writing.cancel()

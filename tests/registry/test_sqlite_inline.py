@@ -7,8 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, closing, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from registry import Unavailable
 from registry.storage import Database
 from registry.storage import _sqlite_inline as inline
 from registry.storage import database as storage_module
+
+from .sqlite_locks import locked_elsewhere, loop_ticks
 
 
 @pytest.fixture
@@ -48,39 +50,6 @@ async def _traced(session: AsyncSession) -> list[tuple[str, int]]:
     seen: list[tuple[str, int]] = []
     raw.set_trace_callback(lambda statement: seen.append((statement, threading.get_ident())))
     return seen
-
-
-@contextmanager
-def _locked_elsewhere(path: Path) -> Iterator[sqlite3.Connection]:
-    """Another connection (another process, as far as SQLite can tell) holds the write lock."""
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield other
-    finally:
-        if other.in_transaction:
-            other.execute("ROLLBACK")
-        other.close()
-
-
-@asynccontextmanager
-async def _loop_ticks() -> AsyncIterator[list[float]]:
-    """The loop's time every 10 ms while the block runs: a blocked loop leaves gaps."""
-    ticks: list[float] = []
-    stop = asyncio.Event()
-
-    async def tick() -> None:
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            ticks.append(loop.time())
-            await asyncio.sleep(0.01)
-
-    ticker = asyncio.create_task(tick())
-    try:
-        yield ticks
-    finally:
-        stop.set()
-        await ticker
 
 
 async def test_a_write_is_durable_once_the_block_ends(db: Database, path: Path):
@@ -157,8 +126,8 @@ async def test_savepoints_keep_or_undo_their_part_of_the_write(db: Database, pat
 async def test_a_write_waits_for_another_connections_lock_without_blocking_the_loop(
     db: Database, path: Path
 ):
-    async with _loop_ticks() as ticks:
-        with _locked_elsewhere(path) as other:
+    async with loop_ticks() as ticks:
+        with locked_elsewhere(path) as other:
 
             async def write() -> None:
                 async with db.write() as session:
@@ -182,8 +151,8 @@ async def test_a_write_locked_out_past_the_busy_timeout_is_unavailable(
     try:
         async with database.write() as session:
             await session.execute(text("CREATE TABLE log (n INTEGER PRIMARY KEY, note TEXT)"))
-        async with _loop_ticks() as ticks:
-            with _locked_elsewhere(path), pytest.raises(Unavailable):
+        async with loop_ticks() as ticks:
+            with locked_elsewhere(path), pytest.raises(Unavailable):
                 async with database.write() as session:
                     await session.execute(text("INSERT INTO log VALUES (1, 'never')"))
         assert len(ticks) >= 5
@@ -210,8 +179,8 @@ def test_an_in_memory_database_keeps_one_engine():
 async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_writer_usable(
     db: Database, path: Path
 ):
-    async with _loop_ticks() as ticks:
-        with _locked_elsewhere(path) as other:
+    async with loop_ticks() as ticks:
+        with locked_elsewhere(path) as other:
 
             async def write() -> None:
                 async with db.write() as session:
@@ -255,7 +224,7 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     assert holder.stdin is not None and holder.stdout is not None
     try:
         assert await asyncio.wait_for(holder.stdout.readline(), 10) == b"holding\n"
-        async with _loop_ticks() as ticks:
+        async with loop_ticks() as ticks:
 
             async def write() -> None:
                 async with db.write() as session:
