@@ -153,14 +153,18 @@ class BatchService:
     async def _insert_new(
         self, rows: Sequence[tuple[Handle, str, str | None]], now: datetime
     ) -> set[str]:
-        """``WriteTransaction.insert_new``: a single registration as one statement of its own
-        where storage can, else sharing a group commit; a batch in a transaction of its own."""
+        """The handles of ``rows`` inserted: a single registration through
+        ``RecordWriter.insert_one``, a batch in a transaction of its own."""
+        if not rows:
+            return set()
         if len(rows) == 1:
             handle, text, version = rows[0]
-            done = await self.writer.insert_alone(handle, text, version, now=now)
-            if done is not None:
-                return {str(handle)} if done else set()
-        async with self.writer.transaction(alone=len(rows) > 1, now=now) as tx:
+            return (
+                {str(handle)}
+                if await self.writer.insert_one(handle, text, version, now=now)
+                else set()
+            )
+        async with self.writer.transaction(alone=True, now=now) as tx:
             return await tx.insert_new(rows)
 
     async def _create_remembered(
@@ -192,13 +196,7 @@ class BatchService:
         (sealed,) = await self.writer.seal_many([(draft.handle, stamp_values(values, stamp))])
         if isinstance(sealed, NodeError):
             return [sealed]
-        inserted = await self.writer.insert_alone(
-            draft.handle, sealed, version, now=now, template_body=body
-        )
-        if inserted is None:
-            async with self.writer.transaction(now=now) as tx:
-                inserted = await tx.insert(draft.handle, sealed, version, template_body=body)
-        if inserted:
+        if await self.writer.insert_one(draft.handle, sealed, version, now=now, template_body=body):
             return results
         self.templates.forget(draft.handle.prefix, version)
         return None

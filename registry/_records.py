@@ -25,7 +25,6 @@ from ._values import (
     HandleValue,
     Record,
     decode_values,
-    encode_values,
     stamp_values,
     utc_timestamp,
 )
@@ -99,7 +98,7 @@ class RecordService:
         if indexes is None and not template_version and audit is None:
             # A whole record, tried as a new one in one statement of its own where storage can.
             new_values = stamp_values(values, utc_timestamp(now))
-            first = (new_values, encode_values(self.writer.seal(handle, new_values)))
+            first = (new_values, self.writer.seal_text(handle, new_values))
             done = await self.writer.insert_alone(handle, first[1], template_version, now=now)
             if done:
                 return True

@@ -127,6 +127,10 @@ class RecordWriter:
         """The values to store for ``handle`` (``put`` calls this)."""
         return list(values) if self._sealer is None else self._sealer(handle, list(values))
 
+    def seal_text(self, handle: Handle, values: Sequence[HandleValue]) -> str:
+        """The stored text of ``values`` as the record of ``handle``: sealed and encoded."""
+        return encode_values(self.seal(handle, values))
+
     async def seal_many(self, items: SealItems) -> list[str | NodeError]:
         """``seal`` for a batch: each item's stored text, or the ``NodeError`` that refused it.
 
@@ -159,9 +163,10 @@ class RecordWriter:
         now: datetime,
         template_body: str | None = None,
     ) -> bool | None:
-        """A new record (``seal``'s values, encoded) as one statement and transaction of its own
-        where storage offers that (PostgreSQL): record and outbox row in one round trip, and
-        concurrent writers share PostgreSQL's WAL flushes rather than one transaction.
+        """A new record (``seal_text``) as a short transaction of its own, straight through the
+        driver, where storage offers that (``Database.insert_alone``: on PostgreSQL one
+        statement, concurrent writers sharing its WAL flushes; on a SQLite file only while no
+        other writer of the process is at work, so that concurrent ones share a group commit).
 
         True: committed, then the listeners told and the other processes too (``publish``:
         after the COMMIT, not atomically with it as ``announce`` is, since PostgreSQL commits
@@ -169,9 +174,10 @@ class RecordWriter:
         that did not exist is a negative answer, kept no longer than its TTL were the process
         to die in between). False: nothing written, as the handle exists (or, given
         ``template_body``, the template is no longer stored as that text, as
-        ``WriteTransaction.insert``). ``None``: nothing written and nothing settled (SQLite; a
-        quota may apply, which only a transaction checks; inside a transaction's block): the
-        caller goes through ``transaction()``. ``now``: the record's creation time.
+        ``WriteTransaction.insert``). ``None``: nothing written and nothing settled (no direct
+        path now; a quota may apply, which only a transaction checks; inside a transaction's
+        block): the caller goes through ``transaction()``, as ``insert_one`` does.
+        ``now``: the record's creation time.
         """
         if in_member.get() or (self._announce is not None and self._publish is None):
             return None
@@ -201,6 +207,27 @@ class RecordWriter:
                 # Committed and forgotten here: the write stands; the others' TTLs bound the rest.
                 logger.exception("could not tell the other processes of %s", key)
         return True
+
+    async def insert_one(
+        self,
+        handle: Handle,
+        sealed: str,
+        template_version: str | None,
+        *,
+        now: datetime,
+        template_body: str | None = None,
+    ) -> bool:
+        """``insert_alone``, or where that settles nothing, ``WriteTransaction.insert`` in a
+        transaction that may share a group commit: True when inserted."""
+        done = await self.insert_alone(
+            handle, sealed, template_version, now=now, template_body=template_body
+        )
+        if done is None:
+            async with self.transaction(now=now) as tx:
+                done = await tx.insert(
+                    handle, sealed, template_version, template_body=template_body
+                )
+        return done
 
     @asynccontextmanager
     async def transaction(
@@ -280,8 +307,8 @@ class WriteTransaction:
         self.changed[key] = None
 
     def seal_text(self, handle: Handle, values: Sequence[HandleValue]) -> str:
-        """The stored text of ``values`` as the record of ``handle``: sealed and encoded."""
-        return encode_values(self.writer.seal(handle, values))
+        """The stored text of ``values`` as the record of ``handle`` (``RecordWriter.seal_text``)."""
+        return self.writer.seal_text(handle, values)
 
     async def insert(
         self,
@@ -342,14 +369,11 @@ class WriteTransaction:
         await Outbox(self.session).append(kind, subject, payload, self.now)
 
     async def insert_new(self, rows: Sequence[tuple[Handle, str, str | None]]) -> set[str]:
-        """Insert each ``(handle, sealed text, template version)`` whose handle is free.
+        """Insert each ``(handle, sealed text, template version)`` whose handle is free (a
+        batch: one record goes through ``insert``, or ``RecordWriter.insert_one``).
 
         The handles inserted; a handle that exists already is left as it is.
         """
-        if len(rows) == 1:
-            # One record (a single SNMS registration): one statement, not the COPY path's five.
-            handle, text, version = rows[0]
-            return {str(handle)} if await self.insert(handle, text, version) else set()
         now = self.now
         bulk = BulkRecords(self.session)
         stored = [

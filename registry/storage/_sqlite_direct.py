@@ -25,13 +25,13 @@ from typing import Any, TypeVar
 from sqlalchemy.dialects import sqlite
 
 from .._errors import Unavailable
+from ._sqlite_inline import is_busy, open_writer, waiting
 from .direct import NewRecord
 from .models import RecordRow
 
 __all__ = ["SqliteDirect"]
 
 T = TypeVar("T")
-_SQLITE_BUSY = 5  # the primary result code; extended codes share its low byte
 
 # The record if its handle is free (and, guarded, its template unchanged); RETURNING whether a
 # quota may apply to the prefix's owner, which only a transaction of the write engine checks.
@@ -54,13 +54,7 @@ _DIALECT = sqlite.dialect()
 _STORED_MOMENT = RecordRow.__table__.c.created_at.type.dialect_impl(_DIALECT).bind_processor(
     _DIALECT
 )
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF == _SQLITE_BUSY
-    return "locked" in str(exc)
+assert _STORED_MOMENT is not None
 
 
 class SqliteDirect:
@@ -86,7 +80,7 @@ class SqliteDirect:
         except sqlite3.Error as exc:
             raise Unavailable(f"storage is unavailable: {exc}") from exc
         try:
-            moment = _STORED_MOMENT(record.now) if _STORED_MOMENT else record.now
+            moment = _STORED_MOMENT(record.now)
             row = connection.execute(
                 _INSERT,
                 (
@@ -123,19 +117,16 @@ class SqliteDirect:
         self._worker.shutdown(wait=False)
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_ms / 1000
-        )
-        try:
-            for pragma in self.pragmas:
-                connection.execute(pragma)
-            # Inline statements never wait for a lock; the worker's BEGIN sets it back.
-            connection.execute("PRAGMA busy_timeout=0")
-        except BaseException:
-            connection.close()
-            raise
-        self._connection = connection
-        return connection
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(
+                self.path,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=self.busy_ms / 1000,  # while the pragmas run
+            )
+
+        self._connection = open_writer(connect, self.pragmas)
+        return self._connection
 
     async def _begin(self, connection: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE: here if the file's write lock is free now, else waiting for it on
@@ -145,19 +136,11 @@ class SqliteDirect:
                 connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if not _busy(exc):
+                if not is_busy(exc):
                     raise
-        busy_ms = self.busy_ms
-
-        def begin_waiting() -> None:
-            connection.execute(f"PRAGMA busy_timeout={busy_ms}")
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            finally:
-                connection.execute("PRAGMA busy_timeout=0")
-
+        begin = waiting(connection, self.busy_ms, lambda: connection.execute("BEGIN IMMEDIATE"))
         try:
-            await self._on_worker(begin_waiting)
+            await self._on_worker(begin)
         except asyncio.CancelledError:
             self._rollback_soon()
             raise

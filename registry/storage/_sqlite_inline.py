@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import AdaptedConnection
 from sqlalchemy.util.concurrency import await_
 
-__all__ = ["INLINE_BUDGET", "INLINE_MANY", "InlineDBAPI"]
+__all__ = ["INLINE_BUDGET", "INLINE_MANY", "InlineDBAPI", "is_busy", "open_writer", "waiting"]
 
 T = TypeVar("T")
 
@@ -50,11 +50,41 @@ INLINE_MANY = 16
 _SQLITE_BUSY = 5  # the primary result code; extended codes (BUSY_RECOVERY …) share its low byte
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" (another connection holds the lock)."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF == _SQLITE_BUSY
     return "locked" in str(exc)
+
+
+def open_writer(
+    connect: Callable[[], sqlite3.Connection], pragmas: Sequence[str]
+) -> sqlite3.Connection:
+    """``connect()`` with ``pragmas`` applied, then a busy timeout of 0: its statements on the
+    loop's thread never wait for a lock; those that may wait set it with ``waiting``."""
+    connection = connect()
+    try:
+        for pragma in pragmas:
+            connection.execute(pragma)
+        connection.execute("PRAGMA busy_timeout=0")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def waiting(connection: sqlite3.Connection, busy_ms: int, call: Callable[[], T]) -> Callable[[], T]:
+    """``call`` with the busy timeout in force (on a worker thread, where waiting is allowed)."""
+
+    def run() -> T:
+        connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+        try:
+            return call()
+        finally:
+            connection.execute("PRAGMA busy_timeout=0")
+
+    return run
 
 
 class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -72,16 +102,7 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
         def open_() -> sqlite3.Connection:
-            connection = sqlite3.connect(*args, **kwargs)
-            try:
-                for pragma in self.pragmas:
-                    connection.execute(pragma)
-                # Inline statements never wait for a lock; those that may wait set it back.
-                connection.execute("PRAGMA busy_timeout=0")
-            except BaseException:
-                connection.close()
-                raise
-            return connection
+            return open_writer(lambda: sqlite3.connect(*args, **kwargs), self.pragmas)
 
         try:
             connection = await_(asyncio.get_running_loop().run_in_executor(worker, open_))
@@ -146,16 +167,7 @@ class InlineConnection(AdaptedConnection):
 
     def _waiting(self, call: Callable[[], T]) -> Callable[[], T]:
         """``call`` with the busy timeout in force (on the worker, where waiting is allowed)."""
-        connection, busy_ms = self._connection, self.dbapi.busy_ms
-
-        def waiting() -> T:
-            connection.execute(f"PRAGMA busy_timeout={busy_ms}")
-            try:
-                return call()
-            finally:
-                connection.execute("PRAGMA busy_timeout=0")
-
-        return waiting
+        return waiting(self._connection, self.dbapi.busy_ms, call)
 
     def begin_immediate(self) -> None:
         """Take the write lock: at once if it is free, else waiting for it on the worker."""
@@ -170,7 +182,7 @@ class InlineConnection(AdaptedConnection):
             try:
                 return call()
             except sqlite3.OperationalError as exc:
-                if not _busy(exc):
+                if not is_busy(exc):
                     raise
         return self._on_worker(self._waiting(call))
 

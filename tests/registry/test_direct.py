@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -16,23 +15,19 @@ from sqlalchemy import select
 
 from registry import (
     ADMIN,
-    EnterpriseService,
     Handle,
     HandleValue,
-    Prefix,
-    QuotaService,
-    RateCounters,
     RecordService,
     Unavailable,
-    open_storage,
 )
 from registry.storage import Database
-from registry.storage.direct import NewRecord, PgDirect
+from registry.storage.direct import PgDirect
 from registry.storage.models import OutboxRow, RecordRow
 from resolver._notify import CHANNEL
 
 from ..databases import fresh_database, migrate
 from ..servers import free_port
+from .single_writes import new_record, quota_node
 
 HANDLE = Handle.parse("88.118.8/POINT-1")
 
@@ -89,19 +84,6 @@ async def test_an_unreachable_server_is_unavailable() -> None:
         await points.close()
 
 
-def _new(handle: str, **extra: str) -> NewRecord:
-    return NewRecord(
-        handle,
-        handle.split("/")[0],
-        '[{"index":1}]',
-        extra.pop("template_version", None),
-        datetime.now(UTC),
-        "handle.upsert",
-        f'{{"handle":"{handle}"}}',
-        **extra,
-    )
-
-
 async def _rows(db: Database) -> tuple[list[str], list[str]]:
     async with db.read() as session:
         records = list((await session.execute(select(RecordRow.handle))).scalars())
@@ -118,10 +100,10 @@ async def test_a_new_record_is_one_statement_with_its_outbox_row_and_no_notify(
     listener = await asyncpg.connect(direct.dsn)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
     try:
-        assert await direct.insert_new(_new("88.118.8/D1")) == (True, False)
+        assert await direct.insert_new(new_record("88.118.8/D1")) == (True, False)
         # The same handle again writes nothing and raises nothing.
-        assert await direct.insert_new(_new("88.118.8/D1")) == (False, False)
-        assert await direct.insert_new(_new("88.118.8/D2")) == (True, False)
+        assert await direct.insert_new(new_record("88.118.8/D1")) == (False, False)
+        assert await direct.insert_new(new_record("88.118.8/D2")) == (True, False)
         await listener.execute(f"NOTIFY {CHANNEL}, 'marker'")
         for _ in range(100):
             if heard:
@@ -139,19 +121,14 @@ async def test_a_new_record_under_a_quota_or_a_changed_template_writes_nothing(
 ) -> None:
     direct = pg._direct
     assert direct is not None
-    records = RecordService(pg)
-    quotas = QuotaService(pg, RateCounters(open_storage("memory://")))
-    records.writer.quota_check = quotas.check_new_records
-    enterprises = EnterpriseService(pg, records, Prefix.parse("88.118"))
-    enterprises.quotas = quotas
-    acme, _ = await enterprises.create("Acme", "88.118.9")
+    _, quotas, acme = await quota_node(pg)
     before = await _rows(pg)
     # No quota yet: a record goes in. With one, nothing does: only a transaction checks it.
-    assert await direct.insert_new(_new("88.118.9/Q1")) == (True, False)
-    await quotas.set(acme.id, {"identifiers": 10})
-    assert await direct.insert_new(_new("88.118.9/Q2")) == (False, True)
+    assert await direct.insert_new(new_record("88.118.9/Q1")) == (True, False)
+    await quotas.set(acme, {"identifiers": 10})
+    assert await direct.insert_new(new_record("88.118.9/Q2")) == (False, True)
     # Guarded by a template that is not stored as that text (not stored at all): nothing either.
-    guarded = _new("88.118.8/T1", template_version="1.0", template_body="{}")
+    guarded = new_record("88.118.8/T1", template_version="1.0", template_body="{}")
     assert await direct.insert_new(guarded) == (False, False)
     records_after, outbox_after = await _rows(pg)
     assert records_after == sorted([*before[0], "88.118.9/Q1"])
@@ -172,7 +149,7 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
             'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
             " VALUES ('88.118.8/K1', '88.118.8', '[]', now(), now())"
         )
-        write = asyncio.create_task(direct.insert_new(_new("88.118.8/K1")))
+        write = asyncio.create_task(direct.insert_new(new_record("88.118.8/K1")))
         for _ in range(200):
             waiting = await watcher.fetchval(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
@@ -192,4 +169,4 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
         await holder.close()
         await watcher.close()
     assert await _rows(pg) == ([], [])
-    assert await direct.insert_new(_new("88.118.8/K1")) == (True, False)
+    assert await direct.insert_new(new_record("88.118.8/K1")) == (True, False)

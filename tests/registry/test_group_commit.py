@@ -16,25 +16,21 @@ from sqlalchemy import event, select, text
 from registry import (
     ADMIN,
     BatchService,
-    EnterpriseService,
     Handle,
     HandleAlreadyExists,
     HandleValue,
-    Prefix,
     QuotaExceeded,
-    QuotaService,
-    RateCounters,
     RecordDraft,
     RecordService,
     RecordWriter,
     TemplateService,
     Unavailable,
-    open_storage,
 )
 from registry.storage import Database
 from registry.storage.models import OutboxRow, RecordRow
 
 from ..servers import NodeProcess
+from .single_writes import quota_node
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
 ADMIN_TOKEN = "group-commit-admin-token"
@@ -174,18 +170,8 @@ async def test_single_registrations_share_a_commit_with_their_neighbours(db: Dat
     assert await _outboxed(db) == keys
 
 
-async def _quota_node(db: Database) -> tuple[RecordService, QuotaService, int]:
-    records = RecordService(db)
-    quotas = QuotaService(db, RateCounters(open_storage("memory://")))
-    records.writer.quota_check = quotas.check_new_records
-    enterprises = EnterpriseService(db, records, Prefix.parse("88.118"))
-    enterprises.quotas = quotas
-    acme, _ = await enterprises.create("Acme", "88.118.9")
-    return records, quotas, acme.id
-
-
 async def test_a_failing_member_fails_only_its_caller(db: Database) -> None:
-    records, quotas, acme = await _quota_node(db)
+    records, quotas, acme = await quota_node(db)
     # 88.118.9 (Acme) may hold one identifier more: the second of its members is refused.
     held = (await quotas.usage(acme))["identifiers"]
     await quotas.set(acme, {"identifiers": held + 1})
@@ -226,7 +212,7 @@ async def test_a_failing_member_fails_only_its_caller(db: Database) -> None:
 
 
 async def test_a_quota_stays_exact_across_batches(db: Database) -> None:
-    records, quotas, acme = await _quota_node(db)
+    records, quotas, acme = await quota_node(db)
     held = (await quotas.usage(acme))["identifiers"]
     await quotas.set(acme, {"identifiers": held + 5})
     records.writer._group.max_members = 4  # three batches, committing while the next takes turns

@@ -18,22 +18,17 @@ from sqlalchemy import event, select
 
 from registry import (
     ADMIN,
-    EnterpriseService,
     Handle,
     HandleValue,
-    Prefix,
-    QuotaService,
-    RateCounters,
     RecordService,
     Unavailable,
-    open_storage,
 )
 from registry.storage import Database
 from registry.storage import database as storage_module
-from registry.storage.direct import NewRecord
 from registry.storage.models import RecordRow
 
 from ..databases import fresh_database, migrate
+from .single_writes import new_record, quota_node
 from .sqlite_locks import locked_elsewhere, loop_ticks
 
 URL = HandleValue(1, "URL", "string", "https://example.com/")
@@ -53,19 +48,6 @@ def _path(db: Database) -> Path:
     return Path(db.url.split("///", 1)[1])
 
 
-def _new(handle: str, **extra: Any) -> NewRecord:
-    return NewRecord(
-        handle,
-        handle.split("/")[0],
-        '[{"index":1}]',
-        extra.pop("template_version", None),
-        extra.pop("now", datetime.now(UTC)),
-        "handle.upsert",
-        f'{{"handle":"{handle}"}}',
-        **extra,
-    )
-
-
 def _rows(db: Database) -> tuple[list[str], list[str]]:
     with closing(sqlite3.connect(_path(db))) as connection:
         records = [h for (h,) in connection.execute("SELECT handle FROM records ORDER BY handle")]
@@ -75,11 +57,11 @@ def _rows(db: Database) -> tuple[list[str], list[str]]:
 
 async def test_a_new_record_and_its_outbox_row_or_nothing(db: Database) -> None:
     now = datetime(2026, 12, 4, 8, 30, 15, 123456, tzinfo=UTC)
-    assert await db.insert_alone(_new("88.118.8/D1", now=now)) == (True, False)
+    assert await db.insert_alone(new_record("88.118.8/D1", now=now)) == (True, False)
     # The same handle again: nothing written, nothing raised.
-    assert await db.insert_alone(_new("88.118.8/D1")) == (False, False)
+    assert await db.insert_alone(new_record("88.118.8/D1")) == (False, False)
     # Guarded by a template that is not stored as that text: nothing either.
-    guarded = _new("88.118.8/T1", template_version="1.0", template_body="{}")
+    guarded = new_record("88.118.8/T1", template_version="1.0", template_body="{}")
     assert await db.insert_alone(guarded) == (False, False)
     assert _rows(db) == (["88.118.8/D1"], ["88.118.8/D1"])
     # Stored as the write engine stores a moment: it reads back the same.
@@ -90,15 +72,10 @@ async def test_a_new_record_and_its_outbox_row_or_nothing(db: Database) -> None:
 
 
 async def test_a_quota_that_may_apply_leaves_the_write_to_a_transaction(db: Database) -> None:
-    records = RecordService(db)
-    quotas = QuotaService(db, RateCounters(open_storage("memory://")))
-    records.writer.quota_check = quotas.check_new_records
-    enterprises = EnterpriseService(db, records, Prefix.parse("88.118"))
-    enterprises.quotas = quotas
-    acme, _ = await enterprises.create("Acme", "88.118.9")
+    records, quotas, acme = await quota_node(db)
     before = _rows(db)
-    await quotas.set(acme.id, {"identifiers": 10})
-    assert await db.insert_alone(_new("88.118.9/Q1")) == (False, True)
+    await quotas.set(acme, {"identifiers": 10})
+    assert await db.insert_alone(new_record("88.118.9/Q1")) == (False, True)
     assert _rows(db) == before
     # Through the registry the same write goes through a transaction that checks the quota.
     assert await records.put(ADMIN, Handle.parse("88.118.9/Q1"), [URL]) is True
@@ -134,7 +111,7 @@ async def test_a_lone_write_waits_for_another_connections_lock_off_the_loop(
 ) -> None:
     async with loop_ticks() as ticks:
         with locked_elsewhere(_path(db)) as other:
-            writing = asyncio.create_task(db.insert_alone(_new("88.118.8/W1")))
+            writing = asyncio.create_task(db.insert_alone(new_record("88.118.8/W1")))
             await asyncio.sleep(0.3)
             assert not writing.done()
             before = len(ticks)
@@ -152,9 +129,9 @@ async def test_a_lone_write_locked_out_past_the_busy_timeout_is_unavailable(
         db = Database(await migrate(url))
         try:
             with locked_elsewhere(_path(db)), pytest.raises(Unavailable):
-                await db.insert_alone(_new("88.118.8/NEVER"))
+                await db.insert_alone(new_record("88.118.8/NEVER"))
             # Free again: the next write goes through.
-            assert await db.insert_alone(_new("88.118.8/LATER")) == (True, False)
+            assert await db.insert_alone(new_record("88.118.8/LATER")) == (True, False)
             assert _rows(db) == (["88.118.8/LATER"], ["88.118.8/LATER"])
         finally:
             await db.dispose()
@@ -162,7 +139,7 @@ async def test_a_lone_write_locked_out_past_the_busy_timeout_is_unavailable(
 
 async def test_a_caller_cancelled_while_it_waits_leaves_the_writer_usable(db: Database) -> None:
     with locked_elsewhere(_path(db)) as other:
-        writing = asyncio.create_task(db.insert_alone(_new("88.118.8/CANCELLED")))
+        writing = asyncio.create_task(db.insert_alone(new_record("88.118.8/CANCELLED")))
         await asyncio.sleep(0.2)
         writing.cancel()
         await asyncio.sleep(0.1)
@@ -170,7 +147,7 @@ async def test_a_caller_cancelled_while_it_waits_leaves_the_writer_usable(db: Da
         with pytest.raises(asyncio.CancelledError):
             await writing
     # Its BEGIN went through on the worker after it left; it was rolled back there.
-    assert await db.insert_alone(_new("88.118.8/NEXT")) == (True, False)
+    assert await db.insert_alone(new_record("88.118.8/NEXT")) == (True, False)
     assert _rows(db) == (["88.118.8/NEXT"], ["88.118.8/NEXT"])
     # And the write engine's own writers are not locked out by it.
     assert await RecordService(db).put(ADMIN, Handle.parse("88.118.8/AFTER"), [URL]) is True

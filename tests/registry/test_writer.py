@@ -186,10 +186,10 @@ async def test_a_taken_handle_in_a_single_insert_writes_nothing_and_spoils_nothi
         await tx.put(A, [URL], None, new=True)
     (sealed,) = await writer.seal_many([(A, [URL])])
     async with writer.transaction() as tx:
-        # The one-record path (a single SNMS registration): no error, no outbox row...
-        assert await tx.insert_new([(A, str(sealed), None)]) == set()
+        # The one-record path (a single SNMS registration's fallback): no error, no outbox row...
+        assert await tx.insert(A, str(sealed), None) is False
         # ...and the transaction goes on (no failed statement to roll back on PostgreSQL).
-        assert await tx.insert_new([(B, str(sealed), "1.0")]) == {str(B)}
+        assert await tx.insert(B, str(sealed), "1.0") is True
     assert await _records(db) == [str(A), str(B)]
     assert await _outbox(db) == [("handle.upsert", str(A)), ("handle.upsert", str(B))]
     assert seen.calls == [[str(A)], [str(B)]]
