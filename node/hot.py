@@ -22,6 +22,7 @@ from registry import Handle, NodeError, Principal
 from resolver import FORWARDED_HEADER, Entry, Resolver
 
 from .auth import known_principal, may_read_private
+from .context import NodeContext
 from .headers import NOSNIFF, stale_headers
 from .hot_writes import SNMS_CREATE, hot_write, write_principal
 from .human.hot import hot_page
@@ -77,11 +78,13 @@ class HotPath:
                     return await self.app(scope, receive, send)
                 if name == _AUTHORIZATION:
                     authorization = value
+            # Looked up once: the app's state answers each attribute through a Python call.
+            node: NodeContext = self.state.node
             if authorization is None:
-                return await self._resolve(scope, send, None)
-            principal = self._known(scope, authorization)
+                return await self._resolve(scope, send, node, None)
+            principal = self._known(scope, node, authorization)
             if principal is not None:
-                return await self._resolve(scope, send, principal)
+                return await self._resolve(scope, send, node, principal)
         if (
             scope["type"] == "http"
             and not scope["query_string"]
@@ -109,14 +112,12 @@ class HotPath:
                 return
         await self.app(scope, receive, send)
 
-    def _known(self, scope: Scope, authorization: bytes) -> Principal | None:
+    def _known(self, scope: Scope, node: NodeContext, authorization: bytes) -> Principal | None:
         """The caller when proven recently; ``None`` sends the request to the full endpoint
         (which also answers malformed or refused credentials, in the API's own words)."""
         client = scope.get("client")
         try:
-            return known_principal(
-                authorization, self.state.node, client[0] if client else "unknown"
-            )
+            return known_principal(authorization, node, client[0] if client else "unknown")
         except NodeError:
             return None
 
@@ -130,14 +131,16 @@ class HotPath:
                 )
         return None
 
-    async def _resolve(self, scope: Scope, send: Send, principal: Principal | None) -> None:
+    async def _resolve(
+        self, scope: Scope, send: Send, node: NodeContext, principal: Principal | None
+    ) -> None:
         started = perf_counter()
-        resolver: Resolver = self.state.node.resolver
+        resolver: Resolver = node.resolver
         try:
             # Decoded from the raw bytes as the endpoint decodes them: the server's decoding
             # turns bytes that are not UTF-8 into U+FFFD.
             key = path_text(scope, HANDLES_PATH)
-            limits = self.state.node.resolution_limits
+            limits = node.resolution_limits
             if principal is None and limits.active:
                 client = scope.get("client")
                 limits.check(client[0] if client else "unknown", key)
