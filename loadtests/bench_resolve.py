@@ -665,7 +665,12 @@ def run(args: argparse.Namespace) -> int:
     baseline = None
     try:
         with started_node(
-            workdir, ADMIN_TOKEN, database_url=database_url, workers=1, timeout=60, env=env
+            workdir,
+            ADMIN_TOKEN,
+            database_url=database_url,
+            workers=args.workers,
+            timeout=60,
+            env=env,
         ) as node:
             asyncio.run(_seed(node.url, database_url, count, not args.no_progress))
             sample = httpx.get(f"{node.url}/api/handles/{PREFIX}/{seeded_suffix(0)}", timeout=10)
@@ -741,6 +746,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-entries",
         type=int,
         help="the node's cache bound (default: twice the hot set below 1,000,000 identifiers)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="the node's worker processes (default 1, as the floor is one process)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar while seeding")

@@ -6,7 +6,10 @@ its reset, the compiled-statement cache and result processing, and the registrat
 a COMMIT round trip of its own: most of their cost, measured (issue 19). Here it is the driver
 alone: asyncpg keeps the statements prepared per connection, and the pool hands out connections
 with no transaction, so each statement is a transaction of its own, committed (durably) when its
-answer arrives, and concurrent ones share PostgreSQL's WAL flushes. Outages become
+answer arrives. New records of the same moment go in as one statement (``StatementBatcher``):
+one round trip, one commit and one WAL flush for all of them, each told its own outcome; a
+statement the server refuses is run again one record at a time, so a bad record fails alone.
+Outages become
 ``Unavailable`` (so the resolver can answer stale); a connection found dead is replaced and a read
 retried once, as ``Database.lookup`` does (never a write: it may have committed).
 """
@@ -23,6 +26,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from .._errors import Unavailable
+from ._statement_batch import StatementBatcher
 
 __all__ = ["NewRecord", "PgDirect"]
 
@@ -58,6 +62,44 @@ WITH quota AS (
     SELECT $6::varchar, handle, $7::text, $5::timestamptz FROM inserted
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT applies FROM quota)
+"""
+# The same for several new records of distinct handles (the columns of ``NewRecord.parameters``
+# as arrays): a row per record, in order, telling whether it went in and whether a quota may
+# apply. Inserted in the order given (the caller sorts by handle), so two such statements
+# racing for the same new handles wait on each other in one order and never deadlock.
+_INSERT_MANY = """
+WITH batch AS (
+    SELECT * FROM unnest(
+        $1::varchar[], $2::varchar[], $3::text[], $4::varchar[], $5::timestamptz[],
+        $6::varchar[], $7::text[], $8::text[]
+    ) WITH ORDINALITY
+    AS b (handle, prefix, vals, template_version, stamp, kind, payload, template_body, n)
+), quota AS (
+    SELECT b.n, EXISTS (
+        SELECT 1 FROM quotas AS q JOIN prefixes AS p ON p.enterprise_id = q.enterprise_id
+        WHERE p.prefix = b.prefix
+    ) AS applies
+    FROM batch AS b
+), inserted AS (
+    INSERT INTO records (handle, prefix, "values", template_version, created_at, updated_at)
+    SELECT b.handle, b.prefix, b.vals, b.template_version, b.stamp, b.stamp
+    FROM batch AS b JOIN quota ON quota.n = b.n
+    WHERE NOT quota.applies AND (b.template_body IS NULL OR EXISTS (
+        SELECT 1 FROM templates AS t
+        WHERE t.prefix = b.prefix AND t.version = b.template_version AND t.body = b.template_body
+    ))
+    ORDER BY b.n
+    ON CONFLICT (handle) DO NOTHING
+    RETURNING handle
+), shipped AS (
+    INSERT INTO outbox (kind, subject, payload, created_at)
+    SELECT b.kind, inserted.handle, b.payload, b.stamp
+    FROM inserted JOIN batch AS b ON b.handle = inserted.handle
+    ORDER BY b.n
+)
+SELECT inserted.handle IS NOT NULL, quota.applies
+FROM batch AS b JOIN quota ON quota.n = b.n LEFT JOIN inserted ON inserted.handle = b.handle
+ORDER BY b.n
 """
 # What a lost or unreachable server looks like through asyncpg.
 _OUTAGES = (
@@ -124,6 +166,9 @@ class PgDirect:
         self.statement_timeout = statement_timeout
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
+        self.inserts: StatementBatcher[NewRecord, tuple[bool, bool]] = StatementBatcher(
+            self._insert_many, lambda record: record.handle
+        )
 
     async def values_text(self, handle: str) -> str | None:
         """The JSON text of a record's values, or ``None`` when it is not registered."""
@@ -135,9 +180,35 @@ class PgDirect:
         return {row[0]: row[1] for row in rows}
 
     async def insert_new(self, record: NewRecord) -> tuple[bool, bool]:
-        """Insert ``record`` as a transaction of its own, committed when this returns:
-        ``(inserted, a quota may apply)``. Nothing is written when either is not ``(True, False)``.
-        """
+        """Insert ``record`` in a transaction committed when this returns (shared with the new
+        records of the same moment): ``(inserted, a quota may apply)``. Nothing of it is
+        written when either is not ``(True, False)``."""
+        return await self.inserts.submit(record)
+
+    async def _insert_many(
+        self, records: Sequence[NewRecord]
+    ) -> Sequence[tuple[bool, bool] | BaseException]:
+        if len(records) == 1:
+            return [await self._insert_one(records[0])]
+        ordered = sorted(range(len(records)), key=lambda i: records[i].handle)
+        rows_in = [records[i].parameters() for i in ordered]
+        columns = [list(column) for column in zip(*rows_in, strict=True)]
+        try:
+            rows = await self._run(
+                lambda connection: connection.fetch(_INSERT_MANY, *columns), retry=False
+            )
+        except asyncpg.PostgresError:
+            # Refused (an outage is ``Unavailable`` by now), so nothing of it was written:
+            # each record again on its own, so that only the one at fault fails.
+            return await asyncio.gather(
+                *(self._insert_one(record) for record in records), return_exceptions=True
+            )
+        answers: list[tuple[bool, bool]] = [(False, False)] * len(records)
+        for i, row in zip(ordered, rows, strict=True):
+            answers[i] = (bool(row[0]), bool(row[1]))
+        return answers
+
+    async def _insert_one(self, record: NewRecord) -> tuple[bool, bool]:
         row = await self._run(
             lambda connection: connection.fetchrow(_INSERT_NEW, *record.parameters()),
             retry=False,

@@ -25,7 +25,7 @@ def new_record(handle: str, **extra: Any) -> NewRecord:
         '[{"index":1}]',
         extra.pop("template_version", None),
         extra.pop("now", datetime.now(UTC)),
-        "handle.upsert",
+        extra.pop("kind", "handle.upsert"),
         f'{{"handle":"{handle}"}}',
         **extra,
     )

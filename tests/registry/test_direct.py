@@ -135,6 +135,60 @@ async def test_a_new_record_under_a_quota_or_a_changed_template_writes_nothing(
     assert outbox_after == [*before[1], "88.118.9/Q1"]
 
 
+async def test_new_records_of_one_moment_go_in_together_each_told_its_own_outcome(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    _, quotas, acme = await quota_node(pg)
+    await quotas.set(acme, {"identifiers": 10})
+    assert await direct.insert_new(new_record("88.118.8/M0")) == (True, False)
+    before_records, before_outbox = await _rows(pg)
+    statements = direct.inserts.statements
+    # New ones, one that exists, one twice, one whose prefix has a quota, one whose template
+    # is not stored: submitted at once, in no particular order.
+    handles = [f"88.118.8/M{i}" for i in (7, 3, 9, 1, 5, 2, 8, 4, 6)]
+    records = [new_record(handle) for handle in handles]
+    records += [
+        new_record("88.118.8/M0"),
+        new_record("88.118.8/M5"),
+        new_record("88.118.9/M1"),
+        new_record("88.118.8/MT", template_version="1.0", template_body="{}"),
+    ]
+    results = await asyncio.gather(*(direct.insert_new(record) for record in records))
+    # M5 twice: one of the two writes put it in, the other found it there (which one is a
+    # race between the two statements: a second write of a handle waits for the next one).
+    assert sorted([results[4], results[10]]) == [(False, False), (True, False)]
+    assert results[:4] + results[5:9] == [(True, False)] * 8
+    assert results[9] == (False, False)
+    assert results[11:] == [(False, True), (False, False)]
+    assert direct.inserts.statements - statements == 2
+    records_after, outbox_after = await _rows(pg)
+    assert records_after == sorted([*before_records, *handles])
+    # One outbox row per record that went in, none for the others.
+    assert sorted(outbox_after) == sorted([*before_outbox, *handles])
+
+
+async def test_a_record_the_server_refuses_fails_alone_and_its_neighbours_go_in(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    before_records, before_outbox = await _rows(pg)
+    good = [new_record(f"88.118.8/R{i}") for i in range(4)]
+    # An outbox kind longer than its column: the server refuses the statement it is in.
+    bad = new_record("88.118.8/RBAD", kind="k" * 40)
+    results = await asyncio.gather(
+        *(direct.insert_new(record) for record in [*good[:2], bad, *good[2:]]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], asyncpg.StringDataRightTruncationError)
+    assert [result for i, result in enumerate(results) if i != 2] == [(True, False)] * 4
+    records_after, outbox_after = await _rows(pg)
+    assert records_after == sorted([*before_records, *(record.handle for record in good)])
+    assert sorted(outbox_after) == sorted([*before_outbox, *(record.handle for record in good)])
+
+
 async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_and_not_retried(
     pg: Database,
 ) -> None:
