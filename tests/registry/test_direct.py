@@ -189,6 +189,36 @@ async def test_a_record_the_server_refuses_fails_alone_and_its_neighbours_go_in(
     assert sorted(outbox_after) == sorted([*before_outbox, *(record.handle for record in good)])
 
 
+async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_others(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    holder = await asyncpg.connect(direct.dsn)
+    try:
+        # An import's transaction holds a new handle, not yet committed: a single write of the
+        # same handle waits on it.
+        held = holder.transaction()
+        await held.start()
+        await holder.execute(
+            'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
+            " VALUES ('88.118.8/H1', '88.118.8', '[]', now(), now())"
+        )
+        waiting = asyncio.create_task(direct.insert_new(new_record("88.118.8/H1")))
+        await asyncio.sleep(0.01)
+        # Other writes go in meanwhile, once the waiting statement has stalled.
+        others = [new_record(f"88.118.8/H{i}") for i in range(2, 6)]
+        async with asyncio.timeout(5):
+            results = await asyncio.gather(*(direct.insert_new(record) for record in others))
+        assert results == [(True, False)] * 4
+        assert not waiting.done()
+        assert direct.inserts.stalls >= 1
+        await held.rollback()
+        assert await asyncio.wait_for(waiting, 5) == (True, False)
+    finally:
+        await holder.close()
+
+
 async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_and_not_retried(
     pg: Database,
 ) -> None:

@@ -121,3 +121,32 @@ async def test_a_writer_that_goes_away_leaves_the_others_their_results() -> None
     assert await stays == "STAYS"
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+async def test_a_statement_that_stalls_stops_holding_up_the_writes_behind_it() -> None:
+    store = Store()
+    batcher = _batcher(store, stall_after=0.05)
+    started: dict[str, float] = {}
+    run_many = store.run_many
+
+    async def timed(items: Sequence[str]) -> list[str | BaseException]:
+        started[items[0]] = asyncio.get_running_loop().time()
+        return await run_many(items)
+
+    batcher.run_many = timed
+    store.gate.clear()
+    stuck = asyncio.ensure_future(batcher.submit("stuck"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    behind = asyncio.ensure_future(batcher.submit("behind"))
+    async with asyncio.timeout(5):
+        while "behind" not in started:
+            await asyncio.sleep(0.01)
+    # One statement at a time: "behind" started only once "stuck" had run for stall_after.
+    assert started["behind"] - started["stuck"] >= 0.045
+    assert store.statements == [["stuck"], ["behind"]]
+    assert batcher.stalls >= 1
+    store.gate.set()
+    assert await asyncio.gather(stuck, behind) == ["STUCK", "BEHIND"]
+    # Each statement stopped counting once: none is counted as running now.
+    assert batcher._running == 0
