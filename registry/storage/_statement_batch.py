@@ -5,8 +5,9 @@ queued by then is run with one ``run_many`` (at most ``max_batch`` items, at mos
 a second write of the same handle goes into another statement, so each learns its own
 outcome). One statement runs at a time (``max_running``); while it does, new items gather, so
 statements grow with the load and a lone write is a statement of one. Fewer, larger statements
-are what made concurrent registrations faster: 16 clients on PostgreSQL wrote about 2,600
-identifiers/s with one running, 2,300 with two and 2,000 with four (``bench_write``). A
+cost less per write on both sides: 16 clients on PostgreSQL wrote 2,550–2,900 identifiers/s
+with one running (about 6 records a statement), 2,100–2,500 with two (4) and 1,900–2,100 with
+four (3.4), on a 2-core machine (``bench_write``, one sitting). A
 statement still running after ``stall_after`` seconds (waiting on a row another transaction
 holds: the same handle in an import not yet committed) stops counting, so the next one starts
 rather than every writer waiting behind it.
