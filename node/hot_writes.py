@@ -70,7 +70,9 @@ async def _handle_put(
         parsed = Handle.parse(key)
         body = await read_json(request, context.settings.max_body_bytes)
         values = parse_values(values_from_body(body, key))
-        created = await context.records.put(principal, parsed, values)
+        created = await context.records.put(
+            principal, parsed, values, seen=context.resolver.seen(str(parsed))
+        )
     except NodeError as exc:
         # Named as the app's route names it: the path as the server decoded it.
         status, answer, extra = handle_error(exc, request.scope["path"][len(MOUNT) :])

@@ -68,6 +68,7 @@ class RecordService:
         indexes: IndexSelection = None,
         template_version: str | None = None,
         audit: AuditNote | None = None,
+        seen: bool = False,
     ) -> bool:
         """Create or change a record the way Handle's PUT does; True when it was created.
 
@@ -75,10 +76,12 @@ class RecordService:
         the handle is new). With ``indexes`` only those values are added or replaced
         (``overwrite=False``: only added). Index 1001 is the node's; a record registered with
         a template version stays within that template, as the SNMS API keeps it. ``audit``
-        records the write as that administrative action, in its transaction.
+        records the write as that administrative action, in its transaction. ``seen``: the
+        caller saw the handle registered a moment ago (a cached answer), so the record is not
+        first tried as a new one; a hint only, right whatever happened since.
         """
         check_writable(principal, handle)
-        return await self._put(handle, values, overwrite, indexes, template_version, audit)
+        return await self._put(handle, values, overwrite, indexes, template_version, audit, seen)
 
     async def _put(
         self,
@@ -88,14 +91,16 @@ class RecordService:
         indexes: IndexSelection = None,
         template_version: str | None = None,
         audit: AuditNote | None = None,
+        seen: bool = False,
     ) -> bool:
         key = str(handle)
         check_reserved(key, (value.index for value in values))
         now = datetime.now(UTC)
         # The text sealed for the first try, when it is what is stored after all.
         first: tuple[list[HandleValue], str] | None = None
-        exists = False
-        if indexes is None and not template_version and audit is None:
+        # Seen registered: straight to the row lock (which finds it gone, if it went since).
+        exists = seen
+        if indexes is None and not template_version and audit is None and not seen:
             # A whole record, tried as a new one in one statement of its own where storage can.
             new_values = stamp_values(values, utc_timestamp(now))
             first = (new_values, self.writer.seal_text(handle, new_values))

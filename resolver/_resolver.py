@@ -119,6 +119,12 @@ class Resolver:
         entry.keep_note(key, value)
         self.cache.resize(entry)
 
+    def seen(self, key: str) -> bool:
+        """True when this process holds an answer that ``key`` (a normalised handle) is
+        registered, fresh or not: a hint for writers, never a promise."""
+        entry = self.cache.usable(key)
+        return entry is not None and entry.exists
+
     def hot(self, key: str) -> Entry | None:
         """The fresh cached entry for an already-normalised handle, or ``None`` (the hot path).
 

@@ -160,7 +160,12 @@ async def put_handle(
         values_from_body(await read_json(request, limit), handle), allow_empty=indexes is not None
     )
     created = await context.records.put(
-        principal, parsed, values, overwrite=overwrite, indexes=indexes
+        principal,
+        parsed,
+        values,
+        overwrite=overwrite,
+        indexes=indexes,
+        seen=context.resolver.seen(str(parsed)),
     )
     return _done(str(parsed), 201 if created else 200)
 

@@ -254,3 +254,29 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
         await watcher.close()
     assert await _rows(pg) == ([], [])
     assert await direct.insert_new(new_record("88.118.8/K1")) == (True, False)
+
+
+async def test_a_record_seen_registered_is_changed_without_trying_it_as_new(
+    pg: Database,
+) -> None:
+    direct = pg._direct
+    assert direct is not None
+    records = RecordService(pg)
+    handle = Handle.parse("88.118.8/SEEN-1")
+    first = [HandleValue(1, "URL", "string", "https://example.com/1")]
+    second = [HandleValue(1, "URL", "string", "https://example.com/2")]
+    assert await records.put(ADMIN, handle, first) is True
+    statements = direct.inserts.statements
+    # Seen registered: changed under its row lock, with no insert tried first.
+    assert await records.put(ADMIN, handle, second, seen=True) is False
+    assert direct.inserts.statements == statements
+    stored = await records.get(handle)
+    assert stored is not None and stored.values[0].value == "https://example.com/2"
+    # A hint that is wrong (deleted since it was seen) still creates the record.
+    await records.delete(ADMIN, handle)
+    assert await records.put(ADMIN, handle, first, seen=True) is True
+    stored = await records.get(handle)
+    assert stored is not None and stored.values[0].value == "https://example.com/1"
+    # Without the hint a change tries the insert first, as before.
+    assert await records.put(ADMIN, handle, second) is False
+    assert direct.inserts.statements == statements + 1

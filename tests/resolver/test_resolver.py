@@ -32,6 +32,23 @@ async def test_misses_once_then_serves_from_cache(records: RecordService) -> Non
     assert resolver.hot(str(HANDLE)) is first.entry
 
 
+async def test_a_handle_is_seen_registered_while_its_positive_answer_is_held(
+    records: RecordService,
+) -> None:
+    resolver = Resolver(records, config=CacheConfig(negative_ttl=3600))
+    key = str(HANDLE)
+    assert not resolver.seen(key)
+    await resolver.lookup(HANDLE)
+    # A held "not found" is not "seen registered".
+    assert not resolver.seen(key)
+    await records.put(ADMIN, HANDLE, [url_value("https://example.com/a", ttl=0)])
+    await resolver.lookup(HANDLE)
+    # Past its TTL but held: still a good hint for a writer.
+    assert resolver.hot(key) is None and resolver.seen(key)
+    await records.delete(ADMIN, HANDLE)
+    assert not resolver.seen(key)
+
+
 async def test_concurrent_misses_coalesce_into_one_read(records: RecordService) -> None:
     resolver = Resolver(records)
     await records.put(ADMIN, HANDLE, [url_value("https://example.com/a")])
