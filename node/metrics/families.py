@@ -80,6 +80,26 @@ def pool_families(context: Any) -> list[Metric]:
     return families
 
 
+def single_insert_families(db: Any) -> list[Metric]:
+    """New single records on PostgreSQL, put in together by the statements of the same moment."""
+    counts = db.single_insert_counts()
+    if counts is None:
+        return []
+    help_texts = {
+        "statements": "Statements that put new single records in (PostgreSQL)",
+        "records": "New single records those statements carried (records / statements: how"
+        " many shared one)",
+        "stalls": "Single-insert statements that ran past their stall limit (waiting on a row"
+        " another transaction held), so the next one started beside them",
+    }
+    families: list[Metric] = []
+    for what, text in help_texts.items():
+        family = CounterMetricFamily(f"idnode_single_insert_{what}", text)
+        family.add_metric([], counts[what])
+        families.append(family)
+    return families
+
+
 def native_families(native: Any) -> list[Metric]:
     """The native Handle protocol's listeners (when it is on)."""
     if native is None:
@@ -137,6 +157,7 @@ def node_families(state: Any) -> list[Metric]:
         *request_families(state.metrics),
         *resolver_families(context.resolver),
         *pool_families(context),
+        *single_insert_families(context.db),
         *limit_families(context),
         *native_families(getattr(state, "native", None)),
         *dns_families(getattr(state, "dns", None)),

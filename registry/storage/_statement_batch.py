@@ -45,7 +45,9 @@ class StatementBatcher(Generic[I, R]):
         self.max_batch = max_batch
         self.max_running = max_running
         self.stall_after = stall_after
+        # Statements run, the items they carried, and statements that stalled (for metrics).
         self.statements = 0
+        self.items = 0
         self.stalls = 0
         self._queue: list[tuple[I, asyncio.Future[R]]] = []
         self._running = 0
@@ -94,6 +96,7 @@ class StatementBatcher(Generic[I, R]):
         timer = asyncio.get_running_loop().call_later(self.stall_after, stalled)
         try:
             self.statements += 1
+            self.items += len(batch)
             results = await self.run_many([item for item, _ in batch])
         except BaseException as exc:  # every item gets the failure (Unavailable, cancellation)
             for _, future in batch:

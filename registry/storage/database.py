@@ -327,6 +327,19 @@ class Database:
         async with self._writer_turn():
             return await self._sqlite_direct.insert_new(record)
 
+    def single_insert_counts(self) -> dict[str, int] | None:
+        """PostgreSQL's statements of new single records so far (``statements``), the records
+        they carried (``records``) and those that stalled on a row held elsewhere (``stalls``);
+        ``None`` on SQLite, where there are none."""
+        if self._direct is None:
+            return None
+        inserts = self._direct.inserts
+        return {
+            "statements": inserts.statements,
+            "records": inserts.items,
+            "stalls": inserts.stalls,
+        }
+
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless storage answers a trivial query."""
         async with self.read() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -72,3 +74,34 @@ def test_counts_move_with_hits_misses_and_not_found(served: ThreadedServer) -> N
         (("api", "handle"), ("le", "+Inf"), ("outcome", "2xx")),
     )
     assert after[bucket] == requests_count(after, "handle", "2xx")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_single_inserts_on_postgresql_are_counted_with_the_records_they_carried(
+    served: ThreadedServer,
+) -> None:
+    auth = basic_auth(create_enterprise(served.url, "Acme", "88.118.8"))
+    body = {"values": [{"index": 1, "type": "URL", "data": "https://example.com"}]}
+    before = scrape(served.url)
+
+    def put(i: int) -> int:
+        path = f"/api/handles/88.118.8/MANY-{i}"
+        return httpx.put(served.url + path, json=body, auth=auth, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(put, range(24))) == [201] * 24
+    after = scrape(served.url)
+
+    def moved(name: str) -> float:
+        return after[(f"idnode_single_insert_{name}_total", ())] - before.get(
+            (f"idnode_single_insert_{name}_total", ()), 0.0
+        )
+
+    assert moved("records") == 24
+    assert 1 <= moved("statements") <= 24
+    assert moved("stalls") == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_no_single_insert_figures_on_sqlite(served: ThreadedServer) -> None:
+    assert not any(name.startswith("idnode_single_insert") for name, _ in scrape(served.url))
