@@ -6,9 +6,10 @@ its reset, the compiled-statement cache and result processing, and the registrat
 a COMMIT round trip of its own: most of their cost, measured (issue 19). Here it is the driver
 alone: asyncpg keeps the statements prepared per connection, and the pool hands out connections
 with no transaction, so each statement is a transaction of its own, committed (durably) when its
-answer arrives. New records of the same moment go in as one statement (``StatementBatcher``):
-one round trip, one commit and one WAL flush for all of them, each told its own outcome; a
-statement the server refuses is run again one record at a time, so a bad record fails alone.
+answer arrives. Under load, new records of the same moment go in as one statement
+(``StatementBatcher``): one round trip, one commit and one WAL flush for all of them, each told
+its own outcome; a statement the server refuses is run again one record at a time, so a bad
+record fails alone.
 Outages become
 ``Unavailable`` (so the resolver can answer stale); a connection found dead is replaced and a read
 retried once, as ``Database.lookup`` does (never a write: it may have committed).

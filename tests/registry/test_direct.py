@@ -155,14 +155,17 @@ async def test_new_records_of_one_moment_go_in_together_each_told_its_own_outcom
         new_record("88.118.9/M1"),
         new_record("88.118.8/MT", template_version="1.0", template_body="{}"),
     ]
+    items = direct.inserts.items
     results = await asyncio.gather(*(direct.insert_new(record) for record in records))
     # M5 twice: one of the two writes put it in, the other found it there (which one is a
-    # race between the two statements: a second write of a handle waits for the next one).
+    # race between two statements: a second write of a handle goes into another one).
     assert sorted([results[4], results[10]]) == [(False, False), (True, False)]
     assert results[:4] + results[5:9] == [(True, False)] * 8
     assert results[9] == (False, False)
     assert results[11:] == [(False, True), (False, False)]
-    assert direct.inserts.statements - statements == 2
+    # The first few ran at once, each alone; the rest shared statements.
+    assert direct.inserts.items - items == len(records)
+    assert direct.inserts.statements - statements < len(records) - 2
     records_after, outbox_after = await _rows(pg)
     assert records_after == sorted([*before_records, *handles])
     # One outbox row per record that went in, none for the others.
@@ -175,15 +178,19 @@ async def test_a_record_the_server_refuses_fails_alone_and_its_neighbours_go_in(
     direct = pg._direct
     assert direct is not None
     before_records, before_outbox = await _rows(pg)
-    good = [new_record(f"88.118.8/R{i}") for i in range(4)]
+    good = [new_record(f"88.118.8/R{i}") for i in range(6)]
     # An outbox kind longer than its column: the server refuses the statement it is in.
     bad = new_record("88.118.8/RBAD", kind="k" * 40)
+    # One statement at a time: the first runs alone, the other six share the next.
+    direct.inserts.max_running = 1
+    statements = direct.inserts.statements
     results = await asyncio.gather(
-        *(direct.insert_new(record) for record in [*good[:2], bad, *good[2:]]),
+        *(direct.insert_new(record) for record in [*good[:3], bad, *good[3:]]),
         return_exceptions=True,
     )
-    assert isinstance(results[2], asyncpg.StringDataRightTruncationError)
-    assert [result for i, result in enumerate(results) if i != 2] == [(True, False)] * 4
+    assert direct.inserts.statements - statements == 2
+    assert isinstance(results[3], asyncpg.StringDataRightTruncationError)
+    assert [result for i, result in enumerate(results) if i != 3] == [(True, False)] * 6
     records_after, outbox_after = await _rows(pg)
     assert records_after == sorted([*before_records, *(record.handle for record in good)])
     assert sorted(outbox_after) == sorted([*before_outbox, *(record.handle for record in good)])
@@ -195,6 +202,8 @@ async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_othe
     direct = pg._direct
     assert direct is not None
     holder = await asyncpg.connect(direct.dsn)
+    # One statement at a time, so that only the stall lets the others past.
+    direct.inserts.max_running = 1
     try:
         # An import's transaction holds a new handle, not yet committed: a single write of the
         # same handle waits on it.
