@@ -7,8 +7,8 @@ each time a statement ends, those queued by then run with one ``run_many`` (at m
 ``max_batch`` items, at most one per key: a second write of the same handle goes into another
 statement, so each learns its own outcome). So statements grow with the load, and fewer,
 larger statements cost less per write on both sides. On a 2-core machine, 16 clients on
-PostgreSQL wrote 5–10 % more identifiers/s at 15–20 % less node CPU per write, and 4 clients
-as many as without it (``bench_write``). Queued items wait for a running statement rather than
+PostgreSQL wrote 5–15 % more identifiers/s at 10–15 % less node CPU per write, and 4 clients
+as many as without it, within noise (``bench_write``). Queued items wait for a running statement rather than
 for a turn of the loop: deferred to the end of a busy turn, a write waits behind every other
 request's work (4 clients lost a quarter of their rate that way), and one running at a time
 did the same. A statement still running after ``stall_after`` seconds (waiting on a row another

@@ -99,7 +99,8 @@ def test_single_inserts_on_postgresql_are_counted_with_the_records_they_carried(
 
     assert moved("records") == 24
     assert 1 <= moved("statements") <= 24
-    assert moved("stalls") == 0
+    # Counted too (how many depends on how slow the server's commits are: none here, mostly).
+    assert ("idnode_single_insert_stalls_total", ()) in after
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
