@@ -41,8 +41,17 @@ class Store:
             self.running -= 1
 
 
-def _batcher(store: Store, **limits: int) -> StatementBatcher[str, str]:
-    return StatementBatcher(store.run_many, lambda item: item.split("#")[0], **limits)
+def _batcher(
+    store: Store, *, max_running: int = 4, max_batch: int = 64, stall_after: float = 60.0
+) -> StatementBatcher[str, str]:
+    # No stall unless a test asks for one: a loaded machine's pause must not start one.
+    return StatementBatcher(
+        store.run_many,
+        lambda item: item.split("#")[0],
+        max_batch=max_batch,
+        max_running=max_running,
+        stall_after=stall_after,
+    )
 
 
 async def test_a_write_with_a_slot_free_runs_at_once_and_alone() -> None:
