@@ -1,7 +1,10 @@
 """PostgreSQL's hottest statements without SQLAlchemy. The resolution read: same answers as the
 ORM path, one statement for many, a dropped connection replaced once, an unreachable server
-``Unavailable``. A single new record: record, outbox row and NOTIFY in one statement, or nothing
-at all when the handle exists, a quota may apply or the template changed; never retried."""
+``Unavailable``. A single new record: record and outbox row in one statement (no NOTIFY), or
+nothing at all when the handle exists, a quota may apply or the template changed; never retried.
+New records of one moment: statements shared, each told its own outcome, a refused record failing
+alone, a write stalled on a held row holding nobody up. A record seen registered: changed with no
+insert tried first."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 from sqlalchemy import select
 
 from registry import (
@@ -40,6 +44,13 @@ async def pg(tmp_path: Path) -> AsyncIterator[Database]:
             yield db
         finally:
             await db.dispose()
+
+
+@pytest.fixture
+def direct(pg: Database) -> PgDirect:
+    """``pg``'s direct driver path (PostgreSQL always has one)."""
+    assert pg._direct is not None
+    return pg._direct
 
 
 async def test_reads_what_was_written_and_nothing_for_a_missing_handle(pg: Database) -> None:
@@ -84,6 +95,20 @@ async def test_an_unreachable_server_is_unavailable() -> None:
         await points.close()
 
 
+async def _holding(connection: asyncpg.Connection, handle: str) -> Transaction:
+    """A transaction on ``connection`` that inserted ``handle`` and has not committed: an insert
+    of the same handle elsewhere waits on it until it ends."""
+    held = connection.transaction()
+    await held.start()
+    await connection.execute(
+        'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
+        " VALUES ($1, $2, '[]', now(), now())",
+        handle,
+        handle.split("/")[0],
+    )
+    return held
+
+
 async def _rows(db: Database) -> tuple[list[str], list[str]]:
     async with db.read() as session:
         records = list((await session.execute(select(RecordRow.handle))).scalars())
@@ -93,9 +118,8 @@ async def _rows(db: Database) -> tuple[list[str], list[str]]:
 
 async def test_a_new_record_is_one_statement_with_its_outbox_row_and_no_notify(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     heard: list[str] = []
     listener = await asyncpg.connect(direct.dsn)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
@@ -118,9 +142,8 @@ async def test_a_new_record_is_one_statement_with_its_outbox_row_and_no_notify(
 
 async def test_a_new_record_under_a_quota_or_a_changed_template_writes_nothing(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     _, quotas, acme = await quota_node(pg)
     before = await _rows(pg)
     # No quota yet: a record goes in. With one, nothing does: only a transaction checks it.
@@ -137,9 +160,8 @@ async def test_a_new_record_under_a_quota_or_a_changed_template_writes_nothing(
 
 async def test_new_records_of_one_moment_go_in_together_each_told_its_own_outcome(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     _, quotas, acme = await quota_node(pg)
     await quotas.set(acme, {"identifiers": 10})
     assert await direct.insert_new(new_record("88.118.8/M0")) == (True, False)
@@ -174,9 +196,8 @@ async def test_new_records_of_one_moment_go_in_together_each_told_its_own_outcom
 
 async def test_a_record_the_server_refuses_fails_alone_and_its_neighbours_go_in(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     before_records, before_outbox = await _rows(pg)
     good = [new_record(f"88.118.8/R{i}") for i in range(6)]
     # An outbox kind longer than its column: the server refuses the statement it is in.
@@ -198,21 +219,15 @@ async def test_a_record_the_server_refuses_fails_alone_and_its_neighbours_go_in(
 
 async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_others(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     holder = await asyncpg.connect(direct.dsn)
     # One statement at a time, so that only the stall lets the others past.
     direct.inserts.max_running = 1
     try:
         # An import's transaction holds a new handle, not yet committed: a single write of the
         # same handle waits on it.
-        held = holder.transaction()
-        await held.start()
-        await holder.execute(
-            'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
-            " VALUES ('88.118.8/H1', '88.118.8', '[]', now(), now())"
-        )
+        held = await _holding(holder, "88.118.8/H1")
         waiting = asyncio.create_task(direct.insert_new(new_record("88.118.8/H1")))
         await asyncio.sleep(0.01)
         # Other writes go in meanwhile, once the waiting statement has stalled.
@@ -230,18 +245,12 @@ async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_othe
 
 async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_and_not_retried(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     holder, watcher = await asyncpg.connect(direct.dsn), await asyncpg.connect(direct.dsn)
     try:
         # Another transaction holds the same new handle uncommitted: our insert waits on it.
-        held = holder.transaction()
-        await held.start()
-        await holder.execute(
-            'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
-            " VALUES ('88.118.8/K1', '88.118.8', '[]', now(), now())"
-        )
+        held = await _holding(holder, "88.118.8/K1")
         write = asyncio.create_task(direct.insert_new(new_record("88.118.8/K1")))
         for _ in range(200):
             waiting = await watcher.fetchval(
@@ -267,9 +276,8 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
 
 async def test_a_record_seen_registered_is_changed_without_trying_it_as_new(
     pg: Database,
+    direct: PgDirect,
 ) -> None:
-    direct = pg._direct
-    assert direct is not None
     records = RecordService(pg)
     handle = Handle.parse("88.118.8/SEEN-1")
     first = [HandleValue(1, "URL", "string", "https://example.com/1")]
