@@ -165,8 +165,9 @@ class RecordWriter:
     ) -> bool | None:
         """A new record (``seal_text``) as a short transaction of its own, straight through the
         driver, where storage offers that (``Database.insert_alone``: on PostgreSQL one
-        statement, concurrent writers sharing its WAL flushes; on a SQLite file only while no
-        other writer of the process is at work, so that concurrent ones share a group commit).
+        statement, shared under load by the new records of the same moment; on a SQLite file
+        only while no other writer of the process is at work, so that concurrent ones share a
+        group commit).
 
         True: committed, then the listeners told and the other processes too (``publish``:
         after the COMMIT, not atomically with it as ``announce`` is, since PostgreSQL commits

@@ -316,8 +316,8 @@ class Database:
         """``record`` inserted as a short transaction of its own, straight on the driver, where
         storage offers that: ``(inserted, a quota may apply)``, committed when this returns.
 
-        PostgreSQL: one statement (``PgDirect.insert_new``); concurrent ones share the server's
-        WAL flushes. A SQLite file: only while no other writer of this process is at work
+        PostgreSQL: one statement (``PgDirect.insert_new``), which under load carries the
+        other new records of the same moment. A SQLite file: only while no other writer of this process is at work
         (``SqliteDirect.insert_new``, holding the write turn); with others, ``None``, so that the
         write shares their COMMIT. ``None`` elsewhere too (nothing written)."""
         if self._direct is not None:

@@ -125,6 +125,12 @@ class _Channels:
         self.own = PgInvalidation(url, self.own_heard.append)
         self.writer = RecordWriter(db)
         self.writer.set_announcer(self.own.announce, self.own.publish)
+        # What the writer's listeners (this process's caches) were told, a list per change.
+        self.told: list[list[str]] = []
+        self.writer.add_listener(self._tell)
+
+    async def _tell(self, handles: Sequence[str]) -> None:
+        self.told.append(list(handles))
 
     async def __aenter__(self) -> _Channels:
         await self.other.start()
@@ -176,12 +182,7 @@ async def test_a_new_record_committed_alone_is_announced_after_its_commit(
     db = Database(await migrate(postgres_url))
     try:
         async with _Channels(db, postgres_url) as channels:
-            told: list[list[str]] = []
-
-            async def listener(handles: Sequence[str]) -> None:
-                told.append(list(handles))
-
-            channels.writer.add_listener(listener)
+            told = channels.told
             now = datetime.now(UTC)
             handles = [Handle.parse(f"88.118.8/ALONE{n}") for n in range(3)]
             done = await asyncio.gather(
@@ -207,12 +208,7 @@ async def test_a_change_outside_a_write_reaches_the_others_and_the_listeners(
     db = Database(await migrate(postgres_url))
     try:
         async with _Channels(db, postgres_url) as channels:
-            told: list[list[str]] = []
-
-            async def listener(handles: Sequence[str]) -> None:
-                told.append(list(handles))
-
-            channels.writer.add_listener(listener)
+            told = channels.told
             await channels.writer.notify(["88.118.8/ADMIN"])
             assert told == [["88.118.8/ADMIN"]]
             assert await channels.heard_until("88.118.8/ADMIN") == ["88.118.8/ADMIN"]
