@@ -9,8 +9,9 @@ with no transaction, so each statement is a transaction of its own, committed (d
 answer arrives. Under load, new records of the same moment go in as one statement
 (``StatementBatcher``): one round trip, one commit and one WAL flush for all of them, each told
 its own outcome; a statement the server refuses is run again one record at a time, so a bad
-record fails alone.
-Outages become
+record fails alone. Inserts hold at most ``size - READ_RESERVE`` of the pool's connections: a
+flood of them waiting on rows another transaction holds (an import not yet committed, a client
+retrying the same handle) leaves cold reads theirs. Outages become
 ``Unavailable`` (so the resolver can answer stale); a connection found dead is replaced and a read
 retried once, as ``Database.lookup`` does (never a write: it may have committed).
 """
@@ -32,6 +33,9 @@ from ._statement_batch import StatementBatcher
 __all__ = ["NewRecord", "PgDirect"]
 
 T = TypeVar("T")
+
+# Connections of the pool that inserts never take, so reads always have some.
+READ_RESERVE = 4
 
 _VALUES_OF = 'SELECT "values" FROM records WHERE handle = $1'
 _VALUES_OF_MANY = 'SELECT handle, "values" FROM records WHERE handle = ANY($1::varchar[])'
@@ -167,6 +171,7 @@ class PgDirect:
         self.statement_timeout = statement_timeout
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
+        self._insert_slots = asyncio.Semaphore(max(1, size - READ_RESERVE))
         self.inserts: StatementBatcher[NewRecord, tuple[bool, bool]] = StatementBatcher(
             self._insert_many, lambda record: record.handle
         )
@@ -195,9 +200,7 @@ class PgDirect:
         rows_in = [records[i].parameters() for i in ordered]
         columns = [list(column) for column in zip(*rows_in, strict=True)]
         try:
-            rows = await self._run(
-                lambda connection: connection.fetch(_INSERT_MANY, *columns), retry=False
-            )
+            rows = await self._insert(lambda connection: connection.fetch(_INSERT_MANY, *columns))
         except asyncpg.PostgresError:
             # Refused (an outage is ``Unavailable`` by now), so nothing of it was written:
             # each record again on its own, so that only the one at fault fails.
@@ -210,12 +213,26 @@ class PgDirect:
         return answers
 
     async def _insert_one(self, record: NewRecord) -> tuple[bool, bool]:
-        row = await self._run(
-            lambda connection: connection.fetchrow(_INSERT_NEW, *record.parameters()),
-            retry=False,
+        row = await self._insert(
+            lambda connection: connection.fetchrow(_INSERT_NEW, *record.parameters())
         )
         assert row is not None
         return bool(row[0]), bool(row[1])
+
+    async def _insert(self, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``use`` on a connection of the inserts' share of the pool, never retried (it may
+        have committed); waiting for a share longer than a statement may run is ``Unavailable``."""
+        try:
+            async with asyncio.timeout(self.statement_timeout):
+                await self._insert_slots.acquire()
+        except TimeoutError:
+            raise Unavailable(
+                "storage is busy: every connection for new records is waiting on held rows"
+            ) from None
+        try:
+            return await self._run(use, retry=False)
+        finally:
+            self._insert_slots.release()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

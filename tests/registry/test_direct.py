@@ -3,8 +3,8 @@ ORM path, one statement for many, a dropped connection replaced once, an unreach
 ``Unavailable``. A single new record: record and outbox row in one statement (no NOTIFY), or
 nothing at all when the handle exists, a quota may apply or the template changed; never retried.
 New records of one moment: statements shared, each told its own outcome, a refused record failing
-alone, a write stalled on a held row holding nobody up. A record seen registered: changed with no
-insert tried first."""
+alone, a write stalled on a held row holding nobody up, writes stalled in numbers leaving reads
+their connections. A record seen registered: changed with no insert tried first."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from registry import (
     Unavailable,
 )
 from registry.storage import Database
-from registry.storage.direct import PgDirect
+from registry.storage.direct import READ_RESERVE, PgDirect
 from registry.storage.models import OutboxRow, RecordRow
 from resolver._notify import CHANNEL
 
@@ -107,6 +107,14 @@ async def _holding(connection: asyncpg.Connection, handle: str) -> Transaction:
         handle.split("/")[0],
     )
     return held
+
+
+async def _lock_waiters(connection: asyncpg.Connection) -> int:
+    """How many of the database's statements wait on a lock."""
+    return await connection.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
 
 
 async def _rows(db: Database) -> tuple[list[str], list[str]]:
@@ -241,6 +249,46 @@ async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_othe
         assert await asyncio.wait_for(waiting, 5) == (True, False)
     finally:
         await holder.close()
+
+
+async def test_inserts_waiting_on_held_rows_leave_reads_their_connections(
+    pg: Database,
+    direct: PgDirect,
+) -> None:
+    holder, watcher = await asyncpg.connect(direct.dsn), await asyncpg.connect(direct.dsn)
+    share = direct.size - READ_RESERVE
+    try:
+        # A client retrying one handle an import holds uncommitted: each write is a statement
+        # of its own (a handle is never twice in one), each stalls on the held row.
+        held = await _holding(holder, "88.118.8/R1")
+        writes = [
+            asyncio.create_task(direct.insert_new(new_record("88.118.8/R1")))
+            for _ in range(direct.size + 4)
+        ]
+        async with asyncio.timeout(10):
+            while await _lock_waiters(watcher) < share:
+                await asyncio.sleep(0.02)
+        # Every stall has had time to start another statement: none took a reader's connection.
+        await asyncio.sleep(0.3)
+        assert await _lock_waiters(watcher) == share
+        async with asyncio.timeout(5):
+            assert await direct.values_text("88.118.8/R1") is None
+            assert await direct.values_texts(["88.118.8/R1", "88.118.8/R2"]) == {}
+        # Past a statement's time, a write still waiting for a connection is told so.
+        direct.statement_timeout = 0.2
+        with pytest.raises(Unavailable, match="storage is busy"):
+            await direct.insert_new(new_record("88.118.8/R1"))
+        direct.statement_timeout = 15.0
+        assert not any(write.done() for write in writes)
+        await held.rollback()
+        async with asyncio.timeout(10):
+            results = await asyncio.gather(*writes)
+        # Exactly one of them created it; the others found it there.
+        assert sorted(results) == [(False, False)] * (len(writes) - 1) + [(True, False)]
+    finally:
+        await holder.close()
+        await watcher.close()
+    assert await _rows(pg) == (["88.118.8/R1"], ["88.118.8/R1"])
 
 
 async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_and_not_retried(
