@@ -222,17 +222,21 @@ class PgDirect:
     async def _insert(self, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """``use`` on a connection of the inserts' share of the pool, never retried (it may
         have committed); waiting for a share longer than a statement may run is ``Unavailable``."""
-        try:
-            async with asyncio.timeout(self.statement_timeout):
-                await self._insert_slots.acquire()
-        except TimeoutError:
-            raise Unavailable(
-                "storage is busy: every connection for new records is waiting on held rows"
-            ) from None
+        slots = self._insert_slots
+        if not slots.locked():
+            await slots.acquire()  # free: taken at once, with no timer
+        else:
+            try:
+                async with asyncio.timeout(self.statement_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                raise Unavailable(
+                    "storage is busy: every connection for new records is waiting on held rows"
+                ) from None
         try:
             return await self._run(use, retry=False)
         finally:
-            self._insert_slots.release()
+            slots.release()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
