@@ -3,8 +3,9 @@ ORM path, one statement for many, a dropped connection replaced once, an unreach
 ``Unavailable``. A single new record: record and outbox row in one statement (no NOTIFY), or
 nothing at all when the handle exists, a quota may apply or the template changed; never retried.
 New records of one moment: statements shared, each told its own outcome, a refused record failing
-alone, a write stalled on a held row holding nobody up, writes stalled in numbers leaving reads
-their connections. A record seen registered: changed with no insert tried first."""
+alone, a shared statement cut midway failing each of its writers and writing nothing, a write
+stalled on a held row holding nobody up, writes stalled in numbers leaving reads their
+connections. A record seen registered: changed with no insert tried first."""
 
 from __future__ import annotations
 
@@ -320,6 +321,62 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
         await watcher.close()
     assert await _rows(pg) == ([], [])
     assert await direct.insert_new(new_record("88.118.8/K1")) == (True, False)
+
+
+async def _waiting_insert(watcher: asyncpg.Connection, shared: bool) -> int:
+    """The backend of the insert (``shared``: of several records) waiting on a held row."""
+    kind = "%unnest%" if shared else "%INSERT INTO records%"
+    async with asyncio.timeout(10):
+        while True:
+            pid = await watcher.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE $1",
+                kind,
+            )
+            if pid is not None:
+                return pid
+            await asyncio.sleep(0.01)
+
+
+async def test_a_shared_statement_cut_midway_fails_every_writer_and_writes_nothing(
+    pg: Database,
+    direct: PgDirect,
+) -> None:
+    holder, watcher = await asyncpg.connect(direct.dsn), await asyncpg.connect(direct.dsn)
+    # One statement at a time and no stall, so the writes behind the first share the next one.
+    direct.inserts.max_running = 1
+    direct.inserts.stall_after = 60.0
+    try:
+        held = holder.transaction()
+        await held.start()
+        for handle in ("88.118.8/C0", "88.118.8/C4"):
+            await holder.execute(
+                'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
+                " VALUES ($1, '88.118.8', '[]', now(), now())",
+                handle,
+            )
+        first = asyncio.create_task(direct.insert_new(new_record("88.118.8/C0")))
+        first_pid = await _waiting_insert(watcher, shared=False)
+        queued = ["88.118.8/C1", "88.118.8/C2", "88.118.8/C3", "88.118.8/C4"]
+        writes = [asyncio.create_task(direct.insert_new(new_record(h))) for h in queued]
+        await asyncio.sleep(0.05)
+        # The first statement's connection dies: the four queued go in as one statement, which
+        # inserts C1 … C3 (in handle order) and waits on C4; its connection dies too.
+        await watcher.execute("SELECT pg_terminate_backend($1)", first_pid)
+        with pytest.raises(Unavailable):
+            await first
+        shared_pid = await _waiting_insert(watcher, shared=True)
+        await watcher.execute("SELECT pg_terminate_backend($1)", shared_pid)
+        for write in writes:
+            # Each writer is told, none is acknowledged, and none is retried on its own.
+            with pytest.raises(Unavailable, match="storage is unavailable"):
+                await write
+        await held.rollback()
+    finally:
+        await holder.close()
+        await watcher.close()
+    # Nothing of either statement was written: a statement is its own transaction.
+    assert await _rows(pg) == ([], [])
 
 
 async def test_a_record_seen_registered_is_changed_without_trying_it_as_new(
