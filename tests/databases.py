@@ -101,6 +101,17 @@ async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def lock_waiters(connection: asyncpg.Connection, query_like: str = "%") -> list[int]:
+    """The backends of ``connection``'s database whose statement (``LIKE query_like``) waits
+    on a lock."""
+    rows = await connection.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE $1",
+        query_like,
+    )
+    return [row[0] for row in rows]
+
+
 async def migrate(url: str) -> str:
     """Apply the real Alembic history to the database at ``url``; returns ``url``."""
     db = Database(url)

@@ -21,7 +21,8 @@ from node import Settings, create_app
 from registry.storage.direct import READ_RESERVE
 
 from ..conftest import ADMIN_TOKEN
-from ..databases import fresh_database, migrate
+from ..databases import fresh_database, lock_waiters, migrate
+from ..registry.single_writes import holding
 from ..servers import ThreadedServer
 from .helpers import basic_auth, create_enterprise
 
@@ -38,13 +39,6 @@ async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
         yield await migrate(url)
 
 
-async def _lock_waiters(connection: asyncpg.Connection) -> int:
-    return await connection.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock'"
-    )
-
-
 async def test_writes_waiting_on_a_held_row_leave_cold_reads_answering(pg_url: str) -> None:
     settings = Settings(database_url=pg_url, node_code="88.118", admin_token=SecretStr(ADMIN_TOKEN))
     dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -55,23 +49,17 @@ async def test_writes_waiting_on_a_held_row_leave_cold_reads_answering(pg_url: s
             try:
                 # Registered, and not yet read: its first GET is a cold read.
                 assert (await client.put(f"/api/handles/{COLD}", json=VALUES)).status_code == 201
-                held = holder.transaction()
-                await held.start()
-                await holder.execute(
-                    'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
-                    " VALUES ($1, '88.118.8', '[]', now(), now())",
-                    HELD,
-                )
+                held = await holding(holder, HELD)
                 puts = [
                     asyncio.create_task(client.put(f"/api/handles/{HELD}", json=VALUES))
                     for _ in range(POOL + 4)
                 ]
                 async with asyncio.timeout(20):
-                    while await _lock_waiters(watcher) < POOL - READ_RESERVE:
+                    while len(await lock_waiters(watcher)) < POOL - READ_RESERVE:
                         await asyncio.sleep(0.05)
                 # Time for every stall to start another statement: none took a reader's share.
                 await asyncio.sleep(0.5)
-                assert await _lock_waiters(watcher) == POOL - READ_RESERVE
+                assert len(await lock_waiters(watcher)) == POOL - READ_RESERVE
                 async with asyncio.timeout(10):
                     cold = await client.get(f"/api/handles/{COLD}")
                 assert cold.status_code == 200, cold.text

@@ -1,9 +1,13 @@
-"""Support for the single-write tests: a record for the direct paths, a node with quotas."""
+"""Support for the single-write tests: a record for the direct paths, a node with quotas, new
+handles held by a transaction not yet committed."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+import asyncpg
+from asyncpg.transaction import Transaction
 
 from registry import (
     EnterpriseService,
@@ -40,3 +44,18 @@ async def quota_node(db: Database) -> tuple[RecordService, QuotaService, int]:
     enterprises.quotas = quotas
     acme, _ = await enterprises.create("Acme", "88.118.9")
     return records, quotas, acme.id
+
+
+async def holding(connection: asyncpg.Connection, *handles: str) -> Transaction:
+    """A transaction on ``connection`` that inserted ``handles`` and has not committed (an
+    import under way): an insert of one of them elsewhere waits on it until it ends."""
+    held = connection.transaction()
+    await held.start()
+    for handle in handles:
+        await connection.execute(
+            'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
+            " VALUES ($1, $2, '[]', now(), now())",
+            handle,
+            handle.split("/")[0],
+        )
+    return held

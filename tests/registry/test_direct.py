@@ -15,7 +15,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from asyncpg.transaction import Transaction
 from sqlalchemy import select
 
 from registry import (
@@ -30,9 +29,9 @@ from registry.storage.direct import READ_RESERVE, PgDirect
 from registry.storage.models import OutboxRow, RecordRow
 from resolver._notify import CHANNEL
 
-from ..databases import fresh_database, migrate
+from ..databases import fresh_database, lock_waiters, migrate
 from ..servers import free_port
-from .single_writes import new_record, quota_node
+from .single_writes import holding, new_record, quota_node
 
 HANDLE = Handle.parse("88.118.8/POINT-1")
 
@@ -96,26 +95,12 @@ async def test_an_unreachable_server_is_unavailable() -> None:
         await points.close()
 
 
-async def _holding(connection: asyncpg.Connection, handle: str) -> Transaction:
-    """A transaction on ``connection`` that inserted ``handle`` and has not committed: an insert
-    of the same handle elsewhere waits on it until it ends."""
-    held = connection.transaction()
-    await held.start()
-    await connection.execute(
-        'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
-        " VALUES ($1, $2, '[]', now(), now())",
-        handle,
-        handle.split("/")[0],
-    )
-    return held
-
-
-async def _lock_waiters(connection: asyncpg.Connection) -> int:
-    """How many of the database's statements wait on a lock."""
-    return await connection.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock'"
-    )
+async def _waiting_insert(watcher: asyncpg.Connection, *, shared: bool = False) -> int:
+    """The backend of the insert (``shared``: of several records) waiting on a held row."""
+    async with asyncio.timeout(10):
+        while not (waiting := await lock_waiters(watcher, "%unnest%" if shared else "%INSERT%")):
+            await asyncio.sleep(0.01)
+    return waiting[0]
 
 
 async def _rows(db: Database) -> tuple[list[str], list[str]]:
@@ -236,7 +221,7 @@ async def test_a_write_waiting_on_a_row_held_elsewhere_does_not_hold_up_the_othe
     try:
         # An import's transaction holds a new handle, not yet committed: a single write of the
         # same handle waits on it.
-        held = await _holding(holder, "88.118.8/H1")
+        held = await holding(holder, "88.118.8/H1")
         waiting = asyncio.create_task(direct.insert_new(new_record("88.118.8/H1")))
         await asyncio.sleep(0.01)
         # Other writes go in meanwhile, once the waiting statement has stalled.
@@ -261,17 +246,17 @@ async def test_inserts_waiting_on_held_rows_leave_reads_their_connections(
     try:
         # A client retrying one handle an import holds uncommitted: each write is a statement
         # of its own (a handle is never twice in one), each stalls on the held row.
-        held = await _holding(holder, "88.118.8/R1")
+        held = await holding(holder, "88.118.8/R1")
         writes = [
             asyncio.create_task(direct.insert_new(new_record("88.118.8/R1")))
             for _ in range(direct.size + 4)
         ]
         async with asyncio.timeout(10):
-            while await _lock_waiters(watcher) < share:
+            while len(await lock_waiters(watcher)) < share:
                 await asyncio.sleep(0.02)
         # Every stall has had time to start another statement: none took a reader's connection.
         await asyncio.sleep(0.3)
-        assert await _lock_waiters(watcher) == share
+        assert len(await lock_waiters(watcher)) == share
         async with asyncio.timeout(5):
             assert await direct.values_text("88.118.8/R1") is None
             assert await direct.values_texts(["88.118.8/R1", "88.118.8/R2"]) == {}
@@ -299,18 +284,9 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
     holder, watcher = await asyncpg.connect(direct.dsn), await asyncpg.connect(direct.dsn)
     try:
         # Another transaction holds the same new handle uncommitted: our insert waits on it.
-        held = await _holding(holder, "88.118.8/K1")
+        held = await holding(holder, "88.118.8/K1")
         write = asyncio.create_task(direct.insert_new(new_record("88.118.8/K1")))
-        for _ in range(200):
-            waiting = await watcher.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO records%'"
-            )
-            if waiting is not None:
-                break
-            await asyncio.sleep(0.01)
-        assert waiting is not None, "the insert never waited on the held row"
-        await watcher.execute("SELECT pg_terminate_backend($1)", waiting)
+        await watcher.execute("SELECT pg_terminate_backend($1)", await _waiting_insert(watcher))
         # Its row then free, a retry would insert it: a write that may have committed is
         # never sent twice, it is unavailable.
         await held.rollback()
@@ -323,21 +299,6 @@ async def test_a_new_record_whose_connection_dies_mid_statement_is_unavailable_a
     assert await direct.insert_new(new_record("88.118.8/K1")) == (True, False)
 
 
-async def _waiting_insert(watcher: asyncpg.Connection, shared: bool) -> int:
-    """The backend of the insert (``shared``: of several records) waiting on a held row."""
-    kind = "%unnest%" if shared else "%INSERT INTO records%"
-    async with asyncio.timeout(10):
-        while True:
-            pid = await watcher.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND query LIKE $1",
-                kind,
-            )
-            if pid is not None:
-                return pid
-            await asyncio.sleep(0.01)
-
-
 async def test_a_shared_statement_cut_midway_fails_every_writer_and_writes_nothing(
     pg: Database,
     direct: PgDirect,
@@ -347,16 +308,9 @@ async def test_a_shared_statement_cut_midway_fails_every_writer_and_writes_nothi
     direct.inserts.max_running = 1
     direct.inserts.stall_after = 60.0
     try:
-        held = holder.transaction()
-        await held.start()
-        for handle in ("88.118.8/C0", "88.118.8/C4"):
-            await holder.execute(
-                'INSERT INTO records (handle, prefix, "values", created_at, updated_at)'
-                " VALUES ($1, '88.118.8', '[]', now(), now())",
-                handle,
-            )
+        held = await holding(holder, "88.118.8/C0", "88.118.8/C4")
         first = asyncio.create_task(direct.insert_new(new_record("88.118.8/C0")))
-        first_pid = await _waiting_insert(watcher, shared=False)
+        first_pid = await _waiting_insert(watcher)
         queued = ["88.118.8/C1", "88.118.8/C2", "88.118.8/C3", "88.118.8/C4"]
         writes = [asyncio.create_task(direct.insert_new(new_record(h))) for h in queued]
         await asyncio.sleep(0.05)
