@@ -2,7 +2,9 @@
 
 Status 1 ok, -1 not logged in, -2 business error, -3 forbidden, -4 internal; a client over
 a rate or an enterprise over a quota gets the IDIS SDKs' codes (3 busy, 603 daily requests,
-604 identifiers, 605 prefixes), with HTTP 429 and ``Retry-After``. The HTTP status
+604 identifiers, 605 prefixes), with HTTP 429 and ``Retry-After``, and storage that is out or
+busy is 3 too (HTTP 503, ``Retry-After``), as Handle REST and the native protocol say it: a
+client that retries on busy retries what is worth retrying. The HTTP status
 travels with the error's kind (401, 403, 400/404/409/413/415, 500/503) so proxies and monitoring
 see failures; SNMS clients read ``status``, which is always present.
 """
@@ -47,7 +49,7 @@ SNMS_CODES: dict[type[NodeError], int] = {
     AlreadyExists: BUSINESS_ERROR,
     Conflict: BUSINESS_ERROR,
     RateLimited: BUSY,
-    Unavailable: INTERNAL,
+    Unavailable: BUSY,
     NodeError: INTERNAL,
 }
 

@@ -65,7 +65,10 @@ def test_a_hung_database_answers_503_within_the_timeouts(
         ThreadedServer(create_app(settings)) as node,
         httpx.Client(base_url=node.url, timeout=30) as client,
     ):
-        auth = basic_auth(create_enterprise(node.url, "Acme", "88.118.8"))
+        credential = create_enterprise(node.url, "Acme", "88.118.8")
+        auth = basic_auth(credential)
+        login = {"username": credential["username"], "password": credential["password"]}
+        snms = {"Authorization": client.post("/identity/token", json=login).json()["data"]["token"]}
         short = {"values": [{"index": 1, "type": "URL", "data": "https://a.example", "ttl": 1}]}
         assert client.put(SHORT, json=short, auth=auth).status_code == 201
         assert client.get(SHORT).status_code == 200
@@ -87,6 +90,18 @@ def test_a_hung_database_answers_503_within_the_timeouts(
             write = _timed(client, "PUT", "/api/handles/88.118.8/OTHER", json=other, auth=auth)
             assert write.status_code == 503, write.text
             assert write.json()["responseCode"] == 3
+
+            # SNMS says it as the SDKs' busy code, worth retrying after Retry-After.
+            detail = "/identityv2/data/detail?handle=88.118.8/NEVER-SEEN"
+            snms_read = _timed(client, "GET", detail, headers=snms)
+            assert snms_read.status_code == 503, snms_read.text
+            assert snms_read.headers["retry-after"].isdigit()
+            assert snms_read.json() == {
+                "status": 3,
+                "message": snms_read.json()["message"],
+                "data": None,
+            }
+            assert "unavailable" in snms_read.json()["message"]
 
             # Readiness says the database is out, in time; liveness still says the process serves.
             ready = _timed(client, "GET", "/readyz")
