@@ -174,8 +174,10 @@ class BatchService:
 
         The insert goes in only while the template is still stored as that text; ``None``
         (nothing written) when that could not be settled here: the template was not read
-        before, the values do not fit it, or the insert wrote nothing (the handle exists, or
-        the template changed), and ``create_many`` then goes the long way, reading it afresh.
+        before, the values do not fit it, or the insert wrote nothing and the handle does not
+        exist (the template changed), and ``create_many`` then goes the long way, reading it
+        afresh. A handle that exists (a registration retried, most often) is answered here: not
+        signed again, and the template as remembered kept for the registrations to come.
         """
         version = draft.template_version
         assert version is not None
@@ -198,6 +200,9 @@ class BatchService:
             return [sealed]
         if await self.writer.insert_one(draft.handle, sealed, version, now=now, template_body=body):
             return results
+        key = str(draft.handle)
+        if await self.db.values_text(key) is not None:
+            return [HandleAlreadyExists(f"handle {key} already exists", handle=key)]
         self.templates.forget(draft.handle.prefix, version)
         return None
 

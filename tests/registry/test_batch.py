@@ -34,13 +34,13 @@ def _service(db: Database) -> tuple[BatchService, RecordService, list]:
         announced.append(list(handles))
 
     records.writer.add_listener(listener)
-    records.writer.set_sealer(
-        lambda handle, values: [
-            *values,
-            HandleValue(400, "HS_SIGNATURE", "string", f"sig:{handle}"),
-        ]
-    )
+    records.writer.set_sealer(_sign)
     return BatchService(db, records, TemplateService(db)), records, announced
+
+
+def _sign(handle: Handle, values: list[HandleValue]) -> list[HandleValue]:
+    """A stand-in signature: the values and an ``HS_SIGNATURE`` naming the handle."""
+    return [*values, HandleValue(400, "HS_SIGNATURE", "string", f"sig:{handle}")]
 
 
 async def _outbox(db: Database) -> list[tuple[str, str, dict]]:
@@ -224,10 +224,22 @@ async def test_a_single_registration_checks_the_remembered_template_in_its_inser
     assert announced[-1] == ["88.1/B"]
     assert [subject for _, subject, _ in await _outbox(db)] == ["88.1/A", "88.1/B"]
 
-    # A handle that exists: refused, nothing written, and told as before.
+    # A handle that exists (a registration retried): refused, nothing written, and told as
+    # before, signed once, and the template as remembered kept: the next one reads it no more.
+    sealed: list[str] = []
+    records.writer.set_sealer(
+        lambda handle, values: sealed.append(str(handle)) or _sign(handle, values)
+    )
     (refused,) = await batches.create_many(ADMIN, [draft("B")])
     assert isinstance(refused, HandleAlreadyExists)
+    assert str(refused) == "handle 88.1/B already exists"
+    assert sealed == ["88.1/B"]
     assert len(await _outbox(db)) == 2
+    assert batches.templates.remembered(Handle.parse("88.1/B").prefix, "1.0") is not None
+    before = len(reads)
+    assert await batches.create_many(ADMIN, [draft("B2")]) == [None]
+    assert len(reads) == before
+    assert [subject for _, subject, _ in await _outbox(db)] == ["88.1/A", "88.1/B", "88.1/B2"]
 
     # Tightened elsewhere (straight in the table): the insert sees the change, the write is
     # checked again against the stored template and refused.
@@ -250,4 +262,9 @@ async def test_a_single_registration_checks_the_remembered_template_in_its_inser
     (refused,) = await batches.create_many(ADMIN, [draft("E")])
     assert isinstance(refused, EntityNotFound)
     assert await records.get(Handle.parse("88.1/E")) is None
-    assert [subject for _, subject, _ in await _outbox(db)] == ["88.1/A", "88.1/B", "88.1/D"]
+    assert [subject for _, subject, _ in await _outbox(db)] == [
+        "88.1/A",
+        "88.1/B",
+        "88.1/B2",
+        "88.1/D",
+    ]
