@@ -14,13 +14,15 @@ from ..databases import postgres_url
 def test_bench_write_quick_reports_every_api_and_concurrency_beside_the_floor(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    main(["--quick", "--clients", "1,4", "--postgres", postgres_url(), "--json"])
+    main(["--quick", "--clients", "1,4", "--postgres", postgres_url(), "--json", "--retried"])
     results = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [result["backend"] for result in results] == ["sqlite", "postgresql"]
     for result in results:
         assert result["signed"] is True
         legs = {(row["api"], row["clients"]): row for row in result["rows"]}
-        assert set(legs) == {(api, c) for api in ("floor", "rest", "snms") for c in (1, 4)}
+        # ``retry``: each SNMS registration sent again, answered "already exists" (else failed).
+        apis = ("floor", "rest", "snms", "retry")
+        assert set(legs) == {(api, c) for api in apis for c in (1, 4)}
         for (api, _), row in legs.items():
             assert row["ids"] > 0
             assert row["failed"] == 0
