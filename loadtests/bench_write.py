@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -160,13 +161,16 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 # The timed writes go through the kit's lean client (``_http``): httpx's own
                 # CPU per request would be counted as the node's latency.
                 async with Http(node.url, connections=max(args.clients), timeout=60) as client:
+                    writers: dict[str, Callable[[str], Write]] = {
+                        "rest": lambda tag: rest_writer(client, tag),
+                        "snms": lambda tag: snms_writer(client, token, tag),
+                        "retry": lambda tag: retried_writer(client, token, tag),
+                    }
                     # Warm the node up (connections, caches, the sealing process) before timing.
-                    await closed_loops(
-                        rest_writer(client, "warm"), count=20, clients=2, max_seconds=10
-                    )
-                    await closed_loops(
-                        snms_writer(client, token, "warm"), count=20, clients=2, max_seconds=10
-                    )
+                    for api in APIS:
+                        await closed_loops(
+                            writers[api]("warm"), count=20, clients=2, max_seconds=10
+                        )
                     for clients in args.clients:
                         limit = {"count": args.count, "clients": clients}
                         limit["max_seconds"] = args.max_seconds
@@ -176,14 +180,7 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                             floor = await postgres_floor(url, **limit)
                         rows.append({"api": "floor", "clients": clients, **floor})
                         for api in (*APIS, "retry") if args.retried else APIS:
-                            tag = f"c{clients}"
-                            write = (
-                                rest_writer(client, tag)
-                                if api == "rest"
-                                else snms_writer(client, token, tag)
-                                if api == "snms"
-                                else retried_writer(client, token, tag)
-                            )
+                            write = writers[api](f"c{clients}")
                             # The node's CPU (every worker and helper process) per write:
                             # the figure that noise on a shared machine moves least; and the
                             # load generator's own, to show what the latencies include.
