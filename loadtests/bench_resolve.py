@@ -23,7 +23,7 @@ $1``, uniform over the seeded names, then over unregistered ones) straight throu
 this process, ``CONNECTIONS`` at once, twice: through the driver's pool, a lookup per acquire
 (issue 19's floor: its 8,187/s "through asyncpg, 32 concurrent, one process" is what this
 gives on such a machine), and strict, each client on a connection and prepared statement of its
-own (about three times as fast; see ``_floor``); and (d) the node's read path without
+own (2.5 to 3 times as fast; see ``_floor``); and (d) the node's read path without
 HTTP, the same lookups through its resolver in this process (a cache too small to hit), which
 splits a cold answer's cost into the read and what HTTP adds. One process each side: the node
 runs one worker as the floor is one process (more workers than the floor's processes would
@@ -274,7 +274,7 @@ async def _floor(
     Otherwise each lookup is ``pool.fetchval``, an acquire and a release around the cached
     statement, as an application reads through the driver: issue 19's floor (its 8,187/s for
     "point lookups through asyncpg, 32 concurrent, one process" is what this gives on the
-    same kind of machine, where the pinned floor gives about three times as much).
+    same kind of machine, where the pinned floor gives 2.5 to 3 times as much).
     """
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     pool = await asyncpg.create_pool(dsn, min_size=CONNECTIONS, max_size=CONNECTIONS, timeout=10)
@@ -575,14 +575,11 @@ async def _scenarios(
                 profile = _profile(_worker_pid(node.pid), max(2, seconds - 1), workdir)
             results[f"node {name}"] = await wrk(node.url, kind, seconds)
     # The storage floor, outside the RSS window (it is this process, not the node).
-    for kind in ("uniform", "not-found"):
-        results[f"floor {kind}"] = await _floor(
-            args.database_url, kind.replace("-", ""), count, seconds
-        )
-    for kind in ("uniform", "not-found"):
-        results[f"pool floor {kind}"] = await _floor(
-            args.database_url, kind.replace("-", ""), count, seconds, pinned=False
-        )
+    for name, pinned in (("floor", True), ("pool floor", False)):
+        for kind in ("uniform", "not-found"):
+            results[f"{name} {kind}"] = await _floor(
+                args.database_url, kind.replace("-", ""), count, seconds, pinned=pinned
+            )
     results["resolver uniform"] = await _resolver_leg(args.database_url, "uniform", count, seconds)
     results["resolver not-found"] = await _resolver_leg(
         args.database_url, "notfound", count, seconds

@@ -317,9 +317,10 @@ class Database:
         storage offers that: ``(inserted, a quota may apply)``, committed when this returns.
 
         PostgreSQL: one statement (``PgDirect.insert_new``), which under load carries the
-        other new records of the same moment. A SQLite file: only while no other writer of this process is at work
-        (``SqliteDirect.insert_new``, holding the write turn); with others, ``None``, so that the
-        write shares their COMMIT. ``None`` elsewhere too (nothing written)."""
+        other new records of the same moment. A SQLite file: only while no other writer of this
+        process is at work (``SqliteDirect.insert_new``, holding the write turn); with others,
+        ``None``, so that the write shares their COMMIT. ``None`` elsewhere too (nothing
+        written)."""
         if self._direct is not None:
             return await self._direct.insert_new(record)
         if self._sqlite_direct is None or self._write_lock().locked():
