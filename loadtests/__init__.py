@@ -4,6 +4,7 @@ Benchmark scripts (``bench_register``, ``bench_resolve``, ``bench_sign``) build 
 rather than timing things their own way. ``locustfile.py`` is separate: Locust imports gevent.
 """
 
+from ._bounded import PhaseTimeout, within
 from ._bulk import MAX_BATCH, BulkResult, batch_items, bulk_create, snms_token
 from ._compare import COMPARED, ratio_table, ratios
 from ._driver import Outcome, RunResult, run_open_loop
@@ -47,6 +48,7 @@ __all__ = [
     "LatencyRecorder",
     "NodeHandle",
     "Outcome",
+    "PhaseTimeout",
     "Plan",
     "Reply",
     "RssSampler",
@@ -84,5 +86,6 @@ __all__ = [
     "started_node",
     "stop_process",
     "wait_until_answering",
+    "within",
     "write_report",
 ]

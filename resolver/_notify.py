@@ -105,7 +105,8 @@ class PgInvalidation:
         """Start listening in the background; waits up to ``wait`` seconds for the first connect."""
         self._task = asyncio.create_task(self._run(), name="idnode-invalidation-listener")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.connected.wait(), wait)
+            async with asyncio.timeout(wait):
+                await self.connected.wait()
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -208,12 +209,16 @@ class PgInvalidation:
     async def _watch(self) -> None:
         """Return when the connection is lost (closed, or no longer answering a ping)."""
         while True:
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 a ``wait_for`` whose wait
+            # ended as the task was cancelled dropped the cancellation, and ``close`` waited
+            # for ever for a listener that went on pinging.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), PING_SECONDS)
+                async with asyncio.timeout(PING_SECONDS):
+                    await self._lost.wait()
             if self._lost.is_set():
                 return
-            async with self._lock:
-                await asyncio.wait_for(self._connection.execute("SELECT 1"), PING_SECONDS)  # type: ignore[union-attr]
+            async with self._lock, asyncio.timeout(PING_SECONDS):
+                await self._connection.execute("SELECT 1")  # type: ignore[union-attr]
 
     async def _drop(self) -> None:
         self.connected.clear()

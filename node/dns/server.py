@@ -144,7 +144,8 @@ class DnsServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._tcp is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tcp.wait_closed(), 5)
+                async with asyncio.timeout(5):
+                    await self._tcp.wait_closed()
 
     def spawn(self, work: Any) -> asyncio.Task[Any]:
         self.pending += 1
@@ -175,11 +176,13 @@ class DnsServer:
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readexactly(2), self.idle_seconds)
+                    async with asyncio.timeout(self.idle_seconds):
+                        head = await reader.readexactly(2)
                     (length,) = _LENGTH.unpack(head)
                     if length == 0:
                         break
-                    data = await asyncio.wait_for(reader.readexactly(length), self.idle_seconds)
+                    async with asyncio.timeout(self.idle_seconds):
+                        data = await reader.readexactly(length)
                 except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                     break
                 ready = self.engine.cached(data, True)

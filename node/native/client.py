@@ -108,9 +108,8 @@ class HandleClient:
                 lambda: self._datagrams, remote_addr=(self.host, self.port)
             )
         else:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout
-            )
+            async with asyncio.timeout(self.timeout):
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -156,11 +155,11 @@ class HandleClient:
         await self._writer.drain()
         answers = []
         while True:
-            head = await asyncio.wait_for(
-                self._reader.readexactly(native.ENVELOPE_SIZE), self.timeout
-            )
+            async with asyncio.timeout(self.timeout):
+                head = await self._reader.readexactly(native.ENVELOPE_SIZE)
             reply = native.decode_envelope(head)
-            data = await asyncio.wait_for(self._reader.readexactly(reply.length), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await self._reader.readexactly(reply.length)
             if reply.request_id != envelope.request_id:
                 continue
             answers.append((reply, data))
@@ -177,7 +176,8 @@ class HandleClient:
                 for datagram in native.chunk(envelope, message):
                     self._transport.sendto(datagram)
                 try:
-                    return await asyncio.wait_for(asyncio.shield(future), wait)
+                    async with asyncio.timeout(wait):
+                        return await asyncio.shield(future)
                 except TimeoutError:
                     continue
             raise TimeoutError(f"no answer from {self.host}:{self.port} over UDP")

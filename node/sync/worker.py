@@ -189,7 +189,8 @@ class SyncWorker:
         """Wait ``seconds``, or until a change signalled since the caller cleared ``_wake``; then
         linger briefly so changes travel together."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
             await asyncio.sleep(self.linger)
 
     async def ship_once(self) -> bool:

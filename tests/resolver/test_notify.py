@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 
 from registry import Handle, HandleValue, RecordWriter
 from registry.storage import Database
-from resolver import PgInvalidation
+from resolver import PgInvalidation, _notify
 from resolver._notify import MAX_PAYLOAD, _payloads
 
 from ..databases import fresh_database, migrate
@@ -113,6 +114,41 @@ async def test_a_publisher_cancelled_while_waiting_strands_nobody(postgres_url: 
     finally:
         await listener.close()
         await writer.close()
+
+
+async def test_closing_as_a_ping_comes_back_stops_the_listener(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A close whose cancellation reaches the listener just as its ping's answer does: on
+    Python 3.11 ``asyncio.wait_for`` returned the answer and dropped the cancellation, and
+    the listener pinged on while ``close`` waited for it for ever."""
+    closing: list[asyncio.Task[None]] = []
+
+    class ClosedOnPing(asyncpg.Connection):  # type: ignore[misc]
+        async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
+            status = await super().execute(query, *args, **kwargs)
+            if query == "SELECT 1" and not closing:
+                # The close starts in the turn the answer is read, before the listener
+                # resumes with it.
+                loop = asyncio.get_running_loop()
+                loop.call_soon(lambda: closing.append(asyncio.ensure_future(listener.close())))
+            return status
+
+    real_connect = _notify.asyncpg.connect
+    monkeypatch.setattr(
+        _notify.asyncpg,
+        "connect",
+        lambda *args, **kwargs: real_connect(*args, connection_class=ClosedOnPing, **kwargs),
+    )
+    monkeypatch.setattr(_notify, "PING_SECONDS", 0.05)
+    listener = PgInvalidation(postgres_url, lambda _h: None)
+    await listener.start()
+    async with asyncio.timeout(10):
+        while not closing:
+            await asyncio.sleep(0.01)
+    done, _ = await asyncio.wait(closing, timeout=5)
+    assert done, "close() did not return: the listener swallowed its cancellation"
+    assert listener._task is None and listener._connection is None
 
 
 class _Channels:
