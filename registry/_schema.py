@@ -7,6 +7,12 @@ the constraints that fit it: ``minLength``/``maxLength``/``pattern`` for text, `
 item's text is read as a number before the schema sees it. The schema is compiled once per
 template by ``fastjsonschema`` (generated Python, several times faster than an interpreting
 validator on the batch path) and keyed by each item's ``idIndex``, so no user text becomes code.
+
+Patterns run on RE2, not on fastjsonschema's Python ``re``: RE2 matches in time linear in the
+value, where a backtracking engine can take hours on a pattern such as ``^(a+)+$`` and stall the
+worker with every request it holds. What RE2 cannot do in linear time (lookaround,
+backreferences) is refused when the template is saved. Its ``\\d`` and ``\\w`` are ASCII, as
+JSON Schema's ECMA-262 patterns are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from urllib.parse import urlsplit
 
 import fastjsonschema
 import orjson
+import re2
 
 from ._errors import InvalidInput
 
@@ -206,11 +213,14 @@ def parse_rules(metadata: Any, where: str) -> ItemRules:
                 f"{where}: metadata.pattern must be 1-{MAX_PATTERN_LENGTH} characters"
             )
         try:
-            re.compile(pattern)
-        except (re.error, RecursionError, OverflowError) as exc:
+            _linear(pattern)
+        except re2.error as exc:
+            reason = exc.args[0].decode(errors="replace") if exc.args else str(exc)
             raise InvalidInput(
-                f"{where}: metadata.pattern is not a regular expression: {exc}"
-            ) from exc
+                f"{where}: metadata.pattern is not a regular expression this node runs"
+                f" (RE2 syntax, matched in linear time: no lookaround or backreferences):"
+                f" {reason}"
+            ) from None
     minimum = _bound(metadata.get("minimum"), f"{where}: metadata.minimum", kind)
     maximum = _bound(metadata.get("maximum"), f"{where}: metadata.maximum", kind)
     if minimum is not None and maximum is not None and minimum > maximum:
@@ -263,8 +273,17 @@ def compile_schema(schema: Mapping[str, Any]) -> Validator:
 
 @functools.lru_cache(maxsize=512)
 def _compiled(text: str) -> Validator:
+    schema = orjson.loads(text)
+    # The items' patterns are RE2's to match (``_linear``), never fastjsonschema's ``re``.
+    patterns: dict[str, Any] = {}
+    for key, item in (schema.get("properties") or {}).items():
+        if isinstance(item, dict) and "pattern" in item:
+            try:
+                patterns[key] = _linear(item.pop("pattern"))
+            except (re2.error, TypeError) as exc:
+                raise InvalidInput(f"the template's schema does not compile: {exc}") from exc
     try:
-        check = fastjsonschema.compile(orjson.loads(text), formats=_FORMATS, use_default=False)
+        check = fastjsonschema.compile(schema, formats=_FORMATS, use_default=False)
     except (fastjsonschema.JsonSchemaDefinitionException, re.error, RecursionError) as exc:
         raise InvalidInput(f"the template's schema does not compile: {exc}") from exc
 
@@ -278,6 +297,21 @@ def _compiled(text: str) -> Validator:
                 missing = [name for name in exc.rule_definition or () if name not in exc.value]
                 key = missing[0] if missing else key
             return SchemaProblem(key, str(exc.rule), exc.value)
+        for key, pattern in patterns.items():
+            value = instance.get(key)
+            if isinstance(value, str) and pattern.search(value) is None:
+                return SchemaProblem(key, "pattern", value)
         return None
 
     return validate
+
+
+# Compile errors are raised to the caller, not logged by RE2 on stderr.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _linear(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (``re2.error`` when it cannot run it in linear time)."""
+    return re2.compile(pattern, _RE2_OPTIONS)

@@ -477,7 +477,10 @@ class TemplateService:
         if body is None:
             self._seen.pop(key, None)
             return None
+        # Parsed first: a stored text this node refuses (a pattern RE2 cannot run) is never
+        # remembered, so the next write reads the template afresh, as saved again by then.
+        template = _decode(body)
         if len(self._seen) >= _DECODED_MAX and key not in self._seen:
             self._seen.clear()
         self._seen[key] = body
-        return _decode(body)
+        return template

@@ -522,3 +522,26 @@ def test_template_item_names_refuse_control_characters(
     assert "name contains the control character" in response.json()["message"]
     missing = client.get("/snms/api/v5/template?prefix=88.118.8&version=2.0", headers=auth)
     assert missing.json()["status"] != 1
+
+
+def test_a_template_pattern_cannot_stall_the_node(client: httpx.Client, auth: dict) -> None:
+    """A pattern RE2 cannot run in linear time is refused with the reason; one that would
+    backtrack for hours in Python's ``re`` answers a long value at once."""
+    item0 = TEMPLATE["items"][0]
+    lookahead = {**TEMPLATE, "version": "3.0"}
+    lookahead["items"] = [{**item0, "metadata": {"type": "string", "pattern": "^(?=M)"}}]
+    refused = client.post("/snms/api/v5/template", json=lookahead, headers=auth)
+    assert refused.status_code == 400 and refused.json()["status"] == -2, refused.text
+    assert "no lookaround or backreferences" in refused.json()["message"]
+    assert "invalid perl operator: (?=" in refused.json()["message"]
+
+    stalling = {**TEMPLATE, "version": "3.1"}
+    stalling["items"] = [{**item0, "metadata": {"type": "string", "pattern": "^(a+)+$"}}]
+    created = client.post("/snms/api/v5/template", json=stalling, headers=auth)
+    assert created.json()["status"] == 1, created.text
+    value = [{"index": 2000, "type": "productName", "data": "a" * 5000 + "!"}]
+    body = {"handle": "88.118.8/RE1", "templateVersion": "3.1", "value": value}
+    response = client.post("/identityv2/data", json=body, headers=auth, timeout=30)
+    assert response.status_code == 400 and response.json()["status"] == -2, response.text
+    assert "must match the pattern '^(a+)+$'" in response.json()["message"]
+    assert client.get("/api/handles/88.118.8/RE1").status_code == 404

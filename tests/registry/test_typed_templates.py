@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import copy
 import random
+import subprocess
+import sys
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from registry import (
@@ -116,6 +120,10 @@ def test_a_required_item_is_named_when_missing() -> None:
         ({"type": "integer", "maximum": 10**30}, "metadata.maximum must be a number from"),
         ({"type": "integer", "minimum": 0.5}, "must be a whole number"),
         ({"type": "string", "pattern": "("}, "metadata.pattern is not a regular expression"),
+        # What RE2 cannot run in linear time is refused when the template is saved, by name.
+        ({"type": "string", "pattern": "^(?=A)"}, "invalid perl operator: (?="),
+        ({"type": "string", "pattern": "^(a)\\1$"}, "invalid escape sequence: \\1"),
+        ({"type": "string", "pattern": "a{1001}"}, "invalid repetition size: {1001}"),
         ({"type": "string", "pattern": ""}, "metadata.pattern must be 1-256 characters"),
         ({"type": "string", "pattern": "a" * 257}, "metadata.pattern must be 1-256 characters"),
         ({"type": "string", "maxLength": 0}, "metadata.maxLength"),
@@ -249,6 +257,53 @@ def test_fuzzed_item_definitions_are_accepted_or_refused_cleanly() -> None:
                 assert exc.message.startswith("item 'field' (value index 2000) ")
 
 
+# A pattern that backtracks exponentially in a backtracking engine (Python's ``re``: some
+# seconds at 24 characters, doubling with each one more), and a value that makes it do so.
+_STALLING_PATTERN = "^(a+)+$"
+_STALLING_VALUE = "a" * 5000 + "b"
+
+
+def test_a_pattern_is_matched_in_linear_time_and_cannot_stall_a_worker() -> None:
+    """A template author cannot stall a worker with a pattern (a backtracking engine's
+    catastrophic case): its match takes time linear in the value. Run in a child process
+    under a time bound, as a stalled match in a backtracking engine cannot be interrupted."""
+    script = f"""
+from registry import HandleValue, InvalidValue, Template, apply_template
+template = Template.parse({{"prefix": "88.118.8", "version": "1", "items": [
+    {{"name": "field", "idType": "field", "idIndex": 2000,
+      "metadata": {{"type": "string", "pattern": {_STALLING_PATTERN!r}}}}}]}})
+for value, fits in (({_STALLING_VALUE!r}, False), ("a" * 5000, True)):
+    try:
+        apply_template("88.118.8/x", [HandleValue(2000, "field", "string", value)], template)
+        print("accepted" if fits else "WRONGLY accepted")
+    except InvalidValue as exc:
+        print(exc.message[:60] if not fits else "WRONGLY refused")
+"""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"matching {_STALLING_PATTERN!r} stalled for over 60 s")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "item 'field' (value index 2000) must match the pattern '^(a+",
+        "accepted",
+    ]
+
+
+def test_patterns_follow_json_schema_not_python() -> None:
+    """JSON Schema patterns are ECMA-262: ``\\d`` is an ASCII digit (Python's ``re`` took any
+    Unicode digit), the match is a search anywhere in the value, and Unicode classes work."""
+    _check(_template({"pattern": "^\\d{3}$"}), "123")
+    with pytest.raises(InvalidValue, match="must match the pattern"):
+        _check(_template({"pattern": "^\\d{3}$"}), "١٢٣")  # Arabic-Indic digits
+    _check(_template({"pattern": "B"}), "ABC")
+    _check(_template({"pattern": "^\\p{Han}+$"}), "产品")
+    with pytest.raises(InvalidValue, match="must match the pattern"):
+        _check(_template({"pattern": "^\\p{Han}+$"}), "product")
+
+
 async def test_writes_through_the_record_service_are_held_to_typed_items(db) -> None:
     """The path of Handle REST and the native protocol: a change to a templated record."""
     records = RecordService(db)
@@ -274,3 +329,41 @@ async def test_writes_through_the_record_service_are_held_to_typed_items(db) -> 
     stored = await records.get(handle)
     assert stored is not None
     assert {v.index: v.value for v in stored.values}[2000] == "7"
+
+
+async def test_a_stored_pattern_re2_refuses_fails_its_writes_by_name_until_saved_again(
+    db,
+) -> None:
+    """A template stored before patterns ran on RE2, with a lookahead: writes against it are
+    refused naming the pattern (never a 500, never matched by a backtracking engine), and an
+    update with a pattern RE2 accepts puts it back to work."""
+    from registry.storage.snms import Templates
+
+    records = RecordService(db)
+    templates = TemplateService(db)
+    batches = BatchService(db, records, templates)
+    body = {
+        "prefix": "88.118.8",
+        "version": "old",
+        "items": [
+            {"name": "code", "idType": "code", "idIndex": 2000,
+             "metadata": {"type": "string", "pattern": "^[A-Z]"}},
+        ],
+    }  # fmt: skip
+    await templates.create(ADMIN, body)
+    stored = copy.deepcopy(body)
+    stored["items"][0]["metadata"]["pattern"] = "^(?=[A-Z])"
+    async with db.write() as session:
+        assert await Templates(session).update(
+            "88.118.8", "old", orjson.dumps(stored).decode(), datetime.now(UTC)
+        )
+    draft = RecordDraft(
+        Handle.parse("88.118.8/OLD1"), (HandleValue(2000, "code", "string", "A"),), "old"
+    )
+    [refused] = await batches.create_many(ADMIN, [draft])
+    assert isinstance(refused, InvalidInput), refused
+    assert "metadata.pattern is not a regular expression this node runs" in refused.message
+    assert "invalid perl operator: (?=" in refused.message
+    assert await records.get(draft.handle) is None
+    await templates.update(ADMIN, body)
+    assert await batches.create_many(ADMIN, [draft]) == [None]
