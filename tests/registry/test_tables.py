@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 from datetime import date, datetime
@@ -90,6 +91,44 @@ def test_written_excel_keeps_formulas_as_text(tmp_path: Path) -> None:
     sheet = load_workbook(io.BytesIO(buffer.getvalue())).worksheets[0]
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
     assert _rows(tmp_path, buffer.getvalue())[1] == (2, ["X", "=1+1"])
+
+
+# (a value, as the CSV export writes it): what a spreadsheet would run as a formula opens as
+# text, led by the apostrophe spreadsheets take as "this is text"; a plain number stays one.
+DEFUSED = [
+    ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("＝1+1", "'＝1+1"),  # the full-width sign some spreadsheets read as '='
+    ("'quoted", "''quoted"),  # the escape itself, escaped: the import gives it back whole
+    ("'", "''"),
+    ("-20", "-20"),
+    ("+86", "+86"),
+    ("-1.5e3", "-1.5e3"),
+    ("电机 = motor", "电机 = motor"),
+    ("a-b", "a-b"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("value", "written"), DEFUSED)
+def test_csv_export_defuses_formulas_and_the_import_restores_them(
+    tmp_path: Path, value: str, written: str
+) -> None:
+    content = b"".join(csv_chunks([["suffix", "note"], ["X", value]]))
+    [_, cells] = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert cells == ["X", written]
+    # The node's own import gives the value back exactly (one that starts with a tab or a
+    # carriage return too: escaped, it is not trimmed as a CSV cell's blanks are).
+    assert _rows(tmp_path, content)[1][1] == ["X", value]
+
+
+def test_an_apostrophe_written_by_hand_is_kept_unless_it_marks_text(tmp_path: Path) -> None:
+    content = b"suffix,a,b,c\nX,'abc,'=1+1,''\n"
+    assert _rows(tmp_path, content)[1] == (2, ["X", "'abc", "=1+1", "'"])
 
 
 def test_csv_chunks_round_trip(tmp_path: Path) -> None:
