@@ -174,8 +174,10 @@ def _metadata(row: ItemRow) -> dict[str, Any]:
     return metadata
 
 
-def body_of(form: TemplateForm, prefix: str) -> dict[str, Any]:
-    """The SNMS template body the form asks for."""
+def body_of(form: TemplateForm, prefix: str, kept: Template | None = None) -> dict[str, Any]:
+    """The SNMS template body the form asks for; changing ``kept`` (the stored template), what
+    the form does not show stays as stored: the industry codes, the template's type and the
+    state of each item it keeps (a disabled item is not enabled by saving the form)."""
     body: dict[str, Any] = {
         "prefix": prefix,
         "version": form.version,
@@ -193,7 +195,13 @@ def body_of(form: TemplateForm, prefix: str) -> dict[str, Any]:
     }
     if form.description:
         body["description"] = form.description
-    return body
+    if kept is None:
+        return body
+    states = {item.id_index: item.state for item in kept.items}
+    for item in body["items"]:
+        if item["idIndex"] in states:
+            item["state"] = states[item["idIndex"]]
+    return {**kept.to_json(), **body, "type": kept.type, "description": form.description}
 
 
 def field_of(message: str) -> str | None:

@@ -147,11 +147,11 @@ async def _save_form(
             form = form.removed(int(action[7:]))
         return await _page(request, context, session, prefix, editing=editing, form=form)
     try:
-        body = body_of(form, prefix)
         if editing is not None:
-            saved = await context.templates.update(session.principal, body)
+            stored = await context.templates.get(session.principal, prefix, editing)
+            saved = await context.templates.update(session.principal, body_of(form, prefix, stored))
         else:
-            saved = await context.templates.create(session.principal, body)
+            saved = await context.templates.create(session.principal, body_of(form, prefix))
     except NodeError as exc:
         field = field_of(exc.message)
         return await _page(

@@ -164,6 +164,20 @@ async def test_edit_shows_the_stored_template_and_saves_the_change(
     assert 'id="item-1-pattern" name="item-1-pattern" value="^[A-Z0-9-]+$"' in text
     assert 'id="item-0-required" name="item-0-required" value="1" checked' in text
     # Submit the form as shown (its inputs read back), with one constraint changed.
+    fields = _shown_fields(text)
+    before = await _stored(logged_in, "products-1.0")
+    fields["item-3-maximum"] = "500"
+    saved = await _post(logged_in, fields, editing="products-1.0", version="changed")
+    assert saved.status_code == 303, saved.text
+    after = await _stored(logged_in, "products-1.0")
+    assert after.items[3].rules.maximum == 500
+    assert [i.to_json() for i in after.items if i.id_index != 2003] == [
+        i.to_json() for i in before.items if i.id_index != 2003
+    ]
+
+
+def _shown_fields(text: str) -> dict[str, str]:
+    """The form's fields as the page shows them: what a browser submits untouched."""
     fields = dict(re.findall(r'<input id="[^"]*" name="([^"]*)" value="([^"]*)"', text))
     fields.update(
         re.findall(r'<textarea id="[^"]*" name="([^"]*)" rows="3">([^<]*)</textarea>', text)
@@ -178,16 +192,38 @@ async def test_edit_shows_the_stored_template_and_saves_the_change(
     fields.update(
         (name, "1") for name in re.findall(r'name="(item-\d+-required)" value="1" checked', text)
     )
-    fields = {name: html.unescape(value) for name, value in fields.items()}
-    before = await _stored(logged_in, "products-1.0")
-    fields["item-3-maximum"] = "500"
-    saved = await _post(logged_in, fields, editing="products-1.0", version="changed")
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+async def test_saving_the_form_keeps_what_it_does_not_show(logged_in: httpx.AsyncClient) -> None:
+    """The form shows neither the industry codes, the template's type nor an item's state: an
+    edit saved through it keeps them as stored (a disabled item is not enabled again)."""
+    context = logged_in.app.state.node
+    await context.templates.create(
+        ADMIN,
+        {
+            "prefix": "88.118.8", "version": "coded", "type": 2,
+            "industryCategory": "C", "industrySpecific": "38",
+            "industryTrade": "381", "industrySubclass": "3812",
+            "items": [
+                {"name": "名称", "idType": "name", "idIndex": 2000, "required": True},
+                {"name": "旧编号", "idType": "old", "idIndex": 2001, "required": True,
+                 "state": 0},
+            ],
+        },
+    )  # fmt: skip
+    page = await logged_in.get("/console/templates", params={"prefix": "88.118.8", "edit": "coded"})
+    assert page.status_code == 200
+    fields = _shown_fields(page.text)
+    fields["item-0-maxLength"] = "30"
+    fields["item-2-name"], fields["item-2-idType"], fields["item-2-idIndex"] = "新", "new", "2002"
+    fields["item-2-kind"] = "string"
+    saved = await _post(logged_in, fields, editing="coded", version="coded")
     assert saved.status_code == 303, saved.text
-    after = await _stored(logged_in, "products-1.0")
-    assert after.items[3].rules.maximum == 500
-    assert [i.to_json() for i in after.items if i.id_index != 2003] == [
-        i.to_json() for i in before.items if i.id_index != 2003
-    ]
+    after = await _stored(logged_in, "coded")
+    assert after.industry == ("C", "38", "381", "3812") and after.type == 2
+    assert [(i.id_index, i.state) for i in after.items] == [(2000, 1), (2001, 0), (2002, 1)]
+    assert after.items[0].rules.max_length == 30
 
 
 @pytest.mark.parametrize(
