@@ -28,7 +28,7 @@ from ..bodies import read_json
 from ..context import NodeContext, get_context
 from ..headers import stale_headers
 from ..paths import HANDLE_PATH, path_text
-from .openapi import PUT_BODY
+from .openapi import DELETE_QUERY, GET_QUERY, LIST_QUERY, PUT_BODY, PUT_QUERY
 
 __all__ = ["MOUNT", "router", "values_from_body"]
 
@@ -90,7 +90,7 @@ def values_from_body(body: Any, handle: str | None) -> Any:
     return body["values"]
 
 
-@router.get("", summary="List the handles under a prefix")
+@router.get("", summary="List the handles under a prefix", openapi_extra=LIST_QUERY)
 async def list_handles(
     request: Request,
     context: NodeContext = Depends(get_context),
@@ -116,7 +116,7 @@ async def list_handles(
     return json_response(body)
 
 
-@router.get(ROUTE, summary="Resolve a handle")
+@router.get(ROUTE, summary="Resolve a handle", openapi_extra=GET_QUERY)
 @router.head(ROUTE, include_in_schema=False)
 async def get_handle(handle: str, request: Request) -> Response:
     # Dependencies resolved by hand: FastAPI would run the sync get_context in a thread.
@@ -136,7 +136,12 @@ async def get_handle(handle: str, request: Request) -> Response:
     return Response(body, status, stale_headers(resolution), media_type="application/json")
 
 
-@router.put(ROUTE, summary="Create or change a handle", status_code=201, openapi_extra=PUT_BODY)
+@router.put(
+    ROUTE,
+    summary="Create or change a handle",
+    status_code=201,
+    openapi_extra={**PUT_BODY, "parameters": PUT_QUERY},
+)
 async def put_handle(
     handle: str,
     request: Request,
@@ -170,7 +175,7 @@ async def put_handle(
     return _done(str(parsed), 201 if created else 200)
 
 
-@router.delete(ROUTE, summary="Delete a handle or some of its values")
+@router.delete(ROUTE, summary="Delete a handle or some of its values", openapi_extra=DELETE_QUERY)
 async def delete_handle(
     handle: str,
     request: Request,

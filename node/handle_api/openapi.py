@@ -6,7 +6,14 @@ from typing import Any
 
 from httpapi import json_body
 
-__all__ = ["PUT_BODY", "VALUE_SCHEMA"]
+__all__ = [
+    "DELETE_QUERY",
+    "GET_QUERY",
+    "LIST_QUERY",
+    "PUT_BODY",
+    "PUT_QUERY",
+    "VALUE_SCHEMA",
+]
 
 VALUE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -72,3 +79,60 @@ PUT_BODY = json_body(
     },
     description="The handle's values (all of them, or those named by ?index= with overwrite)",
 )
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    """One query parameter as OpenAPI shows it (the endpoints read and check it themselves)."""
+    return {"name": name, "in": "query", "schema": schema, "description": description, **extra}
+
+
+_INDEXES = _query(
+    "index",
+    {"type": "array", "items": {"type": "integer", "minimum": 1}},
+    "only the values at these indexes (repeat it: ?index=1&index=2)",
+    style="form",
+    explode=True,
+)
+_PAGE = {"type": "integer", "minimum": 0}
+
+LIST_QUERY: dict[str, Any] = {
+    "parameters": [
+        _query("prefix", {"type": "string"}, "the prefix, e.g. 88.118.8", required=True),
+        _query("page", _PAGE, "the page, from 0 (with pageSize; all handles without it)"),
+        _query("pageSize", _PAGE, "handles a page"),
+    ]
+}
+GET_QUERY: dict[str, Any] = {
+    "parameters": [
+        _INDEXES,
+        _query(
+            "type",
+            {"type": "array", "items": {"type": "string"}},
+            "only the values of these types (repeat it: ?type=URL&type=EMAIL)",
+            style="form",
+            explode=True,
+        ),
+    ]
+}
+PUT_QUERY: list[dict[str, Any]] = [
+    _query(
+        "overwrite",
+        {"type": "boolean", "default": True},
+        "false: create only (an existing handle is refused, HANDLE_ALREADY_EXISTS);"
+        " with index, add values only (an existing index is refused)",
+    ),
+    _query(
+        "index",
+        {"type": "array", "items": {"type": "string"}},
+        "add or replace only these indexes of an existing record (the others stay);"
+        " 'various' for those the body names",
+        style="form",
+        explode=True,
+    ),
+    _query(
+        "mintNewSuffix",
+        {"type": "boolean", "default": False},
+        "true: the node appends a new unique suffix to the handle (the prefix, or prefix/stem)",
+    ),
+]
+DELETE_QUERY: dict[str, Any] = {"parameters": [_INDEXES]}

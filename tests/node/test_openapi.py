@@ -113,3 +113,52 @@ def test_each_example_is_accepted_by_a_running_node(client: httpx.Client, node_s
                 assert all(line["msg"] == "success" for line in body["data"]), f"{where}: {body}"
             if path.startswith("/identity/token"):
                 headers = {"Authorization": body["data"]["token"]}
+
+
+# A value each documented Handle REST query parameter refuses, and the words its 400 uses; the
+# list and resolve parameters of free text (prefix aside) take anything.
+_REFUSED_QUERY = {
+    "page": ("x", "query parameter page must be an integer"),
+    "pageSize": ("1.5", "query parameter pageSize must be an integer"),
+    "index": ("first", "index parameter"),
+    "overwrite": ("maybe", "query parameter overwrite must be true or false"),
+    "mintNewSuffix": ("maybe", "query parameter mintNewSuffix must be true or false"),
+}
+
+
+def test_the_handle_api_documents_the_query_parameters_it_reads(
+    client: httpx.Client, node_server
+) -> None:
+    """Each Handle REST operation lists its query parameters, and each one listed is one the
+    node reads: a bad value for it is refused by name."""
+    paths = client.get("/openapi.json").json()["paths"]
+    documented = {
+        (method, path): {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+        for path in ("/api/handles", "/api/handles/{handle}")
+        for method, op in paths[path].items()
+    }
+    assert {key: set(names) for key, names in documented.items()} == {
+        ("get", "/api/handles"): {"prefix", "page", "pageSize"},
+        ("get", "/api/handles/{handle}"): {"index", "type"},
+        ("put", "/api/handles/{handle}"): {"overwrite", "index", "mintNewSuffix"},
+        ("delete", "/api/handles/{handle}"): {"index"},
+    }
+    assert documented["get", "/api/handles"]["prefix"]["required"] is True
+    credential = create_enterprise(node_server.url, "Acme", "88.118.8")
+    auth = basic_auth(credential)
+    value = [{"index": 1, "type": "URL", "data": "https://example.com"}]
+    assert client.put("/api/handles/88.118.8/Q1", json=value, auth=auth).status_code == 201
+    for (method, path), parameters in documented.items():
+        url = "/api/handles" if path == "/api/handles" else "/api/handles/88.118.8/Q1"
+        for name in parameters:
+            if name not in _REFUSED_QUERY:
+                continue
+            bad, words = _REFUSED_QUERY[name]
+            params = {name: bad, **({"prefix": "88.118.8"} if name != "prefix" else {})}
+            body = value if method == "put" else None
+            response = client.request(method, url, params=params, json=body, auth=auth)
+            assert response.status_code == 400, (method, path, name, response.text)
+            assert words in response.text, (method, path, name, response.text)
+    # The free-text ones are read too: a type filter narrows the answer.
+    narrowed = client.get("/api/handles/88.118.8/Q1", params={"type": "EMAIL"})
+    assert narrowed.status_code == 200 and narrowed.json()["values"] == []
