@@ -48,12 +48,12 @@ async def _principal(request: Request, context: NodeContext) -> Principal:
     if scheme.lower() == "bearer":
         if not credentials:
             raise Unauthenticated("the bearer token is empty")
-        admin_token = context.settings.admin_token
-        if admin_token is not None and hmac.compare_digest(
-            credentials.encode(), admin_token.get_secret_value().encode()
-        ):
+        # Guesses are throttled per client, at the admin token as at any other.
+        client = client_address(request)
+        context.enterprises.check_bearer(client)
+        if _is_admin_token(credentials, context):
             return ADMIN
-        return await context.enterprises.principal_for_token(credentials)
+        return await context.enterprises.principal_for_token(credentials, client=client)
     raise Unauthenticated(f"unsupported authorization scheme {scheme!r}; use Basic or Bearer")
 
 
@@ -79,16 +79,21 @@ def known_principal(header: bytes, context: NodeContext, client: str) -> Princip
             enterprises.remember_header(header, principal, generation)
         return principal
     if scheme == "bearer" and credentials:
-        admin_token = context.settings.admin_token
-        if admin_token is not None and hmac.compare_digest(
-            credentials.encode(), admin_token.get_secret_value().encode()
-        ):
+        if _is_admin_token(credentials, context):
+            enterprises.check_bearer(client)
             return ADMIN
         principal = enterprises.remembered_token(credentials)
         if principal is not None:
             enterprises.remember_header(header, principal, generation, token=credentials)
         return principal
     return None
+
+
+def _is_admin_token(credentials: str, context: NodeContext) -> bool:
+    admin_token = context.settings.admin_token
+    return admin_token is not None and hmac.compare_digest(
+        credentials.encode(), admin_token.get_secret_value().encode()
+    )
 
 
 def may_read_private(principal: Principal, handle: str) -> bool:

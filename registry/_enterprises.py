@@ -17,7 +17,7 @@ from ._principal import Principal, Role, parse_username
 from ._quotas import QuotaService
 from ._records import RecordService
 from ._text import control_character
-from ._throttle import LoginThrottle
+from ._throttle import BEARER, LoginThrottle
 from ._values import HandleValue, Permissions, decode_values
 from ._writer import ADMIN_SUFFIX, WriteTransaction
 from .storage.database import Database
@@ -547,7 +547,17 @@ class EnterpriseService:
         self.verified.bump()
         await self.records.writer.notify([str(parse_username(username)[1])])
 
-    async def principal_for_token(self, token: str) -> Principal:
+    def check_bearer(self, client: str) -> None:
+        """Raise ``TooManyAttempts`` while ``client`` is over its limit of unknown bearer
+        tokens: before any token of its is taken, the admin token included."""
+        self.throttle.check(BEARER, client)
+
+    async def principal_for_token(self, token: str, *, client: str | None = None) -> Principal:
+        """The holder of a token from ``/identity/token``. With ``client`` (a bearer token sent
+        to an API) guesses are throttled: refused while that client is over its limit
+        (``check_bearer``), an unknown token counted against it."""
+        if client is not None:
+            self.check_bearer(client)
         key = self.verified.key("token", "", token)
         remembered = self.verified.get(key)
         if remembered is not None:
@@ -557,6 +567,8 @@ class EnterpriseService:
         async with self.db.read() as session:
             found = await Credentials(session).by_token(hash_token(token), now)
             if found is None:
+                if client is not None:
+                    self.throttle.failed(BEARER, client)
                 raise Unauthenticated("the bearer token is unknown, revoked or expired")
             row, expires = found
             prefixes = await Enterprises(session).prefixes_of(row.enterprise_id)

@@ -19,7 +19,10 @@ from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import InvalidInput, TooManyAttempts
 
-__all__ = ["LoginLimits", "LoginThrottle"]
+__all__ = ["BEARER", "LoginLimits", "LoginThrottle"]
+
+# The identity a bearer token's guesses are counted under (with the client's address only).
+BEARER = "a bearer token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +75,13 @@ class LoginThrottle:
         self._counting_until = 0.0 if local else math.inf
 
     def _counters(self, identity: str, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        return [
-            (self._pair, ("login", identity, client)),
-            (self._identity, ("login-identity", identity)),
-            (self._client, ("login-client", client)),
-        ]
+        pair = (self._pair, ("login", identity, client))
+        by_client = (self._client, ("login-client", client))
+        if identity == BEARER:
+            # A token names no identity: counted node-wide, guesses from many addresses would
+            # lock every token's holder out.
+            return [pair, by_client]
+        return [pair, (self._identity, ("login-identity", identity)), by_client]
 
     def check(self, identity: str, client: str) -> None:
         """Raise ``TooManyAttempts`` while a counter of this login is at its limit."""

@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from registry import Principal, Role, Unauthenticated
 
-from ..auth import acting, get_principal
+from ..auth import acting, client_address, get_principal
 from ..context import NodeContext, get_context
 
 __all__ = ["require_login", "snms_principal", "snms_user"]
@@ -19,7 +19,10 @@ async def snms_principal(
     """SNMS clients send ``Authorization: <token>`` or ``Bearer <token>``; Basic works too."""
     header = (request.headers.get("authorization") or "").strip()
     if header and " " not in header:
-        return acting(request, await context.enterprises.principal_for_token(header))
+        principal = await context.enterprises.principal_for_token(
+            header, client=client_address(request)
+        )
+        return acting(request, principal)
     return await get_principal(request, context)
 
 

@@ -108,6 +108,36 @@ def test_failed_basic_logins_are_throttled_with_429_in_handle_json(
         )
 
 
+def test_guessed_bearer_tokens_are_throttled_per_client_and_the_admin_token_with_them(
+    strict: ThreadedServer,
+) -> None:
+    """A bearer token names no identity: guesses (at the admin token, most of all) are counted
+    per client, the admin token included, and never node-wide, so guessing from many
+    addresses locks no one else out."""
+    admin = ADMIN_HEADERS
+    path = "/admin/enterprises"
+    with client_from(strict.url, "127.0.0.3") as attacker:
+        statuses = [
+            attacker.get(path, headers={"Authorization": f"Bearer guess-{n}"}).status_code
+            for n in range(3)
+        ]
+        assert statuses == [401, 401, 401]
+        throttled = attacker.get(path, headers={"Authorization": "Bearer guess-3"})
+        assert throttled.status_code == 429, throttled.text
+        assert 1 <= int(throttled.headers["retry-after"]) <= 60
+        assert "too many failed logins for a bearer token" in throttled.text
+        # While throttled, not even the right token is taken from there (hot path included).
+        assert attacker.get(path, headers=admin).status_code == 429
+        assert attacker.get("/api/handles/88.118.8/none", headers=admin).status_code == 429
+    # Two more addresses guess (7 failures in all: over the 6 per identity of a Basic login).
+    for address in ("127.0.0.4", "127.0.0.5"):
+        with client_from(strict.url, address) as other:
+            for n in range(2):
+                assert other.get(path, headers={"Authorization": f"Bearer x{n}"}).status_code == 401
+    with client_from(strict.url, "127.0.0.1") as operator:
+        assert operator.get(path, headers=admin).status_code == 200
+
+
 def test_failed_snms_logins_are_throttled_with_429_in_the_envelope(
     strict: ThreadedServer,
 ) -> None:
