@@ -12,8 +12,10 @@ loopback and the script prints requests/s and p50/p99/p99.9 per scenario:
 
 - hot:       1,000 handles, cached (the node's hot path) — and the same against the baseline
 - hot html:  the same handles' record pages (``/<handle>?noredirect``, Chinese), beside
-             ``hot json+query`` (the JSON through the full endpoint: a query string skips the
+             ``hot json+query`` (the JSON through the full endpoint: ``?noredirect`` skips the
              hot path); ``html ratio`` = JSON req/s ÷ HTML req/s, to stay within 1.5
+- hot ?type=: the same handles filtered (``?type=URL``), also answered by the hot path;
+             ``filtered ratio`` = its req/s ÷ hot req/s
 - zipf:      Zipf (s≈1) over all identifiers
 - uniform:   uniform over all identifiers (mostly cache misses: storage reads)
 - not-found: uniform over unregistered names (negative answers)
@@ -114,6 +116,8 @@ if kind == "hothtml" then
   tail = "?noredirect"
 elseif kind == "hotquery" then
   tail = "?noredirect"
+elseif kind == "hottype" then
+  tail = "?type=URL"
 end
 request = function()
   local i
@@ -563,6 +567,7 @@ async def _scenarios(
         "node hot": [],
         "node hot html": [],
         "node hot json+query": [],
+        "node hot ?type=": [],
     }
     async with RssSampler(node.pid, interval=0.25) as rss:
         # Baseline and node alternate, so a burst of load from elsewhere hits both alike;
@@ -574,6 +579,7 @@ async def _scenarios(
             rounds["node hot"].append(await wrk(node.url, "hot", seconds))
             rounds["node hot html"].append(await wrk(node.url, "hothtml", seconds))
             rounds["node hot json+query"].append(await wrk(node.url, "hotquery", seconds))
+            rounds["node hot ?type="].append(await wrk(node.url, "hottype", seconds))
         for name, runs in rounds.items():
             results[name] = max(runs, key=lambda r: r["rps"])
         for name, kind in (("zipf", "zipf"), ("uniform", "uniform"), ("not-found", "notfound")):
@@ -623,6 +629,10 @@ def _print(measured: dict, args: argparse.Namespace, rounds: int) -> dict:
     for name, value in page_ratios.items():
         print(f"html ratio = {name} req/s / HTML req/s = {value:.2f} (target: within 1.5)")
     measured["html_ratios"] = {name: round(value, 3) for name, value in page_ratios.items()}
+    # A filtered resolution (?type=URL) on the hot path, beside the whole record's.
+    filtered = results["node hot ?type="]["rps"] / results["node hot"]["rps"]
+    print(f"filtered ratio = hot ?type=URL req/s / hot req/s = {filtered:.2f}")
+    measured["filtered_ratio"] = round(filtered, 3)
     # Issue 19's floor (the driver's pool, a lookup per acquire; goal: uniform ≥ 0.7) and the
     # strict one (pinned connections and prepared statements), both by req/s.
     for key, label, floor_name in (
@@ -743,6 +753,7 @@ def run(args: argparse.Namespace) -> int:
                 "results": measured["results"],
                 "hot_ratio": hot,
                 "html_ratios": measured["html_ratios"],
+                "filtered_ratio": measured["filtered_ratio"],
                 "floor_ratios": measured["floor_ratios"],
                 "pool_floor_ratios": measured["pool_floor_ratios"],
                 "floor_cpu_ratios": measured["floor_cpu_ratios"],

@@ -3,8 +3,9 @@
 Single registrations from callers proven recently are answered here too (``hot_writes``).
 
 A pure ASGI wrapper around the whole FastAPI app (what ``idnode serve`` runs). A ``GET`` or
-``HEAD /api/handles/<handle>`` without query parameters, anonymous or with credentials proven
-recently (``known_principal``: no scrypt, no read), is answered here from the resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
+``HEAD /api/handles/<handle>`` without query parameters, or with only ``index=`` and ``type=``
+filters (``query_filters``: each filtered answer is kept with its cache entry), anonymous or
+with credentials proven recently (``known_principal``: no scrypt, no read), is answered here from the resolver: a fresh cache hit is sent as stored bytes with no parsing, routing, dependency injection, ORM or
 validation; a miss is resolved here too (through the cache, so it is filled), and an error in
 either is answered here in the Handle REST error dialect (``httpapi.handle_error``), without
 a second read. Anything else goes on to the FastAPI app, whose endpoint has the same semantics.
@@ -13,12 +14,13 @@ a second read. Anything else goes on to the FastAPI app, whose endpoint has the 
 from __future__ import annotations
 
 from time import perf_counter
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from httpapi import handle_error
-from registry import Handle, NodeError, Principal
+from registry import Handle, NodeError, Principal, parse_index
 from resolver import FORWARDED_HEADER, Entry, Resolver
 
 from .auth import known_principal, may_read_private
@@ -28,7 +30,7 @@ from .hot_writes import SNMS_CREATE, hot_write, write_principal
 from .human.hot import hot_page
 from .paths import path_text
 
-__all__ = ["HotPath"]
+__all__ = ["HotPath", "query_filters"]
 
 HANDLES_PATH = "/api/handles/"
 _JSON = (b"content-type", b"application/json")
@@ -45,13 +47,45 @@ async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, b
     await send({"type": "http.response.body", "body": body})
 
 
-def _answer(entry: Entry, principal: Principal | None) -> tuple[int, bytes]:
-    """The entry's status and body as ``principal`` may see it (anonymous: public values)."""
-    if (
+Filters = tuple[list[int], list[str]]
+_NO_FILTERS: Filters = ([], [])
+
+
+def query_filters(query: bytes) -> Filters | None:
+    """The ``index=`` and ``type=`` filters of a resolution's query string, read as the
+    endpoint reads them; ``None`` for anything else, or a value the endpoint would refuse
+    (the endpoint answers those, in its own words)."""
+    if not query:
+        return _NO_FILTERS
+    indexes: list[int] = []
+    types: list[str] = []
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name == "type":
+            types.append(value)
+        elif name == "index":
+            try:
+                indexes.append(parse_index(value, "index parameter"))
+            except NodeError:
+                return None
+        else:
+            return None
+    return indexes, types
+
+
+def _answer(
+    entry: Entry, principal: Principal | None, filters: Filters = _NO_FILTERS
+) -> tuple[int, bytes]:
+    """The entry's status and body as ``principal`` may see it (anonymous: public values),
+    filtered (a handle not found is not found, whatever the filters)."""
+    private = (
         principal is not None
         and entry.private_text is not None
         and may_read_private(principal, entry.key)
-    ):
+    )
+    indexes, types = filters
+    if (indexes or types) and entry.exists:
+        return entry.answer(private, indexes, types)
+    if private:
         return entry.answer(True)
     return entry.status, entry.body
 
@@ -69,8 +103,8 @@ class HotPath:
         if (
             scope["type"] == "http"
             and scope["method"] in _READS
-            and not scope["query_string"]
             and scope["path"].startswith(HANDLES_PATH)
+            and (filters := query_filters(scope["query_string"])) is not None
         ):
             authorization = None
             for name, value in scope["headers"]:
@@ -81,10 +115,10 @@ class HotPath:
             # Looked up once: the app's state answers each attribute through a Python call.
             node: NodeContext = self.state.node
             if authorization is None:
-                return await self._resolve(scope, send, node, None)
+                return await self._resolve(scope, send, node, None, filters)
             principal = self._known(scope, node, authorization)
             if principal is not None:
-                return await self._resolve(scope, send, node, principal)
+                return await self._resolve(scope, send, node, principal, filters)
         if (
             scope["type"] == "http"
             and not scope["query_string"]
@@ -132,7 +166,12 @@ class HotPath:
         return None
 
     async def _resolve(
-        self, scope: Scope, send: Send, node: NodeContext, principal: Principal | None
+        self,
+        scope: Scope,
+        send: Send,
+        node: NodeContext,
+        principal: Principal | None,
+        filters: Filters,
     ) -> None:
         started = perf_counter()
         resolver: Resolver = node.resolver
@@ -147,7 +186,7 @@ class HotPath:
             # Keys are normalised handles; a path in another spelling misses and is parsed.
             entry = resolver.hot(key)
             if entry is not None:
-                status, body = _answer(entry, principal)
+                status, body = _answer(entry, principal, filters)
                 await _send(send, status, body, [])
                 self.tally.handle(status, started)
                 return
@@ -157,7 +196,7 @@ class HotPath:
             # Named as the app's route names it: the path as the server decoded it.
             status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
         else:
-            status, body = _answer(resolution.entry, principal)
+            status, body = _answer(resolution.entry, principal, filters)
             extra = stale_headers(resolution) if resolution.stale else None
         headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else []
         await _send(send, status, body, headers)

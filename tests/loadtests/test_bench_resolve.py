@@ -17,7 +17,7 @@ from ..databases import fresh_database
 
 def test_wrk_scripts_ask_for_the_kits_seeded_names():
     assert seeded_suffix(42) == bench_resolve._SUFFIX_FORMAT % 42
-    for kind in ("hot", "zipf", "uniform", "notfound", "fill", "hothtml", "hotquery"):
+    for kind in ("hot", "zipf", "uniform", "notfound", "fill", "hothtml", "hotquery", "hottype"):
         script = bench_resolve._lua(kind, 50)
         assert f'local kind = "{kind}"' in script
         assert '"/api/handles/88.118.8/"' in script
@@ -25,6 +25,8 @@ def test_wrk_scripts_ask_for_the_kits_seeded_names():
     # The record pages (never redirected) and the JSON through the endpoint (a query string).
     html = bench_resolve._lua("hothtml", 50)
     assert 'base = "/88.118.8/"' in html and 'tail = "?noredirect"' in html
+    # A filtered resolution, of a type every seeded record has.
+    assert 'tail = "?type=URL"' in bench_resolve._lua("hottype", 50)
 
 
 async def test_seeding_goes_through_batchcreate_and_a_second_run_reuses_it(
