@@ -55,7 +55,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 _TEXT_MARK = "'"
 _ESCAPED_STARTS = _FORMULA_STARTS | {_TEXT_MARK}
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# ASCII digits only: Python's ``\d`` takes any script's, which no spreadsheet reads as a number.
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _defused(cell: str) -> str:

@@ -108,6 +108,7 @@ DEFUSED = [
     ("-20", "-20"),
     ("+86", "+86"),
     ("-1.5e3", "-1.5e3"),
+    ("-١٢٣", "'-١٢٣"),  # digits of another script: not a number to a spreadsheet
     ("电机 = motor", "电机 = motor"),
     ("a-b", "a-b"),
     ("", ""),
