@@ -4,7 +4,7 @@ Benchmark scripts (``bench_register``, ``bench_resolve``, ``bench_sign``) build 
 rather than timing things their own way. ``locustfile.py`` is separate: Locust imports gevent.
 """
 
-from ._bounded import PhaseTimeout, within
+from ._bounded import PHASE_GRACE, PhaseTimeout, within
 from ._bulk import MAX_BATCH, BulkResult, batch_items, bulk_create, snms_token
 from ._compare import COMPARED, ratio_table, ratios
 from ._driver import Outcome, RunResult, run_open_loop
@@ -38,6 +38,7 @@ __all__ = [
     "COMPARED",
     "MAX_BATCH",
     "PERCENTILES",
+    "PHASE_GRACE",
     "SCENARIOS",
     "BulkResult",
     "ColdOrder",

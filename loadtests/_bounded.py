@@ -15,9 +15,11 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["PhaseTimeout", "within"]
+__all__ = ["PHASE_GRACE", "PhaseTimeout", "within"]
 
 T = TypeVar("T")
+# What a benchmark gives a phase beyond its measured seconds (start-up, warm-up, closing).
+PHASE_GRACE = 30.0
 # How long after the bound a blocked loop is reported (its threads' stacks).
 _BLOCKED_GRACE = 10.0
 

@@ -73,6 +73,7 @@ from tqdm import tqdm
 
 from loadtests import (
     MAX_BATCH,
+    PHASE_GRACE,
     CpuMeter,
     NodeHandle,
     RssSampler,
@@ -97,8 +98,6 @@ PREFIX = "88.118.8"
 CONNECTIONS = 32
 _FLOOR_SELECT = 'SELECT "values" FROM records WHERE handle = $1'
 HOT_HANDLES = 1000
-# A phase run in this process (a floor, the resolver leg) ends within its seconds and this.
-PHASE_GRACE = 30.0
 ADMIN_TOKEN = "bench-admin-token"
 # The kit's seeded names: index i is f"{PREFIX}/{seeded_suffix(i)}", i = 0 … count-1.
 _SUFFIX_FORMAT = "LT%09d"
