@@ -306,9 +306,14 @@ def _compiled(text: str) -> Validator:
     return validate
 
 
-# Compile errors are raised to the caller, not logged by RE2 on stderr.
+# Compile errors are raised to the caller, not logged by RE2 on stderr. A pattern's memory (its
+# program and match caches) is held to 1 MiB, not RE2's 8: a realistic pattern of Chinese text
+# (``^[\p{Han}A-Za-z0-9]{1,200}$``) needs about a third of it, and one that needs more
+# (``^\p{Han}{1000}$``) is refused when saved ("pattern too large"), so that templates full of
+# patterns cannot take the node's memory.
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.max_mem = 1 << 20
 
 
 @functools.lru_cache(maxsize=1024)

@@ -124,6 +124,7 @@ def test_a_required_item_is_named_when_missing() -> None:
         ({"type": "string", "pattern": "^(?=A)"}, "invalid perl operator: (?="),
         ({"type": "string", "pattern": "^(a)\\1$"}, "invalid escape sequence: \\1"),
         ({"type": "string", "pattern": "a{1001}"}, "invalid repetition size: {1001}"),
+        ({"type": "string", "pattern": "^\\p{Han}{1000}$"}, "pattern too large - compile failed"),
         ({"type": "string", "pattern": ""}, "metadata.pattern must be 1-256 characters"),
         ({"type": "string", "pattern": "a" * 257}, "metadata.pattern must be 1-256 characters"),
         ({"type": "string", "maxLength": 0}, "metadata.maxLength"),
@@ -300,6 +301,7 @@ def test_patterns_follow_json_schema_not_python() -> None:
         _check(_template({"pattern": "^\\d{3}$"}), "١٢٣")  # Arabic-Indic digits
     _check(_template({"pattern": "B"}), "ABC")
     _check(_template({"pattern": "^\\p{Han}+$"}), "产品")
+    _check(_template({"pattern": "^[\\p{Han}A-Za-z0-9]{1,200}$"}), "产品A1")
     with pytest.raises(InvalidValue, match="must match the pattern"):
         _check(_template({"pattern": "^\\p{Han}+$"}), "product")
 
