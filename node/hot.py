@@ -73,7 +73,7 @@ def query_filters(query: bytes) -> Filters | None:
 
 
 def _answer(
-    entry: Entry, principal: Principal | None, filters: Filters = _NO_FILTERS
+    resolver: Resolver, entry: Entry, principal: Principal | None, filters: Filters
 ) -> tuple[int, bytes]:
     """The entry's status and body as ``principal`` may see it (anonymous: public values),
     filtered (a handle not found is not found, whatever the filters)."""
@@ -84,9 +84,9 @@ def _answer(
     )
     indexes, types = filters
     if (indexes or types) and entry.exists:
-        return entry.answer(private, indexes, types)
+        return resolver.answer(entry, private, indexes, types)
     if private:
-        return entry.answer(True)
+        return resolver.answer(entry, True)
     return entry.status, entry.body
 
 
@@ -186,7 +186,7 @@ class HotPath:
             # Keys are normalised handles; a path in another spelling misses and is parsed.
             entry = resolver.hot(key)
             if entry is not None:
-                status, body = _answer(entry, principal, filters)
+                status, body = _answer(resolver, entry, principal, filters)
                 await _send(send, status, body, [])
                 self.tally.handle(status, started)
                 return
@@ -196,7 +196,7 @@ class HotPath:
             # Named as the app's route names it: the path as the server decoded it.
             status, body, extra = handle_error(exc, scope["path"][len(HANDLES_PATH) :])
         else:
-            status, body = _answer(resolution.entry, principal, filters)
+            status, body = _answer(resolver, resolution.entry, principal, filters)
             extra = stale_headers(resolution) if resolution.stale else None
         headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else []
         await _send(send, status, body, headers)

@@ -12,8 +12,12 @@ from registry import Handle, HandleValue, Record, codec, decode_values, encode_v
 __all__ = ["Entry", "handle_body", "not_found_body"]
 
 DEFAULT_PERMISSIONS = "1110"
-# Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded.
+# Pre-serialised filtered answers kept per entry: a few index/type variants, not unbounded,
+# and only those of a few short filters (a client choosing its filters freely must not choose
+# what the cache keeps); the others are built for each request.
 MAX_VARIANTS = 4
+MAX_VARIANT_FILTERS = 8
+MAX_VARIANT_TYPES_LENGTH = 128
 # Bytes an entry costs besides its key and body objects: the 80-byte entry object, cachebox's
 # list node and table slot (about 85), allocator rounding (tests/resolver/test_memory.py).
 ENTRY_OVERHEAD = 180
@@ -111,6 +115,9 @@ class Entry:
         if rare is not None:
             size += sys.getsizeof(rare) + sys.getsizeof(rare.variants)
             size += sys.getsizeof(rare.private_text)
+            for (_, indexes, types), (_, answer) in rare.variants.items():
+                size += sys.getsizeof(indexes) + sys.getsizeof(answer)
+                size += sys.getsizeof(types) + sum(sys.getsizeof(kind) for kind in types)
             if rare.notes is not None:
                 # Notes are small objects or rendered pages (bytes): counted at their own size.
                 size += sys.getsizeof(rare.notes)
@@ -166,9 +173,22 @@ class Entry:
             answer = (200, _no_match_body(self.key))
         else:
             answer = (200, handle_body(self.key, values))
-        if len(self._rare.variants) < MAX_VARIANTS:
+        if len(self._rare.variants) < MAX_VARIANTS and _keepable(variant):
             self._rare.variants[variant] = answer
         return answer
+
+    @property
+    def variants(self) -> int:
+        """Filtered answers kept with this entry (``answer``); the cache counts their bytes."""
+        return 0 if self._rare is None else len(self._rare.variants)
+
+
+def _keepable(variant: Variant) -> bool:
+    _, indexes, types = variant
+    return (
+        len(indexes) + len(types) <= MAX_VARIANT_FILTERS
+        and sum(len(kind) for kind in types) <= MAX_VARIANT_TYPES_LENGTH
+    )
 
 
 def _normal(

@@ -57,12 +57,6 @@ class Resolution:
         """The record, or ``None`` when the handle is not registered."""
         return self.entry.record()
 
-    def answer(
-        self, private: bool, indexes: Sequence[int] = (), types: Sequence[str] = ()
-    ) -> tuple[int, bytes]:
-        """Handle REST status and body bytes for a found record (see ``Entry.answer``)."""
-        return self.entry.answer(private, indexes, types)
-
 
 # How a resolution that missed the fresh cache was answered: read from storage, fetched from
 # another node, not found (either way), or from a stale entry because the source was unreachable.
@@ -118,6 +112,16 @@ class Resolver:
         bytes so that notes (rendered pages) stay within its bound."""
         entry.keep_note(key, value)
         self.cache.resize(entry)
+
+    def answer(
+        self, entry: Entry, private: bool, indexes: Sequence[int] = (), types: Sequence[str] = ()
+    ) -> tuple[int, bytes]:
+        """``entry.answer``; a filtered answer it keeps is counted in the cache's bytes."""
+        kept = entry.variants
+        answer = entry.answer(private, indexes, types)
+        if entry.variants != kept:
+            self.cache.resize(entry)
+        return answer
 
     def seen(self, key: str) -> bool:
         """True when this process holds an answer that ``key`` (a normalised handle) is

@@ -132,7 +132,8 @@ async def get_handle(handle: str, request: Request) -> Response:
     resolution = await context.resolver.lookup(parsed, recursive=recursive)
     if not resolution.exists:
         raise HandleNotFound(f"handle {parsed} does not exist", handle=str(parsed))
-    status, body = resolution.answer(principal.can_read_private(parsed), indexes, types)
+    private = principal.can_read_private(parsed)
+    status, body = context.resolver.answer(resolution.entry, private, indexes, types)
     return Response(body, status, stale_headers(resolution), media_type="application/json")
 
 

@@ -131,3 +131,27 @@ def test_a_note_kept_with_an_entry_counts_in_the_cache_bytes() -> None:
     entry.keep_note("page", b"x" * 100_000)  # larger than the whole cache: dropped
     cache.resize(entry)
     assert cache.fresh("88.118.8/A") is None and cache.bytes == 0
+
+
+def test_filtered_answers_kept_are_few_short_and_counted_in_the_cache() -> None:
+    """A client picks its filters: only a few short ones are kept with the entry, and those
+    kept are weighed in the cache's bytes (an attacker's filters cannot grow it unseen)."""
+    clock = Clock()
+    values = [HandleValue(i, f"T{i}", "string", "x" * 200) for i in range(1, 6)]
+    entry = found("88.118.8/A", clock, 60, *values)
+    cache = RecordCache(CacheConfig(), clock)
+    cache.put(entry)
+    resolver_bytes = cache.bytes
+    long_type = "T" * 1000
+    assert entry.answer(False, types=[long_type])[1].startswith(b'{"responseCode":200')
+    assert entry.answer(False, indexes=list(range(1, 10)))[0] == 200
+    assert entry.variants == 0  # a long type, and nine filters: built, not kept
+    before = entry.size
+    filtered = entry.answer(False, types=["T1", "T2"])
+    assert entry.variants == 1 and entry.answer(False, types=["T2", "T1"]) is filtered
+    assert entry.size >= before + len(filtered[1])
+    cache.resize(entry)
+    assert cache.bytes >= resolver_bytes + len(filtered[1])
+    for n in range(2, 10):
+        entry.answer(False, indexes=[n % 5 + 1, 1])
+    assert entry.variants == 4  # at most MAX_VARIANTS

@@ -32,6 +32,17 @@ async def test_misses_once_then_serves_from_cache(records: RecordService) -> Non
     assert resolver.hot(str(HANDLE)) is first.entry
 
 
+async def test_a_filtered_answer_kept_is_weighed_in_the_cache(records: RecordService) -> None:
+    resolver = Resolver(records)
+    email = HandleValue(2, "EMAIL", "string", "qa@example.com")
+    await records.put(ADMIN, HANDLE, [url_value("https://example.com/a"), email])
+    entry = (await resolver.lookup(HANDLE)).entry
+    before = resolver.cache.bytes
+    status, body = resolver.answer(entry, False, types=["EMAIL"])
+    assert status == 200 and b"qa@example.com" in body and b"example.com/a" not in body
+    assert entry.variants == 1 and resolver.cache.bytes >= before + len(body)
+
+
 async def test_a_handle_is_seen_registered_while_its_positive_answer_is_held(
     records: RecordService,
 ) -> None:
