@@ -226,7 +226,10 @@ async def test_a_new_record_committed_alone_is_announced_after_its_commit(
             )
             assert done == [True] * 3
             assert sorted(told) == [[str(h)] for h in handles]
-            heard = await channels.heard_until(str(handles[-1]))
+            # Each insert sent its NOTIFY before returning, in whatever order the three
+            # finished: each one is heard, the last sent not necessarily the last handle.
+            for handle in handles:
+                heard = await channels.heard_until(str(handle))
             assert sorted(set(heard)) == [str(h) for h in handles]
             # A handle that exists: nothing written, nobody told.
             assert await channels.writer.insert_alone(handles[0], "[]", None, now=now) is False
