@@ -274,12 +274,15 @@ def compile_schema(schema: Mapping[str, Any]) -> Validator:
 @functools.lru_cache(maxsize=512)
 def _compiled(text: str) -> Validator:
     schema = orjson.loads(text)
-    # The items' patterns are RE2's to match (``_linear``), never fastjsonschema's ``re``.
-    patterns: dict[str, Any] = {}
+    # The items' patterns are RE2's to match (``_linear``), never fastjsonschema's ``re``; kept
+    # as text, each compiled form is looked up as it is used, so that the compiled patterns
+    # alive are ``_linear``'s few, however many templates hold patterns.
+    patterns: dict[str, str] = {}
     for key, item in (schema.get("properties") or {}).items():
         if isinstance(item, dict) and "pattern" in item:
+            pattern = patterns[key] = item.pop("pattern")
             try:
-                patterns[key] = _linear(item.pop("pattern"))
+                _linear(pattern)
             except (re2.error, TypeError) as exc:
                 raise InvalidInput(f"the template's schema does not compile: {exc}") from exc
     try:
@@ -299,7 +302,7 @@ def _compiled(text: str) -> Validator:
             return SchemaProblem(key, str(exc.rule), exc.value)
         for key, pattern in patterns.items():
             value = instance.get(key)
-            if isinstance(value, str) and pattern.search(value) is None:
+            if isinstance(value, str) and _linear(pattern).search(value) is None:
                 return SchemaProblem(key, "pattern", value)
         return None
 
@@ -309,14 +312,16 @@ def _compiled(text: str) -> Validator:
 # Compile errors are raised to the caller, not logged by RE2 on stderr. A pattern's memory (its
 # program and match caches) is held to 1 MiB, not RE2's 8: a realistic pattern of Chinese text
 # (``^[\p{Han}A-Za-z0-9]{1,200}$``) needs about a third of it, and one that needs more
-# (``^\p{Han}{1000}$``) is refused when saved ("pattern too large"), so that templates full of
-# patterns cannot take the node's memory.
+# (``^\p{Han}{1000}$``) is refused when saved ("pattern too large"). With at most
+# ``_COMPILED_PATTERNS`` compiled at once, templates full of patterns cannot take the node's
+# memory (at most 256 MiB, a few MiB in practice); one evicted is compiled again when used.
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 _RE2_OPTIONS.max_mem = 1 << 20
+_COMPILED_PATTERNS = 256
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=_COMPILED_PATTERNS)
 def _linear(pattern: str) -> Any:
     """``pattern`` compiled by RE2 (``re2.error`` when it cannot run it in linear time)."""
     return re2.compile(pattern, _RE2_OPTIONS)

@@ -369,3 +369,24 @@ async def test_a_stored_pattern_re2_refuses_fails_its_writes_by_name_until_saved
     assert await records.get(draft.handle) is None
     await templates.update(ADMIN, body)
     assert await batches.create_many(ADMIN, [draft]) == [None]
+
+
+def test_compiled_patterns_alive_are_few_however_many_templates_hold_patterns() -> None:
+    """RE2 keeps match caches with each compiled pattern (up to 1 MiB): templates hold their
+    patterns as text and a bounded cache holds the compiled ones, so 600 templates' patterns
+    do not stay compiled at once, and one evicted is compiled again when used."""
+    import gc
+
+    import re2
+
+    from registry import _schema
+
+    templates = [_template({"pattern": f"^P{n}-[0-9]+$"}) for n in range(600)]
+    for n, template in enumerate(templates):
+        _check(template, f"P{n}-42")
+    gc.collect()
+    alive = sum(1 for thing in gc.get_objects() if isinstance(thing, re2._Regexp))
+    assert alive <= _schema._COMPILED_PATTERNS + 10, alive
+    with pytest.raises(InvalidValue, match="must match the pattern '\\^P0-"):
+        _check(templates[0], "P0-x")
+    _check(templates[0], "P0-7")
