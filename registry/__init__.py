@@ -45,7 +45,7 @@ if _typing.TYPE_CHECKING:
     from ._principal import ADMIN, ANONYMOUS, Principal, Role, parse_username
     from ._quotas import QUOTA_KINDS, Quota, QuotaService, ResolutionLimits
     from ._ratelimit import ClientRate, RateCounters, open_storage
-    from ._records import RecordService
+    from ._records import MAX_PAGE_SIZE, RecordService
     from ._stats import RecordStats, last_days
     from ._tables import (
         XLSX_TYPE,
@@ -76,6 +76,7 @@ __all__ = [
     "ANONYMOUS",
     "MAX_BATCH_ITEMS",
     "MAX_DATA_DEPTH",
+    "MAX_PAGE_SIZE",
     "QUOTA_KINDS",
     "XLSX_TYPE",
     "Actor",
@@ -191,7 +192,7 @@ _HOMES = {
     "._principal": ("ADMIN", "ANONYMOUS", "Principal", "Role", "parse_username"),
     "._quotas": ("QUOTA_KINDS", "Quota", "QuotaService", "ResolutionLimits"),
     "._ratelimit": ("ClientRate", "RateCounters", "open_storage"),
-    "._records": ("RecordService",),
+    "._records": ("MAX_PAGE_SIZE", "RecordService"),
     "._stats": ("RecordStats", "last_days"),
     "._tables": (
         "XLSX_TYPE",

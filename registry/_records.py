@@ -32,7 +32,7 @@ from ._writer import RecordWriter, check_writable
 from .storage.database import Database
 from .storage.repository import Records
 
-__all__ = ["IndexSelection", "RecordService"]
+__all__ = ["MAX_PAGE_SIZE", "IndexSelection", "RecordService"]
 
 IndexSelection = Collection[int] | Literal["various"] | None
 MAX_PAGE_SIZE = 10_000

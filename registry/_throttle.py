@@ -78,8 +78,8 @@ class LoginThrottle:
         pair = (self._pair, ("login", identity, client))
         by_client = (self._client, ("login-client", client))
         if identity == BEARER:
-            # A token names no identity: counted node-wide, guesses from many addresses would
-            # lock every token's holder out.
+            # A token names no identity, and a count of it across all clients would let
+            # guesses from many addresses lock every token's holder out: per client only.
             return [pair, by_client]
         return [pair, (self._identity, ("login-identity", identity)), by_client]
 

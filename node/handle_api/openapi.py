@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from httpapi import json_body
+from registry import MAX_PAGE_SIZE
 
 __all__ = [
     "DELETE_QUERY",
@@ -93,13 +94,15 @@ _INDEXES = _query(
     style="form",
     explode=True,
 )
-_PAGE = {"type": "integer", "minimum": 0}
-
 LIST_QUERY: dict[str, Any] = {
     "parameters": [
         _query("prefix", {"type": "string"}, "the prefix, e.g. 88.118.8", required=True),
-        _query("page", _PAGE, "the page, from 0 (with pageSize; all handles without it)"),
-        _query("pageSize", _PAGE, "handles a page"),
+        _query("page", {"type": "integer", "minimum": 0, "default": 0}, "the page, from 0"),
+        _query(
+            "pageSize",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": MAX_PAGE_SIZE},
+            "handles a page",
+        ),
     ]
 }
 GET_QUERY: dict[str, Any] = {

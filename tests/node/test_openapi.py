@@ -159,6 +159,11 @@ def test_the_handle_api_documents_the_query_parameters_it_reads(
             response = client.request(method, url, params=params, json=body, auth=auth)
             assert response.status_code == 400, (method, path, name, response.text)
             assert words in response.text, (method, path, name, response.text)
+    # The documented page size is the node's: its maximum is taken, one more refused.
+    size = documented["get", "/api/handles"]["pageSize"]["schema"]["maximum"]
+    for page_size, status in ((size, 200), (size + 1, 400)):
+        params = {"prefix": "88.118.8", "pageSize": page_size}
+        assert client.get("/api/handles", params=params, auth=auth).status_code == status
     # The free-text ones are read too: a type filter narrows the answer.
     narrowed = client.get("/api/handles/88.118.8/Q1", params={"type": "EMAIL"})
     assert narrowed.status_code == 200 and narrowed.json()["values"] == []
